@@ -1,0 +1,210 @@
+//! Wiring: runs each subcommand with the parts it needs.
+
+use std::{io::Read as _, sync::Arc};
+
+use anyhow::Context as _;
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
+
+use crate::{
+    config::{self, Cli, Command, EvalArgs, ServeArgs},
+    engine,
+    grpc::{self, pb},
+    reload::{BundleSource, BundleStore, spawn_watcher},
+};
+
+/// How a command ended, as a process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// The bundle or request is invalid, or a test failed.
+    Failed = 1,
+}
+
+/// Runs the command.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(serve(args))?;
+            Ok(Exit::Ok)
+        }
+        Command::Check { path } => Ok(check(path.as_ref())),
+        Command::Test { path } => Ok(test(path.as_ref())),
+        Command::Eval(args) => eval(&args),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    serve_on(listener, args.source(), args.poll(), shutdown_signal()).await
+}
+
+/// Serves `source` on an already-bound listener until `shutdown` resolves:
+/// loads the bundle, watches it, and runs the gRPC server. `tollgate serve`
+/// and the end-to-end tests share this wiring.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    source: BundleSource,
+    poll: Option<std::time::Duration>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = Arc::new(BundleStore::new(source));
+    {
+        let store = store.clone();
+        // A bad initial bundle does not stop the server: it stays NOT_SERVING
+        // and the watcher activates the first good bundle that appears.
+        let _ = tokio::task::spawn_blocking(move || store.reload()).await;
+    }
+    let _watch = spawn_watcher(store.clone(), poll)?;
+    grpc::serve(listener, store, grpc::ServerOptions::default(), shutdown).await
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}
+
+fn check(path: Option<&std::path::PathBuf>) -> Exit {
+    let source = config::source(path);
+    match source.read().and_then(|files| engine::verify(&files)) {
+        Ok((bundle, report)) => {
+            println!(
+                "ok: bundle `{}` revision `{}`: {} rules, {} tests passed",
+                bundle.name,
+                bundle.revision,
+                bundle.rule_count(),
+                report.passed()
+            );
+            Exit::Ok
+        }
+        Err(errors) => {
+            for e in errors.iter() {
+                eprintln!("{e}");
+            }
+            eprintln!("{source}: {} problem(s)", errors.len());
+            Exit::Failed
+        }
+    }
+}
+
+fn test(path: Option<&std::path::PathBuf>) -> Exit {
+    let source = config::source(path);
+    let bundle = match source
+        .read()
+        .and_then(|files| crate::bundle::compile(&files))
+    {
+        Ok(b) => b,
+        Err(errors) => {
+            for e in errors.iter() {
+                eprintln!("{e}");
+            }
+            return Exit::Failed;
+        }
+    };
+    let report = engine::run_tests(&bundle);
+    for o in &report.outcomes {
+        match &o.failure {
+            None => println!("ok    {}  ({})", o.name, o.location),
+            Some(why) => println!("FAIL  {}  ({}): {why}", o.name, o.location),
+        }
+    }
+    println!("{} passed, {} failed", report.passed(), report.failed());
+    if report.failed() == 0 {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    }
+}
+
+fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
+    let source = config::source(args.path.as_ref());
+    let files = source.read().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bundle = crate::bundle::compile(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let text = if args.plan_change.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        s
+    } else {
+        std::fs::read_to_string(&args.plan_change)
+            .with_context(|| format!("cannot read `{}`", args.plan_change.display()))?
+    };
+    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
+    let request: pb::PlanChangeRequest =
+        from_json(&pool, "tollgate.v1.PlanChangeRequest", &text)
+            .with_context(|| format!("`{}`", args.plan_change.display()))?;
+    let req = match grpc::convert::plan_change(request, jiff::Timestamp::now()) {
+        Ok(r) => r,
+        Err(violations) => {
+            for v in violations.iter() {
+                eprintln!("invalid request: {}: {}", v.field, v.description);
+            }
+            return Ok(Exit::Failed);
+        }
+    };
+    let decision = engine::decide_plan_change(&bundle, &req);
+    println!(
+        "{}",
+        to_json(
+            &pool,
+            "tollgate.v1.PlanChangeDecision",
+            &pb::PlanChangeDecision::from(&decision)
+        )?
+    );
+    Ok(Exit::Ok)
+}
+
+fn from_json<T: prost::Message + Default>(
+    pool: &DescriptorPool,
+    name: &str,
+    text: &str,
+) -> anyhow::Result<T> {
+    let desc = pool
+        .get_message_by_name(name)
+        .with_context(|| format!("no message `{name}`"))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let message = DynamicMessage::deserialize(desc, &mut de).context("not valid proto JSON")?;
+    de.end().context("trailing characters after the JSON")?;
+    Ok(message.transcode_to::<T>()?)
+}
+
+fn to_json<T: prost::Message>(
+    pool: &DescriptorPool,
+    name: &str,
+    message: &T,
+) -> anyhow::Result<String> {
+    let desc = pool
+        .get_message_by_name(name)
+        .with_context(|| format!("no message `{name}`"))?;
+    let mut dynamic = DynamicMessage::new(desc);
+    dynamic.transcode_from(message)?;
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::pretty(&mut out);
+    dynamic.serialize_with_options(
+        &mut ser,
+        &SerializeOptions::new().use_proto_field_name(true),
+    )?;
+    Ok(String::from_utf8(out)?)
+}

@@ -1,0 +1,119 @@
+//! Bundle problems, each with the file and line it comes from.
+
+use std::fmt;
+
+/// One problem in a bundle, located as precisely as the format allows.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BundleError {
+    /// The file within the bundle (`rules.yaml`); empty for the bundle as a whole.
+    pub file: String,
+    /// 1-based line; 0 when unknown.
+    pub line: u64,
+    /// 1-based column; 0 when unknown.
+    pub column: u64,
+    /// What is wrong, in the style `rule `x`: condition: ...`.
+    pub message: String,
+}
+
+impl BundleError {
+    /// A problem at a place in a file.
+    pub fn at(file: &str, at: Location, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_owned(),
+            line: at.line,
+            column: at.column,
+            message: message.into(),
+        }
+    }
+
+    /// A problem with the bundle as a whole or a whole file.
+    pub fn whole(file: &str, message: impl Into<String>) -> Self {
+        Self::at(file, Location::default(), message)
+    }
+}
+
+impl fmt::Display for BundleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.file.is_empty(), self.line, self.column) {
+            (true, _, _) => write!(f, "bundle: {}", self.message),
+            (false, 0, _) => write!(f, "{}: {}", self.file, self.message),
+            (false, line, 0) => write!(f, "{}:{line}: {}", self.file, self.message),
+            (false, line, column) => write!(f, "{}:{line}:{column}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// Every problem found in a bundle, sorted by file and line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BundleErrors(Vec<BundleError>);
+
+impl BundleErrors {
+    /// Records a problem.
+    pub fn push(&mut self, error: BundleError) {
+        self.0.push(error);
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The problems, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &BundleError> {
+        self.0.iter()
+    }
+
+    /// How many problems.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Sorts and returns `Err(self)` when anything was recorded.
+    pub fn into_result<T>(mut self, value: T) -> Result<T, BundleErrors> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            self.0.sort();
+            self.0.dedup();
+            Err(self)
+        }
+    }
+}
+
+impl From<BundleError> for BundleErrors {
+    fn from(error: BundleError) -> Self {
+        Self(vec![error])
+    }
+}
+
+impl fmt::Display for BundleErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BundleErrors {}
+
+/// A place in a bundle file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    /// 1-based line; 0 when unknown.
+    pub line: u64,
+    /// 1-based column; 0 when unknown.
+    pub column: u64,
+}
+
+impl<T> From<&serde_saphyr::Spanned<T>> for Location {
+    fn from(s: &serde_saphyr::Spanned<T>) -> Self {
+        Self {
+            line: s.referenced.line(),
+            column: s.referenced.column(),
+        }
+    }
+}

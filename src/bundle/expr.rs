@@ -1,0 +1,180 @@
+//! CEL expressions compiled at load, checked against the variables a rule
+//! may read, so a typo is a bundle error and not a run-time surprise.
+
+use std::collections::{BTreeMap, HashSet};
+
+use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr};
+
+/// A compiled CEL expression and its source text.
+pub struct Expr {
+    /// The compiled program.
+    pub program: cel::Program,
+    /// The source, for traces and messages.
+    pub source: String,
+}
+
+/// The shape of a variable: which fields it has.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    /// Any field may be read (a map keyed by caller data, a scalar).
+    Any,
+    /// Only these fields exist.
+    Fields(BTreeMap<String, Shape>),
+}
+
+impl Shape {
+    /// A record with the given fields.
+    pub fn fields<I, K>(fields: I) -> Self
+    where
+        I: IntoIterator<Item = (K, Shape)>,
+        K: Into<String>,
+    {
+        Self::Fields(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+}
+
+/// The variables an expression may reference, with their shapes.
+#[derive(Debug, Clone, Default)]
+pub struct Vars(BTreeMap<String, Shape>);
+
+impl Vars {
+    /// Declares a variable.
+    pub fn with(mut self, name: &str, shape: Shape) -> Self {
+        self.0.insert(name.to_owned(), shape);
+        self
+    }
+}
+
+/// Compiles `source` and checks every variable and field it reads.
+pub fn compile(env: &cel::Env, source: &str, vars: &Vars) -> Result<Expr, String> {
+    let program = env.compile(source).map_err(|errors| {
+        errors
+            .errors
+            .first()
+            .map(|e| format!("syntax error at column {}: {}", e.pos.1 + 1, e.msg))
+            .unwrap_or_else(|| "syntax error".to_owned())
+    })?;
+    let mut problems = Vec::new();
+    let mut locals = HashSet::new();
+    collect_locals(&program.expression().expr, &mut locals);
+    check(&program.expression().expr, vars, &locals, &mut problems);
+    match problems.into_iter().next() {
+        Some(problem) => Err(problem),
+        None => Ok(Expr {
+            program,
+            source: source.to_owned(),
+        }),
+    }
+}
+
+/// Names bound by comprehensions (`x` in `list.all(x, ...)`).
+fn collect_locals(expr: &Ast, out: &mut HashSet<String>) {
+    for child in children(expr) {
+        collect_locals(&child.expr, out);
+    }
+    if let Ast::Comprehension(c) = expr {
+        out.insert(c.iter_var.clone());
+        out.insert(c.accu_var.clone());
+        if let Some(v) = &c.iter_var2 {
+            out.insert(v.clone());
+        }
+    }
+}
+
+fn children(expr: &Ast) -> Vec<&IdedExpr> {
+    match expr {
+        Ast::Call(call) => call
+            .target
+            .iter()
+            .map(|t| &**t)
+            .chain(call.args.iter())
+            .collect(),
+        Ast::Comprehension(c) => vec![
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ],
+        Ast::List(list) => list.elements.iter().collect(),
+        Ast::Map(map) => map
+            .entries
+            .iter()
+            .flat_map(|e| match &e.expr {
+                EntryExpr::StructField(f) => vec![&f.value],
+                EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
+            })
+            .collect(),
+        Ast::Struct(s) => s
+            .entries
+            .iter()
+            .flat_map(|e| match &e.expr {
+                EntryExpr::StructField(f) => vec![&f.value],
+                EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
+            })
+            .collect(),
+        Ast::Select(sel) => vec![&*sel.operand],
+        Ast::Ident(_) | Ast::Literal(_) | Ast::Unspecified => Vec::new(),
+    }
+}
+
+/// The `a.b.c` path of a select chain rooted at an identifier.
+fn path(expr: &Ast) -> Option<Vec<&str>> {
+    match expr {
+        Ast::Ident(name) => Some(vec![name.as_str()]),
+        Ast::Select(sel) => {
+            let mut p = path(&sel.operand.expr)?;
+            p.push(&sel.field);
+            Some(p)
+        }
+        _ => None,
+    }
+}
+
+fn check(expr: &Ast, vars: &Vars, locals: &HashSet<String>, problems: &mut Vec<String>) {
+    match expr {
+        Ast::Ident(name)
+            if !name.starts_with('@') && !locals.contains(name) && !vars.0.contains_key(name) =>
+        {
+            problems.push(format!("undeclared reference to `{name}`"));
+        }
+        Ast::Select(_) => {
+            if let Some(p) = path(expr) {
+                check_path(&p, vars, locals, problems);
+                return;
+            }
+        }
+        _ => {}
+    }
+    for child in children(expr) {
+        check(&child.expr, vars, locals, problems);
+    }
+}
+
+fn check_path(p: &[&str], vars: &Vars, locals: &HashSet<String>, problems: &mut Vec<String>) {
+    let Some((root, fields)) = p.split_first() else {
+        return;
+    };
+    if locals.contains(*root) {
+        return;
+    }
+    let Some(mut shape) = vars.0.get(*root) else {
+        problems.push(format!("undeclared reference to `{root}`"));
+        return;
+    };
+    let mut seen = (*root).to_owned();
+    for field in fields {
+        match shape {
+            Shape::Any => return,
+            Shape::Fields(known) => match known.get(*field) {
+                Some(next) => shape = next,
+                None => {
+                    problems.push(format!("`{seen}` has no field `{field}`"));
+                    return;
+                }
+            },
+        }
+        seen.push('.');
+        seen.push_str(field);
+    }
+}

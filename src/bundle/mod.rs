@@ -1,0 +1,72 @@
+//! What a bundle is: bytes in, `Result<CompiledBundle, BundleErrors>` out.
+//! YAML is parsed into serde structs, validated, and every CEL expression is
+//! compiled here, so nothing is parsed on the request path. Reading files
+//! from disk is the `reload` module's job; this module never does I/O.
+
+mod compile;
+mod errors;
+mod expr;
+mod model;
+mod plan_change;
+mod schema;
+mod template;
+
+use sha2::{Digest as _, Sha256};
+
+pub use errors::{BundleError, BundleErrors, Location};
+pub use expr::Expr;
+pub use model::{
+    Catalog, CompiledBundle, Effect, ForEach, Plan, ReasonTemplate, Rule, Scope, TestCase,
+    TestRequest, TimingSpec, Want,
+};
+pub use template::{Part, Template};
+
+/// The files of a bundle: names (no directories) and contents.
+#[derive(Debug, Clone, Default)]
+pub struct BundleFiles {
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl BundleFiles {
+    /// Adds a file; the bundle reads files in name order.
+    pub fn insert(&mut self, name: impl Into<String>, content: Vec<u8>) {
+        self.files.push((name.into(), content));
+        self.files.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+
+    /// The files in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.files.iter().map(|(n, c)| (n.as_str(), c.as_slice()))
+    }
+
+    /// Whether a file of that name is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.files.iter().any(|(n, _)| n == name)
+    }
+
+    /// sha256 over every YAML file in name order (name, length, bytes), hex.
+    pub fn digest(&self) -> String {
+        let mut hasher = Sha256::new();
+        for (name, content) in self.iter().filter(|(n, _)| is_yaml(n)) {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update((content.len() as u64).to_le_bytes());
+            hasher.update(content);
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Whether a file name is one the bundle reads.
+pub fn is_yaml(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
+}
+
+/// Parses, validates and compiles a bundle, collecting every problem.
+pub fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleErrors> {
+    compile::compile(files)
+}

@@ -1,0 +1,216 @@
+//! The compiled, immutable form of a bundle that the engine evaluates.
+
+use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
+
+use jiff::{Timestamp, civil::Date};
+
+use super::{Location, expr::Expr, template::Template};
+use crate::domain::{EffectiveTiming, PlanChangeInput, ReasonCode, RequesterRole, RuleId, Verdict};
+
+/// A bundle that parsed, validated and compiled. Shared read-only by every
+/// request; a reload builds a new one and swaps it in whole.
+pub struct CompiledBundle {
+    /// `name` from `bundle.yaml`.
+    pub name: String,
+    /// `revision` from `bundle.yaml`.
+    pub revision: String,
+    /// `description` from `bundle.yaml`, if any.
+    pub description: String,
+    /// sha256 over the bundle's files in name order, hex.
+    pub digest: String,
+    /// The plan catalogue.
+    pub catalog: Catalog,
+    /// Plan-change rules, in evaluation order.
+    pub plan_change_rules: Vec<Rule<TimingSpec>>,
+    /// The bundle's own tests.
+    pub tests: Vec<TestCase>,
+    /// The CEL environment every condition was compiled with.
+    pub env: Arc<cel::Env>,
+}
+
+impl CompiledBundle {
+    /// Number of rules across all decision types.
+    pub fn rule_count(&self) -> usize {
+        self.plan_change_rules.len()
+    }
+}
+
+/// The plan catalogue.
+pub struct Catalog {
+    /// Plans by id.
+    pub plans: HashMap<String, Plan>,
+    /// Declared plan attributes with their defaults.
+    pub attribute_defaults: BTreeMap<String, serde_json::Value>,
+    /// The CEL value an unknown plan id gets (its `id` set per request).
+    pub unknown_attributes: cel::Value,
+}
+
+/// One plan of the catalogue.
+pub struct Plan {
+    /// Plan id.
+    pub id: String,
+    /// What the plan is, for people.
+    pub description: String,
+    /// Rank: a higher rank is an upgrade.
+    pub rank: i64,
+    /// Stock limits by metric.
+    pub limits: BTreeMap<String, f64>,
+    /// Per-period quotas by metric.
+    pub quotas: BTreeMap<String, f64>,
+    /// Attributes with defaults filled in.
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    /// The plan as a CEL map, built once at load.
+    pub cel: cel::Value,
+}
+
+/// A rule of one decision type; `A` is what an allowing rule decides.
+pub struct Rule<A> {
+    /// Unique id within the bundle.
+    pub id: RuleId,
+    /// File the rule is written in.
+    pub file: Arc<str>,
+    /// Where in that file.
+    pub at: Location,
+    /// What the rule is for, for people.
+    pub description: String,
+    /// Structural scope, checked before the condition.
+    pub scope: Scope,
+    /// CEL condition; `None` means always.
+    pub condition: Option<Expr>,
+    /// Evaluate the condition once per item of a collection.
+    pub for_each: Option<ForEach>,
+    /// Deny, or allow with a decision payload.
+    pub effect: Effect<A>,
+    /// The reason given when the rule matches.
+    pub reason: ReasonTemplate,
+}
+
+/// Which requests a rule applies to at all; empty lists mean any.
+#[derive(Debug, Default)]
+pub struct Scope {
+    /// Source plan ids.
+    pub from_plans: Vec<String>,
+    /// Target plan ids.
+    pub to_plans: Vec<String>,
+    /// Requester roles.
+    pub requesters: Vec<RequesterRole>,
+}
+
+/// What a matching rule does.
+#[derive(Debug, Clone)]
+pub enum Effect<A> {
+    /// Deny, contributing the rule's reasons.
+    Deny,
+    /// Allow; the first matching allow decides with this payload.
+    Allow(A),
+}
+
+impl<A> Effect<A> {
+    /// `deny` or `allow`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Deny => "deny",
+            Self::Allow(_) => "allow",
+        }
+    }
+}
+
+/// The collections a rule can iterate over, binding `metric`, `limit` and
+/// `current` for each item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForEach {
+    /// `source.limits`, current from `request.usage`.
+    SourceLimits,
+    /// `source.quotas`, current from `request.period_usage`.
+    SourceQuotas,
+    /// `target.limits`, current from `request.usage`.
+    TargetLimits,
+    /// `target.quotas`, current from `request.period_usage`.
+    TargetQuotas,
+}
+
+impl ForEach {
+    /// Parses the bundle spelling (`target.limits`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "source.limits" => Some(Self::SourceLimits),
+            "source.quotas" => Some(Self::SourceQuotas),
+            "target.limits" => Some(Self::TargetLimits),
+            "target.quotas" => Some(Self::TargetQuotas),
+            _ => None,
+        }
+    }
+}
+
+/// When an allowing plan-change rule makes the change take effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimingSpec {
+    /// At `as_of`.
+    Immediate,
+    /// At the end of the current period, or the next anchor-day boundary.
+    NextBillingCycle,
+    /// At `billing.commitment_end`.
+    EndOfTerm,
+    /// On a date, at 00:00 in the billing time zone.
+    ScheduledOn(Date),
+    /// At a fixed instant.
+    ScheduledAt(Timestamp),
+    /// A number of days after `as_of`, at 00:00 in the billing time zone.
+    ScheduledAfterDays(u32),
+}
+
+impl TimingSpec {
+    /// The timing reported to the caller.
+    pub fn timing(&self) -> EffectiveTiming {
+        match self {
+            Self::Immediate => EffectiveTiming::Immediate,
+            Self::NextBillingCycle => EffectiveTiming::NextBillingCycle,
+            Self::EndOfTerm => EffectiveTiming::EndOfTerm,
+            Self::ScheduledOn(_) | Self::ScheduledAt(_) | Self::ScheduledAfterDays(_) => {
+                EffectiveTiming::Scheduled
+            }
+        }
+    }
+}
+
+/// A rule's reason: a code and templates for the message and details.
+pub struct ReasonTemplate {
+    /// Stable code.
+    pub code: ReasonCode,
+    /// Message template.
+    pub message: Template,
+    /// Extra detail templates, by key.
+    pub details: Vec<(String, Template)>,
+}
+
+/// A bundle test case.
+pub struct TestCase {
+    /// The test's name.
+    pub name: String,
+    /// File it is written in.
+    pub file: Arc<str>,
+    /// Where in that file.
+    pub at: Location,
+    /// The request.
+    pub request: TestRequest,
+    /// The expected decision.
+    pub want: Want,
+}
+
+/// The request of a bundle test.
+pub enum TestRequest {
+    /// A plan-change request.
+    PlanChange(PlanChangeInput),
+}
+
+/// What a bundle test expects.
+pub struct Want {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The timing, when checked.
+    pub timing: Option<EffectiveTiming>,
+    /// The effective instant, when checked.
+    pub effective_at: Option<Timestamp>,
+    /// The reason codes in order, when checked.
+    pub reasons: Option<Vec<String>>,
+}

@@ -1,0 +1,295 @@
+//! The plan-change part of a bundle: the variables its rules read, timings,
+//! per-metric iteration, and its test requests.
+
+use std::sync::Arc;
+
+use jiff::{Timestamp, civil::Date};
+use serde_saphyr::Spanned;
+
+use super::{
+    ForEach, Location,
+    compile::{self, Common, Problems},
+    expr::{Shape, Vars},
+    model::{Catalog, Rule, TestCase, TestRequest, TimingSpec, Want},
+    schema::{PlanChangeDoc, RuleDoc, WantDoc},
+};
+use crate::domain::{
+    BillingInput, EffectiveTiming, PlanChange, PlanChangeInput, ReasonCode, RuleId, Verdict,
+};
+
+/// The variables a plan-change condition or template may read.
+pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
+    let plan = Shape::fields([
+        ("id", Shape::Any),
+        ("known", Shape::Any),
+        ("rank", Shape::Any),
+        ("limits", Shape::Any),
+        ("quotas", Shape::Any),
+        (
+            "attributes",
+            Shape::fields(
+                catalog
+                    .attribute_defaults
+                    .keys()
+                    .map(|k| (k.clone(), Shape::Any)),
+            ),
+        ),
+    ]);
+    let request = Shape::fields([
+        ("tenant_id", Shape::Any),
+        ("from_plan", Shape::Any),
+        ("to_plan", Shape::Any),
+        (
+            "requester",
+            Shape::fields([("role", Shape::Any), ("id", Shape::Any)]),
+        ),
+        ("usage", Shape::Any),
+        ("period_usage", Shape::Any),
+        (
+            "billing",
+            Shape::fields([
+                ("current_period_start", Shape::Any),
+                ("current_period_end", Shape::Any),
+                ("commitment_end", Shape::Any),
+                ("anchor_day", Shape::Any),
+                ("time_zone", Shape::Any),
+            ]),
+        ),
+        ("attributes", Shape::Any),
+        ("as_of", Shape::Any),
+    ]);
+    let change = Shape::fields([
+        ("same_plan", Shape::Any),
+        ("upgrade", Shape::Any),
+        ("downgrade", Shape::Any),
+        ("lateral", Shape::Any),
+        ("rank_delta", Shape::Any),
+        ("in_commitment", Shape::Any),
+    ]);
+    let vars = Vars::default()
+        .with("request", request)
+        .with("source", plan.clone())
+        .with("target", plan)
+        .with("change", change);
+    if for_each {
+        vars.with("metric", Shape::Any)
+            .with("limit", Shape::Any)
+            .with("current", Shape::Any)
+            .with("reported", Shape::Any)
+    } else {
+        vars
+    }
+}
+
+pub(super) fn rule(
+    p: &mut Problems,
+    env: &cel::Env,
+    catalog: &Catalog,
+    file: &Arc<str>,
+    doc: &Spanned<RuleDoc>,
+    common: Common,
+) -> Option<Rule<TimingSpec>> {
+    let d = &doc.value;
+    let id = &common.id;
+    let for_each = match &d.for_each {
+        None => None,
+        Some(f) => match ForEach::parse(&f.value) {
+            Some(fe) => Some(fe),
+            None => {
+                p.at(
+                    file,
+                    f.into(),
+                    format!(
+                        "rule `{id}`: for_each: `{}` is not one of `source.limits`, `source.quotas`, `target.limits`, `target.quotas`",
+                        f.value
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let effect = compile::effect(p, file, id, d, |p| timing(p, file, id, d))?;
+    if matches!(effect, super::Effect::Deny)
+        && let Some(t) = &d.timing
+    {
+        p.at(
+            file,
+            t.into(),
+            format!("rule `{id}`: timing: a deny rule has no timing"),
+        );
+        return None;
+    }
+    let parts =
+        compile::condition_and_reason(p, env, file, id, d, &vars(catalog, for_each.is_some()))?;
+    Some(compile::assemble(
+        file, doc, common, parts, for_each, effect,
+    ))
+}
+
+fn timing(p: &mut Problems, file: &str, id: &RuleId, d: &RuleDoc) -> Option<TimingSpec> {
+    let Some(t) = &d.timing else {
+        p.at(
+            file,
+            (&d.effect).into(),
+            format!("rule `{id}`: an allow rule needs a `timing`"),
+        );
+        return None;
+    };
+    let timing = EffectiveTiming::parse(&t.value.to_ascii_uppercase());
+    let schedule = d.schedule.as_ref();
+    match (timing, schedule) {
+        (None, _) => {
+            p.at(
+                file,
+                t.into(),
+                format!(
+                    "rule `{id}`: timing: `{}` is not one of `immediate`, `next_billing_cycle`, `end_of_term`, `scheduled`",
+                    t.value
+                ),
+            );
+            None
+        }
+        (Some(EffectiveTiming::Scheduled), None) => {
+            p.at(
+                file,
+                t.into(),
+                format!(
+                    "rule `{id}`: timing `scheduled` needs a `schedule` with `at` or `after_days`"
+                ),
+            );
+            None
+        }
+        (Some(EffectiveTiming::Scheduled), Some(s)) => {
+            let at: Location = s.into();
+            match (&s.value.at, s.value.after_days) {
+                (Some(when), None) => {
+                    if let Ok(date) = when.parse::<Date>() {
+                        Some(TimingSpec::ScheduledOn(date))
+                    } else if let Ok(ts) = when.parse::<Timestamp>() {
+                        Some(TimingSpec::ScheduledAt(ts))
+                    } else {
+                        p.at(file, at, format!("rule `{id}`: schedule: at: `{when}` is not a date or an RFC 3339 instant"));
+                        None
+                    }
+                }
+                (None, Some(days)) => Some(TimingSpec::ScheduledAfterDays(days)),
+                _ => {
+                    p.at(
+                        file,
+                        at,
+                        format!("rule `{id}`: schedule: give exactly one of `at` and `after_days`"),
+                    );
+                    None
+                }
+            }
+        }
+        (Some(_), Some(s)) => {
+            p.at(
+                file,
+                s.into(),
+                format!("rule `{id}`: schedule: only a `scheduled` timing has a schedule"),
+            );
+            None
+        }
+        (Some(EffectiveTiming::Immediate), None) => Some(TimingSpec::Immediate),
+        (Some(EffectiveTiming::NextBillingCycle), None) => Some(TimingSpec::NextBillingCycle),
+        (Some(EffectiveTiming::EndOfTerm), None) => Some(TimingSpec::EndOfTerm),
+    }
+}
+
+/// Turns a test's request into the domain's unvalidated input.
+pub fn input(doc: &PlanChangeDoc) -> PlanChangeInput {
+    let requester = doc.requester.as_ref();
+    PlanChangeInput {
+        tenant_id: doc.tenant_id.clone(),
+        from_plan: doc.from_plan.clone(),
+        to_plan: doc.to_plan.clone(),
+        requester_role: requester.and_then(|r| r.role.clone()),
+        requester_id: requester.map(|r| r.id.clone()).unwrap_or_default(),
+        usage: doc.usage.clone(),
+        period_usage: doc.period_usage.clone(),
+        billing: BillingInput {
+            current_period_start: doc.billing.current_period_start,
+            current_period_end: doc.billing.current_period_end,
+            commitment_end: doc.billing.commitment_end,
+            anchor_day: doc.billing.anchor_day,
+            time_zone: doc.billing.time_zone.clone(),
+        },
+        attributes: doc.attributes.clone(),
+        as_of: doc.as_of,
+        explain: doc.explain,
+    }
+}
+
+pub(super) fn test(
+    p: &mut Problems,
+    file: &Arc<str>,
+    at: Location,
+    name: &str,
+    doc: &PlanChangeDoc,
+    want: &WantDoc,
+) -> Option<TestCase> {
+    let before = p.errors.len();
+    let request = input(doc);
+    if let Err(violations) = PlanChange::parse(request.clone(), Timestamp::UNIX_EPOCH) {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: plan_change: {violations}"),
+        );
+    }
+    let verdict = match want
+        .verdict
+        .to_ascii_uppercase()
+        .trim_start_matches("VERDICT_")
+    {
+        "ALLOW" => Some(Verdict::Allow),
+        "DENY" => Some(Verdict::Deny),
+        other => {
+            p.at(
+                file,
+                at,
+                format!("test `{name}`: want: verdict: `{other}` is not `ALLOW` or `DENY`"),
+            );
+            None
+        }
+    };
+    let timing = want.timing.as_ref().and_then(|t| {
+        let parsed = EffectiveTiming::parse(&t.to_ascii_uppercase());
+        if parsed.is_none() {
+            p.at(
+                file,
+                at,
+                format!("test `{name}`: want: timing: `{t}` is not an effective timing"),
+            );
+        }
+        parsed
+    });
+    if verdict == Some(Verdict::Deny) && (want.timing.is_some() || want.effective_at.is_some()) {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: a deny has no timing or effective_at"),
+        );
+    }
+    for code in want.reasons.iter().flatten() {
+        if let Err(e) = ReasonCode::parse(code) {
+            p.at(file, at, format!("test `{name}`: want: reasons: {e}"));
+        }
+    }
+    if p.errors.len() > before {
+        return None;
+    }
+    Some(TestCase {
+        name: name.to_owned(),
+        file: file.clone(),
+        at,
+        request: TestRequest::PlanChange(request),
+        want: Want {
+            verdict: verdict?,
+            timing,
+            effective_at: want.effective_at,
+            reasons: want.reasons.clone(),
+        },
+    })
+}

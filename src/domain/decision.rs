@@ -1,0 +1,144 @@
+//! What a decision answers: verdict, timing, reasons and provenance.
+
+use std::{collections::BTreeMap, fmt};
+
+use jiff::Timestamp;
+
+use super::{ReasonCode, RuleId};
+
+/// A unique decision id (UUIDv7: sortable by creation time).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DecisionId(String);
+
+impl DecisionId {
+    /// A fresh, unique id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DecisionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The change may go ahead, at the decision's effective instant.
+    Allow,
+    /// The change must not be executed.
+    Deny,
+}
+
+impl Verdict {
+    /// `ALLOW` or `DENY`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "ALLOW",
+            Self::Deny => "DENY",
+        }
+    }
+}
+
+/// When an allowed plan change takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EffectiveTiming {
+    /// At the evaluation instant.
+    Immediate,
+    /// At the next billing period boundary.
+    NextBillingCycle,
+    /// At the end of the commitment term.
+    EndOfTerm,
+    /// At an instant the rule names.
+    Scheduled,
+}
+
+impl EffectiveTiming {
+    /// The upper-case name (`NEXT_BILLING_CYCLE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Immediate => "IMMEDIATE",
+            Self::NextBillingCycle => "NEXT_BILLING_CYCLE",
+            Self::EndOfTerm => "END_OF_TERM",
+            Self::Scheduled => "SCHEDULED",
+        }
+    }
+
+    /// Parses `END_OF_TERM` or `EFFECTIVE_TIMING_END_OF_TERM`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.strip_prefix("EFFECTIVE_TIMING_").unwrap_or(s) {
+            "IMMEDIATE" => Some(Self::Immediate),
+            "NEXT_BILLING_CYCLE" => Some(Self::NextBillingCycle),
+            "END_OF_TERM" => Some(Self::EndOfTerm),
+            "SCHEDULED" => Some(Self::Scheduled),
+            _ => None,
+        }
+    }
+}
+
+/// One reason behind a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// Stable machine-readable code.
+    pub code: ReasonCode,
+    /// Human-readable text.
+    pub message: String,
+    /// The rule that produced it; `None` for the engine's own reasons.
+    pub rule_id: Option<RuleId>,
+    /// Structured values such as `metric`, `current`, `limit`.
+    pub details: BTreeMap<String, String>,
+}
+
+/// How one rule fared in one decision (kept only when `explain` is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTrace {
+    /// The rule.
+    pub rule_id: RuleId,
+    /// Its condition held.
+    pub matched: bool,
+    /// `deny` or `allow`.
+    pub effect: &'static str,
+    /// Why it was skipped or what failed; empty otherwise.
+    pub note: String,
+    /// It decided or contributed to the verdict.
+    pub decisive: bool,
+}
+
+/// Provenance carried by every decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionMeta {
+    /// Unique per decision.
+    pub decision_id: DecisionId,
+    /// The bundle's name.
+    pub bundle_name: String,
+    /// The bundle's revision.
+    pub bundle_revision: String,
+    /// sha256 of the bundle's content, hex.
+    pub bundle_digest: String,
+    /// The instant the decision was evaluated at.
+    pub evaluated_at: Timestamp,
+    /// One entry per rule, when `explain` was set.
+    pub trace: Vec<RuleTrace>,
+}
+
+/// The answer to a plan-change request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanChangeDecision {
+    /// Allow or deny.
+    pub verdict: Verdict,
+    /// When the change takes effect; `None` on a deny.
+    pub timing: Option<EffectiveTiming>,
+    /// The concrete effective instant; set on every allow.
+    pub effective_at: Option<Timestamp>,
+    /// Every reason, in rule order.
+    pub reasons: Vec<Reason>,
+    /// Provenance.
+    pub meta: DecisionMeta,
+}

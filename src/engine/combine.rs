@@ -1,0 +1,170 @@
+//! The combining rule, written once for every decision type: scope, deny
+//! overrides, first allow decides, default deny, errors fail closed.
+
+use std::collections::BTreeMap;
+
+use super::{codes, render};
+use crate::{
+    bundle::{Effect, ForEach, Rule, Scope},
+    domain::{Reason, ReasonCode, RuleTrace},
+};
+
+/// One item of a `for_each` collection.
+pub struct Item<'a> {
+    /// Metric name.
+    pub metric: &'a str,
+    /// The plan's limit or quota.
+    pub limit: f64,
+    /// The request's value, when reported.
+    pub current: Option<f64>,
+}
+
+/// What a decision type supplies to the combining rule.
+pub trait Facts {
+    /// Whether a rule's structural scope covers this request.
+    fn in_scope(&self, scope: &Scope) -> bool;
+    /// The items of a `for_each` collection.
+    fn items(&self, for_each: ForEach) -> Vec<Item<'_>>;
+    /// The CEL context with the decision's variables bound.
+    fn context(&self) -> &cel::Context<'_, '_>;
+}
+
+/// The combined result of evaluating a rule list.
+pub struct Combined<'r, A> {
+    /// Deny reasons, including evaluation errors; non-empty means DENY.
+    pub denies: Vec<Reason>,
+    /// The first matching allow rule and its reasons.
+    pub decided: Option<(&'r Rule<A>, Vec<Reason>)>,
+    /// One entry per rule when explaining.
+    pub trace: Vec<RuleTrace>,
+}
+
+/// Applies the combining rule to `rules` in order.
+pub fn combine<'r, A>(rules: &'r [Rule<A>], facts: &impl Facts, explain: bool) -> Combined<'r, A> {
+    let mut out = Combined {
+        denies: Vec::new(),
+        decided: None,
+        trace: Vec::new(),
+    };
+    for rule in rules {
+        let is_allow = matches!(rule.effect, Effect::Allow(_));
+        let skip = if !facts.in_scope(&rule.scope) {
+            Some("not applicable: outside the rule's scope")
+        } else if is_allow && !out.denies.is_empty() {
+            Some("not evaluated: a deny rule already matched")
+        } else if is_allow && out.decided.is_some() {
+            Some("not evaluated: an earlier allow rule decided")
+        } else {
+            None
+        };
+        if let Some(note) = skip {
+            if explain {
+                out.trace.push(trace(rule, false, note.to_owned(), false));
+            }
+            continue;
+        }
+        let (reasons, error) = evaluate(rule, facts);
+        let matched = !reasons.is_empty();
+        if explain {
+            let note = error.clone().unwrap_or_default();
+            out.trace
+                .push(trace(rule, matched, note, matched || error.is_some()));
+        }
+        if let Some(error) = error {
+            out.denies.push(error_reason(rule, &error));
+            continue;
+        }
+        if matched {
+            match &rule.effect {
+                Effect::Deny => out.denies.extend(reasons),
+                Effect::Allow(_) => out.decided = Some((rule, reasons)),
+            }
+        }
+    }
+    out
+}
+
+/// The reason for a run-time failure of `rule`.
+pub fn error_reason<A>(rule: &Rule<A>, error: &str) -> Reason {
+    Reason {
+        code: ReasonCode::engine(codes::POLICY_EVALUATION_ERROR),
+        message: format!("rule `{}` failed: {error}", rule.id),
+        rule_id: Some(rule.id.clone()),
+        details: BTreeMap::from([("error".to_owned(), error.to_owned())]),
+    }
+}
+
+fn trace<A>(rule: &Rule<A>, matched: bool, note: String, decisive: bool) -> RuleTrace {
+    RuleTrace {
+        rule_id: rule.id.clone(),
+        matched,
+        effect: rule.effect.as_str(),
+        note,
+        decisive,
+    }
+}
+
+/// Evaluates one rule: its reasons when it matches, or the error that
+/// stopped it.
+fn evaluate<A>(rule: &Rule<A>, facts: &impl Facts) -> (Vec<Reason>, Option<String>) {
+    let ctx = facts.context();
+    let Some(for_each) = rule.for_each else {
+        return match holds(rule, ctx) {
+            Ok(false) => (Vec::new(), None),
+            Ok(true) => match render::reason(rule, ctx, BTreeMap::new()) {
+                Ok(reason) => (vec![reason], None),
+                Err(e) => (Vec::new(), Some(e)),
+            },
+            Err(e) => (Vec::new(), Some(e)),
+        };
+    };
+    let mut reasons = Vec::new();
+    for item in facts.items(for_each) {
+        let mut scope = ctx.new_inner_scope();
+        scope.add_variable_from_value("metric", item.metric.to_owned());
+        scope.add_variable_from_value("limit", cel::Value::Float(item.limit));
+        scope.add_variable_from_value(
+            "current",
+            item.current.map_or(cel::Value::Null, cel::Value::Float),
+        );
+        scope.add_variable_from_value("reported", cel::Value::Bool(item.current.is_some()));
+        let result = holds(rule, &scope).and_then(|matched| {
+            if !matched {
+                return Ok(None);
+            }
+            let mut details = BTreeMap::from([
+                ("metric".to_owned(), item.metric.to_owned()),
+                ("limit".to_owned(), render::number(item.limit)),
+            ]);
+            if let Some(current) = item.current {
+                details.insert("current".to_owned(), render::number(current));
+            }
+            render::reason(rule, &scope, details).map(Some)
+        });
+        match result {
+            Ok(Some(reason)) => reasons.push(reason),
+            Ok(None) => {}
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    Some(format!("for metric `{}`: {e}", item.metric)),
+                );
+            }
+        }
+    }
+    (reasons, None)
+}
+
+fn holds<A>(rule: &Rule<A>, ctx: &cel::Context<'_, '_>) -> Result<bool, String> {
+    let Some(condition) = &rule.condition else {
+        return Ok(true);
+    };
+    match condition.program.execute(ctx) {
+        Ok(cel::Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!(
+            "condition returned `{}`, not a bool",
+            other.type_of()
+        )),
+        Err(e) => Err(format!("condition: {e}")),
+    }
+}

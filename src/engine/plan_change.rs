@@ -1,0 +1,251 @@
+//! The plan-change decision: facts from the request and catalogue, the
+//! combining rule, and the effective instant of an allow.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+
+use super::{
+    codes,
+    combine::{self, Facts, Item},
+    timing,
+};
+use crate::{
+    bundle::{CompiledBundle, Effect, ForEach, Plan, Scope},
+    domain::{
+        DecisionId, DecisionMeta, PlanChange, PlanChangeDecision, Reason, ReasonCode, Verdict,
+    },
+};
+
+struct PlanChangeFacts<'a> {
+    req: &'a PlanChange,
+    source: Option<&'a Plan>,
+    target: Option<&'a Plan>,
+    ctx: cel::Context<'static, 'static>,
+}
+
+impl Facts for PlanChangeFacts<'_> {
+    fn in_scope(&self, scope: &Scope) -> bool {
+        (scope.from_plans.is_empty() || scope.from_plans.contains(&self.req.from_plan))
+            && (scope.to_plans.is_empty() || scope.to_plans.contains(&self.req.to_plan))
+            && (scope.requesters.is_empty() || scope.requesters.contains(&self.req.requester.role))
+    }
+
+    fn items(&self, for_each: ForEach) -> Vec<Item<'_>> {
+        let (plan, usage) = match for_each {
+            ForEach::SourceLimits => (self.source, &self.req.usage),
+            ForEach::TargetLimits => (self.target, &self.req.usage),
+            ForEach::SourceQuotas => (self.source, &self.req.period_usage),
+            ForEach::TargetQuotas => (self.target, &self.req.period_usage),
+        };
+        let Some(plan) = plan else {
+            return Vec::new();
+        };
+        let limits = match for_each {
+            ForEach::SourceLimits | ForEach::TargetLimits => &plan.limits,
+            ForEach::SourceQuotas | ForEach::TargetQuotas => &plan.quotas,
+        };
+        limits
+            .iter()
+            .map(|(metric, limit)| Item {
+                metric,
+                limit: *limit,
+                current: usage.get(metric).copied(),
+            })
+            .collect()
+    }
+
+    fn context(&self) -> &cel::Context<'_, '_> {
+        &self.ctx
+    }
+}
+
+/// Decides whether `req` may change plans, and when, under `bundle`.
+pub fn decide_plan_change(bundle: &CompiledBundle, req: &PlanChange) -> PlanChangeDecision {
+    let source = bundle.catalog.plans.get(&req.from_plan);
+    let target = bundle.catalog.plans.get(&req.to_plan);
+    let facts = PlanChangeFacts {
+        req,
+        source,
+        target,
+        ctx: context(bundle, req, source, target),
+    };
+    let combined = combine::combine(&bundle.plan_change_rules, &facts, req.explain);
+    let mut meta = DecisionMeta {
+        decision_id: DecisionId::generate(),
+        bundle_name: bundle.name.clone(),
+        bundle_revision: bundle.revision.clone(),
+        bundle_digest: bundle.digest.clone(),
+        evaluated_at: req.as_of,
+        trace: combined.trace,
+    };
+    let deny = |reasons, meta| PlanChangeDecision {
+        verdict: Verdict::Deny,
+        timing: None,
+        effective_at: None,
+        reasons,
+        meta,
+    };
+    if !combined.denies.is_empty() {
+        return deny(combined.denies, meta);
+    }
+    let Some((rule, reasons)) = combined.decided else {
+        let reason = Reason {
+            code: ReasonCode::engine(codes::NO_MATCHING_RULE),
+            message: format!(
+                "no rule allows a change from `{}` to `{}`",
+                req.from_plan, req.to_plan
+            ),
+            rule_id: None,
+            details: BTreeMap::new(),
+        };
+        return deny(vec![reason], meta);
+    };
+    let Effect::Allow(spec) = &rule.effect else {
+        // `combine` only decides with allow rules; fail closed all the same.
+        return deny(
+            vec![combine::error_reason(rule, "a deny rule decided")],
+            meta,
+        );
+    };
+    match timing::effective_at(spec, req) {
+        Ok(at) => PlanChangeDecision {
+            verdict: Verdict::Allow,
+            timing: Some(spec.timing()),
+            effective_at: Some(at),
+            reasons,
+            meta,
+        },
+        Err(e) => {
+            if let Some(t) = meta.trace.iter_mut().find(|t| t.rule_id == rule.id) {
+                t.note = e.clone();
+            }
+            let reason = Reason {
+                code: ReasonCode::engine(codes::EFFECTIVE_TIME_UNAVAILABLE),
+                message: format!(
+                    "rule `{}` allows the change but its effective instant is unknown: {e}",
+                    rule.id
+                ),
+                rule_id: Some(rule.id.clone()),
+                details: BTreeMap::from([("timing".to_owned(), spec.timing().as_str().to_owned())]),
+            };
+            deny(vec![reason], meta)
+        }
+    }
+}
+
+fn context(
+    bundle: &CompiledBundle,
+    req: &PlanChange,
+    source: Option<&Plan>,
+    target: Option<&Plan>,
+) -> cel::Context<'static, 'static> {
+    let mut ctx = cel::Context::with_env(bundle.env.clone());
+    ctx.add_variable_from_value("request", request_value(req));
+    ctx.add_variable_from_value("source", plan_value(bundle, &req.from_plan, source));
+    ctx.add_variable_from_value("target", plan_value(bundle, &req.to_plan, target));
+    let ranks = source.zip(target).map(|(s, t)| t.rank - s.rank);
+    let same = req.from_plan == req.to_plan;
+    let in_commitment = req
+        .billing
+        .commitment_end
+        .is_some_and(|end| end > req.as_of);
+    ctx.add_variable_from_value(
+        "change",
+        map([
+            ("same_plan", cel::Value::Bool(same)),
+            ("upgrade", cel::Value::Bool(ranks.is_some_and(|d| d > 0))),
+            ("downgrade", cel::Value::Bool(ranks.is_some_and(|d| d < 0))),
+            ("lateral", cel::Value::Bool(!same && ranks == Some(0))),
+            ("rank_delta", cel::Value::Int(ranks.unwrap_or(0))),
+            ("in_commitment", cel::Value::Bool(in_commitment)),
+        ]),
+    );
+    ctx
+}
+
+fn plan_value(bundle: &CompiledBundle, id: &str, plan: Option<&Plan>) -> cel::Value {
+    match plan {
+        Some(p) => p.cel.clone(),
+        None => map([
+            ("id", cel::Value::from(id.to_owned())),
+            ("known", cel::Value::Bool(false)),
+            ("rank", cel::Value::Int(-1)),
+            ("limits", map::<0>([])),
+            ("quotas", map::<0>([])),
+            ("attributes", bundle.catalog.unknown_attributes.clone()),
+        ]),
+    }
+}
+
+fn request_value(req: &PlanChange) -> cel::Value {
+    let metrics = |m: &BTreeMap<String, f64>| {
+        cel::Value::from(
+            m.iter()
+                .map(|(k, v)| (k.clone(), cel::Value::Float(*v)))
+                .collect::<HashMap<_, _>>(),
+        )
+    };
+    let b = &req.billing;
+    let mut billing: HashMap<String, cel::Value> = HashMap::from([(
+        "time_zone".to_owned(),
+        cel::Value::from(b.time_zone_name.clone()),
+    )]);
+    for (key, ts) in [
+        ("current_period_start", b.current_period_start),
+        ("current_period_end", b.current_period_end),
+        ("commitment_end", b.commitment_end),
+    ] {
+        if let Some(ts) = ts {
+            billing.insert(key.to_owned(), timestamp(ts));
+        }
+    }
+    if let Some(day) = b.anchor_day {
+        billing.insert(
+            "anchor_day".to_owned(),
+            cel::Value::Int(i64::from(day.get())),
+        );
+    }
+    map([
+        ("tenant_id", cel::Value::from(req.tenant_id.clone())),
+        ("from_plan", cel::Value::from(req.from_plan.clone())),
+        ("to_plan", cel::Value::from(req.to_plan.clone())),
+        (
+            "requester",
+            map([
+                ("role", cel::Value::from(req.requester.role.as_str())),
+                ("id", cel::Value::from(req.requester.id.clone())),
+            ]),
+        ),
+        ("usage", metrics(&req.usage)),
+        ("period_usage", metrics(&req.period_usage)),
+        ("billing", cel::Value::from(billing)),
+        (
+            "attributes",
+            cel::Value::from(
+                req.attributes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), cel::Value::from(v.clone())))
+                    .collect::<HashMap<_, _>>(),
+            ),
+        ),
+        ("as_of", timestamp(req.as_of)),
+    ])
+}
+
+fn map<const N: usize>(entries: [(&str, cel::Value); N]) -> cel::Value {
+    cel::Value::from(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<HashMap<_, _>>(),
+    )
+}
+
+/// A jiff instant as a CEL timestamp.
+fn timestamp(ts: Timestamp) -> cel::Value {
+    let nanos = u32::try_from(ts.subsec_nanosecond()).unwrap_or(0);
+    chrono::DateTime::from_timestamp(ts.as_second(), nanos).map_or(cel::Value::Null, |dt| {
+        cel::Value::Timestamp(dt.fixed_offset())
+    })
+}

@@ -1,0 +1,71 @@
+//! Rendering reasons: message templates and detail values as text.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    bundle::{Part, Rule, Template},
+    domain::Reason,
+};
+
+/// Renders `rule`'s reason in `ctx`, adding `details` first.
+pub fn reason<A>(
+    rule: &Rule<A>,
+    ctx: &cel::Context<'_, '_>,
+    mut details: BTreeMap<String, String>,
+) -> Result<Reason, String> {
+    let message = template(&rule.reason.message, ctx)?;
+    for (key, t) in &rule.reason.details {
+        details.insert(key.clone(), template(t, ctx)?);
+    }
+    Ok(Reason {
+        code: rule.reason.code.clone(),
+        message,
+        rule_id: Some(rule.id.clone()),
+        details,
+    })
+}
+
+fn template(t: &Template, ctx: &cel::Context<'_, '_>) -> Result<String, String> {
+    let mut out = String::new();
+    for part in &t.parts {
+        match part {
+            Part::Text(s) => out.push_str(s),
+            Part::Hole(e) => {
+                let v = e
+                    .program
+                    .execute(ctx)
+                    .map_err(|err| format!("message `{{{}}}`: {err}", e.source))?;
+                out.push_str(&value(&v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A number as people write it: `12`, not `12.0`; `0.5` stays `0.5`.
+pub fn number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{n:.0}")
+    } else {
+        format!("{n}")
+    }
+}
+
+/// A CEL value as text for messages.
+pub fn value(v: &cel::Value) -> String {
+    match v {
+        cel::Value::Int(i) => i.to_string(),
+        cel::Value::UInt(u) => u.to_string(),
+        cel::Value::Float(f) => number(*f),
+        cel::Value::String(s) => s.to_string(),
+        cel::Value::Bool(b) => b.to_string(),
+        cel::Value::Null => "null".to_owned(),
+        cel::Value::Timestamp(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        cel::Value::Duration(d) => format!("{}s", d.num_seconds()),
+        cel::Value::List(items) => {
+            let inner: Vec<String> = items.iter().map(value).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,10 @@
+//! Transport only: generated code, the one proto↔domain conversion, the one
+//! error→status mapping, thin handlers and the server entry point.
+
+pub mod convert;
+pub mod pb;
+mod server;
+mod service;
+pub mod status;
+
+pub use server::{ServerOptions, serve};

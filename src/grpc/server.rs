@@ -1,0 +1,110 @@
+//! The server entry point: takes an already-bound listener and a shutdown
+//! future, so tests bind port 0 and never sleep.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use super::{
+    pb::{
+        self, bundle_service_server::BundleServiceServer,
+        decision_service_server::DecisionServiceServer,
+    },
+    service::{Bundles, Decisions},
+};
+use crate::reload::BundleStore;
+
+/// Transport settings.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Interval of HTTP/2 keepalive pings.
+    pub keepalive: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            keepalive: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The services health reports on, besides the server as a whole (`""`).
+const HEALTH_SERVICES: [&str; 3] = [
+    "",
+    "tollgate.v1.DecisionService",
+    "tollgate.v1.BundleService",
+];
+
+/// Serves Tollgate on `listener` until `shutdown` resolves, then drains.
+/// Health is NOT_SERVING until a bundle is active.
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<BundleStore>,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in HEALTH_SERVICES {
+        reporter
+            .set_service_status(name, ServingStatus::NotServing)
+            .await;
+    }
+    let mut ready = store.subscribe();
+    let health_task = {
+        let reporter = reporter.clone();
+        tokio::spawn(async move {
+            loop {
+                let status = if ready.borrow_and_update().is_some() {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
+                for name in HEALTH_SERVICES {
+                    reporter.set_service_status(name, status).await;
+                }
+                if ready.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let shutdown = {
+        let reporter = reporter.clone();
+        async move {
+            shutdown.await;
+            health_task.abort();
+            for name in HEALTH_SERVICES {
+                reporter
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
+            }
+        }
+    };
+
+    tracing::info!(addr = %listener.local_addr()?, "serving gRPC");
+    Server::builder()
+        .http2_keepalive_interval(Some(options.keepalive))
+        .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(DecisionServiceServer::new(Decisions {
+            store: store.clone(),
+        }))
+        .add_service(BundleServiceServer::new(Bundles { store }))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Tollgate: a stateless gRPC policy decision point for subscription billing
+//! and payment flows. Tollgate decides; the caller executes.
+//!
+//! Dependencies point one way:
+//! `main → app → {grpc, reload, config} → engine → bundle → domain`.
+
+pub mod app;
+pub mod bundle;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod grpc;
+pub mod reload;

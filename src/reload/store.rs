@@ -1,0 +1,138 @@
+//! The active bundle and the reload status. Requests take one snapshot
+//! (`Arc<Active>`) and never see a half-loaded bundle; a reload verifies a
+//! new bundle completely before the atomic swap, and keeps the last good one
+//! when anything fails.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwapOption;
+use jiff::Timestamp;
+use tokio::sync::watch;
+
+use super::BundleSource;
+use crate::{bundle::CompiledBundle, engine};
+
+/// A bundle that passed every check, with where and when it was loaded.
+pub struct Active {
+    /// The compiled bundle.
+    pub bundle: CompiledBundle,
+    /// When it became active.
+    pub loaded_at: Timestamp,
+    /// Where it was read from.
+    pub source: String,
+    /// Number of bundle tests it passed.
+    pub test_count: usize,
+}
+
+/// The outcome of the last reload attempt.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadStatus {
+    /// Why the last attempt failed; empty when it succeeded.
+    pub last_error: String,
+    /// When the last attempt was made.
+    pub last_attempt_at: Option<Timestamp>,
+}
+
+/// Holds the active bundle for every request and reloads it from its source.
+pub struct BundleStore {
+    source: BundleSource,
+    active: ArcSwapOption<Active>,
+    status: Mutex<ReloadStatus>,
+    // Held for the whole of a reload: at most one runs at a time.
+    reloading: Mutex<()>,
+    ready: watch::Sender<Option<String>>,
+}
+
+impl BundleStore {
+    /// A store with no bundle yet; call [`BundleStore::reload`] to load one.
+    pub fn new(source: BundleSource) -> Self {
+        Self {
+            source,
+            active: ArcSwapOption::empty(),
+            status: Mutex::new(ReloadStatus::default()),
+            reloading: Mutex::new(()),
+            ready: watch::Sender::new(None),
+        }
+    }
+
+    /// The bundle to decide with: take it once per request.
+    pub fn snapshot(&self) -> Option<Arc<Active>> {
+        self.active.load_full()
+    }
+
+    /// The last reload attempt's outcome.
+    pub fn status(&self) -> ReloadStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Where bundles come from.
+    pub fn source(&self) -> &BundleSource {
+        &self.source
+    }
+
+    /// Follows the active revision: `None` until a bundle is active.
+    pub fn subscribe(&self) -> watch::Receiver<Option<String>> {
+        self.ready.subscribe()
+    }
+
+    /// Reads, compiles and tests the bundle at the source, and swaps it in
+    /// when it passes. Blocking: run it off the async runtime. Returns
+    /// whether a new bundle was activated (an unchanged digest is not).
+    pub fn reload(&self) -> Result<bool, String> {
+        let _single_flight = self
+            .reloading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let attempt_at = Timestamp::now();
+        let result = self.load();
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        status.last_attempt_at = Some(attempt_at);
+        match result {
+            Ok(Some(active)) => {
+                status.last_error.clear();
+                let revision = active.bundle.revision.clone();
+                tracing::info!(
+                    bundle = %active.bundle.name,
+                    revision = %revision,
+                    digest = %active.bundle.digest,
+                    rules = active.bundle.rule_count(),
+                    tests = active.test_count,
+                    source = %active.source,
+                    "bundle activated"
+                );
+                self.active.store(Some(Arc::new(active)));
+                self.ready.send_replace(Some(revision));
+                Ok(true)
+            }
+            Ok(None) => {
+                status.last_error.clear();
+                tracing::debug!(source = %self.source, "bundle unchanged");
+                Ok(false)
+            }
+            Err(e) => {
+                tracing::error!(source = %self.source, error = %e, "bundle rejected; the active bundle keeps serving");
+                status.last_error = e.clone();
+                Err(e)
+            }
+        }
+    }
+
+    fn load(&self) -> Result<Option<Active>, String> {
+        let files = self.source.read().map_err(|e| e.to_string())?;
+        if let Some(current) = self.active.load().as_ref()
+            && current.bundle.digest == files.digest()
+        {
+            return Ok(None);
+        }
+        let (bundle, report) = engine::verify(&files).map_err(|e| e.to_string())?;
+        Ok(Some(Active {
+            bundle,
+            loaded_at: Timestamp::now(),
+            source: self.source.to_string(),
+            test_count: report.outcomes.len(),
+        }))
+    }
+}
