@@ -1,0 +1,683 @@
+//! The `tollgate` command line, run as a process: help, `check`, `test`,
+//! `eval`, and argument errors. `serve` itself is covered end to end in
+//! `tests/e2e/`.
+
+// Test code fails by panicking, helpers outside `#[test]` functions included
+// (clippy.toml only exempts the functions themselves). An `allow`, not an
+// `expect`: which of these a helper needs changes with every edit.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+
+mod support;
+
+use std::{
+    fs,
+    io::Write as _,
+    path::Path,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+use support::{Run, copy_demo, crate_path, edit, tollgate};
+
+fn run(args: &[&str]) -> Run {
+    Run::of(tollgate().args(args))
+}
+
+/// Runs `args` with `stdin` piped in.
+fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
+    let mut child = tollgate()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tollgate");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait for tollgate"))
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+/// Writes `json` to a file in `dir` and returns its path.
+fn request_file(dir: &Path, json: &str) -> String {
+    let path = dir.join("request.json");
+    fs::write(&path, json).expect("write the request");
+    path_str(&path).to_owned()
+}
+
+/// The 1-based line and column of each line of `file` where `needle` occurs.
+fn positions(file: &Path, needle: &str) -> Vec<(u64, u64)> {
+    let text = fs::read_to_string(file).expect("read a bundle file");
+    text.lines()
+        .zip(1..)
+        .filter_map(|(line, n)| line.find(needle).map(|col| (n, col as u64 + 1)))
+        .collect()
+}
+
+fn decision(run: &Run) -> Value {
+    assert_eq!(run.code, Some(0), "{run}");
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {run}"))
+}
+
+fn reason_codes(decision: &Value) -> Vec<&str> {
+    decision["reasons"]
+        .as_array()
+        .expect("reasons is a list")
+        .iter()
+        .map(|r| r["code"].as_str().expect("a reason has a code"))
+        .collect()
+}
+
+/// Each non-summary line of `check`'s stderr, split into file, line,
+/// column and message; panics on a line of another shape.
+fn located_problems(stderr: &str) -> Vec<(String, u64, u64, String)> {
+    let mut lines: Vec<&str> = stderr.lines().collect();
+    let summary = lines.pop().expect("a summary line");
+    assert!(summary.ends_with("problem(s)"), "summary: {summary}");
+    lines
+        .into_iter()
+        .map(|line| {
+            let mut parts = line.splitn(4, ':');
+            let mut next = || parts.next().unwrap_or_default().to_owned();
+            let (file, ln, col, message) = (next(), next(), next(), next());
+            let number = |s: &str| {
+                s.parse::<u64>()
+                    .unwrap_or_else(|_| panic!("not `file:line:col: message`: {line}"))
+            };
+            assert!(
+                file.ends_with(".yaml"),
+                "not `file:line:col: message`: {line}"
+            );
+            assert!(
+                message.starts_with(' '),
+                "not `file:line:col: message`: {line}"
+            );
+            (
+                file,
+                number(&ln),
+                number(&col),
+                message.trim_start().to_owned(),
+            )
+        })
+        .collect()
+}
+
+// --- help --------------------------------------------------------------
+
+#[test]
+fn help_lists_every_subcommand() {
+    let out = run(&["--help"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    for sub in ["serve", "check", "test", "eval"] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{sub} "))),
+            "`{sub}` missing from --help:\n{out}"
+        );
+    }
+    assert!(out.stdout.contains("--log-format"), "{out}");
+}
+
+#[test]
+fn serve_help_lists_its_flags_and_env_fallbacks() {
+    let out = run(&["serve", "--help"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    for flag in [
+        "--listen",
+        "--bundle",
+        "--poll-interval",
+        "TOLLGATE_LISTEN",
+        "TOLLGATE_BUNDLE",
+        "TOLLGATE_POLL_INTERVAL",
+    ] {
+        assert!(out.stdout.contains(flag), "`{flag}` missing:\n{out}");
+    }
+}
+
+#[test]
+fn eval_help_names_the_request_flag() {
+    let out = run(&["eval", "--help"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("--plan-change"), "{out}");
+}
+
+#[test]
+fn serve_rejects_a_listen_address_that_is_not_one() {
+    // Were the address accepted, `serve` would run forever: give it a
+    // generous deadline and kill it rather than hang the suite.
+    let mut child = tollgate()
+        .args(["serve", "--listen", "not-an-addr"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tollgate");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("poll tollgate").is_none() {
+        if Instant::now() > deadline {
+            child.kill().expect("kill tollgate");
+            panic!("`serve --listen not-an-addr` did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = Run::from(child.wait_with_output().expect("wait for tollgate"));
+    assert_eq!(out.code, Some(2), "a usage error: {out}");
+    assert!(
+        out.stderr
+            .contains("invalid value 'not-an-addr' for '--listen <LISTEN>'"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_missing_subcommand_is_a_usage_error() {
+    let out = run(&[]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("Usage:"), "{out}");
+}
+
+// --- check -------------------------------------------------------------
+
+#[test]
+fn check_without_a_path_checks_the_embedded_demo() {
+    let out = run(&["check"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stdout.starts_with("ok: bundle `demo` revision `"),
+        "{out}"
+    );
+    assert!(out.stdout.contains(" rules, "), "{out}");
+    assert!(out.stdout.ends_with(" tests passed\n"), "{out}");
+    assert_eq!(out.stderr, "", "{out}");
+}
+
+#[test]
+fn check_accepts_the_demo_directory() {
+    let out = run(&["check", "bundles/demo"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.starts_with("ok: bundle `demo`"), "{out}");
+}
+
+#[test]
+fn check_accepts_a_tar_gz_bundle() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let archive = tmp.path().join("demo.tar.gz");
+    let gz = flate2::write::GzEncoder::new(
+        fs::File::create(&archive).expect("create archive"),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    // Under a folder, as `tar czf demo.tar.gz demo/` makes it: files are
+    // read by base name.
+    tar.append_dir_all("demo", crate_path("bundles/demo"))
+        .expect("add the demo bundle");
+    tar.into_inner()
+        .expect("finish tar")
+        .finish()
+        .expect("finish gzip");
+
+    let out = run(&["check", path_str(&archive)]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.starts_with("ok: bundle `demo`"), "{out}");
+    // The same bundle as the directory.
+    let dir = run(&["check", "bundles/demo"]);
+    assert_eq!(out.stdout, dir.stdout, "{out}");
+}
+
+#[test]
+fn check_reports_every_problem_as_file_line_col_message() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    copy_demo(dir);
+    let rules = dir.join("plan_change.yaml");
+    // An undeclared CEL variable.
+    edit(&rules, "when: change.upgrade", "when: chnage.upgrade");
+    // A duplicate rule id.
+    edit(&rules, "- id: downgrade-immediate", "- id: same-plan");
+    // An unknown plan in from_plans.
+    edit(
+        &rules,
+        "    requesters: [RESELLER]\n",
+        "    requesters: [RESELLER]\n    from_plans: [premium, platinum]\n",
+    );
+    // Invalid YAML, in a file of its own so the others still compile.
+    fs::write(dir.join("extra.yaml"), "plans: [\n").expect("write extra.yaml");
+
+    let out = run(&["check", path_str(dir)]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    let problems = located_problems(&out.stderr);
+    let find = |needle: &str| {
+        problems
+            .iter()
+            .find(|p| p.3.contains(needle))
+            .unwrap_or_else(|| panic!("no problem mentions `{needle}`:\n{out}"))
+    };
+    let at = |p: &(String, u64, u64, String)| (p.0.clone(), p.1, p.2);
+    let in_rules = |(line, col): (u64, u64)| ("plan_change.yaml".to_owned(), line, col);
+    let undeclared = find("undeclared reference to `chnage`");
+    assert_eq!(
+        at(undeclared),
+        in_rules(positions(&rules, "chnage.upgrade")[0])
+    );
+    let ids = positions(&rules, "same-plan");
+    assert_eq!(ids.len(), 2);
+    let duplicate = find("duplicate rule id");
+    assert_eq!(at(duplicate), in_rules(ids[1]), "{out}");
+    let first_line = ids[0].0;
+    assert!(
+        duplicate.3.starts_with("rule `same-plan`: ")
+            && duplicate
+                .3
+                .ends_with(&format!("(first defined at plan_change.yaml:{first_line})")),
+        "{out}"
+    );
+    let unknown = find("from_plans: unknown plan `platinum`");
+    assert_eq!(at(unknown), in_rules(positions(&rules, "platinum]")[0]));
+    let yaml = problems
+        .iter()
+        .find(|p| p.0 == "extra.yaml")
+        .unwrap_or_else(|| panic!("no problem in extra.yaml:\n{out}"));
+    assert!(yaml.1 >= 1, "{out}");
+    assert_eq!(problems.len(), 4, "{out}");
+    // Sorted by file, then line.
+    let mut sorted = problems.clone();
+    sorted.sort();
+    assert_eq!(problems, sorted, "{out}");
+    let dir_shown = path_str(dir);
+    assert!(
+        out.stderr
+            .ends_with(&format!("{dir_shown}: 4 problem(s)\n")),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_fails_on_a_path_that_does_not_exist() {
+    let out = run(&["check", "no/such/bundle"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains("cannot read `no/such/bundle`"), "{out}");
+}
+
+#[test]
+fn check_fails_on_a_file_that_is_not_a_bundle() {
+    let out = run(&["check", "Cargo.toml"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr
+            .contains("`Cargo.toml` is neither a directory nor a `.tar.gz`"),
+        "{out}"
+    );
+}
+
+// --- test --------------------------------------------------------------
+
+#[test]
+fn test_prints_a_line_per_test_and_a_summary() {
+    let out = run(&["test"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let (summary, tests) = lines.split_last().expect("output");
+    assert_eq!(
+        *summary,
+        format!("{} passed, 0 failed", tests.len()),
+        "{out}"
+    );
+    assert!(tests.len() >= 2, "{out}");
+    for line in tests {
+        assert!(line.starts_with("ok    "), "{out}");
+        assert!(line.contains("(plan_change_tests.yaml:"), "{out}");
+    }
+    assert!(
+        out.stdout
+            .contains("ok    same plan is denied  (plan_change_tests.yaml:3)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn test_of_the_demo_directory_passes() {
+    let out = run(&["test", "bundles/demo"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.ends_with(" passed, 0 failed\n"), "{out}");
+}
+
+#[test]
+fn test_exits_1_and_says_why_when_a_test_fails() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    edit(
+        &tmp.path().join("plan_change_tests.yaml"),
+        "want: { verdict: DENY, reasons: [SAME_PLAN] }",
+        "want: { verdict: ALLOW, timing: IMMEDIATE }",
+    );
+    let out = run(&["test", path_str(tmp.path())]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stdout.contains(
+            "FAIL  same plan is denied  (plan_change_tests.yaml:3): \
+             want verdict ALLOW, got DENY [SAME_PLAN]"
+        ),
+        "{out}"
+    );
+    let passed = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("ok    "))
+        .count();
+    let failed = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL  "))
+        .count();
+    assert_eq!(failed, 1, "{out}");
+    assert!(
+        out.stdout
+            .ends_with(&format!("\n{passed} passed, 1 failed\n")),
+        "{out}"
+    );
+}
+
+#[test]
+fn test_of_a_bundle_that_does_not_compile_prints_its_problems() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    edit(
+        &tmp.path().join("plan_change.yaml"),
+        "when: change.upgrade",
+        "when: chnage.upgrade",
+    );
+    let out = run(&["test", path_str(tmp.path())]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr
+            .contains(": rule `upgrade-immediate`: condition: undeclared reference to `chnage`"),
+        "{out}"
+    );
+}
+
+// --- eval --------------------------------------------------------------
+
+const SNAKE_UPGRADE: &str = r#"{
+  "tenant_id": "t1",
+  "from_plan": "free",
+  "to_plan": "standard",
+  "requester": { "role": "REQUESTER_ROLE_RESELLER", "id": "r-42" },
+  "usage": { "users": 3, "storage_gb": 0.5 },
+  "as_of": "2026-03-10T09:00:00Z"
+}"#;
+
+#[test]
+fn eval_prints_the_decision_for_a_snake_case_request() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = request_file(tmp.path(), SNAKE_UPGRADE);
+    let d = decision(&run(&["eval", "--plan-change", &file]));
+    assert_eq!(d["verdict"], "VERDICT_ALLOW");
+    assert_eq!(d["timing"], "EFFECTIVE_TIMING_IMMEDIATE");
+    assert_eq!(d["effective_at"], "2026-03-10T09:00:00Z");
+    assert_eq!(reason_codes(&d), ["UPGRADE"]);
+    assert_eq!(d["reasons"][0]["rule_id"], "upgrade-immediate");
+    assert_eq!(
+        d["reasons"][0]["message"],
+        "upgrade from `free` to `standard` takes effect at once"
+    );
+    let meta = &d["meta"];
+    assert_eq!(meta["bundle_name"], "demo");
+    assert_eq!(meta["evaluated_at"], "2026-03-10T09:00:00Z");
+    assert!(
+        !meta["bundle_revision"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    assert_eq!(meta["bundle_digest"].as_str().map(str::len), Some(64));
+    assert!(!meta["decision_id"].as_str().unwrap_or_default().is_empty());
+}
+
+#[test]
+fn eval_accepts_lower_camel_case_field_names() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = request_file(
+        tmp.path(),
+        r#"{
+          "tenantId": "t1",
+          "fromPlan": "premium",
+          "toPlan": "standard",
+          "requester": { "role": "REQUESTER_ROLE_TENANT" },
+          "usage": { "users": 10, "storage_gb": 20 },
+          "periodUsage": { "api_calls": 250000 },
+          "billing": { "anchorDay": 31, "timeZone": "Asia/Tokyo" },
+          "asOf": "2026-02-10T09:00:00Z"
+        }"#,
+    );
+    let d = decision(&run(&["eval", "--plan-change", &file]));
+    assert_eq!(d["verdict"], "VERDICT_ALLOW");
+    assert_eq!(d["timing"], "EFFECTIVE_TIMING_NEXT_BILLING_CYCLE");
+    // 28 Feb 2026 00:00 in Tokyo: anchor 31 clamped to February's last day.
+    assert_eq!(d["effective_at"], "2026-02-27T15:00:00Z");
+    assert_eq!(reason_codes(&d), ["PERIOD_USAGE_EXCEEDS_TARGET_QUOTA"]);
+    let details = &d["reasons"][0]["details"];
+    assert_eq!(details["metric"], "api_calls");
+    assert_eq!(details["current"], "250000");
+    assert_eq!(details["limit"], "100000");
+}
+
+#[test]
+fn eval_reads_rfc_3339_instants_with_an_offset() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = request_file(
+        tmp.path(),
+        r#"{
+          "tenant_id": "t1",
+          "from_plan": "premium",
+          "to_plan": "standard",
+          "requester": { "role": "REQUESTER_ROLE_TENANT" },
+          "usage": { "users": 10, "storage_gb": 20 },
+          "billing": { "commitment_end": "2027-01-01T00:00:00+09:00" },
+          "as_of": "2026-03-10T18:00:00+09:00"
+        }"#,
+    );
+    let d = decision(&run(&["eval", "--plan-change", &file]));
+    assert_eq!(d["verdict"], "VERDICT_ALLOW");
+    assert_eq!(d["timing"], "EFFECTIVE_TIMING_END_OF_TERM");
+    assert_eq!(d["effective_at"], "2026-12-31T15:00:00Z");
+    assert_eq!(d["meta"]["evaluated_at"], "2026-03-10T09:00:00Z");
+    assert_eq!(reason_codes(&d), ["IN_COMMITMENT_TERM"]);
+    assert_eq!(
+        d["reasons"][0]["message"],
+        "the tenant is committed until 2026-12-31T15:00:00Z; the downgrade takes effect then"
+    );
+}
+
+#[test]
+fn eval_prints_a_deny_without_timing_or_effective_at() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = request_file(
+        tmp.path(),
+        r#"{
+          "tenant_id": "t1",
+          "from_plan": "premium",
+          "to_plan": "free",
+          "requester": { "role": "REQUESTER_ROLE_RESELLER" },
+          "usage": { "users": 10 },
+          "as_of": "2026-03-10T09:00:00Z"
+        }"#,
+    );
+    let d = decision(&run(&["eval", "--plan-change", &file]));
+    assert_eq!(d["verdict"], "VERDICT_DENY");
+    assert!(d.get("timing").is_none(), "{d}");
+    assert!(d.get("effective_at").is_none(), "{d}");
+    assert_eq!(
+        reason_codes(&d),
+        ["USAGE_EXCEEDS_TARGET_LIMIT", "USAGE_NOT_REPORTED"]
+    );
+    assert_eq!(d["reasons"][0]["details"]["metric"], "users");
+    assert_eq!(d["reasons"][1]["details"]["metric"], "storage_gb");
+}
+
+#[test]
+fn eval_reads_the_request_from_stdin_with_a_dash() {
+    let out = run_with_stdin(&["eval", "--plan-change", "-"], SNAKE_UPGRADE);
+    let d = decision(&out);
+    assert_eq!(d["verdict"], "VERDICT_ALLOW");
+    assert_eq!(reason_codes(&d), ["UPGRADE"]);
+}
+
+#[test]
+fn eval_traces_every_rule_when_asked_to_explain() {
+    let request = SNAKE_UPGRADE.replace("\"as_of\"", "\"explain\": true, \"as_of\"");
+    let d = decision(&run_with_stdin(&["eval", "--plan-change", "-"], &request));
+    let trace = d["meta"]["trace"].as_array().expect("a trace");
+    let field = |t: &Value, key: &str| t[key].as_str().unwrap_or_default().to_owned();
+    let decisive: Vec<String> = trace
+        .iter()
+        .filter(|t| t["decisive"] == true)
+        .map(|t| field(t, "rule_id"))
+        .collect();
+    assert_eq!(decisive, ["upgrade-immediate"], "{d}");
+    let after: Vec<&Value> = trace
+        .iter()
+        .skip_while(|t| field(t, "rule_id") != "upgrade-immediate")
+        .skip(1)
+        .collect();
+    assert!(!after.is_empty(), "{d}");
+    for t in after {
+        assert_eq!(field(t, "effect"), "allow", "{d}");
+        assert_eq!(
+            field(t, "note"),
+            "not evaluated: an earlier allow rule decided",
+            "{d}"
+        );
+    }
+}
+
+#[test]
+fn eval_names_the_missing_field_of_an_invalid_request() {
+    let request = SNAKE_UPGRADE.replace("\"tenant_id\": \"t1\",", "");
+    let out = run_with_stdin(&["eval", "--plan-change", "-"], &request);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert_eq!(
+        out.stderr, "invalid request: tenant_id: is required\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn eval_names_every_bad_field() {
+    let out = run_with_stdin(
+        &["eval", "--plan-change", "-"],
+        r#"{
+          "tenant_id": "t1",
+          "from_plan": "free",
+          "to_plan": "standard",
+          "usage": { "users": -1 },
+          "billing": { "anchor_day": 40, "time_zone": "Mars/Olympus" }
+        }"#,
+    );
+    assert_eq!(out.code, Some(1), "{out}");
+    for line in [
+        "invalid request: requester.role: is required",
+        "invalid request: usage[\"users\"]: `-1` is negative",
+        "invalid request: billing.anchor_day: `40` is outside 1-31",
+        "invalid request: billing.time_zone: `Mars/Olympus` is not an IANA time zone",
+    ] {
+        assert!(out.stderr.lines().any(|l| l == line), "`{line}`:\n{out}");
+    }
+}
+
+#[test]
+fn eval_rejects_malformed_json_with_a_message() {
+    let out = run_with_stdin(&["eval", "--plan-change", "-"], r#"{"tenant_id": "t1""#);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(out.code.is_some(), "killed by a signal: {out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert!(out.stderr.contains("not valid proto JSON"), "{out}");
+}
+
+#[test]
+fn eval_rejects_an_unknown_field_and_an_unknown_enum_name() {
+    for (json, needle) in [
+        (r#"{"tenant_id": "t1", "tenant": "t1"}"#, "'tenant'"),
+        (
+            r#"{"tenant_id": "t1", "requester": {"role": "RESELLER"}}"#,
+            "'RESELLER'",
+        ),
+    ] {
+        let out = run_with_stdin(&["eval", "--plan-change", "-"], json);
+        assert_ne!(out.code, Some(0), "{out}");
+        assert!(out.stderr.contains(needle), "{out}");
+    }
+}
+
+#[test]
+fn eval_fails_when_the_request_file_is_missing() {
+    let out = run(&["eval", "--plan-change", "no/such/request.json"]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("cannot read `no/such/request.json`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn eval_uses_the_bundle_it_is_given() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let bundle = tmp.path().join("bundle");
+    copy_demo(&bundle);
+    edit(
+        &bundle.join("bundle.yaml"),
+        "revision: \"2026-11-22.1\"",
+        "revision: cli-test.7",
+    );
+    edit(
+        &bundle.join("plan_change.yaml"),
+        "message: \"upgrade from `{source.id}` to `{target.id}` takes effect at once\"",
+        "message: \"{request.tenant_id} moves up to `{target.id}`\"",
+    );
+    let file = request_file(tmp.path(), SNAKE_UPGRADE);
+    let d = decision(&run(&["eval", path_str(&bundle), "--plan-change", &file]));
+    assert_eq!(d["meta"]["bundle_revision"], "cli-test.7");
+    assert_eq!(d["verdict"], "VERDICT_ALLOW");
+    assert_eq!(d["reasons"][0]["message"], "t1 moves up to `standard`");
+
+    // The same request against the embedded demo.
+    let demo = decision(&run(&["eval", "--plan-change", &file]));
+    assert_eq!(demo["meta"]["bundle_name"], "demo");
+    assert_ne!(demo["meta"]["bundle_revision"], "cli-test.7");
+    assert_ne!(demo["meta"]["bundle_digest"], d["meta"]["bundle_digest"]);
+}
+
+#[test]
+fn eval_refuses_a_bundle_that_does_not_compile() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let bundle = tmp.path().join("bundle");
+    copy_demo(&bundle);
+    edit(
+        &bundle.join("plan_change.yaml"),
+        "when: change.upgrade",
+        "when: chnage.upgrade",
+    );
+    let file = request_file(tmp.path(), SNAKE_UPGRADE);
+    let out = run(&["eval", path_str(&bundle), "--plan-change", &file]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert!(
+        out.stderr
+            .contains(": rule `upgrade-immediate`: condition: undeclared reference to `chnage`"),
+        "{out}"
+    );
+}

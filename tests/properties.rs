@@ -1,0 +1,473 @@
+//! Invariants of plan-change decisions, for any valid request: the engine
+//! never panics, a DENY carries no timing, an ALLOW always says when (never
+//! before `as_of`), an unknown plan is always denied, and with no allow rule
+//! nothing is ever allowed. Runs on a fixed seed so the suite is
+//! deterministic; `PROPTEST_RNG_SEED` and `PROPTEST_CASES` explore further.
+
+// Test code fails by panicking, helpers outside `#[test]` functions included
+// (clippy.toml only exempts the functions themselves). An `allow`, not an
+// `expect`: which of these a helper needs changes with every edit.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+
+use std::{collections::BTreeMap, fs, sync::LazyLock};
+
+use jiff::{SignedDuration, Timestamp, ToSpan as _};
+use proptest::{
+    prelude::*,
+    test_runner::{Config, RngSeed},
+};
+use tollgate::{
+    bundle::{BundleFiles, CompiledBundle},
+    domain::{
+        BillingInput, EffectiveTiming, PlanChange, PlanChangeDecision, PlanChangeInput, Verdict,
+    },
+    engine::{self, codes},
+    reload::BundleSource,
+};
+
+const KNOWN_PLANS: &[&str] = &["free", "standard", "premium", "enterprise"];
+const ROLES: &[&str] = &[
+    "TENANT",
+    "RESELLER",
+    "PROVIDER",
+    "OPERATOR",
+    "REQUESTER_ROLE_TENANT",
+    "REQUESTER_ROLE_RESELLER",
+    "REQUESTER_ROLE_PROVIDER",
+    "REQUESTER_ROLE_OPERATOR",
+];
+/// Metrics the demo limits, one it only meters, and ones it never mentions.
+const METRICS: &[&str] = &["users", "storage_gb", "api_calls", "seats", "devices"];
+/// Zones with odd offsets and daylight saving changes at midnight
+/// (Havana, Santiago), where "00:00 local" does not exist on some days.
+const ZONES: &[&str] = &[
+    "",
+    "UTC",
+    "Asia/Tokyo",
+    "America/New_York",
+    "Europe/Berlin",
+    "America/Havana",
+    "America/Santiago",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Asia/Kolkata",
+];
+
+fn config() -> Config {
+    let mut config = Config {
+        failure_persistence: None,
+        ..Config::default()
+    };
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = RngSeed::Fixed(0x7011_6a7e);
+    }
+    config
+}
+
+// --- bundles -----------------------------------------------------------
+
+fn compile(files: &BundleFiles) -> CompiledBundle {
+    tollgate::bundle::compile(files).unwrap_or_else(|e| panic!("bundle does not compile:\n{e}"))
+}
+
+static DEMO: LazyLock<CompiledBundle> = LazyLock::new(|| {
+    compile(
+        &BundleSource::Embedded
+            .read()
+            .expect("read the embedded demo"),
+    )
+});
+
+/// The demo with its plan-change rules filtered by `keep` and its own tests
+/// dropped, written to a temporary directory and read back as any bundle
+/// on disk is. The files are rewritten as JSON, which is YAML too.
+fn demo_with_rules(keep: impl Fn(&serde_json::Value) -> bool) -> CompiledBundle {
+    let demo = BundleSource::Embedded
+        .read()
+        .expect("read the embedded demo");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, content) in demo.iter() {
+        let text = std::str::from_utf8(content).expect("UTF-8 bundle file");
+        let mut doc: serde_json::Value = serde_saphyr::from_str(text).expect("demo YAML");
+        if let Some(map) = doc.as_object_mut() {
+            map.remove("tests");
+            if let Some(serde_json::Value::Array(rules)) = map.get_mut("plan_change_rules") {
+                rules.retain(|r| keep(r));
+            }
+        }
+        fs::write(dir.path().join(name), doc.to_string()).expect("write a bundle file");
+    }
+    let files = BundleSource::Path(dir.path().to_owned())
+        .read()
+        .expect("read the bundle back");
+    compile(&files)
+}
+
+static DENY_ONLY: LazyLock<CompiledBundle> = LazyLock::new(|| {
+    let bundle = demo_with_rules(|rule| rule["effect"] != "allow");
+    assert!(
+        !bundle.plan_change_rules.is_empty(),
+        "the demo has deny rules"
+    );
+    bundle
+});
+
+static NO_RULES: LazyLock<CompiledBundle> = LazyLock::new(|| {
+    let bundle = demo_with_rules(|_| false);
+    assert_eq!(bundle.plan_change_rules.len(), 0);
+    bundle
+});
+
+// --- requests ----------------------------------------------------------
+
+fn plan_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => proptest::sample::select(KNOWN_PLANS).prop_map(str::to_owned),
+        1 => "[a-z][a-z0-9_-]{0,11}",
+    ]
+}
+
+fn unknown_plan_id() -> impl Strategy<Value = String> {
+    // Known plan ids never contain `~`.
+    "[a-z]{1,8}~[a-z0-9]{0,4}"
+}
+
+fn amount() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(0.0),
+        (0u32..2_000).prop_map(f64::from),
+        0.0..1e7,
+        Just(f64::MAX),
+    ]
+}
+
+fn metrics() -> impl Strategy<Value = BTreeMap<String, f64>> {
+    proptest::collection::btree_map(
+        proptest::sample::select(METRICS).prop_map(str::to_owned),
+        amount(),
+        0..=METRICS.len(),
+    )
+}
+
+/// 2000-01-01 to 2100-01-01.
+fn instant() -> impl Strategy<Value = Timestamp> {
+    (946_684_800i64..4_102_444_800, 0i32..1_000_000_000)
+        .prop_map(|(s, ns)| Timestamp::new(s, ns).expect("in range"))
+}
+
+/// An instant within about two years either side of `as_of`, or `as_of`.
+fn near(as_of: Timestamp) -> impl Strategy<Value = Timestamp> {
+    prop_oneof![
+        Just(as_of),
+        (-60_000_000i64..60_000_000).prop_map(move |s| {
+            as_of
+                .checked_add(SignedDuration::from_secs(s))
+                .expect("in range")
+        }),
+    ]
+}
+
+fn billing(as_of: Timestamp) -> impl Strategy<Value = BillingInput> {
+    (
+        proptest::option::of(near(as_of)),
+        proptest::option::of(near(as_of)),
+        proptest::option::of(1i64..10_000_000),
+        prop_oneof![Just(0u32), 1u32..=31],
+        proptest::sample::select(ZONES),
+    )
+        .prop_map(
+            |(commitment_end, period_end, period_len, anchor_day, zone)| {
+                // A period starts before it ends, as a valid request requires.
+                let period_start = period_end.zip(period_len).map(|(end, len)| {
+                    end.checked_sub(SignedDuration::from_secs(len))
+                        .expect("in range")
+                });
+                BillingInput {
+                    current_period_start: period_start,
+                    current_period_end: period_end,
+                    commitment_end,
+                    anchor_day,
+                    time_zone: zone.to_owned(),
+                }
+            },
+        )
+}
+
+/// Any valid request between `from` and `to`.
+fn request_between(
+    from: impl Strategy<Value = String>,
+    to: impl Strategy<Value = String>,
+) -> impl Strategy<Value = PlanChangeInput> {
+    (from, to, instant()).prop_flat_map(|(from_plan, to_plan, as_of)| {
+        (
+            proptest::sample::select(ROLES),
+            metrics(),
+            metrics(),
+            billing(as_of),
+            any::<bool>(),
+        )
+            .prop_map(move |(role, usage, period_usage, billing, explain)| {
+                PlanChangeInput {
+                    tenant_id: "t1".to_owned(),
+                    from_plan: from_plan.clone(),
+                    to_plan: to_plan.clone(),
+                    requester_role: Some(role.to_owned()),
+                    requester_id: String::new(),
+                    usage,
+                    period_usage,
+                    billing,
+                    attributes: BTreeMap::new(),
+                    as_of: Some(as_of),
+                    explain,
+                }
+            })
+    })
+}
+
+fn request() -> impl Strategy<Value = PlanChangeInput> {
+    request_between(plan_id(), plan_id())
+}
+
+/// A downgrade between two demo plans whose usage fits the target's limits,
+/// asked by a requester the contract-only rule does not stop: the timing
+/// rules decide. Quotas may or may not be exceeded.
+fn fitting_downgrade() -> impl Strategy<Value = PlanChangeInput> {
+    let plans = &DEMO.catalog.plans;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for from in plans.values() {
+        for to in plans.values().filter(|to| to.rank < from.rank) {
+            pairs.push((from.id.clone(), to.id.clone()));
+        }
+    }
+    pairs.sort();
+    (
+        proptest::sample::select(pairs),
+        instant(),
+        proptest::sample::select(&["TENANT", "PROVIDER", "OPERATOR"][..]),
+    )
+        .prop_flat_map(|((from_plan, to_plan), as_of, role)| {
+            let target = &DEMO.catalog.plans[&to_plan];
+            let within = |m: &BTreeMap<String, f64>, factor: f64| {
+                m.iter()
+                    .map(|(metric, limit)| (Just(metric.clone()), 0.0..=limit * factor))
+                    .collect::<Vec<_>>()
+            };
+            (
+                within(&target.limits, 1.0),
+                within(&target.quotas, 2.0),
+                billing(as_of),
+            )
+                .prop_map(move |(usage, period_usage, billing)| PlanChangeInput {
+                    tenant_id: "t1".to_owned(),
+                    from_plan: from_plan.clone(),
+                    to_plan: to_plan.clone(),
+                    requester_role: Some(role.to_owned()),
+                    requester_id: String::new(),
+                    usage: usage.into_iter().collect(),
+                    period_usage: period_usage.into_iter().collect(),
+                    billing,
+                    attributes: BTreeMap::new(),
+                    as_of: Some(as_of),
+                    explain: false,
+                })
+        })
+}
+
+fn parse(input: PlanChangeInput) -> Result<PlanChange, TestCaseError> {
+    PlanChange::parse(input, Timestamp::UNIX_EPOCH)
+        .map_err(|v| TestCaseError::fail(format!("a valid request was refused: {v}")))
+}
+
+fn codes_of(d: &PlanChangeDecision) -> Vec<&str> {
+    d.reasons.iter().map(|r| r.code.as_str()).collect()
+}
+
+/// The shape every decision has, whatever the bundle.
+fn well_formed(d: &PlanChangeDecision, req: &PlanChange) -> Result<(), TestCaseError> {
+    prop_assert!(!d.reasons.is_empty(), "a decision without reasons: {d:?}");
+    prop_assert_eq!(d.meta.evaluated_at, req.as_of);
+    match d.verdict {
+        Verdict::Deny => {
+            prop_assert_eq!(d.timing, None, "a DENY with a timing: {:?}", d);
+            prop_assert_eq!(d.effective_at, None, "a DENY with an instant: {:?}", d);
+        }
+        Verdict::Allow => {
+            prop_assert!(d.timing.is_some(), "an ALLOW without timing: {d:?}");
+            let at = d.effective_at;
+            prop_assert!(
+                at.is_some_and(|at| at >= req.as_of),
+                "an ALLOW effective at {at:?}, before as_of {}: {d:?}",
+                req.as_of
+            );
+        }
+    }
+    for r in &d.reasons {
+        prop_assert!(!r.message.is_empty(), "a reason without message: {r:?}");
+    }
+    if let (Some(timing), Some(at)) = (d.timing, d.effective_at) {
+        effective_instant_is_right(timing, at, req)?;
+    }
+    Ok(())
+}
+
+/// Checks an allow's instant against the calendar, independently of how the
+/// engine computes it.
+fn effective_instant_is_right(
+    timing: EffectiveTiming,
+    at: Timestamp,
+    req: &PlanChange,
+) -> Result<(), TestCaseError> {
+    let b = &req.billing;
+    match timing {
+        EffectiveTiming::Immediate => prop_assert_eq!(at, req.as_of),
+        EffectiveTiming::EndOfTerm => {
+            let end = b.commitment_end;
+            prop_assert!(end.is_some(), "END_OF_TERM without a commitment end");
+            prop_assert_eq!(Some(at), end.map(|e| e.max(req.as_of)));
+        }
+        EffectiveTiming::NextBillingCycle => match b.current_period_end {
+            Some(end) if end > req.as_of => prop_assert_eq!(at, end),
+            _ => {
+                let Some(anchor) = b.anchor_day else {
+                    return Err(TestCaseError::fail("NEXT_BILLING_CYCLE without a calendar"));
+                };
+                prop_assert!(at > req.as_of, "the next cycle starts after as_of");
+                let tz = &b.time_zone;
+                let local = at.to_zoned(tz.clone());
+                let date = local.date();
+                prop_assert_eq!(date.day(), anchor.get().min(date.days_in_month()));
+                // The first instant of that local day (midnight, or the end
+                // of a gap that swallowed it).
+                let before = at
+                    .checked_sub(SignedDuration::from_nanos(1))
+                    .expect("in range")
+                    .to_zoned(tz.clone());
+                prop_assert!(before.date() < date, "{local} is not the start of its day");
+                // And the first such boundary: the one a month earlier is not
+                // after as_of.
+                let month = date
+                    .first_of_month()
+                    .checked_sub(1.month())
+                    .expect("in range");
+                let day = anchor.get().min(month.days_in_month());
+                let previous = month
+                    .with()
+                    .day(day)
+                    .build()
+                    .expect("a valid date")
+                    .to_zoned(tz.clone())
+                    .expect("a local day start")
+                    .timestamp();
+                prop_assert!(previous <= req.as_of, "skipped a boundary at {previous}");
+            }
+        },
+        EffectiveTiming::Scheduled => {}
+    }
+    Ok(())
+}
+
+// --- properties --------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn demo_decisions_are_well_formed(input in request()) {
+        let req = parse(input)?;
+        let d = engine::decide_plan_change(&DEMO, &req);
+        well_formed(&d, &req)?;
+        // The demo's rules are total: no condition or message fails at run time.
+        prop_assert!(
+            !codes_of(&d).contains(&codes::POLICY_EVALUATION_ERROR),
+            "{d:?}"
+        );
+        prop_assert_eq!(&d.meta.bundle_name, &DEMO.name);
+        prop_assert_eq!(d.meta.trace.is_empty(), !req.explain);
+    }
+
+    #[test]
+    fn a_fitting_downgrade_is_allowed_or_lacks_a_calendar(input in fitting_downgrade()) {
+        let req = parse(input)?;
+        let d = engine::decide_plan_change(&DEMO, &req);
+        well_formed(&d, &req)?;
+        if d.verdict == Verdict::Deny {
+            // Only a next-cycle downgrade with no usable calendar is refused.
+            prop_assert_eq!(codes_of(&d), [codes::EFFECTIVE_TIME_UNAVAILABLE], "{:?}", d);
+            let b = &req.billing;
+            prop_assert!(b.anchor_day.is_none(), "{d:?}");
+            prop_assert!(b.current_period_end.is_none_or(|end| end <= req.as_of), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn demo_decisions_are_deterministic(input in request()) {
+        let req = parse(input)?;
+        let a = engine::decide_plan_change(&DEMO, &req);
+        let b = engine::decide_plan_change(&DEMO, &req);
+        prop_assert_ne!(&a.meta.decision_id, &b.meta.decision_id);
+        prop_assert_eq!(a.verdict, b.verdict);
+        prop_assert_eq!(a.timing, b.timing);
+        prop_assert_eq!(a.effective_at, b.effective_at);
+        prop_assert_eq!(&a.reasons, &b.reasons);
+        prop_assert_eq!(&a.meta.trace, &b.meta.trace);
+    }
+
+    #[test]
+    fn an_unknown_plan_is_always_denied(
+        input in prop_oneof![
+            request_between(unknown_plan_id(), plan_id()),
+            request_between(plan_id(), unknown_plan_id()),
+        ]
+    ) {
+        let req = parse(input)?;
+        let d = engine::decide_plan_change(&DEMO, &req);
+        well_formed(&d, &req)?;
+        prop_assert_eq!(d.verdict, Verdict::Deny, "{:?}", d);
+        prop_assert!(codes_of(&d).contains(&"UNKNOWN_PLAN"), "{d:?}");
+    }
+
+    #[test]
+    fn without_allow_rules_everything_is_denied(input in request()) {
+        let req = parse(input)?;
+        let d = engine::decide_plan_change(&DENY_ONLY, &req);
+        well_formed(&d, &req)?;
+        prop_assert_eq!(d.verdict, Verdict::Deny, "{:?}", d);
+        // The same deny rules match as in the demo; where none does,
+        // nothing matches and the default deny says so.
+        let demo = engine::decide_plan_change(&DEMO, &req);
+        let engine_codes = [codes::NO_MATCHING_RULE, codes::EFFECTIVE_TIME_UNAVAILABLE];
+        let demo_denies: Vec<&str> = match demo.verdict {
+            Verdict::Deny => codes_of(&demo)
+                .into_iter()
+                .filter(|c| !engine_codes.contains(c))
+                .collect(),
+            Verdict::Allow => Vec::new(),
+        };
+        if demo_denies.is_empty() {
+            prop_assert_eq!(codes_of(&d), [codes::NO_MATCHING_RULE]);
+        } else {
+            prop_assert_eq!(codes_of(&d), demo_denies);
+        }
+    }
+
+    #[test]
+    fn with_no_rules_nothing_matches(input in request()) {
+        let req = parse(input)?;
+        let d = engine::decide_plan_change(&NO_RULES, &req);
+        well_formed(&d, &req)?;
+        prop_assert_eq!(d.verdict, Verdict::Deny);
+        prop_assert_eq!(d.reasons.len(), 1);
+        let reason = &d.reasons[0];
+        prop_assert_eq!(reason.code.as_str(), codes::NO_MATCHING_RULE);
+        prop_assert_eq!(reason.rule_id.as_ref(), None);
+        prop_assert_eq!(
+            &reason.message,
+            &format!("no rule allows a change from `{}` to `{}`", req.from_plan, req.to_plan)
+        );
+    }
+}
