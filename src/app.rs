@@ -141,52 +141,79 @@ fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
     let source = config::source(args.path.as_ref());
     let files = source.read().map_err(|e| anyhow::anyhow!("{e}"))?;
     let bundle = crate::bundle::compile(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let text = if args.plan_change.as_os_str() == "-" {
+    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
+    let now = jiff::Timestamp::now();
+    let output = if let Some(path) = &args.plan_change {
+        let request = from_json(&pool, "tollgate.v1.PlanChangeRequest", path)?;
+        match grpc::convert::plan_change(request, now) {
+            Ok(req) => {
+                let decision =
+                    pb::PlanChangeDecision::from(&engine::decide_plan_change(&bundle, &req));
+                to_json(&pool, "tollgate.v1.PlanChangeDecision", &decision)?
+            }
+            Err(v) => return Ok(invalid(&v)),
+        }
+    } else if let Some(path) = &args.payment_link {
+        let request = from_json(&pool, "tollgate.v1.PaymentLinkRequest", path)?;
+        match grpc::convert::payment_link(request, now) {
+            Ok(req) => {
+                let decision =
+                    pb::PaymentLinkDecision::from(&engine::decide_payment_link(&bundle, &req));
+                to_json(&pool, "tollgate.v1.PaymentLinkDecision", &decision)?
+            }
+            Err(v) => return Ok(invalid(&v)),
+        }
+    } else if let Some(path) = &args.charge_funding {
+        let request = from_json(&pool, "tollgate.v1.ChargeFundingRequest", path)?;
+        match grpc::convert::charge_funding(request, now) {
+            Ok(req) => {
+                let decision =
+                    pb::ChargeFundingDecision::from(&engine::decide_charge_funding(&bundle, &req));
+                to_json(&pool, "tollgate.v1.ChargeFundingDecision", &decision)?
+            }
+            Err(v) => return Ok(invalid(&v)),
+        }
+    } else {
+        anyhow::bail!("give one of --plan-change, --payment-link, --charge-funding");
+    };
+    println!("{output}");
+    Ok(Exit::Ok)
+}
+
+fn invalid(violations: &crate::domain::Violations) -> Exit {
+    for v in violations.iter() {
+        eprintln!("invalid request: {}: {}", v.field, v.description);
+    }
+    Exit::Failed
+}
+
+fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
             .context("reading stdin")?;
-        s
+        Ok(s)
     } else {
-        std::fs::read_to_string(&args.plan_change)
-            .with_context(|| format!("cannot read `{}`", args.plan_change.display()))?
-    };
-    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
-    let request: pb::PlanChangeRequest =
-        from_json(&pool, "tollgate.v1.PlanChangeRequest", &text)
-            .with_context(|| format!("`{}`", args.plan_change.display()))?;
-    let req = match grpc::convert::plan_change(request, jiff::Timestamp::now()) {
-        Ok(r) => r,
-        Err(violations) => {
-            for v in violations.iter() {
-                eprintln!("invalid request: {}: {}", v.field, v.description);
-            }
-            return Ok(Exit::Failed);
-        }
-    };
-    let decision = engine::decide_plan_change(&bundle, &req);
-    println!(
-        "{}",
-        to_json(
-            &pool,
-            "tollgate.v1.PlanChangeDecision",
-            &pb::PlanChangeDecision::from(&decision)
-        )?
-    );
-    Ok(Exit::Ok)
+        std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+    }
 }
 
 fn from_json<T: prost::Message + Default>(
     pool: &DescriptorPool,
     name: &str,
-    text: &str,
+    path: &std::path::Path,
 ) -> anyhow::Result<T> {
+    let text = read_input(path)?;
     let desc = pool
         .get_message_by_name(name)
         .with_context(|| format!("no message `{name}`"))?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let message = DynamicMessage::deserialize(desc, &mut de).context("not valid proto JSON")?;
-    de.end().context("trailing characters after the JSON")?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let shown = path.display();
+    let message = DynamicMessage::deserialize(desc, &mut de)
+        .with_context(|| format!("`{shown}`: not a valid `{name}` in proto JSON"))?;
+    de.end()
+        .with_context(|| format!("`{shown}`: trailing characters after the JSON"))?;
     Ok(message.transcode_to::<T>()?)
 }
 

@@ -98,7 +98,7 @@ fn trace<A>(rule: &Rule<A>, matched: bool, note: String, decisive: bool) -> Rule
     RuleTrace {
         rule_id: rule.id.clone(),
         matched,
-        effect: rule.effect.as_str(),
+        effect: rule.effect_label.clone(),
         note,
         decisive,
     }
