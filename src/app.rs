@@ -99,10 +99,7 @@ fn check(path: Option<&std::path::PathBuf>) -> Exit {
             Exit::Ok
         }
         Err(errors) => {
-            for e in errors.iter() {
-                eprintln!("{e}");
-            }
-            eprintln!("{source}: {} problem(s)", errors.len());
+            report(&source, &errors);
             Exit::Failed
         }
     }
@@ -116,9 +113,8 @@ fn test(path: Option<&std::path::PathBuf>) -> Exit {
     {
         Ok(b) => b,
         Err(errors) => {
-            for e in errors.iter() {
-                eprintln!("{e}");
-            }
+            report(&source, &errors);
+            println!("0 passed, 0 failed: the bundle does not compile");
             return Exit::Failed;
         }
     };
@@ -139,45 +135,76 @@ fn test(path: Option<&std::path::PathBuf>) -> Exit {
 
 fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
     let source = config::source(args.path.as_ref());
-    let files = source.read().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let bundle = crate::bundle::compile(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bundle = match source
+        .read()
+        .and_then(|files| crate::bundle::compile(&files))
+    {
+        Ok(b) => b,
+        Err(errors) => {
+            report(&source, &errors);
+            return Ok(Exit::Failed);
+        }
+    };
     let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
     let now = jiff::Timestamp::now();
-    let output = if let Some(path) = &args.plan_change {
-        let request = from_json(&pool, "tollgate.v1.PlanChangeRequest", path)?;
-        match grpc::convert::plan_change(request, now) {
-            Ok(req) => {
-                let decision =
-                    pb::PlanChangeDecision::from(&engine::decide_plan_change(&bundle, &req));
-                to_json(&pool, "tollgate.v1.PlanChangeDecision", &decision)?
-            }
-            Err(v) => return Ok(invalid(&v)),
-        }
+    if let Some(path) = &args.plan_change {
+        decide_json(&pool, path, "PlanChange", |r| {
+            grpc::convert::plan_change(r, now)
+                .map(|req| pb::PlanChangeDecision::from(&engine::decide_plan_change(&bundle, &req)))
+        })
     } else if let Some(path) = &args.payment_link {
-        let request = from_json(&pool, "tollgate.v1.PaymentLinkRequest", path)?;
-        match grpc::convert::payment_link(request, now) {
-            Ok(req) => {
-                let decision =
-                    pb::PaymentLinkDecision::from(&engine::decide_payment_link(&bundle, &req));
-                to_json(&pool, "tollgate.v1.PaymentLinkDecision", &decision)?
-            }
-            Err(v) => return Ok(invalid(&v)),
-        }
+        decide_json(&pool, path, "PaymentLink", |r| {
+            grpc::convert::payment_link(r, now).map(|req| {
+                pb::PaymentLinkDecision::from(&engine::decide_payment_link(&bundle, &req))
+            })
+        })
     } else if let Some(path) = &args.charge_funding {
-        let request = from_json(&pool, "tollgate.v1.ChargeFundingRequest", path)?;
-        match grpc::convert::charge_funding(request, now) {
-            Ok(req) => {
-                let decision =
-                    pb::ChargeFundingDecision::from(&engine::decide_charge_funding(&bundle, &req));
-                to_json(&pool, "tollgate.v1.ChargeFundingDecision", &decision)?
-            }
-            Err(v) => return Ok(invalid(&v)),
-        }
+        decide_json(&pool, path, "ChargeFunding", |r| {
+            grpc::convert::charge_funding(r, now).map(|req| {
+                pb::ChargeFundingDecision::from(&engine::decide_charge_funding(&bundle, &req))
+            })
+        })
     } else {
         anyhow::bail!("give one of --plan-change, --payment-link, --charge-funding");
+    }
+}
+
+/// Reads `tollgate.v1.{kind}Request` from `path`, decides, prints
+/// `tollgate.v1.{kind}Decision`; bad input is exit 1 with a message.
+fn decide_json<Req, Dec>(
+    pool: &DescriptorPool,
+    path: &std::path::Path,
+    kind: &str,
+    decide: impl FnOnce(Req) -> Result<Dec, crate::domain::Violations>,
+) -> anyhow::Result<Exit>
+where
+    Req: prost::Message + Default,
+    Dec: prost::Message,
+{
+    let request = match from_json::<Req>(pool, &format!("tollgate.v1.{kind}Request"), path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tollgate: {e:#}");
+            return Ok(Exit::Failed);
+        }
     };
-    println!("{output}");
-    Ok(Exit::Ok)
+    match decide(request) {
+        Ok(decision) => {
+            println!(
+                "{}",
+                to_json(pool, &format!("tollgate.v1.{kind}Decision"), &decision)?
+            );
+            Ok(Exit::Ok)
+        }
+        Err(violations) => Ok(invalid(&violations)),
+    }
+}
+
+fn report(source: &crate::reload::BundleSource, errors: &crate::bundle::BundleErrors) {
+    for e in errors.iter() {
+        eprintln!("{e}");
+    }
+    eprintln!("{source}: {} problem(s)", errors.len());
 }
 
 fn invalid(violations: &crate::domain::Violations) -> Exit {

@@ -38,7 +38,7 @@ pub enum Command {
     /// Serve the gRPC API, hot-reloading the bundle when it changes.
     Serve(ServeArgs),
     /// Validate a bundle (parse, compile, run its tests); exit 1 with
-    /// `file:line: message` lines if anything is wrong.
+    /// `file:line:column: message` lines if anything is wrong.
     Check {
         /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
         path: Option<PathBuf>,

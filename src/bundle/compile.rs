@@ -52,6 +52,12 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
     }
     if parsed.is_empty() && p.errors.is_empty() {
         p.errors.push(BundleError::whole("", "no `.yaml` files"));
+        return Err(p.errors);
+    }
+    // A file that does not parse would make every rule reading its contents
+    // look wrong too; report the parse errors alone.
+    if !p.errors.is_empty() {
+        return Err(p.errors.sorted());
     }
     let (name, revision, description) = header(&mut p, files, &parsed);
 
@@ -145,10 +151,16 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
         _ => first,
     };
     // The crate appends " at line L, column C"; we print the place ourselves.
-    match first.rfind(" at line ") {
-        Some(i) => first.get(..i).unwrap_or(first).to_owned(),
-        None => first.to_owned(),
-    }
+    let first = match first.rfind(" at line ") {
+        Some(i) => first.get(..i).unwrap_or(first),
+        None => first,
+    };
+    // Advice about the crate's own options means nothing to a bundle author.
+    let first = match first.find(", set ") {
+        Some(i) if first.contains("Options") => first.get(..i).unwrap_or(first),
+        _ => first,
+    };
+    first.to_owned()
 }
 
 fn header(p: &mut Problems, files: &BundleFiles, parsed: &[Parsed]) -> (String, String, String) {

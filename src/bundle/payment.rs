@@ -138,55 +138,55 @@ fn merchant(
 /// The variables a payment rule may read; `funding` adds the charge.
 pub fn vars(funding: bool) -> Vars {
     let auto_charge = Shape::fields([
-        ("enabled", Shape::Any),
-        ("source_method_id", Shape::Any),
-        ("threshold_minor", Shape::Any),
-        ("amount_minor", Shape::Any),
+        ("enabled", Shape::Value),
+        ("source_method_id", Shape::Value),
+        ("threshold_minor", Shape::Value),
+        ("amount_minor", Shape::Value),
     ]);
     let mut request = vec![
-        ("user_id", Shape::Any),
-        ("merchant_id", Shape::Any),
+        ("user_id", Shape::Value),
+        ("merchant_id", Shape::Value),
         ("methods", Shape::Any),
         ("auto_charge", auto_charge),
         ("attributes", Shape::Any),
-        ("as_of", Shape::Any),
+        ("as_of", Shape::Value),
     ];
     if funding {
         request.push((
             "amount",
-            Shape::fields([("currency", Shape::Any), ("amount_minor", Shape::Any)]),
+            Shape::fields([("currency", Shape::Value), ("amount_minor", Shape::Value)]),
         ));
-        request.push(("balance_minor", Shape::Any));
+        request.push(("balance_minor", Shape::Value));
     } else {
         request.push((
             "health",
-            Shape::fields([("score", Shape::Any), ("signals", Shape::Any)]),
+            Shape::fields([("score", Shape::Value), ("signals", Shape::Any)]),
         ));
     }
     let merchant = Shape::fields([
-        ("id", Shape::Any),
-        ("default_profile", Shape::Any),
-        ("currency", Shape::Any),
-        ("accepted_methods", Shape::Any),
-        ("accepts_second_methods", Shape::Any),
-        ("min_health_score", Shape::Any),
+        ("id", Shape::Value),
+        ("default_profile", Shape::Value),
+        ("currency", Shape::Value),
+        ("accepted_methods", Shape::Value),
+        ("accepts_second_methods", Shape::Value),
+        ("min_health_score", Shape::Value),
         (
             "auto_charge",
             Shape::fields([
-                ("min_amount_minor", Shape::Any),
-                ("min_threshold_minor", Shape::Any),
+                ("min_amount_minor", Shape::Value),
+                ("min_threshold_minor", Shape::Value),
             ]),
         ),
-        ("allow_split", Shape::Any),
+        ("allow_split", Shape::Value),
         ("attributes", Shape::Any),
     ]);
     let wallet = Shape::fields([
-        ("balance_method", Shape::Any),
-        ("active", Shape::Any),
-        ("accepted", Shape::Any),
-        ("inactive", Shape::Any),
-        ("fallbacks", Shape::Any),
-        ("auto_charge_ok", Shape::Any),
+        ("balance_method", Shape::Value),
+        ("active", Shape::Value),
+        ("accepted", Shape::Value),
+        ("inactive", Shape::Value),
+        ("fallbacks", Shape::Value),
+        ("auto_charge_ok", Shape::Value),
     ]);
     let vars = Vars::default()
         .with("request", Shape::fields(request))
@@ -196,9 +196,9 @@ pub fn vars(funding: bool) -> Vars {
         vars.with(
             "charge",
             Shape::fields([
-                ("covered", Shape::Any),
-                ("shortfall_minor", Shape::Any),
-                ("top_up_minor", Shape::Any),
+                ("covered", Shape::Value),
+                ("shortfall_minor", Shape::Value),
+                ("top_up_minor", Shape::Value),
             ]),
         )
     } else {

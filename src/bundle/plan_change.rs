@@ -18,51 +18,55 @@ use crate::domain::{BillingInput, EffectiveTiming, PlanChange, PlanChangeInput, 
 /// The variables a plan-change condition or template may read.
 pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
     let plan = Shape::fields([
-        ("id", Shape::Any),
-        ("known", Shape::Any),
-        ("rank", Shape::Any),
+        ("id", Shape::Value),
+        ("known", Shape::Value),
+        ("rank", Shape::Value),
         ("limits", Shape::Any),
         ("quotas", Shape::Any),
         (
             "attributes",
-            Shape::fields(
-                catalog
-                    .attribute_defaults
-                    .keys()
-                    .map(|k| (k.clone(), Shape::Any)),
-            ),
+            Shape::fields(catalog.attribute_defaults.iter().map(|(k, v)| {
+                (
+                    k.clone(),
+                    if v.is_object() {
+                        Shape::Any
+                    } else {
+                        Shape::Value
+                    },
+                )
+            })),
         ),
     ]);
     let request = Shape::fields([
-        ("tenant_id", Shape::Any),
-        ("from_plan", Shape::Any),
-        ("to_plan", Shape::Any),
+        ("tenant_id", Shape::Value),
+        ("from_plan", Shape::Value),
+        ("to_plan", Shape::Value),
         (
             "requester",
-            Shape::fields([("role", Shape::Any), ("id", Shape::Any)]),
+            Shape::fields([("role", Shape::Value), ("id", Shape::Value)]),
         ),
         ("usage", Shape::Any),
         ("period_usage", Shape::Any),
         (
             "billing",
             Shape::fields([
-                ("current_period_start", Shape::Any),
-                ("current_period_end", Shape::Any),
-                ("commitment_end", Shape::Any),
-                ("anchor_day", Shape::Any),
-                ("time_zone", Shape::Any),
+                ("current_period_start", Shape::Value),
+                ("current_period_end", Shape::Value),
+                ("commitment_end", Shape::Value),
+                ("anchor_day", Shape::Value),
+                ("time_zone", Shape::Value),
             ]),
         ),
         ("attributes", Shape::Any),
-        ("as_of", Shape::Any),
+        ("as_of", Shape::Value),
     ]);
     let change = Shape::fields([
-        ("same_plan", Shape::Any),
-        ("upgrade", Shape::Any),
-        ("downgrade", Shape::Any),
-        ("lateral", Shape::Any),
-        ("rank_delta", Shape::Any),
-        ("in_commitment", Shape::Any),
+        ("same_plan", Shape::Value),
+        ("upgrade", Shape::Value),
+        ("downgrade", Shape::Value),
+        ("lateral", Shape::Value),
+        ("rank_delta", Shape::Value),
+        ("in_commitment", Shape::Value),
     ]);
     let vars = Vars::default()
         .with("request", request)
@@ -70,10 +74,10 @@ pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
         .with("target", plan)
         .with("change", change);
     if for_each {
-        vars.with("metric", Shape::Any)
-            .with("limit", Shape::Any)
-            .with("current", Shape::Any)
-            .with("reported", Shape::Any)
+        vars.with("metric", Shape::Value)
+            .with("limit", Shape::Value)
+            .with("current", Shape::Value)
+            .with("reported", Shape::Value)
     } else {
         vars
     }

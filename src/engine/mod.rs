@@ -45,7 +45,7 @@ pub use charge_funding::decide_charge_funding;
 pub use payment_link::decide_payment_link;
 pub use plan_change::decide_plan_change;
 pub use timing::next_anchor_boundary;
-pub use verify::{TestOutcome, TestReport, run_tests, verify};
+pub use verify::{TEST_CLOCK, TestOutcome, TestReport, run_tests, verify};
 
 /// Reason codes the engine itself emits.
 pub mod codes {
