@@ -99,10 +99,7 @@ fn check(path: Option<&std::path::PathBuf>) -> Exit {
             Exit::Ok
         }
         Err(errors) => {
-            for e in errors.iter() {
-                eprintln!("{e}");
-            }
-            eprintln!("{source}: {} problem(s)", errors.len());
+            report(&source, &errors);
             Exit::Failed
         }
     }
@@ -116,9 +113,8 @@ fn test(path: Option<&std::path::PathBuf>) -> Exit {
     {
         Ok(b) => b,
         Err(errors) => {
-            for e in errors.iter() {
-                eprintln!("{e}");
-            }
+            report(&source, &errors);
+            println!("0 passed, 0 failed: the bundle does not compile");
             return Exit::Failed;
         }
     };
@@ -139,54 +135,112 @@ fn test(path: Option<&std::path::PathBuf>) -> Exit {
 
 fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
     let source = config::source(args.path.as_ref());
-    let files = source.read().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let bundle = crate::bundle::compile(&files).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let text = if args.plan_change.as_os_str() == "-" {
+    let bundle = match source
+        .read()
+        .and_then(|files| crate::bundle::compile(&files))
+    {
+        Ok(b) => b,
+        Err(errors) => {
+            report(&source, &errors);
+            return Ok(Exit::Failed);
+        }
+    };
+    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
+    let now = jiff::Timestamp::now();
+    if let Some(path) = &args.plan_change {
+        decide_json(&pool, path, "PlanChange", |r| {
+            grpc::convert::plan_change(r, now)
+                .map(|req| pb::PlanChangeDecision::from(&engine::decide_plan_change(&bundle, &req)))
+        })
+    } else if let Some(path) = &args.payment_link {
+        decide_json(&pool, path, "PaymentLink", |r| {
+            grpc::convert::payment_link(r, now).map(|req| {
+                pb::PaymentLinkDecision::from(&engine::decide_payment_link(&bundle, &req))
+            })
+        })
+    } else if let Some(path) = &args.charge_funding {
+        decide_json(&pool, path, "ChargeFunding", |r| {
+            grpc::convert::charge_funding(r, now).map(|req| {
+                pb::ChargeFundingDecision::from(&engine::decide_charge_funding(&bundle, &req))
+            })
+        })
+    } else {
+        anyhow::bail!("give one of --plan-change, --payment-link, --charge-funding");
+    }
+}
+
+/// Reads `tollgate.v1.{kind}Request` from `path`, decides, prints
+/// `tollgate.v1.{kind}Decision`; bad input is exit 1 with a message.
+fn decide_json<Req, Dec>(
+    pool: &DescriptorPool,
+    path: &std::path::Path,
+    kind: &str,
+    decide: impl FnOnce(Req) -> Result<Dec, crate::domain::Violations>,
+) -> anyhow::Result<Exit>
+where
+    Req: prost::Message + Default,
+    Dec: prost::Message,
+{
+    let request = match from_json::<Req>(pool, &format!("tollgate.v1.{kind}Request"), path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tollgate: {e:#}");
+            return Ok(Exit::Failed);
+        }
+    };
+    match decide(request) {
+        Ok(decision) => {
+            println!(
+                "{}",
+                to_json(pool, &format!("tollgate.v1.{kind}Decision"), &decision)?
+            );
+            Ok(Exit::Ok)
+        }
+        Err(violations) => Ok(invalid(&violations)),
+    }
+}
+
+fn report(source: &crate::reload::BundleSource, errors: &crate::bundle::BundleErrors) {
+    for e in errors.iter() {
+        eprintln!("{e}");
+    }
+    eprintln!("{source}: {} problem(s)", errors.len());
+}
+
+fn invalid(violations: &crate::domain::Violations) -> Exit {
+    for v in violations.iter() {
+        eprintln!("invalid request: {}: {}", v.field, v.description);
+    }
+    Exit::Failed
+}
+
+fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
             .context("reading stdin")?;
-        s
+        Ok(s)
     } else {
-        std::fs::read_to_string(&args.plan_change)
-            .with_context(|| format!("cannot read `{}`", args.plan_change.display()))?
-    };
-    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
-    let request: pb::PlanChangeRequest =
-        from_json(&pool, "tollgate.v1.PlanChangeRequest", &text)
-            .with_context(|| format!("`{}`", args.plan_change.display()))?;
-    let req = match grpc::convert::plan_change(request, jiff::Timestamp::now()) {
-        Ok(r) => r,
-        Err(violations) => {
-            for v in violations.iter() {
-                eprintln!("invalid request: {}: {}", v.field, v.description);
-            }
-            return Ok(Exit::Failed);
-        }
-    };
-    let decision = engine::decide_plan_change(&bundle, &req);
-    println!(
-        "{}",
-        to_json(
-            &pool,
-            "tollgate.v1.PlanChangeDecision",
-            &pb::PlanChangeDecision::from(&decision)
-        )?
-    );
-    Ok(Exit::Ok)
+        std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+    }
 }
 
 fn from_json<T: prost::Message + Default>(
     pool: &DescriptorPool,
     name: &str,
-    text: &str,
+    path: &std::path::Path,
 ) -> anyhow::Result<T> {
+    let text = read_input(path)?;
     let desc = pool
         .get_message_by_name(name)
         .with_context(|| format!("no message `{name}`"))?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let message = DynamicMessage::deserialize(desc, &mut de).context("not valid proto JSON")?;
-    de.end().context("trailing characters after the JSON")?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let shown = path.display();
+    let message = DynamicMessage::deserialize(desc, &mut de)
+        .with_context(|| format!("`{shown}`: not a valid `{name}` in proto JSON"))?;
+    de.end()
+        .with_context(|| format!("`{shown}`: trailing characters after the JSON"))?;
     Ok(message.transcode_to::<T>()?)
 }
 

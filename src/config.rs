@@ -38,7 +38,7 @@ pub enum Command {
     /// Serve the gRPC API, hot-reloading the bundle when it changes.
     Serve(ServeArgs),
     /// Validate a bundle (parse, compile, run its tests); exit 1 with
-    /// `file:line: message` lines if anything is wrong.
+    /// `file:line:column: message` lines if anything is wrong.
     Check {
         /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
         path: Option<PathBuf>,
@@ -80,14 +80,21 @@ impl ServeArgs {
     }
 }
 
-/// `tollgate eval`.
+/// `tollgate eval`: exactly one request.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("request").required(true).multiple(false)))]
 pub struct EvalArgs {
     /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
     pub path: Option<PathBuf>,
     /// A `tollgate.v1.PlanChangeRequest` in proto JSON (`-` reads stdin).
-    #[arg(long, value_name = "FILE.json")]
-    pub plan_change: PathBuf,
+    #[arg(long, value_name = "FILE.json", group = "request")]
+    pub plan_change: Option<PathBuf>,
+    /// A `tollgate.v1.PaymentLinkRequest` in proto JSON (`-` reads stdin).
+    #[arg(long, value_name = "FILE.json", group = "request")]
+    pub payment_link: Option<PathBuf>,
+    /// A `tollgate.v1.ChargeFundingRequest` in proto JSON (`-` reads stdin).
+    #[arg(long, value_name = "FILE.json", group = "request")]
+    pub charge_funding: Option<PathBuf>,
 }
 
 /// The source named by an optional path.

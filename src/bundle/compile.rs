@@ -10,9 +10,12 @@ use serde_saphyr::Spanned;
 
 use super::{
     BundleError, BundleErrors, BundleFiles, Location, expr, is_yaml,
-    model::{Catalog, CompiledBundle, Effect, Plan, ReasonTemplate, Rule, Scope, TestCase},
-    plan_change,
-    schema::{FileDoc, PlanDoc, RuleDoc, TestDoc},
+    model::{
+        Catalog, CompiledBundle, Effect, Merchants, Plan, ReasonTemplate, Rule, Scope, TestCase,
+        Want,
+    },
+    payment, plan_change,
+    schema::{FileDoc, PlanDoc, RuleDoc, TestDoc, WantDoc},
     template::Template,
 };
 use crate::domain::{ReasonCode, RequesterRole, RuleId};
@@ -28,9 +31,9 @@ impl Problems {
     }
 }
 
-struct Parsed {
-    file: Arc<str>,
-    doc: FileDoc,
+pub(super) struct Parsed {
+    pub file: Arc<str>,
+    pub doc: FileDoc,
 }
 
 pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleErrors> {
@@ -49,20 +52,50 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
     }
     if parsed.is_empty() && p.errors.is_empty() {
         p.errors.push(BundleError::whole("", "no `.yaml` files"));
+        return Err(p.errors);
+    }
+    // A file that does not parse would make every rule reading its contents
+    // look wrong too; report the parse errors alone.
+    if !p.errors.is_empty() {
+        return Err(p.errors.sorted());
     }
     let (name, revision, description) = header(&mut p, files, &parsed);
 
     let env = Arc::new(cel::Env::stdlib());
     let catalog = catalog(&mut p, &parsed);
+    let merchants = payment::merchants(&mut p, &parsed);
     let mut rule_ids: HashMap<RuleId, (Arc<str>, Location)> = HashMap::new();
     let mut plan_change_rules = Vec::new();
     for f in &parsed {
         for doc in &f.doc.plan_change_rules {
-            let Some(common) = common(&mut p, &f.file, doc, &catalog, &mut rule_ids) else {
+            let Some(common) = common(&mut p, &f.file, doc, &catalog, &merchants, &mut rule_ids)
+            else {
                 continue;
             };
             if let Some(rule) = plan_change::rule(&mut p, &env, &catalog, &f.file, doc, common) {
                 plan_change_rules.push(rule);
+            }
+        }
+    }
+    let mut payment_link_rules = Vec::new();
+    let mut charge_funding_rules = Vec::new();
+    for f in &parsed {
+        for doc in &f.doc.payment_link_rules {
+            let Some(common) = common(&mut p, &f.file, doc, &catalog, &merchants, &mut rule_ids)
+            else {
+                continue;
+            };
+            if let Some(rule) = payment::link_rule(&mut p, &env, &f.file, doc, common) {
+                payment_link_rules.push(rule);
+            }
+        }
+        for doc in &f.doc.charge_funding_rules {
+            let Some(common) = common(&mut p, &f.file, doc, &catalog, &merchants, &mut rule_ids)
+            else {
+                continue;
+            };
+            if let Some(rule) = payment::funding_rule(&mut p, &env, &f.file, doc, common) {
+                charge_funding_rules.push(rule);
             }
         }
     }
@@ -81,6 +114,9 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
         digest: files.digest(),
         catalog,
         plan_change_rules,
+        merchants,
+        payment_link_rules,
+        charge_funding_rules,
         tests,
         env,
     })
@@ -115,10 +151,16 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
         _ => first,
     };
     // The crate appends " at line L, column C"; we print the place ourselves.
-    match first.rfind(" at line ") {
-        Some(i) => first.get(..i).unwrap_or(first).to_owned(),
-        None => first.to_owned(),
-    }
+    let first = match first.rfind(" at line ") {
+        Some(i) => first.get(..i).unwrap_or(first),
+        None => first,
+    };
+    // Advice about the crate's own options means nothing to a bundle author.
+    let first = match first.find(", set ") {
+        Some(i) if first.contains("Options") => first.get(..i).unwrap_or(first),
+        _ => first,
+    };
+    first.to_owned()
 }
 
 fn header(p: &mut Problems, files: &BundleFiles, parsed: &[Parsed]) -> (String, String, String) {
@@ -274,7 +316,7 @@ fn plan(
 }
 
 /// Converts bundle attribute values (YAML scalars, lists, maps) to CEL.
-pub(super) fn json_to_cel(v: &serde_json::Value) -> cel::Value {
+pub fn json_to_cel(v: &serde_json::Value) -> cel::Value {
     match v {
         serde_json::Value::Null => cel::Value::Null,
         serde_json::Value::Bool(b) => cel::Value::Bool(*b),
@@ -313,6 +355,7 @@ fn common(
     file: &Arc<str>,
     doc: &Spanned<RuleDoc>,
     catalog: &Catalog,
+    merchants: &Merchants,
     seen: &mut HashMap<RuleId, (Arc<str>, Location)>,
 ) -> Option<Common> {
     let d = &doc.value;
@@ -353,6 +396,20 @@ fn common(
             }
         }
     }
+    for merchant in &d.merchants {
+        if merchants.by_id.contains_key(&merchant.value) {
+            scope.merchants.push(merchant.value.clone());
+        } else {
+            p.at(
+                file,
+                merchant.into(),
+                format!(
+                    "rule `{id}`: merchants: unknown merchant `{}`",
+                    merchant.value
+                ),
+            );
+        }
+    }
     for role in &d.requesters {
         match RequesterRole::parse(&role.value) {
             Some(r) => scope.requesters.push(r),
@@ -369,25 +426,54 @@ fn common(
     (p.errors.len() == before).then_some(Common { id, scope })
 }
 
-/// Parses a rule's effect; `allow` carries what `decide` makes of the rule.
+/// Parses a rule's effect: `deny_word` denies; any other word in `words`
+/// is turned into a payload by `decide`.
 pub(super) fn effect<A>(
     p: &mut Problems,
     file: &str,
     id: &RuleId,
     doc: &RuleDoc,
-    decide: impl FnOnce(&mut Problems) -> Option<A>,
+    deny_word: &str,
+    words: &[&str],
+    decide: impl FnOnce(&mut Problems, &str) -> Option<A>,
 ) -> Option<Effect<A>> {
-    match doc.effect.value.as_str() {
-        "deny" => Some(Effect::Deny),
-        "allow" => decide(p).map(Effect::Allow),
-        other => {
-            p.at(
-                file,
-                (&doc.effect).into(),
-                format!("rule `{id}`: effect: `{other}` is not `deny` or `allow`"),
-            );
-            None
-        }
+    let word = doc.effect.value.as_str();
+    if word == deny_word {
+        Some(Effect::Deny)
+    } else if words.contains(&word) {
+        decide(p, word).map(Effect::Allow)
+    } else {
+        let all: Vec<String> = std::iter::once(deny_word)
+            .chain(words.iter().copied())
+            .map(|w| format!("`{w}`"))
+            .collect();
+        p.at(
+            file,
+            (&doc.effect).into(),
+            format!(
+                "rule `{id}`: effect: `{word}` is not one of {}",
+                all.join(", ")
+            ),
+        );
+        None
+    }
+}
+
+/// Reports a rule field that this decision type does not use.
+pub(super) fn forbid(
+    p: &mut Problems,
+    file: &str,
+    id: &RuleId,
+    section: &str,
+    field: &str,
+    at: Option<Location>,
+) {
+    if let Some(at) = at {
+        p.at(
+            file,
+            at,
+            format!("rule `{id}`: `{field}` has no meaning in `{section}`"),
+        );
     }
 }
 
@@ -465,6 +551,7 @@ pub(super) fn assemble<A>(
         scope: common.scope,
         condition: parts.0,
         for_each,
+        effect_label: doc.value.effect.value.clone(),
         effect,
         reason: parts.1,
     }
@@ -473,15 +560,49 @@ pub(super) fn assemble<A>(
 fn test(p: &mut Problems, file: &Arc<str>, doc: &Spanned<TestDoc>) -> Option<TestCase> {
     let d = &doc.value;
     let at = Location::from(doc);
-    match &d.plan_change {
-        Some(request) => plan_change::test(p, file, at, &d.name, request, &d.want),
-        None => {
+    let (want, reasons) = (&d.want, want_reasons(p, file, at, &d.name, &d.want));
+    let kind = match (&d.plan_change, &d.payment_link, &d.charge_funding) {
+        (Some(request), None, None) => plan_change::test(p, file, at, &d.name, request, want),
+        (None, Some(request), None) => payment::link_test(p, file, at, &d.name, request, want),
+        (None, None, Some(request)) => payment::funding_test(p, file, at, &d.name, request, want),
+        _ => {
             p.at(
                 file,
                 at,
-                format!("test `{}`: give a request: `plan_change`", d.name),
+                format!(
+                    "test `{}`: give exactly one request: `plan_change`, `payment_link` or `charge_funding`",
+                    d.name
+                ),
             );
             None
         }
+    };
+    let (request, kind) = kind?;
+    Some(TestCase {
+        name: d.name.clone(),
+        file: file.clone(),
+        at,
+        request,
+        want: Want {
+            kind,
+            reasons: reasons?,
+        },
+    })
+}
+
+fn want_reasons(
+    p: &mut Problems,
+    file: &str,
+    at: Location,
+    name: &str,
+    want: &WantDoc,
+) -> Option<Option<Vec<String>>> {
+    let mut ok = true;
+    for code in want.reasons.iter().flatten() {
+        if let Err(e) = ReasonCode::parse(code) {
+            p.at(file, at, format!("test `{name}`: want: reasons: {e}"));
+            ok = false;
+        }
     }
+    ok.then(|| want.reasons.clone())
 }

@@ -68,14 +68,19 @@ impl BundleErrors {
         self.0.len()
     }
 
+    /// The problems sorted by file and line, without repeats.
+    pub fn sorted(mut self) -> Self {
+        self.0.sort();
+        self.0.dedup();
+        self
+    }
+
     /// Sorts and returns `Err(self)` when anything was recorded.
-    pub fn into_result<T>(mut self, value: T) -> Result<T, BundleErrors> {
+    pub fn into_result<T>(self, value: T) -> Result<T, BundleErrors> {
         if self.0.is_empty() {
             Ok(value)
         } else {
-            self.0.sort();
-            self.0.dedup();
-            Err(self)
+            Err(self.sorted())
         }
     }
 }

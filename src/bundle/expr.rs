@@ -16,8 +16,10 @@ pub struct Expr {
 /// The shape of a variable: which fields it has.
 #[derive(Debug, Clone)]
 pub enum Shape {
-    /// Any field may be read (a map keyed by caller data, a scalar).
+    /// Any field may be read: a map keyed by caller or bundle data.
     Any,
+    /// A single value (number, string, bool, timestamp, list): no fields.
+    Value,
     /// Only these fields exist.
     Fields(BTreeMap<String, Shape>),
 }
@@ -51,7 +53,15 @@ pub fn compile(env: &cel::Env, source: &str, vars: &Vars) -> Result<Expr, String
         errors
             .errors
             .first()
-            .map(|e| format!("syntax error at column {}: {}", e.pos.1 + 1, e.msg))
+            .map(|e| {
+                let msg = e.msg.strip_prefix("Syntax error: ").unwrap_or(&e.msg);
+                // ANTLR lists every token it expected; the input it choked on says enough.
+                let msg = msg.split(" expecting ").next().unwrap_or(msg);
+                format!(
+                    "syntax error at column {} of the expression: {msg}",
+                    e.pos.1 + 1
+                )
+            })
             .unwrap_or_else(|| "syntax error".to_owned())
     })?;
     let mut problems = Vec::new();
@@ -166,6 +176,12 @@ fn check_path(p: &[&str], vars: &Vars, locals: &HashSet<String>, problems: &mut 
     for field in fields {
         match shape {
             Shape::Any => return,
+            Shape::Value => {
+                problems.push(format!(
+                    "`{seen}` is a single value and has no field `{field}`"
+                ));
+                return;
+            }
             Shape::Fields(known) => match known.get(*field) {
                 Some(next) => shape = next,
                 None => {

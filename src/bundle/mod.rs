@@ -7,17 +7,20 @@ mod compile;
 mod errors;
 mod expr;
 mod model;
+mod payment;
 mod plan_change;
 mod schema;
 mod template;
 
 use sha2::{Digest as _, Sha256};
 
+pub use compile::json_to_cel;
 pub use errors::{BundleError, BundleErrors, Location};
 pub use expr::Expr;
 pub use model::{
-    Catalog, CompiledBundle, Effect, ForEach, Plan, ReasonTemplate, Rule, Scope, TestCase,
-    TestRequest, TimingSpec, Want,
+    AutoChargeCriterion, Catalog, CompiledBundle, Effect, ForEach, FundingStrategy, LinkPayload,
+    Merchant, Merchants, Plan, ReasonTemplate, Rule, Scope, TestCase, TestRequest, TimingSpec,
+    Want, WantKind,
 };
 pub use template::{Part, Template};
 

@@ -5,7 +5,11 @@ use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
 use jiff::{Timestamp, civil::Date};
 
 use super::{Location, expr::Expr, template::Template};
-use crate::domain::{EffectiveTiming, PlanChangeInput, ReasonCode, RequesterRole, RuleId, Verdict};
+use crate::domain::{
+    ChargeFundingInput, Currency, EffectiveTiming, FundingOutcome, FundingStep, LinkOutcome,
+    MethodType, PaymentLinkInput, PlanChangeInput, ReasonCode, RequesterRole, RequiredAction,
+    RuleId, Verdict,
+};
 
 /// A bundle that parsed, validated and compiled. Shared read-only by every
 /// request; a reload builds a new one and swaps it in whole.
@@ -22,6 +26,12 @@ pub struct CompiledBundle {
     pub catalog: Catalog,
     /// Plan-change rules, in evaluation order.
     pub plan_change_rules: Vec<Rule<TimingSpec>>,
+    /// Merchant settings.
+    pub merchants: Merchants,
+    /// Payment-link rules, in evaluation order.
+    pub payment_link_rules: Vec<Rule<LinkPayload>>,
+    /// Charge-funding rules, in evaluation order.
+    pub charge_funding_rules: Vec<Rule<FundingStrategy>>,
     /// The bundle's own tests.
     pub tests: Vec<TestCase>,
     /// The CEL environment every condition was compiled with.
@@ -32,6 +42,8 @@ impl CompiledBundle {
     /// Number of rules across all decision types.
     pub fn rule_count(&self) -> usize {
         self.plan_change_rules.len()
+            + self.payment_link_rules.len()
+            + self.charge_funding_rules.len()
     }
 }
 
@@ -81,6 +93,8 @@ pub struct Rule<A> {
     pub for_each: Option<ForEach>,
     /// Deny, or allow with a decision payload.
     pub effect: Effect<A>,
+    /// The effect as the bundle wrote it (`deny`, `allow`, `link`, ...).
+    pub effect_label: String,
     /// The reason given when the rule matches.
     pub reason: ReasonTemplate,
 }
@@ -94,6 +108,8 @@ pub struct Scope {
     pub to_plans: Vec<String>,
     /// Requester roles.
     pub requesters: Vec<RequesterRole>,
+    /// Merchant ids (payment decisions).
+    pub merchants: Vec<String>,
 }
 
 /// What a matching rule does.
@@ -103,16 +119,6 @@ pub enum Effect<A> {
     Deny,
     /// Allow; the first matching allow decides with this payload.
     Allow(A),
-}
-
-impl<A> Effect<A> {
-    /// `deny` or `allow`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Deny => "deny",
-            Self::Allow(_) => "allow",
-        }
-    }
 }
 
 /// The collections a rule can iterate over, binding `metric`, `limit` and
@@ -201,16 +207,111 @@ pub struct TestCase {
 pub enum TestRequest {
     /// A plan-change request.
     PlanChange(PlanChangeInput),
+    /// A payment-link request.
+    PaymentLink(PaymentLinkInput),
+    /// A charge-funding request.
+    ChargeFunding(ChargeFundingInput),
 }
 
 /// What a bundle test expects.
 pub struct Want {
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The timing, when checked.
-    pub timing: Option<EffectiveTiming>,
-    /// The effective instant, when checked.
-    pub effective_at: Option<Timestamp>,
+    /// The decision-specific expectations.
+    pub kind: WantKind,
     /// The reason codes in order, when checked.
     pub reasons: Option<Vec<String>>,
+}
+
+/// The decision-specific part of a test's expectations.
+pub enum WantKind {
+    /// A plan-change decision.
+    PlanChange {
+        /// The verdict.
+        verdict: Verdict,
+        /// The timing, when checked.
+        timing: Option<EffectiveTiming>,
+        /// The effective instant, when checked.
+        effective_at: Option<Timestamp>,
+    },
+    /// A payment-link decision.
+    PaymentLink {
+        /// The outcome.
+        outcome: LinkOutcome,
+        /// The actions in order, when checked.
+        required_actions: Option<Vec<RequiredAction>>,
+    },
+    /// A charge-funding decision.
+    ChargeFunding {
+        /// The outcome.
+        outcome: FundingOutcome,
+        /// The steps in order, when checked.
+        steps: Option<Vec<FundingStep>>,
+    },
+}
+
+/// Merchant settings: listed merchants and the optional default profile.
+pub struct Merchants {
+    /// Merchants by id.
+    pub by_id: HashMap<String, Merchant>,
+    /// The profile of merchants not listed; `None` refuses them.
+    pub default: Option<Merchant>,
+}
+
+impl Merchants {
+    /// The settings that apply to `id`, and whether they are the default profile.
+    pub fn get(&self, id: &str) -> Option<(&Merchant, bool)> {
+        match self.by_id.get(id) {
+            Some(m) => Some((m, false)),
+            None => self.default.as_ref().map(|m| (m, true)),
+        }
+    }
+}
+
+/// One merchant's settings.
+pub struct Merchant {
+    /// Merchant id (empty for the default profile).
+    pub id: String,
+    /// What the merchant is, for people.
+    pub description: String,
+    /// Currency of charges and of the auto-charge criterion.
+    pub currency: Currency,
+    /// Non-balance method types accepted as a second method or fallback.
+    pub accepted: Vec<MethodType>,
+    /// Minimum health score to link.
+    pub min_health_score: u32,
+    /// What an auto-charge setting must meet.
+    pub auto_charge: AutoChargeCriterion,
+    /// Whether a charge may be split between balance and a fallback method.
+    pub allow_split: bool,
+    /// Free-form settings rules may read.
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+/// The auto-charge criterion of a merchant, in its currency's minor units.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AutoChargeCriterion {
+    /// Minimum top-up amount.
+    pub min_amount_minor: i64,
+    /// Minimum top-up threshold.
+    pub min_threshold_minor: i64,
+}
+
+/// What an allowing payment-link rule decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkPayload {
+    /// Link now.
+    Link,
+    /// Prompt these actions first.
+    RequireAction(Vec<RequiredAction>),
+}
+
+/// How an approving charge-funding rule funds the charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FundingStrategy {
+    /// Pay the whole charge from the balance.
+    Balance,
+    /// Top up the balance by auto-charge, then pay from it.
+    AutoCharge,
+    /// Pay with the lowest-ranked usable fallback method (split with the
+    /// balance when the merchant allows).
+    Fallback,
 }

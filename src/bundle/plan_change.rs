@@ -10,61 +10,63 @@ use super::{
     ForEach, Location,
     compile::{self, Common, Problems},
     expr::{Shape, Vars},
-    model::{Catalog, Rule, TestCase, TestRequest, TimingSpec, Want},
+    model::{Catalog, Rule, TestRequest, TimingSpec, WantKind},
     schema::{PlanChangeDoc, RuleDoc, WantDoc},
 };
-use crate::domain::{
-    BillingInput, EffectiveTiming, PlanChange, PlanChangeInput, ReasonCode, RuleId, Verdict,
-};
+use crate::domain::{BillingInput, EffectiveTiming, PlanChange, PlanChangeInput, RuleId, Verdict};
 
 /// The variables a plan-change condition or template may read.
 pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
     let plan = Shape::fields([
-        ("id", Shape::Any),
-        ("known", Shape::Any),
-        ("rank", Shape::Any),
+        ("id", Shape::Value),
+        ("known", Shape::Value),
+        ("rank", Shape::Value),
         ("limits", Shape::Any),
         ("quotas", Shape::Any),
         (
             "attributes",
-            Shape::fields(
-                catalog
-                    .attribute_defaults
-                    .keys()
-                    .map(|k| (k.clone(), Shape::Any)),
-            ),
+            Shape::fields(catalog.attribute_defaults.iter().map(|(k, v)| {
+                (
+                    k.clone(),
+                    if v.is_object() {
+                        Shape::Any
+                    } else {
+                        Shape::Value
+                    },
+                )
+            })),
         ),
     ]);
     let request = Shape::fields([
-        ("tenant_id", Shape::Any),
-        ("from_plan", Shape::Any),
-        ("to_plan", Shape::Any),
+        ("tenant_id", Shape::Value),
+        ("from_plan", Shape::Value),
+        ("to_plan", Shape::Value),
         (
             "requester",
-            Shape::fields([("role", Shape::Any), ("id", Shape::Any)]),
+            Shape::fields([("role", Shape::Value), ("id", Shape::Value)]),
         ),
         ("usage", Shape::Any),
         ("period_usage", Shape::Any),
         (
             "billing",
             Shape::fields([
-                ("current_period_start", Shape::Any),
-                ("current_period_end", Shape::Any),
-                ("commitment_end", Shape::Any),
-                ("anchor_day", Shape::Any),
-                ("time_zone", Shape::Any),
+                ("current_period_start", Shape::Value),
+                ("current_period_end", Shape::Value),
+                ("commitment_end", Shape::Value),
+                ("anchor_day", Shape::Value),
+                ("time_zone", Shape::Value),
             ]),
         ),
         ("attributes", Shape::Any),
-        ("as_of", Shape::Any),
+        ("as_of", Shape::Value),
     ]);
     let change = Shape::fields([
-        ("same_plan", Shape::Any),
-        ("upgrade", Shape::Any),
-        ("downgrade", Shape::Any),
-        ("lateral", Shape::Any),
-        ("rank_delta", Shape::Any),
-        ("in_commitment", Shape::Any),
+        ("same_plan", Shape::Value),
+        ("upgrade", Shape::Value),
+        ("downgrade", Shape::Value),
+        ("lateral", Shape::Value),
+        ("rank_delta", Shape::Value),
+        ("in_commitment", Shape::Value),
     ]);
     let vars = Vars::default()
         .with("request", request)
@@ -72,10 +74,10 @@ pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
         .with("target", plan)
         .with("change", change);
     if for_each {
-        vars.with("metric", Shape::Any)
-            .with("limit", Shape::Any)
-            .with("current", Shape::Any)
-            .with("reported", Shape::Any)
+        vars.with("metric", Shape::Value)
+            .with("limit", Shape::Value)
+            .with("current", Shape::Value)
+            .with("reported", Shape::Value)
     } else {
         vars
     }
@@ -108,7 +110,34 @@ pub(super) fn rule(
             }
         },
     };
-    let effect = compile::effect(p, file, id, d, |p| timing(p, file, id, d))?;
+    const SECTION: &str = "plan_change_rules";
+    compile::forbid(
+        p,
+        file,
+        id,
+        SECTION,
+        "merchants",
+        d.merchants.first().map(Into::into),
+    );
+    compile::forbid(
+        p,
+        file,
+        id,
+        SECTION,
+        "actions",
+        d.actions.as_ref().map(Into::into),
+    );
+    compile::forbid(
+        p,
+        file,
+        id,
+        SECTION,
+        "funding",
+        d.funding.as_ref().map(Into::into),
+    );
+    let effect = compile::effect(p, file, id, d, "deny", &["allow"], |p, _| {
+        timing(p, file, id, d)
+    })?;
     if matches!(effect, super::Effect::Deny)
         && let Some(t) = &d.timing
     {
@@ -228,7 +257,7 @@ pub(super) fn test(
     name: &str,
     doc: &PlanChangeDoc,
     want: &WantDoc,
-) -> Option<TestCase> {
+) -> Option<(TestRequest, WantKind)> {
     let before = p.errors.len();
     let request = input(doc);
     if let Err(violations) = PlanChange::parse(request.clone(), Timestamp::UNIX_EPOCH) {
@@ -238,18 +267,34 @@ pub(super) fn test(
             format!("test `{name}`: plan_change: {violations}"),
         );
     }
+    if want.outcome.is_some() || want.required_actions.is_some() || want.steps.is_some() {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: a plan change has a `verdict`, not `outcome`, `required_actions` or `steps`"),
+        );
+    }
     let verdict = match want
         .verdict
-        .to_ascii_uppercase()
-        .trim_start_matches("VERDICT_")
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
     {
-        "ALLOW" => Some(Verdict::Allow),
-        "DENY" => Some(Verdict::Deny),
-        other => {
+        Some("ALLOW" | "VERDICT_ALLOW") => Some(Verdict::Allow),
+        Some("DENY" | "VERDICT_DENY") => Some(Verdict::Deny),
+        Some(other) => {
             p.at(
                 file,
                 at,
                 format!("test `{name}`: want: verdict: `{other}` is not `ALLOW` or `DENY`"),
+            );
+            None
+        }
+        None => {
+            p.at(
+                file,
+                at,
+                format!("test `{name}`: want: `verdict` is required"),
             );
             None
         }
@@ -272,24 +317,15 @@ pub(super) fn test(
             format!("test `{name}`: want: a deny has no timing or effective_at"),
         );
     }
-    for code in want.reasons.iter().flatten() {
-        if let Err(e) = ReasonCode::parse(code) {
-            p.at(file, at, format!("test `{name}`: want: reasons: {e}"));
-        }
-    }
     if p.errors.len() > before {
         return None;
     }
-    Some(TestCase {
-        name: name.to_owned(),
-        file: file.clone(),
-        at,
-        request: TestRequest::PlanChange(request),
-        want: Want {
+    Some((
+        TestRequest::PlanChange(request),
+        WantKind::PlanChange {
             verdict: verdict?,
             timing,
             effective_at: want.effective_at,
-            reasons: want.reasons.clone(),
         },
-    })
+    ))
 }

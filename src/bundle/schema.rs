@@ -22,7 +22,50 @@ pub struct FileDoc {
     #[serde(default)]
     pub plan_change_rules: Vec<Spanned<RuleDoc>>,
     #[serde(default)]
+    pub merchants: Vec<Spanned<MerchantDoc>>,
+    /// The profile of merchants not listed; without it they are refused.
+    pub default_merchant: Option<Spanned<MerchantDoc>>,
+    #[serde(default)]
+    pub payment_link_rules: Vec<Spanned<RuleDoc>>,
+    #[serde(default)]
+    pub charge_funding_rules: Vec<Spanned<RuleDoc>>,
+    #[serde(default)]
     pub tests: Vec<Spanned<TestDoc>>,
+}
+
+/// A merchant's settings: data a billing team edits without touching rules.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantDoc {
+    /// Required in `merchants`, absent in `default_merchant`.
+    pub id: Option<String>,
+    pub description: Option<String>,
+    /// ISO 4217 currency of charges and of the auto-charge criterion.
+    pub currency: String,
+    /// Non-balance method types accepted as a second method or fallback.
+    #[serde(default)]
+    pub accepted_methods: Vec<String>,
+    /// Minimum health score (0-100) to link.
+    #[serde(default)]
+    pub min_health_score: u32,
+    /// What an auto-charge setting must meet.
+    #[serde(default)]
+    pub auto_charge: AutoChargeCriterionDoc,
+    /// Whether a charge may be split between balance and a fallback method.
+    #[serde(default)]
+    pub allow_split: bool,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+/// The auto-charge criterion of a merchant.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoChargeCriterionDoc {
+    /// Minimum top-up amount, minor units.
+    pub min_amount_minor: i64,
+    /// Minimum top-up threshold, minor units.
+    pub min_threshold_minor: i64,
 }
 
 /// A plan in the catalogue.
@@ -57,12 +100,20 @@ pub struct RuleDoc {
     /// Structural scope: the rule applies only to these requester roles.
     #[serde(default)]
     pub requesters: Vec<Spanned<String>>,
+    /// Structural scope (payments): the rule applies only to these merchants.
+    #[serde(default)]
+    pub merchants: Vec<Spanned<String>>,
     /// CEL condition; absent means always.
     pub when: Option<Spanned<String>>,
     /// Evaluate `when` once per item of this collection (`target.limits`, ...).
     pub for_each: Option<Spanned<String>>,
-    /// `deny` or `allow`.
+    /// `deny`/`allow` (plan change), `deny`/`link`/`require_action`
+    /// (payment link), `decline`/`approve` (charge funding).
     pub effect: Spanned<String>,
+    /// For `require_action`: what to prompt, in order.
+    pub actions: Option<Spanned<Vec<String>>>,
+    /// For `approve`: `balance`, `auto_charge` or `fallback`.
+    pub funding: Option<Spanned<String>>,
     /// For `allow`: when the change takes effect.
     pub timing: Option<Spanned<String>>,
     /// For `timing: scheduled`.
@@ -98,7 +149,85 @@ pub struct ReasonDoc {
 pub struct TestDoc {
     pub name: String,
     pub plan_change: Option<PlanChangeDoc>,
+    pub payment_link: Option<PaymentLinkDoc>,
+    pub charge_funding: Option<ChargeFundingDoc>,
     pub want: WantDoc,
+}
+
+/// A payment method in a test request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MethodDoc {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub fallback_rank: u32,
+}
+
+/// Auto-charge settings in a test request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoChargeDoc {
+    pub enabled: bool,
+    pub source_method_id: String,
+    pub threshold_minor: i64,
+    pub amount_minor: i64,
+}
+
+/// A health index in a test request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthDoc {
+    pub score: u32,
+    pub signals: BTreeMap<String, f64>,
+}
+
+/// A link request in proto JSON field names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentLinkDoc {
+    pub user_id: String,
+    pub merchant_id: String,
+    pub methods: Vec<MethodDoc>,
+    pub auto_charge: Option<AutoChargeDoc>,
+    pub health: Option<HealthDoc>,
+    pub attributes: BTreeMap<String, String>,
+    pub as_of: Option<Timestamp>,
+    pub explain: bool,
+}
+
+/// Money in a test request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MoneyDoc {
+    pub currency: String,
+    pub amount_minor: i64,
+}
+
+/// A funding request in proto JSON field names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChargeFundingDoc {
+    pub user_id: String,
+    pub merchant_id: String,
+    pub amount: Option<MoneyDoc>,
+    pub balance_minor: i64,
+    pub methods: Vec<MethodDoc>,
+    pub auto_charge: Option<AutoChargeDoc>,
+    pub attributes: BTreeMap<String, String>,
+    pub as_of: Option<Timestamp>,
+    pub explain: bool,
+}
+
+/// A funding step a test expects.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDoc {
+    pub source: String,
+    #[serde(default)]
+    pub method_id: String,
+    pub amount_minor: i64,
 }
 
 /// A plan-change request in proto JSON field names.
@@ -140,8 +269,14 @@ pub struct BillingDoc {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WantDoc {
-    /// `ALLOW` or `DENY`.
-    pub verdict: String,
+    /// Plan change: `ALLOW` or `DENY`.
+    pub verdict: Option<String>,
+    /// Payments: `LINK`, `REQUIRE_ACTION`, `DENY`, `APPROVE` or `DECLINE`.
+    pub outcome: Option<String>,
+    /// Payment link: the actions, in order.
+    pub required_actions: Option<Vec<String>>,
+    /// Charge funding: the steps, in order.
+    pub steps: Option<Vec<StepDoc>>,
     pub timing: Option<String>,
     pub effective_at: Option<Timestamp>,
     /// Reason codes, in order; absent means not checked.

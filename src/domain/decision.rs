@@ -103,8 +103,8 @@ pub struct RuleTrace {
     pub rule_id: RuleId,
     /// Its condition held.
     pub matched: bool,
-    /// `deny` or `allow`.
-    pub effect: &'static str,
+    /// The rule's effect as the bundle wrote it (`deny`, `allow`, `link`...).
+    pub effect: String,
     /// Why it was skipped or what failed; empty otherwise.
     pub note: String,
     /// It decided or contributed to the verdict.

@@ -3,6 +3,9 @@
 
 mod decision;
 mod ids;
+mod money;
+mod payment;
+mod payment_decision;
 mod plan_change;
 mod violation;
 
@@ -10,6 +13,15 @@ pub use decision::{
     DecisionId, DecisionMeta, EffectiveTiming, PlanChangeDecision, Reason, RuleTrace, Verdict,
 };
 pub use ids::{ReasonCode, RuleId};
+pub use money::{Currency, Money};
+pub use payment::{
+    AutoCharge, ChargeFunding, ChargeFundingInput, HealthIndex, MethodInput, MethodStatus,
+    MethodType, PaymentLink, PaymentLinkInput, PaymentMethod, Wallet, WalletInput,
+};
+pub use payment_decision::{
+    ChargeFundingDecision, FundingOutcome, FundingSource, FundingStep, LinkOutcome,
+    PaymentLinkDecision, RequiredAction,
+};
 pub use plan_change::{
     AnchorDay, Billing, BillingInput, PlanChange, PlanChangeInput, Requester, RequesterRole,
 };

@@ -25,6 +25,11 @@ impl Violations {
         });
     }
 
+    /// Appends every violation of `other`.
+    pub fn extend(&mut self, other: Violations) {
+        self.0.extend(other.0);
+    }
+
     /// Whether no field was bad.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

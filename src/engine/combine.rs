@@ -98,7 +98,7 @@ fn trace<A>(rule: &Rule<A>, matched: bool, note: String, decisive: bool) -> Rule
     RuleTrace {
         rule_id: rule.id.clone(),
         matched,
-        effect: rule.effect.as_str(),
+        effect: rule.effect_label.clone(),
         note,
         decisive,
     }
@@ -165,6 +165,9 @@ fn holds<A>(rule: &Rule<A>, ctx: &cel::Context<'_, '_>) -> Result<bool, String> 
             "condition returned `{}`, not a bool",
             other.type_of()
         )),
-        Err(e) => Err(format!("condition: {e}")),
+        Err(e) => Err(format!(
+            "condition: {}",
+            render::lowercase_first(&e.to_string())
+        )),
     }
 }

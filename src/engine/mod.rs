@@ -19,18 +19,33 @@
 //! 5. **Errors fail closed.** A condition or message that fails at run time
 //!    (missing key, type error, a non-bool condition) is a deny reason
 //!    `POLICY_EVALUATION_ERROR` naming the rule; an allow whose effective
-//!    instant cannot be computed is a deny `EFFECTIVE_TIME_UNAVAILABLE`.
-//!    No error ever lets a request through.
+//!    instant cannot be computed is a deny `EFFECTIVE_TIME_UNAVAILABLE`,
+//!    an approve whose funding plan cannot be built is a decline
+//!    `FUNDING_PLAN_UNAVAILABLE`. No error ever lets a request through.
+//!
+//! The deny effect is spelt `deny` for plan changes and links and `decline`
+//! for funding; the deciding effects are `allow` (with a timing), `link` and
+//! `require_action` (with actions), and `approve` (with a funding strategy).
+//! A payment request naming a merchant the bundle does not know, when the
+//! bundle declares no default merchant profile, is refused with
+//! `UNKNOWN_MERCHANT` before any rule runs: without settings there are no
+//! facts to judge by.
 
+mod charge_funding;
 mod combine;
+mod payment;
+mod payment_link;
 mod plan_change;
 mod render;
 mod timing;
+mod values;
 mod verify;
 
+pub use charge_funding::decide_charge_funding;
+pub use payment_link::decide_payment_link;
 pub use plan_change::decide_plan_change;
 pub use timing::next_anchor_boundary;
-pub use verify::{TestOutcome, TestReport, run_tests, verify};
+pub use verify::{TEST_CLOCK, TestOutcome, TestReport, run_tests, verify};
 
 /// Reason codes the engine itself emits.
 pub mod codes {
@@ -40,4 +55,10 @@ pub mod codes {
     pub const POLICY_EVALUATION_ERROR: &str = "POLICY_EVALUATION_ERROR";
     /// The deciding allow rule's effective instant could not be computed.
     pub const EFFECTIVE_TIME_UNAVAILABLE: &str = "EFFECTIVE_TIME_UNAVAILABLE";
+    /// The deciding approve rule's funding strategy has no valid plan.
+    pub const FUNDING_PLAN_UNAVAILABLE: &str = "FUNDING_PLAN_UNAVAILABLE";
+    /// The merchant is unknown and the bundle has no default profile.
+    pub const UNKNOWN_MERCHANT: &str = super::payment::UNKNOWN_MERCHANT;
+    /// A fallback candidate that could not be used (one per method).
+    pub const FALLBACK_METHOD_SKIPPED: &str = super::payment::FALLBACK_METHOD_SKIPPED;
 }

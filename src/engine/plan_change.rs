@@ -3,18 +3,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use jiff::Timestamp;
-
 use super::{
     codes,
     combine::{self, Facts, Item},
     timing,
+    values::{self, map, metrics, strings, timestamp},
 };
 use crate::{
     bundle::{CompiledBundle, Effect, ForEach, Plan, Scope},
-    domain::{
-        DecisionId, DecisionMeta, PlanChange, PlanChangeDecision, Reason, ReasonCode, Verdict,
-    },
+    domain::{PlanChange, PlanChangeDecision, Reason, ReasonCode, Verdict},
 };
 
 struct PlanChangeFacts<'a> {
@@ -29,6 +26,7 @@ impl Facts for PlanChangeFacts<'_> {
         (scope.from_plans.is_empty() || scope.from_plans.contains(&self.req.from_plan))
             && (scope.to_plans.is_empty() || scope.to_plans.contains(&self.req.to_plan))
             && (scope.requesters.is_empty() || scope.requesters.contains(&self.req.requester.role))
+            && scope.merchants.is_empty()
     }
 
     fn items(&self, for_each: ForEach) -> Vec<Item<'_>> {
@@ -71,14 +69,7 @@ pub fn decide_plan_change(bundle: &CompiledBundle, req: &PlanChange) -> PlanChan
         ctx: context(bundle, req, source, target),
     };
     let combined = combine::combine(&bundle.plan_change_rules, &facts, req.explain);
-    let mut meta = DecisionMeta {
-        decision_id: DecisionId::generate(),
-        bundle_name: bundle.name.clone(),
-        bundle_revision: bundle.revision.clone(),
-        bundle_digest: bundle.digest.clone(),
-        evaluated_at: req.as_of,
-        trace: combined.trace,
-    };
+    let mut meta = values::meta(bundle, req.as_of, combined.trace);
     let deny = |reasons, meta| PlanChangeDecision {
         verdict: Verdict::Deny,
         timing: None,
@@ -179,13 +170,6 @@ fn plan_value(bundle: &CompiledBundle, id: &str, plan: Option<&Plan>) -> cel::Va
 }
 
 fn request_value(req: &PlanChange) -> cel::Value {
-    let metrics = |m: &BTreeMap<String, f64>| {
-        cel::Value::from(
-            m.iter()
-                .map(|(k, v)| (k.clone(), cel::Value::Float(*v)))
-                .collect::<HashMap<_, _>>(),
-        )
-    };
     let b = &req.billing;
     let mut billing: HashMap<String, cel::Value> = HashMap::from([(
         "time_zone".to_owned(),
@@ -220,32 +204,7 @@ fn request_value(req: &PlanChange) -> cel::Value {
         ("usage", metrics(&req.usage)),
         ("period_usage", metrics(&req.period_usage)),
         ("billing", cel::Value::from(billing)),
-        (
-            "attributes",
-            cel::Value::from(
-                req.attributes
-                    .iter()
-                    .map(|(k, v)| (k.clone(), cel::Value::from(v.clone())))
-                    .collect::<HashMap<_, _>>(),
-            ),
-        ),
+        ("attributes", strings(&req.attributes)),
         ("as_of", timestamp(req.as_of)),
     ])
-}
-
-fn map<const N: usize>(entries: [(&str, cel::Value); N]) -> cel::Value {
-    cel::Value::from(
-        entries
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect::<HashMap<_, _>>(),
-    )
-}
-
-/// A jiff instant as a CEL timestamp.
-fn timestamp(ts: Timestamp) -> cel::Value {
-    let nanos = u32::try_from(ts.subsec_nanosecond()).unwrap_or(0);
-    chrono::DateTime::from_timestamp(ts.as_second(), nanos).map_or(cel::Value::Null, |dt| {
-        cel::Value::Timestamp(dt.fixed_offset())
-    })
 }

@@ -13,9 +13,10 @@ pub fn reason<A>(
     ctx: &cel::Context<'_, '_>,
     mut details: BTreeMap<String, String>,
 ) -> Result<Reason, String> {
-    let message = template(&rule.reason.message, ctx)?;
+    let message = template(&rule.reason.message, ctx).map_err(|e| format!("message {e}"))?;
     for (key, t) in &rule.reason.details {
-        details.insert(key.clone(), template(t, ctx)?);
+        let value = template(t, ctx).map_err(|e| format!("details `{key}` {e}"))?;
+        details.insert(key.clone(), value);
     }
     Ok(Reason {
         code: rule.reason.code.clone(),
@@ -31,15 +32,23 @@ fn template(t: &Template, ctx: &cel::Context<'_, '_>) -> Result<String, String> 
         match part {
             Part::Text(s) => out.push_str(s),
             Part::Hole(e) => {
-                let v = e
-                    .program
-                    .execute(ctx)
-                    .map_err(|err| format!("message `{{{}}}`: {err}", e.source))?;
+                let v = e.program.execute(ctx).map_err(|err| {
+                    format!("`{{{}}}`: {}", e.source, lowercase_first(&err.to_string()))
+                })?;
                 out.push_str(&value(&v));
             }
         }
     }
     Ok(out)
+}
+
+/// CEL's messages start with a capital ("No such key"); ours do not.
+pub fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// A number as people write it: `12`, not `12.0`; `0.5` stays `0.5`.

@@ -25,6 +25,28 @@ impl pb::decision_service_server::DecisionService for Decisions {
         let decision = engine::decide_plan_change(&active.bundle, &req);
         Ok(Response::new((&decision).into()))
     }
+
+    async fn decide_payment_link(
+        &self,
+        request: Request<pb::PaymentLinkRequest>,
+    ) -> Result<Response<pb::PaymentLinkDecision>, Status> {
+        let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
+        let req = convert::payment_link(request.into_inner(), Timestamp::now())
+            .map_err(RequestError::from)?;
+        let decision = engine::decide_payment_link(&active.bundle, &req);
+        Ok(Response::new((&decision).into()))
+    }
+
+    async fn decide_charge_funding(
+        &self,
+        request: Request<pb::ChargeFundingRequest>,
+    ) -> Result<Response<pb::ChargeFundingDecision>, Status> {
+        let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
+        let req = convert::charge_funding(request.into_inner(), Timestamp::now())
+            .map_err(RequestError::from)?;
+        let decision = engine::decide_charge_funding(&active.bundle, &req);
+        Ok(Response::new((&decision).into()))
+    }
 }
 
 /// `tollgate.v1.BundleService`.

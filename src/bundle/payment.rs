@@ -1,0 +1,594 @@
+//! The payment part of a bundle: merchant settings as data, the variables
+//! payment rules read, link and funding effects, and payment test requests.
+
+use std::{collections::HashMap, sync::Arc};
+
+use jiff::Timestamp;
+use serde_saphyr::Spanned;
+
+use super::{
+    Location,
+    compile::{self, Common, Parsed, Problems},
+    expr::{Shape, Vars},
+    model::{
+        AutoChargeCriterion, FundingStrategy, LinkPayload, Merchant, Merchants, Rule, TestRequest,
+        WantKind,
+    },
+    schema::{
+        AutoChargeDoc, ChargeFundingDoc, MerchantDoc, MethodDoc, PaymentLinkDoc, RuleDoc, WantDoc,
+    },
+};
+use crate::domain::{
+    AutoCharge, ChargeFunding, ChargeFundingInput, Currency, FundingOutcome, FundingSource,
+    FundingStep, HealthIndex, LinkOutcome, MethodInput, MethodType, PaymentLink, PaymentLinkInput,
+    RequiredAction, RuleId, WalletInput,
+};
+
+/// Reads every merchant and the default profile.
+pub(super) fn merchants(p: &mut Problems, parsed: &[Parsed]) -> Merchants {
+    let mut by_id = HashMap::new();
+    let mut default = None;
+    for f in parsed {
+        for doc in &f.doc.merchants {
+            let Some(id) = doc.value.id.clone().filter(|id| !id.trim().is_empty()) else {
+                p.at(&f.file, doc.into(), "merchant: `id` is required");
+                continue;
+            };
+            if let Some(m) = merchant(p, &f.file, doc, &id)
+                && by_id.insert(id.clone(), m).is_some()
+            {
+                p.at(
+                    &f.file,
+                    doc.into(),
+                    format!("merchant `{id}` is defined twice"),
+                );
+            }
+        }
+        if let Some(doc) = &f.doc.default_merchant {
+            if doc.value.id.is_some() {
+                p.at(&f.file, doc.into(), "default_merchant: has no `id`");
+            } else if default.is_some() {
+                p.at(&f.file, doc.into(), "default_merchant: is defined twice");
+            } else {
+                default = merchant(p, &f.file, doc, "");
+            }
+        }
+    }
+    Merchants { by_id, default }
+}
+
+fn merchant(
+    p: &mut Problems,
+    file: &str,
+    doc: &Spanned<MerchantDoc>,
+    id: &str,
+) -> Option<Merchant> {
+    let d = &doc.value;
+    let at = Location::from(doc);
+    let label = if id.is_empty() {
+        "default_merchant".to_owned()
+    } else {
+        format!("merchant `{id}`")
+    };
+    let before = p.errors.len();
+    let currency = Currency::parse(&d.currency);
+    if currency.is_none() {
+        p.at(
+            file,
+            at,
+            format!(
+                "{label}: currency: `{}` is not an ISO 4217 code",
+                d.currency
+            ),
+        );
+    }
+    let mut accepted = Vec::new();
+    for name in &d.accepted_methods {
+        match MethodType::parse(name) {
+            Some(MethodType::Balance) => p.at(
+                file,
+                at,
+                format!(
+                    "{label}: accepted_methods: the balance is always accepted; list other methods"
+                ),
+            ),
+            Some(t) => accepted.push(t),
+            None => p.at(
+                file,
+                at,
+                format!("{label}: accepted_methods: `{name}` is not a payment method type"),
+            ),
+        }
+    }
+    if d.min_health_score > 100 {
+        p.at(
+            file,
+            at,
+            format!(
+                "{label}: min_health_score: `{}` is outside 0-100",
+                d.min_health_score
+            ),
+        );
+    }
+    if d.auto_charge.min_amount_minor < 0 || d.auto_charge.min_threshold_minor < 0 {
+        p.at(
+            file,
+            at,
+            format!("{label}: auto_charge: minimums must be >= 0"),
+        );
+    }
+    if p.errors.len() > before {
+        return None;
+    }
+    Some(Merchant {
+        id: id.to_owned(),
+        description: d.description.clone().unwrap_or_default(),
+        currency: currency?,
+        accepted,
+        min_health_score: d.min_health_score,
+        auto_charge: AutoChargeCriterion {
+            min_amount_minor: d.auto_charge.min_amount_minor,
+            min_threshold_minor: d.auto_charge.min_threshold_minor,
+        },
+        allow_split: d.allow_split,
+        attributes: d.attributes.clone(),
+    })
+}
+
+/// The variables a payment rule may read; `funding` adds the charge.
+pub fn vars(funding: bool) -> Vars {
+    let auto_charge = Shape::fields([
+        ("enabled", Shape::Value),
+        ("source_method_id", Shape::Value),
+        ("threshold_minor", Shape::Value),
+        ("amount_minor", Shape::Value),
+    ]);
+    let mut request = vec![
+        ("user_id", Shape::Value),
+        ("merchant_id", Shape::Value),
+        ("methods", Shape::Any),
+        ("auto_charge", auto_charge),
+        ("attributes", Shape::Any),
+        ("as_of", Shape::Value),
+    ];
+    if funding {
+        request.push((
+            "amount",
+            Shape::fields([("currency", Shape::Value), ("amount_minor", Shape::Value)]),
+        ));
+        request.push(("balance_minor", Shape::Value));
+    } else {
+        request.push((
+            "health",
+            Shape::fields([("score", Shape::Value), ("signals", Shape::Any)]),
+        ));
+    }
+    let merchant = Shape::fields([
+        ("id", Shape::Value),
+        ("default_profile", Shape::Value),
+        ("currency", Shape::Value),
+        ("accepted_methods", Shape::Value),
+        ("accepts_second_methods", Shape::Value),
+        ("min_health_score", Shape::Value),
+        (
+            "auto_charge",
+            Shape::fields([
+                ("min_amount_minor", Shape::Value),
+                ("min_threshold_minor", Shape::Value),
+            ]),
+        ),
+        ("allow_split", Shape::Value),
+        ("attributes", Shape::Any),
+    ]);
+    let wallet = Shape::fields([
+        ("balance_method", Shape::Value),
+        ("active", Shape::Value),
+        ("accepted", Shape::Value),
+        ("inactive", Shape::Value),
+        ("fallbacks", Shape::Value),
+        ("auto_charge_ok", Shape::Value),
+    ]);
+    let vars = Vars::default()
+        .with("request", Shape::fields(request))
+        .with("merchant", merchant)
+        .with("wallet", wallet);
+    if funding {
+        vars.with(
+            "charge",
+            Shape::fields([
+                ("covered", Shape::Value),
+                ("shortfall_minor", Shape::Value),
+                ("top_up_minor", Shape::Value),
+            ]),
+        )
+    } else {
+        vars
+    }
+}
+
+fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &RuleDoc) {
+    compile::forbid(
+        p,
+        file,
+        id,
+        section,
+        "from_plans",
+        d.from_plans.first().map(Into::into),
+    );
+    compile::forbid(
+        p,
+        file,
+        id,
+        section,
+        "to_plans",
+        d.to_plans.first().map(Into::into),
+    );
+    compile::forbid(
+        p,
+        file,
+        id,
+        section,
+        "requesters",
+        d.requesters.first().map(Into::into),
+    );
+    compile::forbid(
+        p,
+        file,
+        id,
+        section,
+        "for_each",
+        d.for_each.as_ref().map(Into::into),
+    );
+    compile::forbid(
+        p,
+        file,
+        id,
+        section,
+        "timing",
+        d.timing.as_ref().map(Into::into),
+    );
+    compile::forbid(
+        p,
+        file,
+        id,
+        section,
+        "schedule",
+        d.schedule.as_ref().map(Into::into),
+    );
+}
+
+pub(super) fn link_rule(
+    p: &mut Problems,
+    env: &cel::Env,
+    file: &Arc<str>,
+    doc: &Spanned<RuleDoc>,
+    common: Common,
+) -> Option<Rule<LinkPayload>> {
+    let d = &doc.value;
+    let id = &common.id;
+    payment_only(p, file, id, "payment_link_rules", d);
+    compile::forbid(
+        p,
+        file,
+        id,
+        "payment_link_rules",
+        "funding",
+        d.funding.as_ref().map(Into::into),
+    );
+    let effect = compile::effect(
+        p,
+        file,
+        id,
+        d,
+        "deny",
+        &["link", "require_action"],
+        |p, word| match (word, &d.actions) {
+            ("link", None) => Some(LinkPayload::Link),
+            ("link", Some(a)) => {
+                p.at(
+                    file,
+                    a.into(),
+                    format!("rule `{id}`: actions: only `require_action` has actions"),
+                );
+                None
+            }
+            (_, None) => {
+                p.at(
+                    file,
+                    (&d.effect).into(),
+                    format!("rule `{id}`: `require_action` needs `actions`"),
+                );
+                None
+            }
+            (_, Some(a)) => actions(p, file, id, a).map(LinkPayload::RequireAction),
+        },
+    )?;
+    if matches!(effect, super::Effect::Deny) {
+        compile::forbid(
+            p,
+            file,
+            id,
+            "a deny rule",
+            "actions",
+            d.actions.as_ref().map(Into::into),
+        );
+    }
+    let parts = compile::condition_and_reason(p, env, file, id, d, &vars(false))?;
+    Some(compile::assemble(file, doc, common, parts, None, effect))
+}
+
+fn actions(
+    p: &mut Problems,
+    file: &str,
+    id: &RuleId,
+    a: &Spanned<Vec<String>>,
+) -> Option<Vec<RequiredAction>> {
+    let mut out = Vec::new();
+    for name in &a.value {
+        match RequiredAction::parse(name) {
+            Some(action) if !out.contains(&action) => out.push(action),
+            Some(_) => p.at(
+                file,
+                a.into(),
+                format!("rule `{id}`: actions: `{name}` is listed twice"),
+            ),
+            None => p.at(
+                file,
+                a.into(),
+                format!("rule `{id}`: actions: `{name}` is not a required action"),
+            ),
+        }
+    }
+    if out.is_empty() {
+        p.at(
+            file,
+            a.into(),
+            format!("rule `{id}`: actions: list at least one action"),
+        );
+        return None;
+    }
+    (out.len() == a.value.len()).then_some(out)
+}
+
+pub(super) fn funding_rule(
+    p: &mut Problems,
+    env: &cel::Env,
+    file: &Arc<str>,
+    doc: &Spanned<RuleDoc>,
+    common: Common,
+) -> Option<Rule<FundingStrategy>> {
+    let d = &doc.value;
+    let id = &common.id;
+    payment_only(p, file, id, "charge_funding_rules", d);
+    compile::forbid(
+        p,
+        file,
+        id,
+        "charge_funding_rules",
+        "actions",
+        d.actions.as_ref().map(Into::into),
+    );
+    let effect = compile::effect(p, file, id, d, "decline", &["approve"], |p, _| {
+        let Some(f) = &d.funding else {
+            p.at(
+                file,
+                (&d.effect).into(),
+                format!("rule `{id}`: `approve` needs `funding`"),
+            );
+            return None;
+        };
+        match f.value.as_str() {
+            "balance" => Some(FundingStrategy::Balance),
+            "auto_charge" => Some(FundingStrategy::AutoCharge),
+            "fallback" => Some(FundingStrategy::Fallback),
+            other => {
+                p.at(
+                    file,
+                    f.into(),
+                    format!("rule `{id}`: funding: `{other}` is not one of `balance`, `auto_charge`, `fallback`"),
+                );
+                None
+            }
+        }
+    })?;
+    if matches!(effect, super::Effect::Deny) {
+        compile::forbid(
+            p,
+            file,
+            id,
+            "a decline rule",
+            "funding",
+            d.funding.as_ref().map(Into::into),
+        );
+    }
+    let parts = compile::condition_and_reason(p, env, file, id, d, &vars(true))?;
+    Some(compile::assemble(file, doc, common, parts, None, effect))
+}
+
+fn methods(docs: &[MethodDoc]) -> Vec<MethodInput> {
+    docs.iter()
+        .map(|m| MethodInput {
+            id: m.id.clone(),
+            kind: m.kind.clone(),
+            status: m.status.clone(),
+            fallback_rank: m.fallback_rank,
+        })
+        .collect()
+}
+
+fn auto_charge(doc: Option<&AutoChargeDoc>) -> Option<AutoCharge> {
+    doc.map(|a| AutoCharge {
+        enabled: a.enabled,
+        source_method_id: a.source_method_id.clone(),
+        threshold_minor: a.threshold_minor,
+        amount_minor: a.amount_minor,
+    })
+}
+
+/// Turns a test's link request into the domain's unvalidated input.
+pub fn link_input(doc: &PaymentLinkDoc) -> PaymentLinkInput {
+    PaymentLinkInput {
+        wallet: WalletInput {
+            user_id: doc.user_id.clone(),
+            merchant_id: doc.merchant_id.clone(),
+            methods: methods(&doc.methods),
+            auto_charge: auto_charge(doc.auto_charge.as_ref()),
+            attributes: doc.attributes.clone(),
+            as_of: doc.as_of,
+            explain: doc.explain,
+        },
+        health: doc.health.as_ref().map(|h| HealthIndex {
+            score: h.score,
+            signals: h.signals.clone(),
+        }),
+    }
+}
+
+/// Turns a test's funding request into the domain's unvalidated input.
+pub fn funding_input(doc: &ChargeFundingDoc) -> ChargeFundingInput {
+    ChargeFundingInput {
+        wallet: WalletInput {
+            user_id: doc.user_id.clone(),
+            merchant_id: doc.merchant_id.clone(),
+            methods: methods(&doc.methods),
+            auto_charge: auto_charge(doc.auto_charge.as_ref()),
+            attributes: doc.attributes.clone(),
+            as_of: doc.as_of,
+            explain: doc.explain,
+        },
+        currency: doc.amount.as_ref().map(|a| a.currency.clone()),
+        amount_minor: doc.amount.as_ref().map_or(0, |a| a.amount_minor),
+        balance_minor: doc.balance_minor,
+    }
+}
+
+fn no_plan_fields(p: &mut Problems, file: &str, at: Location, name: &str, want: &WantDoc) {
+    if want.verdict.is_some() || want.timing.is_some() || want.effective_at.is_some() {
+        p.at(file, at, format!("test `{name}`: want: a payment decision has an `outcome`, not `verdict`, `timing` or `effective_at`"));
+    }
+}
+
+pub(super) fn link_test(
+    p: &mut Problems,
+    file: &Arc<str>,
+    at: Location,
+    name: &str,
+    doc: &PaymentLinkDoc,
+    want: &WantDoc,
+) -> Option<(TestRequest, WantKind)> {
+    let before = p.errors.len();
+    let request = link_input(doc);
+    if let Err(v) = PaymentLink::parse(request.clone(), Timestamp::UNIX_EPOCH) {
+        p.at(file, at, format!("test `{name}`: payment_link: {v}"));
+    }
+    no_plan_fields(p, file, at, name, want);
+    if want.steps.is_some() {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: a link decision has no `steps`"),
+        );
+    }
+    let outcome = match want.outcome.as_deref().map(LinkOutcome::parse) {
+        Some(Some(o)) => Some(o),
+        _ => {
+            p.at(
+                file,
+                at,
+                format!("test `{name}`: want: outcome: give `LINK`, `REQUIRE_ACTION` or `DENY`"),
+            );
+            None
+        }
+    };
+    let mut required_actions = None;
+    if let Some(names) = &want.required_actions {
+        let parsed: Vec<_> = names
+            .iter()
+            .filter_map(|n| RequiredAction::parse(n))
+            .collect();
+        if parsed.len() != names.len() {
+            p.at(
+                file,
+                at,
+                format!("test `{name}`: want: required_actions: unknown action in {names:?}"),
+            );
+        }
+        required_actions = Some(parsed);
+    }
+    if p.errors.len() > before {
+        return None;
+    }
+    Some((
+        TestRequest::PaymentLink(request),
+        WantKind::PaymentLink {
+            outcome: outcome?,
+            required_actions,
+        },
+    ))
+}
+
+pub(super) fn funding_test(
+    p: &mut Problems,
+    file: &Arc<str>,
+    at: Location,
+    name: &str,
+    doc: &ChargeFundingDoc,
+    want: &WantDoc,
+) -> Option<(TestRequest, WantKind)> {
+    let before = p.errors.len();
+    let request = funding_input(doc);
+    if let Err(v) = ChargeFunding::parse(request.clone(), Timestamp::UNIX_EPOCH) {
+        p.at(file, at, format!("test `{name}`: charge_funding: {v}"));
+    }
+    no_plan_fields(p, file, at, name, want);
+    if want.required_actions.is_some() {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: a funding decision has no `required_actions`"),
+        );
+    }
+    let outcome = match want.outcome.as_deref().map(FundingOutcome::parse) {
+        Some(Some(o)) => Some(o),
+        _ => {
+            p.at(
+                file,
+                at,
+                format!("test `{name}`: want: outcome: give `APPROVE` or `DECLINE`"),
+            );
+            None
+        }
+    };
+    let mut steps = None;
+    if let Some(docs) = &want.steps {
+        let mut parsed = Vec::new();
+        for s in docs {
+            match FundingSource::parse(&s.source) {
+                Some(source) => parsed.push(FundingStep {
+                    source,
+                    method_id: s.method_id.clone(),
+                    amount_minor: s.amount_minor,
+                }),
+                None => p.at(
+                    file,
+                    at,
+                    format!(
+                        "test `{name}`: want: steps: `{}` is not a funding source",
+                        s.source
+                    ),
+                ),
+            }
+        }
+        steps = Some(parsed);
+    }
+    if p.errors.len() > before {
+        return None;
+    }
+    Some((
+        TestRequest::ChargeFunding(request),
+        WantKind::ChargeFunding {
+            outcome: outcome?,
+            steps,
+        },
+    ))
+}

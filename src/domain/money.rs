@@ -1,0 +1,61 @@
+//! Money: integer minor units with an ISO 4217 currency, never floating point.
+
+use std::fmt;
+
+/// An ISO 4217 currency code: three ASCII upper-case letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    /// Parses `JPY`, `USD`, ...
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.as_bytes() {
+            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
+                Some(Self([*a, *b, *c]))
+            }
+            _ => None,
+        }
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        // Always three ASCII letters.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A positive amount of money in minor units (JPY: yen, USD: cents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money {
+    currency: Currency,
+    minor: i64,
+}
+
+impl Money {
+    /// An amount; `None` unless `minor > 0`.
+    pub fn new(currency: Currency, minor: i64) -> Option<Self> {
+        (minor > 0).then_some(Self { currency, minor })
+    }
+
+    /// The currency.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// The amount in minor units, always > 0.
+    pub fn minor(&self) -> i64 {
+        self.minor
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.minor, self.currency)
+    }
+}

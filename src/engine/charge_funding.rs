@@ -1,0 +1,254 @@
+//! The charge-funding decision: how a charge is paid when the balance is
+//! short, without asking the user. Rules pick a strategy; the money
+//! arithmetic is done here, in integer minor units, and checked: the
+//! payment steps (BALANCE, PAYMENT_METHOD) sum exactly to the charge, no
+//! step is zero or negative, and an AUTO_CHARGE top-up precedes them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{
+    codes,
+    combine::{self, Facts, Item},
+    payment::{self, WalletView},
+    payment_link::unknown_merchant,
+    values::{self, map},
+};
+use crate::{
+    bundle::{CompiledBundle, Effect, ForEach, FundingStrategy, Merchant, Scope},
+    domain::{
+        ChargeFunding, ChargeFundingDecision, FundingOutcome, FundingSource, FundingStep, Reason,
+        ReasonCode,
+    },
+};
+
+struct FundingFacts<'a> {
+    merchant_id: &'a str,
+    ctx: cel::Context<'static, 'static>,
+}
+
+impl Facts for FundingFacts<'_> {
+    fn in_scope(&self, scope: &Scope) -> bool {
+        payment::in_scope(scope, self.merchant_id)
+    }
+
+    fn items(&self, _for_each: ForEach) -> Vec<Item<'_>> {
+        // The bundle rejects `for_each` on payment rules.
+        Vec::new()
+    }
+
+    fn context(&self) -> &cel::Context<'_, '_> {
+        &self.ctx
+    }
+}
+
+/// Decides how `req`'s charge is funded under `bundle`.
+pub fn decide_charge_funding(
+    bundle: &CompiledBundle,
+    req: &ChargeFunding,
+) -> ChargeFundingDecision {
+    let wallet = &req.wallet;
+    let decline = |reasons, meta| ChargeFundingDecision {
+        outcome: FundingOutcome::Decline,
+        steps: Vec::new(),
+        currency: req.amount.currency(),
+        reasons,
+        meta,
+    };
+    let Some((merchant, default_profile)) = bundle.merchants.get(&wallet.merchant_id) else {
+        let meta = values::meta(bundle, wallet.as_of, Vec::new());
+        return decline(vec![unknown_merchant(&wallet.merchant_id)], meta);
+    };
+    let view = WalletView::new(wallet, merchant);
+    let shortfall = req.shortfall_minor();
+    let top_up = if shortfall > 0 {
+        shortfall.max(wallet.auto_charge.amount_minor)
+    } else {
+        0
+    };
+    let mut ctx = cel::Context::with_env(bundle.env.clone());
+    let mut request: HashMap<String, cel::Value> = payment::wallet_request_entries(wallet)
+        .into_iter()
+        .collect();
+    request.insert(
+        "amount".to_owned(),
+        map([
+            (
+                "currency",
+                cel::Value::from(req.amount.currency().as_str().to_owned()),
+            ),
+            ("amount_minor", cel::Value::Int(req.amount.minor())),
+        ]),
+    );
+    request.insert(
+        "balance_minor".to_owned(),
+        cel::Value::Int(req.balance_minor),
+    );
+    ctx.add_variable_from_value("request", cel::Value::from(request));
+    ctx.add_variable_from_value(
+        "merchant",
+        payment::merchant_value(merchant, &wallet.merchant_id, default_profile),
+    );
+    ctx.add_variable_from_value("wallet", view.value());
+    ctx.add_variable_from_value(
+        "charge",
+        map([
+            ("covered", cel::Value::Bool(shortfall == 0)),
+            ("shortfall_minor", cel::Value::Int(shortfall)),
+            ("top_up_minor", cel::Value::Int(top_up)),
+        ]),
+    );
+    let facts = FundingFacts {
+        merchant_id: &wallet.merchant_id,
+        ctx,
+    };
+    let combined = combine::combine(&bundle.charge_funding_rules, &facts, wallet.explain);
+    let meta = values::meta(bundle, wallet.as_of, combined.trace);
+    let mut skipped = if shortfall > 0 {
+        view.skipped_reasons()
+    } else {
+        Vec::new()
+    };
+    if !combined.denies.is_empty() {
+        let mut reasons = combined.denies;
+        reasons.append(&mut skipped);
+        return decline(reasons, meta);
+    }
+    let Some((rule, mut reasons)) = combined.decided else {
+        let mut reasons = vec![Reason {
+            code: ReasonCode::engine(codes::NO_MATCHING_RULE),
+            message: format!(
+                "no rule funds a charge of {} for merchant `{}`",
+                req.amount, wallet.merchant_id
+            ),
+            rule_id: None,
+            details: BTreeMap::new(),
+        }];
+        reasons.append(&mut skipped);
+        return decline(reasons, meta);
+    };
+    let Effect::Allow(strategy) = &rule.effect else {
+        return decline(
+            vec![combine::error_reason(rule, "a decline rule decided")],
+            meta,
+        );
+    };
+    match plan(*strategy, req, merchant, &view) {
+        Ok(steps) => {
+            if *strategy != FundingStrategy::AutoCharge {
+                reasons.append(&mut skipped);
+            }
+            ChargeFundingDecision {
+                outcome: FundingOutcome::Approve,
+                steps,
+                currency: req.amount.currency(),
+                reasons,
+                meta,
+            }
+        }
+        Err(why) => {
+            let mut reasons = vec![Reason {
+                code: ReasonCode::engine(codes::FUNDING_PLAN_UNAVAILABLE),
+                message: format!(
+                    "rule `{}` approves the charge but no funding plan exists: {why}",
+                    rule.id
+                ),
+                rule_id: Some(rule.id.clone()),
+                details: BTreeMap::new(),
+            }];
+            reasons.append(&mut skipped);
+            decline(reasons, meta)
+        }
+    }
+}
+
+/// The steps of `strategy` for `req`, checked against the funding invariants.
+pub fn plan(
+    strategy: FundingStrategy,
+    req: &ChargeFunding,
+    merchant: &Merchant,
+    view: &WalletView<'_>,
+) -> Result<Vec<FundingStep>, String> {
+    let amount = req.amount.minor();
+    let balance = req.balance_minor;
+    let shortfall = req.shortfall_minor();
+    let balance_id = view.balance_method.map_or(String::new(), |m| m.id.clone());
+    let step = |source, method_id: &str, amount_minor| FundingStep {
+        source,
+        method_id: method_id.to_owned(),
+        amount_minor,
+    };
+    let steps = match strategy {
+        FundingStrategy::Balance => {
+            if shortfall > 0 {
+                return Err(format!("the balance lacks {shortfall}"));
+            }
+            vec![step(FundingSource::Balance, &balance_id, amount)]
+        }
+        FundingStrategy::AutoCharge => {
+            if !view.auto_charge_ok {
+                return Err("auto-charge does not meet the merchant's criterion".to_owned());
+            }
+            let ac = &req.wallet.auto_charge;
+            let mut steps = Vec::new();
+            if shortfall > 0 {
+                steps.push(step(
+                    FundingSource::AutoCharge,
+                    &ac.source_method_id,
+                    shortfall.max(ac.amount_minor),
+                ));
+            }
+            steps.push(step(FundingSource::Balance, &balance_id, amount));
+            steps
+        }
+        FundingStrategy::Fallback => {
+            let Some(method) = view.fallbacks.first() else {
+                return Err("no preset, active fallback method the merchant accepts".to_owned());
+            };
+            if merchant.allow_split {
+                let from_balance = balance.min(amount);
+                vec![
+                    step(FundingSource::Balance, &balance_id, from_balance),
+                    step(
+                        FundingSource::PaymentMethod,
+                        &method.id,
+                        amount - from_balance,
+                    ),
+                ]
+                .into_iter()
+                .filter(|s| s.amount_minor > 0)
+                .collect()
+            } else {
+                vec![step(FundingSource::PaymentMethod, &method.id, amount)]
+            }
+        }
+    };
+    check(&steps, amount)?;
+    Ok(steps)
+}
+
+/// The funding invariants; a violation is a bug, reported and failed closed.
+fn check(steps: &[FundingStep], amount: i64) -> Result<(), String> {
+    if let Some(s) = steps.iter().find(|s| s.amount_minor <= 0) {
+        return Err(format!(
+            "a {} step of {} is not positive",
+            s.source.as_str(),
+            s.amount_minor
+        ));
+    }
+    let paid = steps
+        .iter()
+        .filter(|s| s.source.is_payment())
+        .try_fold(0i64, |sum, s| sum.checked_add(s.amount_minor))
+        .ok_or("the payment steps overflow")?;
+    if paid != amount {
+        return Err(format!("the payment steps sum to {paid}, not {amount}"));
+    }
+    let first_payment = steps.iter().position(|s| s.source.is_payment());
+    let last_top_up = steps.iter().rposition(|s| !s.source.is_payment());
+    if let (Some(p), Some(t)) = (first_payment, last_top_up)
+        && t > p
+    {
+        return Err("an auto-charge top-up comes after a payment".to_owned());
+    }
+    Ok(())
+}

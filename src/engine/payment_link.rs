@@ -1,0 +1,120 @@
+//! The payment-link decision: may this wallet link to this merchant, or what
+//! must the user do first?
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{
+    codes,
+    combine::{self, Facts, Item},
+    payment::{self, WalletView},
+    values::{self, map, metrics},
+};
+use crate::{
+    bundle::{CompiledBundle, Effect, ForEach, LinkPayload, Scope},
+    domain::{LinkOutcome, PaymentLink, PaymentLinkDecision, Reason, ReasonCode},
+};
+
+struct LinkFacts<'a> {
+    merchant_id: &'a str,
+    ctx: cel::Context<'static, 'static>,
+}
+
+impl Facts for LinkFacts<'_> {
+    fn in_scope(&self, scope: &Scope) -> bool {
+        payment::in_scope(scope, self.merchant_id)
+    }
+
+    fn items(&self, _for_each: ForEach) -> Vec<Item<'_>> {
+        // The bundle rejects `for_each` on payment rules.
+        Vec::new()
+    }
+
+    fn context(&self) -> &cel::Context<'_, '_> {
+        &self.ctx
+    }
+}
+
+/// Decides whether `req`'s wallet may link to its merchant under `bundle`.
+pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> PaymentLinkDecision {
+    let wallet = &req.wallet;
+    let Some((merchant, default_profile)) = bundle.merchants.get(&wallet.merchant_id) else {
+        return PaymentLinkDecision {
+            outcome: LinkOutcome::Deny,
+            required_actions: Vec::new(),
+            reasons: vec![unknown_merchant(&wallet.merchant_id)],
+            meta: values::meta(bundle, wallet.as_of, Vec::new()),
+        };
+    };
+    let view = WalletView::new(wallet, merchant);
+    let mut ctx = cel::Context::with_env(bundle.env.clone());
+    let mut request: HashMap<String, cel::Value> = payment::wallet_request_entries(wallet)
+        .into_iter()
+        .collect();
+    request.insert(
+        "health".to_owned(),
+        map([
+            ("score", cel::Value::Int(i64::from(req.health.score))),
+            ("signals", metrics(&req.health.signals)),
+        ]),
+    );
+    ctx.add_variable_from_value("request", cel::Value::from(request));
+    ctx.add_variable_from_value(
+        "merchant",
+        payment::merchant_value(merchant, &wallet.merchant_id, default_profile),
+    );
+    ctx.add_variable_from_value("wallet", view.value());
+    let facts = LinkFacts {
+        merchant_id: &wallet.merchant_id,
+        ctx,
+    };
+    let combined = combine::combine(&bundle.payment_link_rules, &facts, wallet.explain);
+    let meta = values::meta(bundle, wallet.as_of, combined.trace);
+    let (outcome, required_actions, reasons) = if !combined.denies.is_empty() {
+        (LinkOutcome::Deny, Vec::new(), combined.denies)
+    } else {
+        match combined.decided {
+            Some((rule, reasons)) => match &rule.effect {
+                Effect::Allow(LinkPayload::Link) => (LinkOutcome::Link, Vec::new(), reasons),
+                Effect::Allow(LinkPayload::RequireAction(actions)) => {
+                    (LinkOutcome::RequireAction, actions.clone(), reasons)
+                }
+                Effect::Deny => (
+                    LinkOutcome::Deny,
+                    Vec::new(),
+                    vec![combine::error_reason(rule, "a deny rule decided")],
+                ),
+            },
+            None => (
+                LinkOutcome::Deny,
+                Vec::new(),
+                vec![Reason {
+                    code: ReasonCode::engine(codes::NO_MATCHING_RULE),
+                    message: format!(
+                        "no rule decides a link to merchant `{}`",
+                        wallet.merchant_id
+                    ),
+                    rule_id: None,
+                    details: BTreeMap::new(),
+                }],
+            ),
+        }
+    };
+    PaymentLinkDecision {
+        outcome,
+        required_actions,
+        reasons,
+        meta,
+    }
+}
+
+/// The reason for a merchant the bundle does not know.
+pub fn unknown_merchant(id: &str) -> Reason {
+    Reason {
+        code: ReasonCode::engine(payment::UNKNOWN_MERCHANT),
+        message: format!(
+            "merchant `{id}` is not in the bundle and there is no default merchant profile"
+        ),
+        rule_id: None,
+        details: BTreeMap::from([("merchant_id".to_owned(), id.to_owned())]),
+    }
+}

@@ -1,0 +1,114 @@
+//! The one place where proto meets domain: requests are validated into
+//! domain types (naming every bad field), decisions are encoded back.
+
+mod payment;
+mod plan_change;
+
+pub use payment::{charge_funding, payment_link};
+pub use plan_change::plan_change;
+
+use jiff::Timestamp;
+
+use super::pb;
+use crate::{
+    domain::{DecisionMeta, Reason, RuleTrace, Violations},
+    reload::{Active, ReloadStatus},
+};
+
+/// Converts a proto timestamp, recording a violation when out of range.
+fn timestamp(
+    bad: &mut Violations,
+    field: &str,
+    ts: Option<&prost_types::Timestamp>,
+) -> Option<Timestamp> {
+    let ts = ts?;
+    match Timestamp::new(ts.seconds, ts.nanos) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            bad.push(
+                field,
+                format!("`{}s {}ns` is not a valid timestamp", ts.seconds, ts.nanos),
+            );
+            None
+        }
+    }
+}
+
+/// Combines the violations found while converting with the domain's own.
+pub(super) fn finish<T>(
+    mut bad: Violations,
+    parsed: Result<T, Violations>,
+) -> Result<T, Violations> {
+    match parsed {
+        Ok(value) => bad.into_result(value),
+        Err(more) => {
+            bad.extend(more);
+            Err(bad)
+        }
+    }
+}
+
+/// Encodes an instant.
+pub fn to_proto_timestamp(ts: Timestamp) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ts.as_second(),
+        nanos: ts.subsec_nanosecond(),
+    }
+}
+
+pub(super) fn reason(r: &Reason) -> pb::Reason {
+    pb::Reason {
+        code: r.code.to_string(),
+        message: r.message.clone(),
+        rule_id: r
+            .rule_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        details: r
+            .details
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+pub(super) fn meta(m: &DecisionMeta) -> pb::DecisionMeta {
+    pb::DecisionMeta {
+        decision_id: m.decision_id.to_string(),
+        bundle_revision: m.bundle_revision.clone(),
+        bundle_digest: m.bundle_digest.clone(),
+        trace: m.trace.iter().map(trace).collect(),
+        bundle_name: m.bundle_name.clone(),
+        evaluated_at: Some(to_proto_timestamp(m.evaluated_at)),
+    }
+}
+
+fn trace(t: &RuleTrace) -> pb::RuleTrace {
+    pb::RuleTrace {
+        rule_id: t.rule_id.to_string(),
+        matched: t.matched,
+        effect: t.effect.clone(),
+        note: t.note.clone(),
+        decisive: t.decisive,
+    }
+}
+
+/// Encodes the bundle status.
+pub fn bundle_status(active: Option<&Active>, status: &ReloadStatus) -> pb::BundleStatus {
+    let mut out = pb::BundleStatus {
+        last_reload_error: status.last_error.clone(),
+        last_reload_attempt_at: status.last_attempt_at.map(to_proto_timestamp),
+        ..Default::default()
+    };
+    if let Some(a) = active {
+        out.name = a.bundle.name.clone();
+        out.revision = a.bundle.revision.clone();
+        out.digest = a.bundle.digest.clone();
+        out.loaded_at = Some(to_proto_timestamp(a.loaded_at));
+        out.source = a.source.clone();
+        out.rule_count = u32::try_from(a.bundle.rule_count()).unwrap_or(u32::MAX);
+        out.test_count = u32::try_from(a.test_count).unwrap_or(u32::MAX);
+    }
+    out
+}

@@ -1,0 +1,142 @@
+//! Payment-link and charge-funding requests in, their decisions out.
+
+use jiff::Timestamp;
+
+use super::{finish, meta, reason, timestamp};
+use crate::{
+    domain::{
+        AutoCharge, ChargeFunding, ChargeFundingDecision, ChargeFundingInput, FundingOutcome,
+        FundingSource, HealthIndex, LinkOutcome, MethodInput, PaymentLink, PaymentLinkDecision,
+        PaymentLinkInput, RequiredAction, Violations, WalletInput,
+    },
+    grpc::pb,
+};
+
+/// An enum value's proto name, `None` for UNSPECIFIED, the number for an unknown value.
+fn enum_name<E: TryFrom<i32>>(value: i32, name: impl Fn(&E) -> &'static str) -> Option<String> {
+    match E::try_from(value) {
+        Ok(_) if value == 0 => None,
+        Ok(e) => Some(name(&e).to_owned()),
+        Err(_) => Some(value.to_string()),
+    }
+}
+
+fn methods(methods: Vec<pb::PaymentMethod>) -> Vec<MethodInput> {
+    methods
+        .into_iter()
+        .map(|m| MethodInput {
+            id: m.id,
+            kind: enum_name(m.r#type, pb::PaymentMethodType::as_str_name),
+            status: enum_name(m.status, pb::PaymentMethodStatus::as_str_name),
+            fallback_rank: m.fallback_rank,
+        })
+        .collect()
+}
+
+fn auto_charge(a: Option<pb::AutoCharge>) -> Option<AutoCharge> {
+    a.map(|a| AutoCharge {
+        enabled: a.enabled,
+        source_method_id: a.source_method_id,
+        threshold_minor: a.threshold_minor,
+        amount_minor: a.amount_minor,
+    })
+}
+
+/// Validates a link request; `now` stands in for a missing `as_of`.
+pub fn payment_link(
+    req: pb::PaymentLinkRequest,
+    now: Timestamp,
+) -> Result<PaymentLink, Violations> {
+    let mut bad = Violations::default();
+    let input = PaymentLinkInput {
+        wallet: WalletInput {
+            user_id: req.user_id,
+            merchant_id: req.merchant_id,
+            methods: methods(req.methods),
+            auto_charge: auto_charge(req.auto_charge),
+            attributes: req.attributes.into_iter().collect(),
+            as_of: timestamp(&mut bad, "as_of", req.as_of.as_ref()),
+            explain: req.explain,
+        },
+        health: req.health.map(|h| HealthIndex {
+            score: h.score,
+            signals: h.signals.into_iter().collect(),
+        }),
+    };
+    finish(bad, PaymentLink::parse(input, now))
+}
+
+/// Validates a funding request; `now` stands in for a missing `as_of`.
+pub fn charge_funding(
+    req: pb::ChargeFundingRequest,
+    now: Timestamp,
+) -> Result<ChargeFunding, Violations> {
+    let mut bad = Violations::default();
+    let input = ChargeFundingInput {
+        wallet: WalletInput {
+            user_id: req.user_id,
+            merchant_id: req.merchant_id,
+            methods: methods(req.methods),
+            auto_charge: auto_charge(req.auto_charge),
+            attributes: req.attributes.into_iter().collect(),
+            as_of: timestamp(&mut bad, "as_of", req.as_of.as_ref()),
+            explain: req.explain,
+        },
+        currency: req.amount.as_ref().map(|a| a.currency.clone()),
+        amount_minor: req.amount.as_ref().map_or(0, |a| a.amount_minor),
+        balance_minor: req.balance_minor,
+    };
+    finish(bad, ChargeFunding::parse(input, now))
+}
+
+impl From<&PaymentLinkDecision> for pb::PaymentLinkDecision {
+    fn from(d: &PaymentLinkDecision) -> Self {
+        Self {
+            outcome: match d.outcome {
+                LinkOutcome::Link => pb::LinkOutcome::Link,
+                LinkOutcome::RequireAction => pb::LinkOutcome::RequireAction,
+                LinkOutcome::Deny => pb::LinkOutcome::Deny,
+            } as i32,
+            required_actions: d
+                .required_actions
+                .iter()
+                .map(|a| match a {
+                    RequiredAction::AddPaymentMethod => pb::RequiredAction::AddPaymentMethod,
+                    RequiredAction::EnableAutoCharge => pb::RequiredAction::EnableAutoCharge,
+                    RequiredAction::ReactivatePaymentMethod => {
+                        pb::RequiredAction::ReactivatePaymentMethod
+                    }
+                } as i32)
+                .collect(),
+            reasons: d.reasons.iter().map(reason).collect(),
+            meta: Some(meta(&d.meta)),
+        }
+    }
+}
+
+impl From<&ChargeFundingDecision> for pb::ChargeFundingDecision {
+    fn from(d: &ChargeFundingDecision) -> Self {
+        Self {
+            outcome: match d.outcome {
+                FundingOutcome::Approve => pb::FundingOutcome::Approve,
+                FundingOutcome::Decline => pb::FundingOutcome::Decline,
+            } as i32,
+            steps: d
+                .steps
+                .iter()
+                .map(|s| pb::FundingStep {
+                    source: match s.source {
+                        FundingSource::Balance => pb::FundingSource::Balance,
+                        FundingSource::AutoCharge => pb::FundingSource::AutoCharge,
+                        FundingSource::PaymentMethod => pb::FundingSource::PaymentMethod,
+                    } as i32,
+                    method_id: s.method_id.clone(),
+                    amount_minor: s.amount_minor,
+                })
+                .collect(),
+            reasons: d.reasons.iter().map(reason).collect(),
+            meta: Some(meta(&d.meta)),
+            currency: d.currency.to_string(),
+        }
+    }
+}

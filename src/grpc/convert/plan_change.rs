@@ -1,0 +1,80 @@
+//! Plan-change requests in, plan-change decisions out.
+
+use jiff::Timestamp;
+
+use super::{finish, meta, reason, timestamp, to_proto_timestamp};
+use crate::{
+    domain::{
+        BillingInput, EffectiveTiming, PlanChange, PlanChangeDecision, PlanChangeInput, Verdict,
+        Violations,
+    },
+    grpc::pb,
+};
+
+/// Validates a plan-change request; `now` stands in for a missing `as_of`.
+pub fn plan_change(req: pb::PlanChangeRequest, now: Timestamp) -> Result<PlanChange, Violations> {
+    let mut bad = Violations::default();
+    let requester = req.requester.unwrap_or_default();
+    let role = match pb::RequesterRole::try_from(requester.role) {
+        Ok(pb::RequesterRole::Unspecified) => None,
+        Ok(role) => Some(role.as_str_name().to_owned()),
+        Err(_) => Some(format!("REQUESTER_ROLE_{}", requester.role)),
+    };
+    let billing = req.billing.unwrap_or_default();
+    let input = PlanChangeInput {
+        tenant_id: req.tenant_id,
+        from_plan: req.from_plan,
+        to_plan: req.to_plan,
+        requester_role: role,
+        requester_id: requester.id,
+        usage: req.usage.into_iter().collect(),
+        period_usage: req.period_usage.into_iter().collect(),
+        billing: BillingInput {
+            current_period_start: timestamp(
+                &mut bad,
+                "billing.current_period_start",
+                billing.current_period_start.as_ref(),
+            ),
+            current_period_end: timestamp(
+                &mut bad,
+                "billing.current_period_end",
+                billing.current_period_end.as_ref(),
+            ),
+            commitment_end: timestamp(
+                &mut bad,
+                "billing.commitment_end",
+                billing.commitment_end.as_ref(),
+            ),
+            anchor_day: billing.anchor_day,
+            time_zone: billing.time_zone,
+        },
+        attributes: req.attributes.into_iter().collect(),
+        as_of: timestamp(&mut bad, "as_of", req.as_of.as_ref()),
+        explain: req.explain,
+    };
+    finish(bad, PlanChange::parse(input, now))
+}
+
+impl From<&PlanChangeDecision> for pb::PlanChangeDecision {
+    fn from(d: &PlanChangeDecision) -> Self {
+        Self {
+            verdict: match d.verdict {
+                Verdict::Allow => pb::Verdict::Allow,
+                Verdict::Deny => pb::Verdict::Deny,
+            } as i32,
+            timing: d.timing.map_or(pb::EffectiveTiming::Unspecified, timing) as i32,
+            effective_at: d.effective_at.map(to_proto_timestamp),
+            reasons: d.reasons.iter().map(reason).collect(),
+            meta: Some(meta(&d.meta)),
+        }
+    }
+}
+
+fn timing(t: EffectiveTiming) -> pb::EffectiveTiming {
+    match t {
+        EffectiveTiming::Immediate => pb::EffectiveTiming::Immediate,
+        EffectiveTiming::NextBillingCycle => pb::EffectiveTiming::NextBillingCycle,
+        EffectiveTiming::EndOfTerm => pb::EffectiveTiming::EndOfTerm,
+        EffectiveTiming::Scheduled => pb::EffectiveTiming::Scheduled,
+    }
+}
