@@ -46,8 +46,14 @@ pub fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> cel::Value {
 
 /// A jiff instant as a CEL timestamp.
 pub fn timestamp(ts: Timestamp) -> cel::Value {
-    let nanos = u32::try_from(ts.subsec_nanosecond()).unwrap_or(0);
-    chrono::DateTime::from_timestamp(ts.as_second(), nanos).map_or(cel::Value::Null, |dt| {
+    // jiff rounds toward zero; chrono wants non-negative nanos.
+    let (mut seconds, mut nanos) = (ts.as_second(), ts.subsec_nanosecond());
+    if nanos < 0 {
+        seconds -= 1;
+        nanos += 1_000_000_000;
+    }
+    let nanos = u32::try_from(nanos).unwrap_or(0);
+    chrono::DateTime::from_timestamp(seconds, nanos).map_or(cel::Value::Null, |dt| {
         cel::Value::Timestamp(dt.fixed_offset())
     })
 }

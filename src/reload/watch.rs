@@ -2,7 +2,12 @@
 //! all trigger a reload; bursts are debounced into one; a single task runs
 //! reloads, so they never overlap.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    ffi::OsString,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
@@ -15,7 +20,6 @@ const DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct WatchHandle {
-    _watcher: Option<notify::RecommendedWatcher>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -32,54 +36,131 @@ pub fn spawn_watcher(
     poll: Option<Duration>,
 ) -> anyhow::Result<WatchHandle> {
     let (tx, rx) = mpsc::channel::<()>(1);
-    let watcher = match store.source() {
+    let watches = match store.source() {
         BundleSource::Embedded => None,
-        BundleSource::Path(path) => Some(watch_path(path, tx.clone())?),
+        BundleSource::Path(path) => Some(Watches::new(path, tx.clone())?),
     };
-    let task = tokio::spawn(run(store, rx, tx, poll));
-    Ok(WatchHandle {
-        _watcher: watcher,
-        task,
-    })
+    let task = tokio::spawn(run(store, watches, rx, tx, poll));
+    Ok(WatchHandle { task })
 }
 
-fn watch_path(path: &Path, tx: mpsc::Sender<()>) -> anyhow::Result<notify::RecommendedWatcher> {
-    // A directory is watched itself: a ConfigMap swap renames `..data`
-    // inside it. A file is watched through its parent, so that replacing
-    // it by rename is seen too.
-    let (watched, only) = if path.is_dir() {
-        (path.to_path_buf(), None)
-    } else {
+/// Which paths matter: the bundle path's entry in its parent directory
+/// (a rename, a symlink switch, the path appearing), and what the path
+/// resolves to now (inside a directory: a ConfigMap's `..data` rename or an
+/// edited file; a `.tar.gz`: the file itself).
+#[derive(Debug, Clone, Default)]
+struct Filter {
+    parent: PathBuf,
+    name: OsString,
+    target: Option<PathBuf>,
+    target_is_dir: bool,
+}
+
+impl Filter {
+    fn matches(&self, p: &Path) -> bool {
+        let entry = p.parent() == Some(self.parent.as_path())
+            && p.file_name() == Some(self.name.as_os_str());
+        let inside = match &self.target {
+            Some(t) if self.target_is_dir => p.starts_with(t),
+            Some(t) => p == t,
+            None => false,
+        };
+        entry || inside
+    }
+}
+
+/// The notify watches of a bundle path, re-pointed when the path starts to
+/// resolve somewhere else (a directory replaced by rename, a `current`
+/// symlink switched to a new release, a path created after start).
+struct Watches {
+    watcher: notify::RecommendedWatcher,
+    path: PathBuf,
+    filter: Arc<Mutex<Filter>>,
+    // What the second watch is on, if any.
+    watched_target: Option<PathBuf>,
+}
+
+impl Watches {
+    fn new(path: &Path, tx: mpsc::Sender<()>) -> anyhow::Result<Self> {
         let parent = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        (
-            parent.to_path_buf(),
-            path.file_name().map(|n| n.to_os_string()),
-        )
-    };
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let relevant = match (&event, &only) {
-            (Ok(e), Some(name)) => e
-                .paths
-                .iter()
-                .any(|p| p.file_name() == Some(name.as_os_str())),
-            (Ok(e), None) => !e.kind.is_access(),
-            (Err(_), _) => true,
+        let parent = std::fs::canonicalize(parent)
+            .map_err(|e| anyhow::anyhow!("cannot watch `{}`: {e}", parent.display()))?;
+        let name = path
+            .file_name()
+            .map(ToOwned::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("`{}` names no file or directory", path.display()))?;
+        let filter = Arc::new(Mutex::new(Filter {
+            parent: parent.clone(),
+            name,
+            ..Filter::default()
+        }));
+        let seen = filter.clone();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                let relevant = match &event {
+                    Ok(e) => {
+                        let f = seen.lock().unwrap_or_else(PoisonError::into_inner);
+                        !e.kind.is_access() && e.paths.iter().any(|p| f.matches(p))
+                    }
+                    // An overflowed event queue may have lost what mattered.
+                    Err(_) => true,
+                };
+                if relevant {
+                    // A full channel already holds a pending reload.
+                    let _ = tx.try_send(());
+                }
+            })?;
+        watcher.watch(&parent, RecursiveMode::NonRecursive)?;
+        tracing::info!(path = %path.display(), "watching bundle");
+        let mut watches = Self {
+            watcher,
+            path: path.to_path_buf(),
+            filter,
+            watched_target: None,
         };
-        if relevant {
-            // A full channel already holds a pending reload.
-            let _ = tx.try_send(());
+        watches.refresh();
+        Ok(watches)
+    }
+
+    /// Points the second watch at what the path resolves to now.
+    fn refresh(&mut self) {
+        // Re-watched every time, not only when the resolved path changes: a
+        // directory replaced by rename keeps its path but is a new inode,
+        // and the old watch died with the old one.
+        let target = std::fs::canonicalize(&self.path).ok();
+        if let Some(old) = self.watched_target.take() {
+            // The old target may be gone already; nothing to undo then.
+            let _ = self.watcher.unwatch(&old);
         }
-    })?;
-    watcher.watch(&watched, RecursiveMode::NonRecursive)?;
-    tracing::info!(path = %watched.display(), "watching bundle");
-    Ok(watcher)
+        let is_dir = target.as_ref().is_some_and(|t| t.is_dir());
+        if let Some(t) = &target {
+            // A file is seen through its own parent, so replacing it by rename counts.
+            let watch_on = if is_dir {
+                Some(t.as_path())
+            } else {
+                t.parent()
+            };
+            if let Some(w) = watch_on {
+                match self.watcher.watch(w, RecursiveMode::NonRecursive) {
+                    Ok(()) => self.watched_target = Some(w.to_path_buf()),
+                    Err(e) => {
+                        tracing::warn!(path = %w.display(), error = %e, "cannot watch the bundle's target")
+                    }
+                }
+            }
+        }
+        let mut f = self.filter.lock().unwrap_or_else(PoisonError::into_inner);
+        f.target = target;
+        f.target_is_dir = is_dir;
+    }
 }
 
 async fn run(
     store: Arc<BundleStore>,
+    mut watches: Option<Watches>,
     mut rx: mpsc::Receiver<()>,
     tx: mpsc::Sender<()>,
     poll: Option<Duration>,
@@ -100,10 +181,12 @@ async fn run(
     while rx.recv().await.is_some() {
         // Debounce: wait until events stop for a moment.
         while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
+        if let Some(w) = watches.as_mut() {
+            w.refresh();
+        }
         let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.reload()).await {
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "reload task failed"),
+        if let Err(e) = tokio::task::spawn_blocking(move || store.reload()).await {
+            tracing::error!(error = %e, "reload task failed");
         }
     }
 }

@@ -36,8 +36,8 @@ async fn bundle_status_describes_the_embedded_demo_bundle() {
     assert_eq!(status.name, "demo");
     assert_eq!(status.revision, DEMO_REVISION);
     assert_eq!(status.source, "embedded:demo");
-    assert_eq!(status.rule_count, 10);
-    assert_eq!(status.test_count, 11);
+    assert_eq!(status.rule_count, 22);
+    assert_eq!(status.test_count, 31);
     assert_eq!(status.digest.len(), 64, "sha256 hex: {status:?}");
     assert!(status.loaded_at.is_some());
     assert!(status.last_reload_attempt_at.is_some());

@@ -51,7 +51,7 @@ async fn good_update_goes_live_in_status_and_decisions() {
     let before = server.status().await;
     assert_eq!(before.revision, DEMO_REVISION);
     assert_eq!(before.source, dir.path().display().to_string());
-    assert_eq!(before.test_count, 11);
+    assert_eq!(before.test_count, 31);
 
     dir.set_revision("2026-11-22.2");
     let after = wait_for_revision(&server, "2026-11-22.2").await;

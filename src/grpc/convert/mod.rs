@@ -22,9 +22,11 @@ fn timestamp(
     ts: Option<&prost_types::Timestamp>,
 ) -> Option<Timestamp> {
     let ts = ts?;
+    // Proto timestamps keep `nanos` in 0..=999_999_999, even before 1970.
+    let valid = (0..1_000_000_000).contains(&ts.nanos);
     match Timestamp::new(ts.seconds, ts.nanos) {
-        Ok(t) => Some(t),
-        Err(_) => {
+        Ok(t) if valid => Some(t),
+        _ => {
             bad.push(
                 field,
                 format!("`{}s {}ns` is not a valid timestamp", ts.seconds, ts.nanos),
@@ -50,9 +52,16 @@ pub(super) fn finish<T>(
 
 /// Encodes an instant.
 pub fn to_proto_timestamp(ts: Timestamp) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: ts.as_second(),
-        nanos: ts.subsec_nanosecond(),
+    // jiff rounds toward zero (-0.5 s is 0 s and -500 ms); proto wants
+    // whole seconds toward negative infinity and non-negative nanos.
+    let (seconds, nanos) = (ts.as_second(), ts.subsec_nanosecond());
+    if nanos < 0 {
+        prost_types::Timestamp {
+            seconds: seconds - 1,
+            nanos: nanos + 1_000_000_000,
+        }
+    } else {
+        prost_types::Timestamp { seconds, nanos }
     }
 }
 
