@@ -24,6 +24,28 @@
 //!       message: "users is 10, over ..."        # optional, exact
 //!       details: { metric: users, current: 10, limit: 3 }    # optional, exact
 //! ```
+//!
+//! Payment cases (`payment_link/`, `charge_funding/`) take the request of a
+//! bundle test (`payment_link:` / `charge_funding:` in the demo's
+//! `payment_tests.yaml`), read by the bundle's own reader, and want every
+//! action or step:
+//!
+//! ```yaml
+//! description: why the case matters
+//! request: { user_id: u1, merchant_id: ride-share, amount: { currency: JPY, amount_minor: 3000 },
+//!            balance_minor: 2500, methods: [...], auto_charge: {...}, as_of: "..." }
+//! want:
+//!   outcome: APPROVE                     # LINK | REQUIRE_ACTION | DENY; APPROVE | DECLINE
+//!   # required_actions: [ENABLE_AUTO_CHARGE]   # links: every action, in order (none if absent)
+//!   steps:                               # funding: every step, in order (none if absent)
+//!     - { source: AUTO_CHARGE, method_id: bank-1, amount_minor: 5000 }
+//!     - { source: BALANCE, amount_minor: 3000 }   # method_id "" unless given
+//!   currency: JPY                        # funding: required
+//!   reasons: [AUTO_CHARGE_TOP_UP]        # as above
+//! ```
+//!
+//! Every funding case is also checked for the funding arithmetic: the payment
+//! steps sum to the charge, no step is zero or negative, a top-up comes first.
 
 // Test code fails by panicking, helpers outside `#[test]` functions included
 // (clippy.toml only exempts the functions themselves). An `allow`, not an
@@ -45,11 +67,13 @@ use std::{
 
 use jiff::Timestamp;
 use libtest_mimic::{Arguments, Failed, Trial};
-use serde::Deserialize;
+use serde::{Deserialize, de::DeserializeOwned};
 use tollgate::{
-    bundle::CompiledBundle,
+    bundle::{BundleFiles, CompiledBundle, TestRequest},
     domain::{
-        BillingInput, EffectiveTiming, PlanChange, PlanChangeDecision, PlanChangeInput, Verdict,
+        BillingInput, ChargeFunding, ChargeFundingDecision, DecisionMeta, EffectiveTiming,
+        FundingOutcome, FundingSource, FundingStep, LinkOutcome, PaymentLink, PaymentLinkDecision,
+        PlanChange, PlanChangeDecision, PlanChangeInput, Reason, RequiredAction, Verdict,
     },
     engine,
     reload::BundleSource,
@@ -153,6 +177,59 @@ impl WantReason {
     }
 }
 
+/// One payment-link case file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaymentLinkCase {
+    description: String,
+    /// A bundle test's `payment_link:` request, read by [`bundle_request`].
+    request: serde_json::Value,
+    want: LinkWant,
+}
+
+/// What a link decision must be.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkWant {
+    outcome: String,
+    /// Every action, in order; none when absent.
+    #[serde(default)]
+    required_actions: Vec<String>,
+    reasons: Vec<serde_json::Value>,
+}
+
+/// One charge-funding case file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChargeFundingCase {
+    description: String,
+    /// A bundle test's `charge_funding:` request, read by [`bundle_request`].
+    request: serde_json::Value,
+    want: FundingWant,
+}
+
+/// What a funding decision must be.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FundingWant {
+    outcome: String,
+    /// Every step, in order; none when absent.
+    #[serde(default)]
+    steps: Vec<WantStep>,
+    currency: String,
+    reasons: Vec<serde_json::Value>,
+}
+
+/// A funding step, as the bundle tests write it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WantStep {
+    source: String,
+    #[serde(default)]
+    method_id: String,
+    amount_minor: i64,
+}
+
 impl Request {
     fn into_input(self) -> PlanChangeInput {
         let requester = self.requester.unwrap_or_default();
@@ -192,6 +269,8 @@ fn main() {
         let bundle = bundle.clone();
         trials.push(Trial::test(name, move || match decision.as_str() {
             "plan_change" => plan_change_case(&bundle, &path),
+            "payment_link" => payment_link_case(&bundle, &path),
+            "charge_funding" => charge_funding_case(&bundle, &path),
             other => Err(format!("no harness for decision type `{other}`").into()),
         }));
     }
@@ -238,13 +317,83 @@ fn case_files(root: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
-fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> {
+/// Reads a case file of type `T`.
+fn read_case<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let case: PlanChangeCase =
-        serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    if case.description.trim().is_empty() {
+    serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn nonempty(description: &str) -> Result<(), Failed> {
+    if description.trim().is_empty() {
         return Err("`description` is empty".into());
     }
+    Ok(())
+}
+
+fn want_reasons(reasons: &[serde_json::Value]) -> Result<Vec<WantReason>, String> {
+    reasons
+        .iter()
+        .enumerate()
+        .map(|(i, r)| WantReason::parse(i, r))
+        .collect()
+}
+
+/// Compares every reason, in order, with what the case wants.
+fn check_reasons(want: &[WantReason], got: &[Reason], problems: &mut Vec<String>) {
+    let codes_want: Vec<&str> = want.iter().map(|r| r.code.as_str()).collect();
+    let codes_got: Vec<&str> = got.iter().map(|r| r.code.as_str()).collect();
+    if codes_want != codes_got {
+        problems.push(format!("reasons: want [{}]", codes_want.join(", ")));
+        return;
+    }
+    for (i, (w, got)) in want.iter().zip(got).enumerate() {
+        let rule = got.rule_id.as_ref().map(|r| r.as_str());
+        if w.rule.is_some() && w.rule.as_deref() != rule {
+            problems.push(format!("reasons[{i}].rule: want {:?}", w.rule));
+        }
+        if w.message.as_ref().is_some_and(|m| *m != got.message) {
+            problems.push(format!("reasons[{i}].message: want {:?}", w.message));
+        }
+        if let Some(details) = w.details()
+            && details != got.details
+        {
+            problems.push(format!("reasons[{i}].details: want {details:?}"));
+        }
+    }
+}
+
+/// The decision was made at the case's `as_of` by the demo bundle.
+fn check_meta(
+    meta: &DecisionMeta,
+    bundle: &CompiledBundle,
+    as_of: Timestamp,
+    problems: &mut Vec<String>,
+) {
+    if meta.evaluated_at != as_of {
+        problems.push(format!("meta.evaluated_at: want {as_of}"));
+    }
+    if meta.bundle_name != bundle.name || meta.bundle_revision != bundle.revision {
+        problems.push("meta: names another bundle".to_owned());
+    }
+}
+
+/// Passes, or fails with the case's description, what differs and the decision.
+fn report(description: &str, problems: &[String], got: &str) -> Result<(), Failed> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n{}\ngot:\n{got}",
+            description.trim(),
+            problems.join("\n")
+        )
+        .into())
+    }
+}
+
+fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> {
+    let case: PlanChangeCase = read_case(path)?;
+    nonempty(&case.description)?;
     let Some(as_of) = case.request.as_of else {
         return Err("`request.as_of` is required: a case must not depend on the clock".into());
     };
@@ -271,12 +420,7 @@ fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> 
         _ => {}
     }
 
-    let want_reasons = want
-        .reasons
-        .iter()
-        .enumerate()
-        .map(|(i, r)| WantReason::parse(i, r))
-        .collect::<Result<Vec<_>, _>>()?;
+    let want_reasons = want_reasons(&want.reasons)?;
 
     let req = PlanChange::parse(case.request.into_input(), Timestamp::UNIX_EPOCH)
         .map_err(|v| format!("invalid request: {v}"))?;
@@ -299,54 +443,169 @@ fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> 
                 .map_or("none".to_owned(), |t| t.to_string())
         ));
     }
-    if d.meta.evaluated_at != as_of {
-        problems.push(format!("meta.evaluated_at: want {as_of}"));
-    }
-    if d.meta.bundle_name != bundle.name || d.meta.bundle_revision != bundle.revision {
-        problems.push("meta: names another bundle".to_owned());
-    }
-    let codes_want: Vec<&str> = want_reasons.iter().map(|r| r.code.as_str()).collect();
-    let codes_got: Vec<&str> = d.reasons.iter().map(|r| r.code.as_str()).collect();
-    if codes_want != codes_got {
-        problems.push(format!("reasons: want [{}]", codes_want.join(", ")));
+    check_meta(&d.meta, bundle, as_of, &mut problems);
+    check_reasons(&want_reasons, &d.reasons, &mut problems);
+    report(&case.description, &problems, &describe(&d))
+}
+
+/// Reads a payment case's `request` exactly as the bundle reads a test's
+/// `payment_link:` or `charge_funding:` request (`kind`): the bundle's
+/// reader is not exported (`bundle::schema` and `bundle::payment` are
+/// private), so the request goes through the public `bundle::compile` as
+/// the one test of a bundle of its own. A request the bundle would refuse
+/// (an unknown field, an invalid value) fails the case with the bundle's
+/// message.
+fn bundle_request(kind: &str, request: &serde_json::Value) -> Result<TestRequest, String> {
+    let outcome = if kind == "payment_link" {
+        "LINK"
     } else {
-        for (i, (w, got)) in want_reasons.iter().zip(&d.reasons).enumerate() {
-            let rule = got.rule_id.as_ref().map(|r| r.as_str());
-            if w.rule.is_some() && w.rule.as_deref() != rule {
-                problems.push(format!("reasons[{i}].rule: want {:?}", w.rule));
-            }
-            if w.message.as_ref().is_some_and(|m| *m != got.message) {
-                problems.push(format!("reasons[{i}].message: want {:?}", w.message));
-            }
-            if let Some(details) = w.details()
-                && details != got.details
-            {
-                problems.push(format!("reasons[{i}].details: want {details:?}"));
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\n{}\ngot:\n{}",
-            case.description.trim(),
-            problems.join("\n"),
-            describe(&d)
-        )
-        .into())
+        "APPROVE"
+    };
+    let mut test = serde_json::Map::new();
+    test.insert("name".to_owned(), "case".into());
+    test.insert(kind.to_owned(), request.clone());
+    test.insert("want".to_owned(), serde_json::json!({ "outcome": outcome }));
+    let doc = serde_json::json!({ "tests": [test] });
+    let mut files = BundleFiles::default();
+    files.insert("bundle.yaml", b"name: cases\nrevision: \"0\"\n".to_vec());
+    // JSON is YAML too.
+    files.insert("request.yaml", doc.to_string().into_bytes());
+    let mut compiled =
+        tollgate::bundle::compile(&files).map_err(|e| format!("`request` is refused:\n{e}"))?;
+    match compiled.tests.pop() {
+        Some(test) if compiled.tests.is_empty() => Ok(test.request),
+        _ => Err("`request` did not make one bundle test".to_owned()),
     }
 }
 
-/// A decision as the failure message shows it.
-fn describe(d: &PlanChangeDecision) -> String {
-    let mut out = format!(
-        "  verdict: {}\n  timing: {}\n  effective_at: {}\n  reasons:\n",
-        d.verdict.as_str(),
-        d.timing.map_or("none", |t| t.as_str()),
-        d.effective_at.map_or("none".to_owned(), |t| t.to_string()),
-    );
-    for r in &d.reasons {
+fn payment_link_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> {
+    let case: PaymentLinkCase = read_case(path)?;
+    nonempty(&case.description)?;
+    let TestRequest::PaymentLink(input) = bundle_request("payment_link", &case.request)? else {
+        return Err("`request` is not a link request".into());
+    };
+    let Some(as_of) = input.wallet.as_of else {
+        return Err("`request.as_of` is required: a case must not depend on the clock".into());
+    };
+    let want = &case.want;
+    let outcome = LinkOutcome::parse(&want.outcome)
+        .ok_or_else(|| format!("want.outcome `{}` is not a link outcome", want.outcome))?;
+    let actions = want
+        .required_actions
+        .iter()
+        .map(|a| RequiredAction::parse(a).ok_or_else(|| format!("`{a}` is not a required action")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let want_reasons = want_reasons(&want.reasons)?;
+
+    let req = PaymentLink::parse(input, Timestamp::UNIX_EPOCH)
+        .map_err(|v| format!("invalid request: {v}"))?;
+    let d = engine::decide_payment_link(bundle, &req);
+
+    let mut problems = Vec::new();
+    if d.outcome != outcome {
+        problems.push(format!("outcome: want {}", want.outcome));
+    }
+    if d.required_actions != actions {
+        problems.push(format!(
+            "required_actions: want [{}]",
+            want.required_actions.join(", ")
+        ));
+    }
+    check_meta(&d.meta, bundle, as_of, &mut problems);
+    check_reasons(&want_reasons, &d.reasons, &mut problems);
+    report(&case.description, &problems, &describe_link(&d))
+}
+
+fn charge_funding_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> {
+    let case: ChargeFundingCase = read_case(path)?;
+    nonempty(&case.description)?;
+    let TestRequest::ChargeFunding(input) = bundle_request("charge_funding", &case.request)? else {
+        return Err("`request` is not a funding request".into());
+    };
+    let Some(as_of) = input.wallet.as_of else {
+        return Err("`request.as_of` is required: a case must not depend on the clock".into());
+    };
+    let want = &case.want;
+    let outcome = FundingOutcome::parse(&want.outcome)
+        .ok_or_else(|| format!("want.outcome `{}` is not a funding outcome", want.outcome))?;
+    let steps = want
+        .steps
+        .iter()
+        .map(|s| {
+            let source = FundingSource::parse(&s.source)
+                .ok_or_else(|| format!("`{}` is not a funding source", s.source))?;
+            Ok(FundingStep {
+                source,
+                method_id: s.method_id.clone(),
+                amount_minor: s.amount_minor,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let want_reasons = want_reasons(&want.reasons)?;
+
+    let req = ChargeFunding::parse(input, Timestamp::UNIX_EPOCH)
+        .map_err(|v| format!("invalid request: {v}"))?;
+    let d = engine::decide_charge_funding(bundle, &req);
+
+    let mut problems = Vec::new();
+    if d.outcome != outcome {
+        problems.push(format!("outcome: want {}", want.outcome));
+    }
+    if d.steps != steps {
+        problems.push(format!("steps: want [{}]", steps_text(&steps)));
+    }
+    if d.currency.as_str() != want.currency {
+        problems.push(format!("currency: want {}", want.currency));
+    }
+    problems.extend(arithmetic_problems(&d, req.amount.minor()));
+    check_meta(&d.meta, bundle, as_of, &mut problems);
+    check_reasons(&want_reasons, &d.reasons, &mut problems);
+    report(&case.description, &problems, &describe_funding(&d))
+}
+
+/// Where a funding decision breaks the funding arithmetic, if anywhere.
+fn arithmetic_problems(d: &ChargeFundingDecision, amount: i64) -> Vec<String> {
+    let mut problems = Vec::new();
+    match d.outcome {
+        FundingOutcome::Decline if !d.steps.is_empty() => {
+            problems.push("a DECLINE with steps".to_owned());
+        }
+        FundingOutcome::Decline => {}
+        FundingOutcome::Approve => {
+            let paid: i128 = d
+                .steps
+                .iter()
+                .filter(|s| s.source.is_payment())
+                .map(|s| i128::from(s.amount_minor))
+                .sum();
+            if paid != i128::from(amount) {
+                problems.push(format!("the payment steps sum to {paid}, not {amount}"));
+            }
+            if d.steps.iter().any(|s| s.amount_minor <= 0) {
+                problems.push("a step is zero or negative".to_owned());
+            }
+            let top_ups: Vec<usize> = (0..d.steps.len())
+                .filter(|&i| d.steps[i].source == FundingSource::AutoCharge)
+                .collect();
+            if !(top_ups.is_empty() || top_ups == [0]) {
+                problems.push(format!("top-ups at steps {top_ups:?}, not first"));
+            }
+        }
+    }
+    problems
+}
+
+fn steps_text(steps: &[FundingStep]) -> String {
+    steps
+        .iter()
+        .map(|s| format!("{} {:?} {}", s.source.as_str(), s.method_id, s.amount_minor))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe_reasons(out: &mut String, reasons: &[Reason]) {
+    out.push_str("  reasons:\n");
+    for r in reasons {
         let rule = r.rule_id.as_ref().map_or("", |r| r.as_str());
         let _ = writeln!(
             out,
@@ -354,5 +613,40 @@ fn describe(d: &PlanChangeDecision) -> String {
             r.code, r.message, r.details
         );
     }
+}
+
+/// A link decision as the failure message shows it.
+fn describe_link(d: &PaymentLinkDecision) -> String {
+    let actions: Vec<&str> = d.required_actions.iter().map(|a| a.as_str()).collect();
+    let mut out = format!(
+        "  outcome: {}\n  required_actions: [{}]\n",
+        d.outcome.as_str(),
+        actions.join(", ")
+    );
+    describe_reasons(&mut out, &d.reasons);
+    out
+}
+
+/// A funding decision as the failure message shows it.
+fn describe_funding(d: &ChargeFundingDecision) -> String {
+    let mut out = format!(
+        "  outcome: {}\n  steps: [{}]\n  currency: {}\n",
+        d.outcome.as_str(),
+        steps_text(&d.steps),
+        d.currency
+    );
+    describe_reasons(&mut out, &d.reasons);
+    out
+}
+
+/// A decision as the failure message shows it.
+fn describe(d: &PlanChangeDecision) -> String {
+    let mut out = format!(
+        "  verdict: {}\n  timing: {}\n  effective_at: {}\n",
+        d.verdict.as_str(),
+        d.timing.map_or("none", |t| t.as_str()),
+        d.effective_at.map_or("none".to_owned(), |t| t.to_string()),
+    );
+    describe_reasons(&mut out, &d.reasons);
     out
 }

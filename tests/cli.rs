@@ -152,7 +152,9 @@ fn serve_help_lists_its_flags_and_env_fallbacks() {
 fn eval_help_names_the_request_flag() {
     let out = run(&["eval", "--help"]);
     assert_eq!(out.code, Some(0), "{out}");
-    assert!(out.stdout.contains("--plan-change"), "{out}");
+    for flag in ["--plan-change", "--payment-link", "--charge-funding"] {
+        assert!(out.stdout.contains(flag), "`{flag}` missing:\n{out}");
+    }
 }
 
 #[test]
@@ -721,5 +723,262 @@ fn eval_refuses_a_bundle_that_does_not_compile() {
         out.stderr
             .contains(": rule `upgrade-immediate`: condition: undeclared reference to `chnage`"),
         "{out}"
+    );
+}
+
+// --- eval: payments ----------------------------------------------------
+
+const LINK_BALANCE_ONLY: &str = r#"{
+  "user_id": "u1",
+  "merchant_id": "video-stream",
+  "methods": [
+    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_EXPIRED" }
+  ],
+  "health": { "score": 72 },
+  "as_of": "2026-03-10T09:00:00Z"
+}"#;
+
+/// A ¥3,000 charge with ¥1,000 in the balance, a preset bank account, a
+/// card that is not preset and a postpaid account video-stream does not take.
+const CHARGE_WITH_FALLBACK: &str = r#"{
+  "user_id": "u1",
+  "merchant_id": "video-stream",
+  "amount": { "currency": "JPY", "amount_minor": 3000 },
+  "balance_minor": 1000,
+  "methods": [
+    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "bank-1", "type": "PAYMENT_METHOD_TYPE_BANK_ACCOUNT", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 1 },
+    { "id": "later-1", "type": "PAYMENT_METHOD_TYPE_POSTPAID", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 2 }
+  ],
+  "as_of": "2026-03-10T09:00:00Z"
+}"#;
+
+/// The steps of a funding decision as `(source, method_id, amount_minor)`;
+/// proto JSON writes int64 as a string and leaves out an empty method id.
+fn json_steps(d: &Value) -> Vec<(String, String, String)> {
+    d["steps"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .map(|s| {
+                    let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+                    (text("source"), text("method_id"), text("amount_minor"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn step(source: &str, method_id: &str, amount: &str) -> (String, String, String) {
+    (source.to_owned(), method_id.to_owned(), amount.to_owned())
+}
+
+#[test]
+fn eval_prints_a_payment_link_decision() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = request_file(tmp.path(), LINK_BALANCE_ONLY);
+    let d = decision(&run(&["eval", "--payment-link", &file]));
+    assert_eq!(d["outcome"], "LINK_OUTCOME_REQUIRE_ACTION", "{d}");
+    assert_eq!(
+        d["required_actions"],
+        serde_json::json!([
+            "REQUIRED_ACTION_REACTIVATE_PAYMENT_METHOD",
+            "REQUIRED_ACTION_ENABLE_AUTO_CHARGE"
+        ]),
+        "{d}"
+    );
+    assert_eq!(reason_codes(&d), ["PAYMENT_METHOD_INACTIVE"]);
+    assert_eq!(d["reasons"][0]["rule_id"], "second-method-inactive");
+    assert_eq!(
+        d["reasons"][0]["message"],
+        "the user's other methods are suspended or expired: [card-1]"
+    );
+    let meta = &d["meta"];
+    assert_eq!(meta["bundle_name"], "demo");
+    assert_eq!(meta["evaluated_at"], "2026-03-10T09:00:00Z");
+    assert!(!meta["decision_id"].as_str().unwrap_or_default().is_empty());
+
+    // A link: no actions at all in the output.
+    let linked = LINK_BALANCE_ONLY.replace("EXPIRED", "ACTIVE");
+    let d = decision(&run_with_stdin(&["eval", "--payment-link", "-"], &linked));
+    assert_eq!(d["outcome"], "LINK_OUTCOME_LINK", "{d}");
+    assert!(d.get("required_actions").is_none(), "{d}");
+    assert_eq!(reason_codes(&d), ["SECOND_METHOD_AVAILABLE"]);
+}
+
+#[test]
+fn eval_prints_a_charge_funding_decision() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = request_file(tmp.path(), CHARGE_WITH_FALLBACK);
+    let d = decision(&run(&["eval", "--charge-funding", &file]));
+    assert_eq!(d["outcome"], "FUNDING_OUTCOME_APPROVE", "{d}");
+    assert_eq!(
+        json_steps(&d),
+        [
+            step("FUNDING_SOURCE_BALANCE", "wallet", "1000"),
+            step("FUNDING_SOURCE_PAYMENT_METHOD", "bank-1", "2000"),
+        ],
+        "{d}"
+    );
+    assert_eq!(d["currency"], "JPY");
+    assert_eq!(
+        reason_codes(&d),
+        [
+            "FALLBACK_METHOD_USED",
+            "FALLBACK_METHOD_SKIPPED",
+            "FALLBACK_METHOD_SKIPPED"
+        ]
+    );
+    assert_eq!(
+        d["reasons"][0]["message"],
+        "pay with the preset fallback `bank-1` for the shortfall of 2000"
+    );
+    let skipped: Vec<(&str, &str)> = d["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .skip(1)
+        .map(|r| {
+            let details = &r["details"];
+            (
+                details["method_id"].as_str().unwrap_or_default(),
+                details["why"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("card-1", "NOT_PRESET"),
+            ("later-1", "NOT_ACCEPTED_BY_MERCHANT")
+        ]
+    );
+    assert_eq!(d["meta"]["evaluated_at"], "2026-03-10T09:00:00Z");
+}
+
+#[test]
+fn eval_prints_a_top_up_and_a_decline_in_lower_camel_case_too() {
+    let top_up = r#"{
+      "userId": "u1",
+      "merchantId": "ride-share",
+      "amount": { "currency": "JPY", "amountMinor": "3000" },
+      "balanceMinor": "2500",
+      "methods": [{ "id": "bank-1", "type": "PAYMENT_METHOD_TYPE_BANK_ACCOUNT", "status": "PAYMENT_METHOD_STATUS_ACTIVE" }],
+      "autoCharge": { "enabled": true, "sourceMethodId": "bank-1", "amountMinor": 5000 },
+      "asOf": "2026-03-10T09:00:00Z"
+    }"#;
+    let d = decision(&run_with_stdin(&["eval", "--charge-funding", "-"], top_up));
+    assert_eq!(d["outcome"], "FUNDING_OUTCOME_APPROVE", "{d}");
+    assert_eq!(
+        json_steps(&d),
+        [
+            step("FUNDING_SOURCE_AUTO_CHARGE", "bank-1", "5000"),
+            step("FUNDING_SOURCE_BALANCE", "", "3000"),
+        ],
+        "{d}"
+    );
+    assert_eq!(reason_codes(&d), ["AUTO_CHARGE_TOP_UP"]);
+
+    // In dollars at a yen merchant: declined, no steps, the charge's currency.
+    let dollars = top_up.replace("\"JPY\"", "\"USD\"");
+    let d = decision(&run_with_stdin(
+        &["eval", "--charge-funding", "-"],
+        &dollars,
+    ));
+    assert_eq!(d["outcome"], "FUNDING_OUTCOME_DECLINE", "{d}");
+    assert!(d.get("steps").is_none(), "{d}");
+    assert_eq!(d["currency"], "USD");
+    // The balance is short and the charge is not funded by auto-charge, so
+    // the method that could not be a fallback is listed too.
+    assert_eq!(
+        reason_codes(&d),
+        ["CURRENCY_NOT_ACCEPTED", "FALLBACK_METHOD_SKIPPED"]
+    );
+    assert_eq!(d["reasons"][1]["details"]["method_id"], "bank-1");
+}
+
+#[test]
+fn eval_names_the_bad_fields_of_an_invalid_payment_request() {
+    let link = LINK_BALANCE_ONLY.replace("\"merchant_id\": \"video-stream\",", "");
+    let out = run_with_stdin(&["eval", "--payment-link", "-"], &link);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert_eq!(
+        out.stderr, "invalid request: merchant_id: is required\n",
+        "{out}"
+    );
+
+    let charge = CHARGE_WITH_FALLBACK
+        .replace("\"amount_minor\": 3000", "\"amount_minor\": 0")
+        .replace("\"balance_minor\": 1000", "\"balance_minor\": -5")
+        .replace("\"id\": \"later-1\"", "\"id\": \"bank-1\"");
+    let out = run_with_stdin(&["eval", "--charge-funding", "-"], &charge);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    for line in [
+        "invalid request: amount.amount_minor: `0` must be greater than 0",
+        "invalid request: balance_minor: `-5` is negative",
+        "invalid request: methods[3].id: `bank-1` is listed twice",
+    ] {
+        assert!(out.stderr.lines().any(|l| l == line), "`{line}`:\n{out}");
+    }
+    assert_eq!(out.stderr.lines().count(), 3, "{out}");
+}
+
+#[test]
+fn eval_takes_exactly_one_request_flag() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let file = request_file(tmp.path(), LINK_BALANCE_ONLY);
+    let out = run(&["eval", "--payment-link", &file, "--charge-funding", &file]);
+    assert_eq!(out.code, Some(2), "a usage error: {out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert!(
+        out.stderr.contains(
+            "the argument '--payment-link <FILE.json>' cannot be used with '--charge-funding <FILE.json>'"
+        ),
+        "{out}"
+    );
+    let out = run(&["eval", "--plan-change", &file, "--payment-link", &file]);
+    assert_eq!(out.code, Some(2), "a usage error: {out}");
+    assert!(out.stderr.contains("cannot be used with"), "{out}");
+
+    let out = run(&["eval"]);
+    assert_eq!(out.code, Some(2), "a usage error: {out}");
+    assert!(
+        out.stderr
+            .contains("the following required arguments were not provided"),
+        "{out}"
+    );
+}
+
+#[test]
+fn eval_uses_the_merchant_settings_of_the_bundle_it_is_given() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let bundle = tmp.path().join("bundle");
+    copy_demo(&bundle);
+    // No split at video-stream: the fallback pays the whole charge.
+    edit(
+        &bundle.join("merchants.yaml"),
+        "    allow_split: true\n",
+        "",
+    );
+    let file = request_file(tmp.path(), CHARGE_WITH_FALLBACK);
+    let d = decision(&run(&[
+        "eval",
+        path_str(&bundle),
+        "--charge-funding",
+        &file,
+    ]));
+    assert_eq!(
+        json_steps(&d),
+        [step("FUNDING_SOURCE_PAYMENT_METHOD", "bank-1", "3000")],
+        "{d}"
+    );
+    assert_eq!(
+        d["reasons"][0]["message"],
+        "pay with the preset fallback `bank-1` for the whole charge"
     );
 }

@@ -1,8 +1,12 @@
 //! Invariants of plan-change decisions, for any valid request: the engine
 //! never panics, a DENY carries no timing, an ALLOW always says when (never
 //! before `as_of`), an unknown plan is always denied, and with no allow rule
-//! nothing is ever allowed. Runs on a fixed seed so the suite is
-//! deterministic; `PROPTEST_RNG_SEED` and `PROPTEST_CASES` explore further.
+//! nothing is ever allowed. And of payment decisions: a funding plan's
+//! payment steps sum exactly to the charge, every step is positive, a
+//! top-up comes first and is max(shortfall, auto-charge amount), a decline
+//! has no steps; a link prompts actions exactly when it requires action.
+//! Runs on a fixed seed so the suite is deterministic; `PROPTEST_RNG_SEED`
+//! and `PROPTEST_CASES` explore further.
 
 // Test code fails by panicking, helpers outside `#[test]` functions included
 // (clippy.toml only exempts the functions themselves). An `allow`, not an
@@ -24,7 +28,10 @@ use proptest::{
 use tollgate::{
     bundle::{BundleFiles, CompiledBundle},
     domain::{
-        BillingInput, EffectiveTiming, PlanChange, PlanChangeDecision, PlanChangeInput, Verdict,
+        AutoCharge, BillingInput, ChargeFunding, ChargeFundingInput, EffectiveTiming,
+        FundingOutcome, FundingSource, HealthIndex, LinkOutcome, MethodInput, MethodStatus,
+        MethodType, PaymentLink, PaymentLinkInput, PlanChange, PlanChangeDecision, PlanChangeInput,
+        Reason, Verdict, WalletInput,
     },
     engine::{self, codes},
     reload::BundleSource,
@@ -469,5 +476,318 @@ proptest! {
             &reason.message,
             &format!("no rule allows a change from `{}` to `{}`", req.from_plan, req.to_plan)
         );
+    }
+}
+
+// --- payment requests --------------------------------------------------
+
+/// The demo's merchants and one it does not list.
+const MERCHANTS: &[&str] = &["video-stream", "ride-share", "bookshop"];
+/// The reason codes the demo's funding rules and the engine give.
+const FUNDING_CODES: &[&str] = &[
+    "CURRENCY_NOT_ACCEPTED",
+    "BALANCE_COVERS",
+    "AUTO_CHARGE_TOP_UP",
+    "FALLBACK_METHOD_USED",
+    "INSUFFICIENT_FUNDS",
+    codes::UNKNOWN_MERCHANT,
+    codes::FALLBACK_METHOD_SKIPPED,
+];
+
+/// Minor units in `range`, now and then an edge of the type.
+fn minor(range: std::ops::Range<i64>) -> impl Strategy<Value = i64> {
+    let low = range.start;
+    prop_oneof![
+        12 => range,
+        1 => Just(low),
+        1 => Just(i64::MAX),
+    ]
+}
+
+/// Any method type, mostly ones the demo's video-stream accepts.
+fn method_type() -> impl Strategy<Value = MethodType> {
+    prop_oneof![
+        1 => Just(MethodType::Balance),
+        3 => Just(MethodType::CreditCard),
+        1 => Just(MethodType::DebitCard),
+        3 => Just(MethodType::BankAccount),
+        1 => Just(MethodType::Postpaid),
+        1 => Just(MethodType::Points),
+    ]
+}
+
+/// A method status, mostly active so that auto-charge and fallbacks are
+/// often usable.
+fn method_status() -> impl Strategy<Value = MethodStatus> {
+    prop_oneof![
+        3 => Just(MethodStatus::Active),
+        1 => Just(MethodStatus::Suspended),
+        1 => Just(MethodStatus::Expired),
+    ]
+}
+
+/// Up to six methods with unique ids and any type, status and rank; the
+/// names short or long, as requests may send them.
+fn methods() -> impl Strategy<Value = Vec<MethodInput>> {
+    proptest::collection::vec(
+        (
+            method_type(),
+            method_status(),
+            prop_oneof![2 => Just(0u32), 3 => 1u32..4],
+            any::<bool>(),
+        ),
+        0..=6,
+    )
+    .prop_map(|ms| {
+        ms.into_iter()
+            .enumerate()
+            .map(|(i, (kind, status, fallback_rank, long))| {
+                let (kind, status) = if long {
+                    (
+                        format!("PAYMENT_METHOD_TYPE_{}", kind.as_str()),
+                        format!("PAYMENT_METHOD_STATUS_{}", status.as_str()),
+                    )
+                } else {
+                    (kind.as_str().to_owned(), status.as_str().to_owned())
+                };
+                MethodInput {
+                    id: format!("m{i}"),
+                    kind: Some(kind),
+                    status: Some(status),
+                    fallback_rank,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Methods, and auto-charge drawing on one of them (or absent, or off).
+fn wallet_parts() -> impl Strategy<Value = (Vec<MethodInput>, Option<AutoCharge>)> {
+    methods().prop_flat_map(|methods| {
+        let ids: Vec<String> = methods.iter().map(|m| m.id.clone()).collect();
+        let source = if ids.is_empty() {
+            Just(String::new()).boxed()
+        } else {
+            proptest::sample::select(ids).boxed()
+        };
+        let enabled = proptest::bool::weighted(0.75);
+        let auto_charge = (source, enabled, minor(0..10_000), minor(0..10_000_000)).prop_map(
+            |(source_method_id, enabled, threshold_minor, amount_minor)| {
+                let enabled = enabled && !source_method_id.is_empty();
+                AutoCharge {
+                    enabled,
+                    source_method_id,
+                    threshold_minor,
+                    amount_minor,
+                }
+            },
+        );
+        (Just(methods), proptest::option::of(auto_charge))
+    })
+}
+
+fn wallet_input() -> impl Strategy<Value = WalletInput> {
+    (
+        prop_oneof![
+            4 => Just(MERCHANTS[0]),
+            3 => Just(MERCHANTS[1]),
+            1 => Just(MERCHANTS[2]),
+        ],
+        wallet_parts(),
+        instant(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(merchant, (methods, auto_charge), as_of, explain)| WalletInput {
+                user_id: "u1".to_owned(),
+                merchant_id: merchant.to_owned(),
+                methods,
+                auto_charge,
+                attributes: BTreeMap::new(),
+                as_of: Some(as_of),
+                explain,
+            },
+        )
+}
+
+/// Any valid funding request against the demo's merchants; the balance is
+/// short of the charge more often than not.
+fn funding_request() -> impl Strategy<Value = ChargeFundingInput> {
+    let amount_and_balance = minor(1..10_000_000).prop_flat_map(|amount| {
+        (
+            Just(amount),
+            prop_oneof![minor(0..10_000_000), 0..=amount, Just(amount - 1)],
+        )
+    });
+    (
+        wallet_input(),
+        prop_oneof![8 => Just("JPY"), 1 => Just("USD")],
+        amount_and_balance,
+    )
+        .prop_map(
+            |(wallet, currency, (amount_minor, balance_minor))| ChargeFundingInput {
+                wallet,
+                currency: Some(currency.to_owned()),
+                amount_minor,
+                balance_minor,
+            },
+        )
+}
+
+/// Any valid link request against the demo's merchants.
+fn link_request() -> impl Strategy<Value = PaymentLinkInput> {
+    let health = (
+        // Mostly healthy enough for both demo merchants, so the link rules decide.
+        prop_oneof![3 => 60u32..=100, 1 => 0u32..=100],
+        proptest::collection::btree_map("[a-z_]{1,12}", -1e6..1e6, 0..3),
+    )
+        .prop_map(|(score, signals)| HealthIndex { score, signals });
+    (wallet_input(), proptest::option::weighted(0.9, health))
+        .prop_map(|(wallet, health)| PaymentLinkInput { wallet, health })
+}
+
+fn reason_codes(reasons: &[Reason]) -> Vec<&str> {
+    reasons.iter().map(|r| r.code.as_str()).collect()
+}
+
+/// The usable fallback, worked out from the request and the merchant's
+/// settings independently of the engine: preset, active, of a type the
+/// merchant accepts, lowest rank, the first listed among equals.
+fn expected_fallback<'a>(req: &'a ChargeFunding, accepted: &[MethodType]) -> Option<&'a str> {
+    req.wallet
+        .methods
+        .iter()
+        .filter(|m| {
+            m.kind != MethodType::Balance
+                && m.status == MethodStatus::Active
+                && accepted.contains(&m.kind)
+                && m.fallback_rank.is_some()
+        })
+        .min_by_key(|m| m.fallback_rank)
+        .map(|m| m.id.as_str())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn funding_plans_pay_exactly_the_charge(input in funding_request()) {
+        let req = ChargeFunding::parse(input, Timestamp::UNIX_EPOCH)
+            .map_err(|v| TestCaseError::fail(format!("a valid request was refused: {v}")))?;
+        let d = engine::decide_charge_funding(&DEMO, &req);
+        let amount = req.amount.minor();
+        let shortfall = amount.saturating_sub(req.balance_minor).max(0);
+        let got = reason_codes(&d.reasons);
+
+        prop_assert!(!got.is_empty(), "a decision without reasons: {d:?}");
+        for code in &got {
+            // Never POLICY_EVALUATION_ERROR, FUNDING_PLAN_UNAVAILABLE or
+            // NO_MATCHING_RULE: the demo's rules are total.
+            prop_assert!(FUNDING_CODES.contains(code), "{code}: {d:?}");
+        }
+        prop_assert_eq!(d.currency, req.amount.currency());
+        prop_assert_eq!(d.meta.evaluated_at, req.wallet.as_of);
+        let merchant = DEMO.merchants.get(&req.wallet.merchant_id).map(|(m, _)| m);
+        prop_assert_eq!(merchant.is_none(), got == [codes::UNKNOWN_MERCHANT], "{:?}", d);
+        prop_assert_eq!(
+            d.meta.trace.is_empty(),
+            !req.wallet.explain || merchant.is_none(),
+            "{:?}", d
+        );
+
+        match d.outcome {
+            FundingOutcome::Decline => prop_assert_eq!(&d.steps, &[], "{:?}", d),
+            FundingOutcome::Approve => {
+                prop_assert!(!d.steps.is_empty(), "{d:?}");
+                let paid: i128 = d.steps.iter()
+                    .filter(|s| s.source != FundingSource::AutoCharge)
+                    .map(|s| i128::from(s.amount_minor))
+                    .sum();
+                prop_assert_eq!(paid, i128::from(amount), "payments sum to the charge: {:?}", d);
+                for s in &d.steps {
+                    prop_assert!(s.amount_minor > 0, "a step of {}: {d:?}", s.amount_minor);
+                }
+                let top_ups: Vec<usize> = (0..d.steps.len())
+                    .filter(|&i| d.steps[i].source == FundingSource::AutoCharge)
+                    .collect();
+                prop_assert!(top_ups.is_empty() || top_ups == [0], "top-up first: {d:?}");
+                let ac = &req.wallet.auto_charge;
+                if let [top_up, ..] = d.steps.as_slice()
+                    && top_up.source == FundingSource::AutoCharge
+                {
+                    prop_assert!(ac.enabled, "{d:?}");
+                    prop_assert_eq!(top_up.amount_minor, shortfall.max(ac.amount_minor));
+                    prop_assert_eq!(&top_up.method_id, &ac.source_method_id);
+                    prop_assert_eq!(got.as_slice(), ["AUTO_CHARGE_TOP_UP"]);
+                }
+                // An approve is for a listed merchant, in its currency.
+                let merchant = merchant.expect("an approve is for a known merchant");
+                prop_assert_eq!(merchant.currency, req.amount.currency());
+                let balance_id = req.wallet.methods.iter()
+                    .find(|m| m.kind == MethodType::Balance)
+                    .map_or("", |m| m.id.as_str());
+                for s in &d.steps {
+                    match s.source {
+                        FundingSource::Balance => prop_assert_eq!(s.method_id.as_str(), balance_id),
+                        FundingSource::PaymentMethod => prop_assert_eq!(
+                            Some(s.method_id.as_str()),
+                            expected_fallback(&req, &merchant.accepted),
+                            "{:?}", d
+                        ),
+                        FundingSource::AutoCharge => {}
+                    }
+                }
+            }
+        }
+        // A covered charge in the merchant's currency is paid from the balance.
+        if let Some(m) = merchant
+            && m.currency == req.amount.currency()
+            && shortfall == 0
+        {
+            prop_assert_eq!(d.outcome, FundingOutcome::Approve, "{:?}", d);
+            prop_assert_eq!(d.steps.len(), 1, "{:?}", d);
+            prop_assert_eq!(d.steps[0].source, FundingSource::Balance);
+        }
+    }
+
+    #[test]
+    fn link_decisions_prompt_actions_exactly_when_they_require_action(input in link_request()) {
+        let req = PaymentLink::parse(input, Timestamp::UNIX_EPOCH)
+            .map_err(|v| TestCaseError::fail(format!("a valid request was refused: {v}")))?;
+        let d = engine::decide_payment_link(&DEMO, &req);
+        let got = reason_codes(&d.reasons);
+        prop_assert!(!got.is_empty(), "a decision without reasons: {d:?}");
+        prop_assert!(!got.contains(&codes::POLICY_EVALUATION_ERROR), "{d:?}");
+        prop_assert!(!got.contains(&codes::NO_MATCHING_RULE), "{d:?}");
+        for r in &d.reasons {
+            prop_assert!(!r.message.is_empty(), "a reason without message: {r:?}");
+        }
+        match d.outcome {
+            LinkOutcome::RequireAction => {
+                prop_assert!(!d.required_actions.is_empty(), "{d:?}");
+                for (i, a) in d.required_actions.iter().enumerate() {
+                    prop_assert!(!d.required_actions[..i].contains(a), "{a:?} twice: {d:?}");
+                }
+            }
+            LinkOutcome::Link | LinkOutcome::Deny => {
+                prop_assert_eq!(&d.required_actions, &[], "{:?}", d);
+            }
+        }
+        prop_assert_eq!(d.meta.evaluated_at, req.wallet.as_of);
+        match DEMO.merchants.get(&req.wallet.merchant_id) {
+            None => prop_assert_eq!(
+                (d.outcome, got),
+                (LinkOutcome::Deny, vec![codes::UNKNOWN_MERCHANT])
+            ),
+            Some((m, _)) if req.health.score < m.min_health_score => prop_assert_eq!(
+                (d.outcome, got),
+                (LinkOutcome::Deny, vec!["HEALTH_SCORE_TOO_LOW"])
+            ),
+            // Healthy enough: never denied, one deciding reason.
+            Some(_) => {
+                prop_assert_ne!(d.outcome, LinkOutcome::Deny, "{:?}", d);
+                prop_assert_eq!(d.reasons.len(), 1, "{:?}", d);
+            }
+        }
     }
 }

@@ -11,9 +11,12 @@
     reason = "test code: a broken expectation is a failed test"
 )]
 
+mod charge_funding;
 mod deployments;
 mod health;
 mod invalid;
+mod merchants;
+mod payment_link;
 mod plan_change;
 mod provenance;
 mod reflection;

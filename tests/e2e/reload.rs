@@ -16,21 +16,8 @@ use tollgate::grpc::pb::{self, decision_service_client::DecisionServiceClient};
 
 use crate::support::{
     BundleDir, DEMO_REVISION, Server, bundle_yaml, copy_demo, demo_file, eventually, metrics,
-    request, revision_of_a_decision, wait_for_revision,
+    request, revision_of_a_decision, wait_for_reload_error, wait_for_revision,
 };
-
-/// Waits until the last reload attempt failed with an error containing `needle`.
-async fn wait_for_reload_error(server: &Server, needle: &str) -> pb::BundleStatus {
-    eventually(&format!("a reload error naming `{needle}`"), async || {
-        let status = server.status().await;
-        if status.last_reload_error.contains(needle) {
-            Ok(status)
-        } else {
-            Err(format!("{status:?}"))
-        }
-    })
-    .await
-}
 
 /// The demo `plan_change.yaml` with a CEL syntax error on line 56, in rule
 /// `upgrade-immediate`.

@@ -39,6 +39,26 @@ pub const DEMO_RULES: [&str; 10] = [
     "downgrade-immediate",
 ];
 
+/// The demo bundle's payment-link rules, in bundle order.
+pub const DEMO_LINK_RULES: [&str; 7] = [
+    "health-score-too-low",
+    "auto-charge-available",
+    "second-method-available",
+    "method-not-accepted",
+    "second-method-inactive",
+    "balance-only-second-method-possible",
+    "balance-only",
+];
+
+/// The demo bundle's charge-funding rules, in bundle order.
+pub const DEMO_FUNDING_RULES: [&str; 5] = [
+    "currency-not-accepted",
+    "balance-covers",
+    "auto-charge-top-up",
+    "fallback-method",
+    "insufficient-funds",
+];
+
 /// The `as_of` of most requests.
 pub const AS_OF: &str = "2026-03-10T09:00:00Z";
 
@@ -137,6 +157,38 @@ impl Server {
         }
     }
 
+    /// Decides a link request, failing the test on any error status.
+    pub async fn decide_link(&self, req: pb::PaymentLinkRequest) -> pb::PaymentLinkDecision {
+        match self.decisions().decide_payment_link(req).await {
+            Ok(r) => r.into_inner(),
+            Err(s) => panic!("DecidePaymentLink failed: {s:?}"),
+        }
+    }
+
+    /// Decides a link request, expecting an error status.
+    pub async fn decide_link_err(&self, req: pb::PaymentLinkRequest) -> tonic::Status {
+        match self.decisions().decide_payment_link(req).await {
+            Ok(r) => panic!("DecidePaymentLink succeeded: {:?}", r.into_inner()),
+            Err(s) => s,
+        }
+    }
+
+    /// Decides a funding request, failing the test on any error status.
+    pub async fn decide_funding(&self, req: pb::ChargeFundingRequest) -> pb::ChargeFundingDecision {
+        match self.decisions().decide_charge_funding(req).await {
+            Ok(r) => r.into_inner(),
+            Err(s) => panic!("DecideChargeFunding failed: {s:?}"),
+        }
+    }
+
+    /// Decides a funding request, expecting an error status.
+    pub async fn decide_funding_err(&self, req: pb::ChargeFundingRequest) -> tonic::Status {
+        match self.decisions().decide_charge_funding(req).await {
+            Ok(r) => panic!("DecideChargeFunding succeeded: {:?}", r.into_inner()),
+            Err(s) => s,
+        }
+    }
+
     /// The bundle status.
     pub async fn status(&self) -> pb::BundleStatus {
         self.bundles()
@@ -195,6 +247,19 @@ pub async fn wait_for_revision(server: &Server, revision: &str) -> pb::BundleSta
     .await
 }
 
+/// Waits until the last reload attempt failed with an error containing `needle`.
+pub async fn wait_for_reload_error(server: &Server, needle: &str) -> pb::BundleStatus {
+    eventually(&format!("a reload error naming `{needle}`"), async || {
+        let status = server.status().await;
+        if status.last_reload_error.contains(needle) {
+            Ok(status)
+        } else {
+            Err(format!("{status:?}"))
+        }
+    })
+    .await
+}
+
 /// The bundle revision a fresh upgrade decision reports.
 pub async fn revision_of_a_decision(server: &Server) -> String {
     let d = server.decide(request("free", "standard")).await;
@@ -230,6 +295,89 @@ pub fn metrics(pairs: &[(&str, f64)]) -> HashMap<String, f64> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
 
+/// A payment method; `fallback_rank` 0 is not a fallback.
+pub fn method(
+    id: &str,
+    kind: pb::PaymentMethodType,
+    status: pb::PaymentMethodStatus,
+    fallback_rank: u32,
+) -> pb::PaymentMethod {
+    pb::PaymentMethod {
+        id: id.to_owned(),
+        r#type: kind.into(),
+        status: status.into(),
+        fallback_rank,
+    }
+}
+
+/// The wallet's balance as a listed method, `wallet`.
+pub fn balance_method() -> pb::PaymentMethod {
+    method(
+        "wallet",
+        pb::PaymentMethodType::Balance,
+        pb::PaymentMethodStatus::Active,
+        0,
+    )
+}
+
+/// Auto-charge switched on, topping up `amount_minor` from `source`
+/// (threshold 0).
+pub fn auto_charge(source: &str, amount_minor: i64) -> Option<pb::AutoCharge> {
+    Some(pb::AutoCharge {
+        enabled: true,
+        source_method_id: source.to_owned(),
+        threshold_minor: 0,
+        amount_minor,
+    })
+}
+
+/// A link request from user `u1` to `merchant` at [`AS_OF`], with a health
+/// `score` and `methods`.
+pub fn link_request(
+    merchant: &str,
+    score: u32,
+    methods: Vec<pb::PaymentMethod>,
+) -> pb::PaymentLinkRequest {
+    pb::PaymentLinkRequest {
+        user_id: "u1".to_owned(),
+        merchant_id: merchant.to_owned(),
+        methods,
+        health: Some(pb::HealthIndex {
+            score,
+            signals: HashMap::new(),
+        }),
+        as_of: Some(ts(AS_OF)),
+        ..Default::default()
+    }
+}
+
+/// An amount of yen.
+pub fn jpy(amount_minor: i64) -> Option<pb::Money> {
+    Some(pb::Money {
+        currency: "JPY".to_owned(),
+        amount_minor,
+    })
+}
+
+/// A charge of `amount_minor` yen by user `u1` at `merchant` at [`AS_OF`],
+/// with `balance_minor` in the wallet and `methods`.
+pub fn funding_request(
+    merchant: &str,
+    amount_minor: i64,
+    balance_minor: i64,
+    methods: Vec<pb::PaymentMethod>,
+) -> pb::ChargeFundingRequest {
+    pb::ChargeFundingRequest {
+        user_id: "u1".to_owned(),
+        merchant_id: merchant.to_owned(),
+        amount: jpy(amount_minor),
+        balance_minor,
+        methods,
+        as_of: Some(ts(AS_OF)),
+        ..Default::default()
+    }
+}
+
 /// An RFC 3339 instant as a proto timestamp.
 pub fn ts(rfc3339: &str) -> prost_types::Timestamp {
     let t: jiff::Timestamp = rfc3339.parse().expect("RFC 3339 literal");
@@ -248,9 +396,54 @@ pub fn rfc3339(ts: Option<&prost_types::Timestamp>) -> String {
     })
 }
 
+/// A decision of any type: it has reasons and provenance.
+pub trait Decision: std::fmt::Debug {
+    /// Its reasons, in order.
+    fn reasons(&self) -> &[pb::Reason];
+    /// Its provenance.
+    fn meta(&self) -> Option<&pb::DecisionMeta>;
+}
+
+impl Decision for pb::PlanChangeDecision {
+    fn reasons(&self) -> &[pb::Reason] {
+        &self.reasons
+    }
+    fn meta(&self) -> Option<&pb::DecisionMeta> {
+        self.meta.as_ref()
+    }
+}
+
+impl Decision for pb::PaymentLinkDecision {
+    fn reasons(&self) -> &[pb::Reason] {
+        &self.reasons
+    }
+    fn meta(&self) -> Option<&pb::DecisionMeta> {
+        self.meta.as_ref()
+    }
+}
+
+impl Decision for pb::ChargeFundingDecision {
+    fn reasons(&self) -> &[pb::Reason] {
+        &self.reasons
+    }
+    fn meta(&self) -> Option<&pb::DecisionMeta> {
+        self.meta.as_ref()
+    }
+}
+
 /// The reason codes of a decision, in order.
-pub fn codes(d: &pb::PlanChangeDecision) -> Vec<&str> {
-    d.reasons.iter().map(|r| r.code.as_str()).collect()
+pub fn codes(d: &impl Decision) -> Vec<&str> {
+    d.reasons().iter().map(|r| r.code.as_str()).collect()
+}
+
+/// The rule trace of a decision as `(rule_id, effect, matched, decisive)`.
+pub fn trace(d: &impl Decision) -> Vec<(&str, &str, bool, bool)> {
+    d.meta()
+        .expect("meta")
+        .trace
+        .iter()
+        .map(|t| (t.rule_id.as_str(), t.effect.as_str(), t.matched, t.decisive))
+        .collect()
 }
 
 /// Details as a sorted list of pairs, for exact comparison.
@@ -285,6 +478,82 @@ pub fn assert_deny(d: &pb::PlanChangeDecision, want: &[&str]) {
     assert_eq!(d.verdict(), pb::Verdict::Deny, "{d:#?}");
     assert_eq!(d.timing(), pb::EffectiveTiming::Unspecified, "{d:#?}");
     assert_eq!(d.effective_at, None, "{d:#?}");
+    assert_eq!(codes(d), want, "{d:#?}");
+}
+
+/// Asserts a link decision: outcome, actions in order, reason codes in order.
+pub fn assert_link(
+    d: &pb::PaymentLinkDecision,
+    outcome: pb::LinkOutcome,
+    actions: &[pb::RequiredAction],
+    want: &[&str],
+) {
+    assert_eq!(d.outcome(), outcome, "{d:#?}");
+    assert_eq!(d.required_actions().collect::<Vec<_>>(), actions, "{d:#?}");
+    assert_eq!(codes(d), want, "{d:#?}");
+    for r in &d.reasons {
+        assert!(!r.message.is_empty(), "{d:#?}");
+    }
+}
+
+/// A funding step as `(source, method_id, amount_minor)`.
+pub type Step<'a> = (pb::FundingSource, &'a str, i64);
+
+/// The steps of a funding decision, for exact comparison.
+pub fn steps(d: &pb::ChargeFundingDecision) -> Vec<Step<'_>> {
+    d.steps
+        .iter()
+        .map(|s| (s.source(), s.method_id.as_str(), s.amount_minor))
+        .collect()
+}
+
+/// Asserts the funding arithmetic of any decision for a charge of
+/// `amount_minor`: an APPROVE's payment steps (BALANCE, PAYMENT_METHOD) sum
+/// exactly to the charge, no step is zero or negative or of an unspecified
+/// source, an AUTO_CHARGE top-up (at most one) comes before every payment;
+/// a DECLINE has no steps.
+pub fn assert_funding_arithmetic(d: &pb::ChargeFundingDecision, amount_minor: i64) {
+    use pb::FundingSource as F;
+    match d.outcome() {
+        pb::FundingOutcome::Decline => assert_eq!(d.steps, [], "{d:#?}"),
+        pb::FundingOutcome::Approve => {
+            assert!(!d.steps.is_empty(), "{d:#?}");
+            let paid: i64 = d
+                .steps
+                .iter()
+                .filter(|s| s.source() != F::AutoCharge)
+                .map(|s| s.amount_minor)
+                .sum();
+            assert_eq!(
+                paid, amount_minor,
+                "payment steps sum to the charge: {d:#?}"
+            );
+            for s in &d.steps {
+                assert!(s.amount_minor > 0, "a step of {}: {d:#?}", s.amount_minor);
+                assert_ne!(s.source(), F::Unspecified, "{d:#?}");
+            }
+            let top_ups: Vec<usize> = (0..d.steps.len())
+                .filter(|&i| d.steps[i].source() == F::AutoCharge)
+                .collect();
+            assert!(top_ups.is_empty() || top_ups == [0], "top-up first: {d:#?}");
+        }
+        pb::FundingOutcome::Unspecified => panic!("no outcome: {d:#?}"),
+    }
+}
+
+/// Asserts an APPROVE in yen with exactly these steps and reason codes, and
+/// the funding arithmetic.
+pub fn assert_approve(d: &pb::ChargeFundingDecision, want_steps: &[Step<'_>], want: &[&str]) {
+    assert_eq!(d.outcome(), pb::FundingOutcome::Approve, "{d:#?}");
+    assert_eq!(steps(d), want_steps, "{d:#?}");
+    assert_eq!(codes(d), want, "{d:#?}");
+    assert_eq!(d.currency, "JPY", "{d:#?}");
+}
+
+/// Asserts a DECLINE with exactly these reason codes and no steps.
+pub fn assert_decline(d: &pb::ChargeFundingDecision, want: &[&str]) {
+    assert_eq!(d.outcome(), pb::FundingOutcome::Decline, "{d:#?}");
+    assert_eq!(d.steps, [], "{d:#?}");
     assert_eq!(codes(d), want, "{d:#?}");
 }
 
@@ -355,6 +624,39 @@ impl BundleDir {
     /// Overwrites a file in place, as an editor or `cp` would.
     pub fn write(&self, name: &str, content: &str) {
         fs::write(self.path().join(name), content).expect("write bundle file");
+    }
+
+    /// The current content of a file.
+    pub fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.path().join(name)).expect("read bundle file")
+    }
+
+    /// Replaces the one occurrence of `old` in file `name` with `new`.
+    pub fn edit(&self, name: &str, old: &str, new: &str) {
+        let text = self.read(name);
+        assert_eq!(
+            text.matches(old).count(),
+            1,
+            "`{old}` must occur once in {name}"
+        );
+        self.write(name, &text.replacen(old, new, 1));
+    }
+
+    /// Drops the bundle tests named `names` from file `name` (rewritten as
+    /// JSON, which is YAML too): the tests that pinned settings a change
+    /// replaces, as whoever edits the settings would.
+    pub fn drop_tests(&self, name: &str, names: &[&str]) {
+        let mut doc: serde_json::Value =
+            serde_saphyr::from_str(&self.read(name)).expect("a YAML bundle file");
+        let tests = doc["tests"].as_array_mut().expect("a `tests` list");
+        let before = tests.len();
+        tests.retain(|t| !names.iter().any(|n| t["name"] == *n));
+        assert_eq!(
+            before - tests.len(),
+            names.len(),
+            "every test in {names:?} is in {name}"
+        );
+        self.write(name, &doc.to_string());
     }
 
     /// Rewrites `bundle.yaml` with `revision`.
