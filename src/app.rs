@@ -89,8 +89,9 @@ fn check(path: Option<&std::path::PathBuf>) -> Exit {
     let source = config::source(path);
     match source.read().and_then(|files| engine::verify(&files)) {
         Ok((bundle, report)) => {
+            let (native, total) = bundle.native_coverage();
             println!(
-                "ok: bundle `{}` revision `{}`: {} rules, {} tests passed",
+                "ok: bundle `{}` revision `{}`: {} rules, {} tests passed; {native} of {total} expressions run natively",
                 bundle.name,
                 bundle.revision,
                 bundle.rule_count(),

@@ -39,6 +39,56 @@ pub struct CompiledBundle {
 }
 
 impl CompiledBundle {
+    /// The same bundle with every expression left to the CEL interpreter:
+    /// the baseline the native evaluator is measured and checked against.
+    pub fn interpreted(mut self) -> Self {
+        fn strip<A>(rules: &mut [Rule<A>]) {
+            for rule in rules {
+                if let Some(c) = rule.condition.as_mut() {
+                    c.native = None;
+                }
+                for t in std::iter::once(&mut rule.reason.message)
+                    .chain(rule.reason.details.iter_mut().map(|(_, t)| t))
+                {
+                    for part in &mut t.parts {
+                        if let super::Part::Hole(e) = part {
+                            e.native = None;
+                        }
+                    }
+                }
+            }
+        }
+        strip(&mut self.plan_change_rules);
+        strip(&mut self.payment_link_rules);
+        strip(&mut self.charge_funding_rules);
+        self
+    }
+
+    /// How many expressions (conditions and template holes) there are, and
+    /// how many of them the native evaluator runs.
+    pub fn native_coverage(&self) -> (usize, usize) {
+        fn count<A>(rules: &[Rule<A>], native: &mut usize, total: &mut usize) {
+            for rule in rules {
+                let holes = std::iter::once(&rule.reason.message)
+                    .chain(rule.reason.details.iter().map(|(_, t)| t))
+                    .flat_map(|t| &t.parts)
+                    .filter_map(|p| match p {
+                        super::Part::Hole(e) => Some(e),
+                        super::Part::Text(_) => None,
+                    });
+                for e in rule.condition.iter().chain(holes) {
+                    *total += 1;
+                    *native += usize::from(e.native.is_some());
+                }
+            }
+        }
+        let (mut native, mut total) = (0, 0);
+        count(&self.plan_change_rules, &mut native, &mut total);
+        count(&self.payment_link_rules, &mut native, &mut total);
+        count(&self.charge_funding_rules, &mut native, &mut total);
+        (native, total)
+    }
+
     /// Number of rules across all decision types.
     pub fn rule_count(&self) -> usize {
         self.plan_change_rules.len()
