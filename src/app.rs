@@ -1,6 +1,9 @@
 //! Wiring: runs each subcommand with the parts it needs.
 
-use std::{io::Read as _, sync::Arc};
+use std::{
+    io::{Read as _, Write as _},
+    sync::Arc,
+};
 
 use anyhow::Context as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
@@ -191,11 +194,13 @@ where
     };
     match decide(request) {
         Ok(decision) => {
-            println!(
-                "{}",
-                to_json(pool, &format!("tollgate.v1.{kind}Decision"), &decision)?
-            );
-            Ok(Exit::Ok)
+            let json = to_json(pool, &format!("tollgate.v1.{kind}Decision"), &decision)?;
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{json}") {
+                // A reader that stops early (`| head`) is not a failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(Exit::Ok),
+            }
         }
         Err(violations) => Ok(invalid(&violations)),
     }

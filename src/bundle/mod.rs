@@ -7,6 +7,7 @@ mod compile;
 mod errors;
 mod expr;
 mod fields;
+mod index;
 mod model;
 mod native;
 mod payment;
@@ -20,6 +21,7 @@ pub use compile::json_to_cel;
 pub use errors::{BundleError, BundleErrors, Location};
 pub use expr::Expr;
 pub use fields::{Field, PlanField, Side};
+pub use index::{Candidates, ScopeIndex};
 pub use model::{
     AutoChargeCriterion, Catalog, CompiledBundle, Effect, ForEach, FundingStrategy, LinkPayload,
     Merchant, Merchants, Plan, ReasonTemplate, Rule, Scope, TestCase, TestRequest, TimingSpec,

@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
 
 use jiff::{Timestamp, civil::Date};
 
-use super::{Location, expr::Expr, template::Template};
+use super::{Location, ScopeIndex, expr::Expr, template::Template};
 use crate::domain::{
     ChargeFundingInput, Currency, EffectiveTiming, FundingOutcome, FundingStep, LinkOutcome,
     MethodType, PaymentLinkInput, PlanChangeInput, ReasonCode, RequesterRole, RequiredAction,
@@ -15,13 +15,13 @@ use crate::domain::{
 /// request; a reload builds a new one and swaps it in whole.
 pub struct CompiledBundle {
     /// `name` from `bundle.yaml`.
-    pub name: String,
+    pub name: Arc<str>,
     /// `revision` from `bundle.yaml`.
-    pub revision: String,
+    pub revision: Arc<str>,
     /// `description` from `bundle.yaml`, if any.
     pub description: String,
     /// sha256 over the bundle's files in name order, hex.
-    pub digest: String,
+    pub digest: Arc<str>,
     /// The plan catalogue.
     pub catalog: Catalog,
     /// Plan-change rules, in evaluation order.
@@ -32,6 +32,12 @@ pub struct CompiledBundle {
     pub payment_link_rules: Vec<Rule<LinkPayload>>,
     /// Charge-funding rules, in evaluation order.
     pub charge_funding_rules: Vec<Rule<FundingStrategy>>,
+    /// Plan-change rules by source plan.
+    pub plan_change_index: ScopeIndex,
+    /// Payment-link rules by merchant.
+    pub payment_link_index: ScopeIndex,
+    /// Charge-funding rules by merchant.
+    pub charge_funding_index: ScopeIndex,
     /// The bundle's own tests.
     pub tests: Vec<TestCase>,
     /// The CEL environment every condition was compiled with.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::{
     codes, combine,
     payment::{ChargeFacts, PaymentFacts, WalletView},
-    payment_link::unknown_merchant,
+    payment_link::{unknown_merchant, unknown_merchant_trace},
     values,
 };
 use crate::{
@@ -34,7 +34,8 @@ pub fn decide_charge_funding(
         meta,
     };
     let Some((merchant, default_profile)) = bundle.merchants.get(&wallet.merchant_id) else {
-        let meta = values::meta(bundle, wallet.as_of, Vec::new());
+        let trace = unknown_merchant_trace(&bundle.charge_funding_rules, wallet.explain);
+        let meta = values::meta(bundle, wallet.as_of, trace);
         return decline(vec![unknown_merchant(&wallet.merchant_id)], meta);
     };
     let shortfall = req.shortfall_minor();
@@ -49,9 +50,18 @@ pub fn decide_charge_funding(
         shortfall,
         top_up,
     });
-    let combined = combine::combine(&bundle.charge_funding_rules, &facts, wallet.explain);
+    let combined = combine::combine(
+        &bundle.charge_funding_rules,
+        bundle.charge_funding_index.candidates(&wallet.merchant_id),
+        &facts,
+        wallet.explain,
+    );
     let meta = values::meta(bundle, wallet.as_of, combined.trace);
-    let mut skipped = if shortfall > 0 {
+    // Which fallbacks could not serve is worth saying only when the balance
+    // is short in the merchant's own currency: across currencies there is no
+    // shortfall to cover.
+    let same_currency = req.amount.currency() == merchant.currency;
+    let mut skipped = if shortfall > 0 && same_currency {
         facts.view.skipped_reasons()
     } else {
         Vec::new()

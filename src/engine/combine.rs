@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{codes, native::Lookup, render, value::V};
 use crate::{
-    bundle::{Effect, Expr, Field, ForEach, Rule, Scope},
+    bundle::{Candidates, Effect, Expr, Field, ForEach, Rule, Scope},
     domain::{Reason, ReasonCode, RuleTrace},
 };
 
@@ -19,12 +19,51 @@ pub struct Item<'a> {
     pub current: Option<f64>,
 }
 
+/// The items of a `for_each` collection: a plan's limits or quotas, each
+/// with the request's value. Iterated in place, never collected.
+pub struct Items<'a> {
+    limits: std::collections::btree_map::Iter<'a, String, f64>,
+    values: Option<&'a BTreeMap<String, f64>>,
+}
+
+impl<'a> Items<'a> {
+    /// `limits`, each paired with its value in `values`.
+    pub fn new(limits: &'a BTreeMap<String, f64>, values: &'a BTreeMap<String, f64>) -> Self {
+        Self {
+            limits: limits.iter(),
+            values: Some(values),
+        }
+    }
+
+    /// No items.
+    pub fn none() -> Self {
+        static EMPTY: BTreeMap<String, f64> = BTreeMap::new();
+        Self {
+            limits: EMPTY.iter(),
+            values: None,
+        }
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Item<'a>;
+
+    fn next(&mut self) -> Option<Item<'a>> {
+        let (metric, limit) = self.limits.next()?;
+        Some(Item {
+            metric,
+            limit: *limit,
+            current: self.values.and_then(|v| v.get(metric).copied()),
+        })
+    }
+}
+
 /// What a decision type supplies to the combining rule.
 pub trait Facts: Lookup {
     /// Whether a rule's structural scope covers this request.
     fn in_scope(&self, scope: &Scope) -> bool;
     /// The items of a `for_each` collection.
-    fn items(&self, for_each: ForEach) -> Vec<Item<'_>>;
+    fn items(&self, for_each: ForEach) -> Items<'_>;
     /// The CEL context for expressions the native evaluator does not cover;
     /// built on first use, so most decisions never build one.
     fn context(&self) -> &cel::Context<'static, 'static>;
@@ -114,14 +153,26 @@ pub struct Combined<'r, A> {
     pub trace: Vec<RuleTrace>,
 }
 
-/// Applies the combining rule to `rules` in order.
-pub fn combine<'r, A>(rules: &'r [Rule<A>], facts: &dyn Facts, explain: bool) -> Combined<'r, A> {
+/// Applies the combining rule to `rules` in order. Only the `candidates`
+/// (the rules whose indexed scope can cover the request) are looked at,
+/// unless explaining: then every rule appears in the trace.
+pub fn combine<'r, A>(
+    rules: &'r [Rule<A>],
+    candidates: Candidates<'_>,
+    facts: &dyn Facts,
+    explain: bool,
+) -> Combined<'r, A> {
     let mut out = Combined {
         denies: Vec::new(),
         decided: None,
         trace: Vec::new(),
     };
-    for rule in rules {
+    let order = if explain {
+        Order::All(rules.iter())
+    } else {
+        Order::Candidates(rules, candidates)
+    };
+    for rule in order {
         let is_allow = matches!(rule.effect, Effect::Allow(_));
         let skip = if !facts.in_scope(&rule.scope) {
             Some("not applicable: outside the rule's scope")
@@ -157,6 +208,31 @@ pub fn combine<'r, A>(rules: &'r [Rule<A>], facts: &dyn Facts, explain: bool) ->
         }
     }
     out
+}
+
+/// The rules to look at: all of them, or the indexed candidates.
+enum Order<'r, 'c, A> {
+    All(std::slice::Iter<'r, Rule<A>>),
+    Candidates(&'r [Rule<A>], Candidates<'c>),
+}
+
+impl<'r, A> Iterator for Order<'r, '_, A> {
+    type Item = &'r Rule<A>;
+
+    fn next(&mut self) -> Option<&'r Rule<A>> {
+        match self {
+            Self::All(rules) => rules.next(),
+            Self::Candidates(rules, candidates) => candidates.next().and_then(|i| rules.get(i)),
+        }
+    }
+}
+
+/// A trace of `rules` none of which ran, all for the same `note`.
+pub fn not_evaluated<A>(rules: &[Rule<A>], note: &str) -> Vec<RuleTrace> {
+    rules
+        .iter()
+        .map(|r| trace(r, false, note.to_owned(), false))
+        .collect()
 }
 
 /// The reason for a run-time failure of `rule`.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::{cell::OnceCell, collections::HashMap};
 
 use super::{
-    combine::{Facts, Item},
+    combine::{Facts, Items},
     native::Lookup,
     value::{MapRef, V},
     values::{list, map, metrics, strings, timestamp},
@@ -78,10 +78,12 @@ impl<'a> WalletView<'a> {
     /// Classifies `wallet`'s methods under `merchant`.
     pub fn new(wallet: &'a Wallet, merchant: &Merchant) -> Self {
         let mut view = Self {
+            // The first active BALANCE method, else the first listed one.
             balance_method: wallet
                 .methods
                 .iter()
-                .find(|m| m.kind == MethodType::Balance),
+                .filter(|m| m.kind == MethodType::Balance)
+                .min_by_key(|m| m.status != MethodStatus::Active),
             active: Vec::new(),
             accepted: Vec::new(),
             inactive: Vec::new(),
@@ -433,9 +435,9 @@ impl Facts for PaymentFacts<'_> {
         in_scope(scope, &self.wallet.merchant_id)
     }
 
-    fn items(&self, _for_each: ForEach) -> Vec<Item<'_>> {
+    fn items(&self, _for_each: ForEach) -> Items<'_> {
         // The bundle rejects `for_each` on payment rules.
-        Vec::new()
+        Items::none()
     }
 
     fn context(&self) -> &cel::Context<'static, 'static> {

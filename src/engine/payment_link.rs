@@ -21,12 +21,21 @@ pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> Paymen
             outcome: LinkOutcome::Deny,
             required_actions: Vec::new(),
             reasons: vec![unknown_merchant(&wallet.merchant_id)],
-            meta: values::meta(bundle, wallet.as_of, Vec::new()),
+            meta: values::meta(
+                bundle,
+                wallet.as_of,
+                unknown_merchant_trace(&bundle.payment_link_rules, wallet.explain),
+            ),
         };
     };
     let mut facts = PaymentFacts::new(bundle, wallet, merchant, default_profile);
     facts.health = Some(&req.health);
-    let combined = combine::combine(&bundle.payment_link_rules, &facts, wallet.explain);
+    let combined = combine::combine(
+        &bundle.payment_link_rules,
+        bundle.payment_link_index.candidates(&wallet.merchant_id),
+        &facts,
+        wallet.explain,
+    );
     let meta = values::meta(bundle, wallet.as_of, combined.trace);
     let (outcome, required_actions, reasons) = if !combined.denies.is_empty() {
         (LinkOutcome::Deny, Vec::new(), combined.denies)
@@ -63,6 +72,18 @@ pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> Paymen
         required_actions,
         reasons,
         meta,
+    }
+}
+
+/// The trace of a decision refused for an unknown merchant: no rule ran.
+pub fn unknown_merchant_trace<A>(
+    rules: &[crate::bundle::Rule<A>],
+    explain: bool,
+) -> Vec<crate::domain::RuleTrace> {
+    if explain {
+        combine::not_evaluated(rules, "not evaluated: unknown merchant")
+    } else {
+        Vec::new()
     }
 }
 

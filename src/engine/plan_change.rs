@@ -8,7 +8,7 @@ use std::{
 
 use super::{
     codes,
-    combine::{self, Facts, Item},
+    combine::{self, Facts, Items},
     native::Lookup,
     timing,
     value::{MapRef, V},
@@ -90,28 +90,24 @@ impl Facts for PlanChangeFacts<'_> {
             && scope.merchants.is_empty()
     }
 
-    fn items(&self, for_each: ForEach) -> Vec<Item<'_>> {
-        let (plan, usage) = match for_each {
-            ForEach::SourceLimits => (self.source, &self.req.usage),
-            ForEach::TargetLimits => (self.target, &self.req.usage),
-            ForEach::SourceQuotas => (self.source, &self.req.period_usage),
-            ForEach::TargetQuotas => (self.target, &self.req.period_usage),
+    fn items(&self, for_each: ForEach) -> Items<'_> {
+        let (plan, values) = match for_each {
+            ForEach::SourceLimits | ForEach::SourceQuotas => (self.source, &self.req.usage),
+            ForEach::TargetLimits | ForEach::TargetQuotas => (self.target, &self.req.usage),
         };
-        let Some(plan) = plan else {
-            return Vec::new();
+        let values = match for_each {
+            ForEach::SourceQuotas | ForEach::TargetQuotas => &self.req.period_usage,
+            ForEach::SourceLimits | ForEach::TargetLimits => values,
         };
-        let limits = match for_each {
-            ForEach::SourceLimits | ForEach::TargetLimits => &plan.limits,
-            ForEach::SourceQuotas | ForEach::TargetQuotas => &plan.quotas,
-        };
-        limits
-            .iter()
-            .map(|(metric, limit)| Item {
-                metric,
-                limit: *limit,
-                current: usage.get(metric).copied(),
-            })
-            .collect()
+        match (plan, for_each) {
+            (None, _) => Items::none(),
+            (Some(p), ForEach::SourceLimits | ForEach::TargetLimits) => {
+                Items::new(&p.limits, values)
+            }
+            (Some(p), ForEach::SourceQuotas | ForEach::TargetQuotas) => {
+                Items::new(&p.quotas, values)
+            }
+        }
     }
 
     fn context(&self) -> &cel::Context<'static, 'static> {
@@ -132,7 +128,12 @@ pub fn decide_plan_change(bundle: &CompiledBundle, req: &PlanChange) -> PlanChan
         rank_delta: source.zip(target).map(|(s, t)| t.rank - s.rank),
         ctx: OnceCell::new(),
     };
-    let combined = combine::combine(&bundle.plan_change_rules, &facts, req.explain);
+    let combined = combine::combine(
+        &bundle.plan_change_rules,
+        bundle.plan_change_index.candidates(&req.from_plan),
+        &facts,
+        req.explain,
+    );
     let mut meta = values::meta(bundle, req.as_of, combined.trace);
     let deny = |reasons, meta| PlanChangeDecision {
         verdict: Verdict::Deny,

@@ -28,7 +28,7 @@ pub fn reason<A>(
 }
 
 fn template(t: &Template, env: &Env<'_>) -> Result<String, String> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(96);
     for part in &t.parts {
         match part {
             Part::Text(s) => out.push_str(s),
@@ -51,11 +51,19 @@ pub fn lowercase_first(s: &str) -> String {
 
 /// A number as people write it: `12`, not `12.0`; `0.5` stays `0.5`.
 pub fn number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{n:.0}")
+    let mut s = String::new();
+    write_number(&mut s, n);
+    s
+}
+
+/// [`number`], appended to `out`.
+pub fn write_number(out: &mut String, n: f64) {
+    use std::fmt::Write as _;
+    let _ = if n.fract() == 0.0 && n.abs() < 1e15 {
+        write!(out, "{n:.0}")
     } else {
-        format!("{n}")
-    }
+        write!(out, "{n}")
+    };
 }
 
 /// A CEL value as text for messages.

@@ -6,7 +6,7 @@ use std::{borrow::Cow, cmp::Ordering, collections::BTreeMap, fmt::Write as _};
 
 use jiff::Timestamp;
 
-use super::render::number;
+use super::render::write_number;
 use crate::domain::PaymentMethod;
 
 /// A map of data a rule can read by key.
@@ -174,7 +174,7 @@ impl<'a> V<'a> {
             Self::UInt(u) => {
                 let _ = write!(out, "{u}");
             }
-            Self::Float(f) => out.push_str(&number(*f)),
+            Self::Float(f) => write_number(out, *f),
             Self::Str(s) => out.push_str(s),
             Self::Ts(t) => {
                 let _ = write!(out, "{t}");
