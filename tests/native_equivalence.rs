@@ -123,7 +123,7 @@ proptest! {
         let req = PlanChange::parse(input, instant(0)).expect("valid");
         let mut a = engine::decide_plan_change(native, &req);
         let b = engine::decide_plan_change(interpreted, &req);
-        a.meta.decision_id = b.meta.decision_id.clone();
+        a.meta.decision_id = b.meta.decision_id;
         prop_assert_eq!(a, b);
     }
 
@@ -134,7 +134,7 @@ proptest! {
         let req = PaymentLink::parse(input, instant(0)).expect("valid");
         let mut a = engine::decide_payment_link(native, &req);
         let b = engine::decide_payment_link(interpreted, &req);
-        a.meta.decision_id = b.meta.decision_id.clone();
+        a.meta.decision_id = b.meta.decision_id;
         prop_assert_eq!(a, b);
     }
 
@@ -152,7 +152,7 @@ proptest! {
         let req = ChargeFunding::parse(input, instant(0)).expect("valid");
         let mut a = engine::decide_charge_funding(native, &req);
         let b = engine::decide_charge_funding(interpreted, &req);
-        a.meta.decision_id = b.meta.decision_id.clone();
+        a.meta.decision_id = b.meta.decision_id;
         prop_assert_eq!(a, b);
     }
 }
