@@ -1,6 +1,9 @@
 //! Wiring: runs each subcommand with the parts it needs.
 
-use std::{io::Read as _, sync::Arc};
+use std::{
+    io::{Read as _, Write as _},
+    sync::Arc,
+};
 
 use anyhow::Context as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
@@ -89,8 +92,9 @@ fn check(path: Option<&std::path::PathBuf>) -> Exit {
     let source = config::source(path);
     match source.read().and_then(|files| engine::verify(&files)) {
         Ok((bundle, report)) => {
+            let (native, total) = bundle.native_coverage();
             println!(
-                "ok: bundle `{}` revision `{}`: {} rules, {} tests passed",
+                "ok: bundle `{}` revision `{}`: {} rules, {} tests passed; {native} of {total} expressions run natively",
                 bundle.name,
                 bundle.revision,
                 bundle.rule_count(),
@@ -190,11 +194,13 @@ where
     };
     match decide(request) {
         Ok(decision) => {
-            println!(
-                "{}",
-                to_json(pool, &format!("tollgate.v1.{kind}Decision"), &decision)?
-            );
-            Ok(Exit::Ok)
+            let json = to_json(pool, &format!("tollgate.v1.{kind}Decision"), &decision)?;
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{json}") {
+                // A reader that stops early (`| head`) is not a failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(Exit::Ok),
+            }
         }
         Err(violations) => Ok(invalid(&violations)),
     }

@@ -9,7 +9,7 @@ use std::{
 use serde_saphyr::Spanned;
 
 use super::{
-    BundleError, BundleErrors, BundleFiles, Location, expr, is_yaml,
+    BundleError, BundleErrors, BundleFiles, Location, ScopeIndex, expr, is_yaml,
     model::{
         Catalog, CompiledBundle, Effect, Merchants, Plan, ReasonTemplate, Rule, Scope, TestCase,
         Want,
@@ -108,11 +108,26 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
         }
     }
     p.errors.into_result(CompiledBundle {
-        name,
-        revision,
+        name: Arc::from(name),
+        revision: Arc::from(revision),
         description,
-        digest: files.digest(),
+        digest: Arc::from(files.digest()),
         catalog,
+        plan_change_index: ScopeIndex::build(
+            plan_change_rules
+                .iter()
+                .map(|r| r.scope.from_plans.as_slice()),
+        ),
+        payment_link_index: ScopeIndex::build(
+            payment_link_rules
+                .iter()
+                .map(|r| r.scope.merchants.as_slice()),
+        ),
+        charge_funding_index: ScopeIndex::build(
+            charge_funding_rules
+                .iter()
+                .map(|r| r.scope.merchants.as_slice()),
+        ),
         plan_change_rules,
         merchants,
         payment_link_rules,

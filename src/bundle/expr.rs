@@ -5,10 +5,15 @@ use std::collections::{BTreeMap, HashSet};
 
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr};
 
+use super::{fields::Field, native::Node};
+
 /// A compiled CEL expression and its source text.
 pub struct Expr {
-    /// The compiled program.
+    /// The compiled program, for the CEL interpreter.
     pub program: cel::Program,
+    /// The same expression compiled to a native tree, when every construct
+    /// it uses has a native form; the engine then never builds CEL values.
+    pub native: Option<Node>,
     /// The source, for traces and messages.
     pub source: String,
 }
@@ -16,22 +21,22 @@ pub struct Expr {
 /// The shape of a variable: which fields it has.
 #[derive(Debug, Clone)]
 pub enum Shape {
-    /// Any field may be read: a map keyed by caller or bundle data.
-    Any,
     /// A single value (number, string, bool, timestamp, list): no fields.
-    Value,
-    /// Only these fields exist.
-    Fields(BTreeMap<String, Shape>),
+    Value(Field),
+    /// A map keyed by data; `Some(keys)` limits the keys a bundle may name.
+    Map(Field, Option<Vec<String>>),
+    /// A record with these fields only.
+    Record(BTreeMap<String, Shape>),
 }
 
 impl Shape {
     /// A record with the given fields.
-    pub fn fields<I, K>(fields: I) -> Self
+    pub fn record<I, K>(fields: I) -> Self
     where
         I: IntoIterator<Item = (K, Shape)>,
         K: Into<String>,
     {
-        Self::Fields(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
+        Self::Record(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 
@@ -44,6 +49,11 @@ impl Vars {
     pub fn with(mut self, name: &str, shape: Shape) -> Self {
         self.0.insert(name.to_owned(), shape);
         self
+    }
+
+    /// The shape of a variable.
+    pub fn get(&self, name: &str) -> Option<&Shape> {
+        self.0.get(name)
     }
 }
 
@@ -71,6 +81,12 @@ pub fn compile(env: &cel::Env, source: &str, vars: &Vars) -> Result<Expr, String
     match problems.into_iter().next() {
         Some(problem) => Err(problem),
         None => Ok(Expr {
+            native: if locals.is_empty() {
+                super::native::compile(&program.expression().expr, vars)
+            } else {
+                // Comprehensions (`all`, `exists`, `map`, ...) stay with the interpreter.
+                None
+            },
             program,
             source: source.to_owned(),
         }),
@@ -175,14 +191,19 @@ fn check_path(p: &[&str], vars: &Vars, locals: &HashSet<String>, problems: &mut 
     let mut seen = (*root).to_owned();
     for field in fields {
         match shape {
-            Shape::Any => return,
-            Shape::Value => {
+            Shape::Value(_) => {
                 problems.push(format!(
                     "`{seen}` is a single value and has no field `{field}`"
                 ));
                 return;
             }
-            Shape::Fields(known) => match known.get(*field) {
+            Shape::Map(_, Some(keys)) if !keys.iter().any(|k| k == field) => {
+                problems.push(format!("`{seen}` has no field `{field}`"));
+                return;
+            }
+            // A key of a map of data: what lies below is data too.
+            Shape::Map(..) => return,
+            Shape::Record(known) => match known.get(*field) {
                 Some(next) => shape = next,
                 None => {
                     problems.push(format!("`{seen}` has no field `{field}`"));

@@ -6,7 +6,10 @@
 mod compile;
 mod errors;
 mod expr;
+mod fields;
+mod index;
 mod model;
+mod native;
 mod payment;
 mod plan_change;
 mod schema;
@@ -17,11 +20,14 @@ use sha2::{Digest as _, Sha256};
 pub use compile::json_to_cel;
 pub use errors::{BundleError, BundleErrors, Location};
 pub use expr::Expr;
+pub use fields::{Field, PlanField, Side};
+pub use index::{Candidates, ScopeIndex};
 pub use model::{
     AutoChargeCriterion, Catalog, CompiledBundle, Effect, ForEach, FundingStrategy, LinkPayload,
     Merchant, Merchants, Plan, ReasonTemplate, Rule, Scope, TestCase, TestRequest, TimingSpec,
     Want, WantKind,
 };
+pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use template::{Part, Template};
 
 /// The files of a bundle: names (no directories) and contents.

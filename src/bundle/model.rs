@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
 
 use jiff::{Timestamp, civil::Date};
 
-use super::{Location, expr::Expr, template::Template};
+use super::{Location, ScopeIndex, expr::Expr, template::Template};
 use crate::domain::{
     ChargeFundingInput, Currency, EffectiveTiming, FundingOutcome, FundingStep, LinkOutcome,
     MethodType, PaymentLinkInput, PlanChangeInput, ReasonCode, RequesterRole, RequiredAction,
@@ -15,13 +15,13 @@ use crate::domain::{
 /// request; a reload builds a new one and swaps it in whole.
 pub struct CompiledBundle {
     /// `name` from `bundle.yaml`.
-    pub name: String,
+    pub name: Arc<str>,
     /// `revision` from `bundle.yaml`.
-    pub revision: String,
+    pub revision: Arc<str>,
     /// `description` from `bundle.yaml`, if any.
     pub description: String,
     /// sha256 over the bundle's files in name order, hex.
-    pub digest: String,
+    pub digest: Arc<str>,
     /// The plan catalogue.
     pub catalog: Catalog,
     /// Plan-change rules, in evaluation order.
@@ -32,6 +32,12 @@ pub struct CompiledBundle {
     pub payment_link_rules: Vec<Rule<LinkPayload>>,
     /// Charge-funding rules, in evaluation order.
     pub charge_funding_rules: Vec<Rule<FundingStrategy>>,
+    /// Plan-change rules by source plan.
+    pub plan_change_index: ScopeIndex,
+    /// Payment-link rules by merchant.
+    pub payment_link_index: ScopeIndex,
+    /// Charge-funding rules by merchant.
+    pub charge_funding_index: ScopeIndex,
     /// The bundle's own tests.
     pub tests: Vec<TestCase>,
     /// The CEL environment every condition was compiled with.
@@ -39,6 +45,56 @@ pub struct CompiledBundle {
 }
 
 impl CompiledBundle {
+    /// The same bundle with every expression left to the CEL interpreter:
+    /// the baseline the native evaluator is measured and checked against.
+    pub fn interpreted(mut self) -> Self {
+        fn strip<A>(rules: &mut [Rule<A>]) {
+            for rule in rules {
+                if let Some(c) = rule.condition.as_mut() {
+                    c.native = None;
+                }
+                for t in std::iter::once(&mut rule.reason.message)
+                    .chain(rule.reason.details.iter_mut().map(|(_, t)| t))
+                {
+                    for part in &mut t.parts {
+                        if let super::Part::Hole(e) = part {
+                            e.native = None;
+                        }
+                    }
+                }
+            }
+        }
+        strip(&mut self.plan_change_rules);
+        strip(&mut self.payment_link_rules);
+        strip(&mut self.charge_funding_rules);
+        self
+    }
+
+    /// How many expressions (conditions and template holes) there are, and
+    /// how many of them the native evaluator runs.
+    pub fn native_coverage(&self) -> (usize, usize) {
+        fn count<A>(rules: &[Rule<A>], native: &mut usize, total: &mut usize) {
+            for rule in rules {
+                let holes = std::iter::once(&rule.reason.message)
+                    .chain(rule.reason.details.iter().map(|(_, t)| t))
+                    .flat_map(|t| &t.parts)
+                    .filter_map(|p| match p {
+                        super::Part::Hole(e) => Some(e),
+                        super::Part::Text(_) => None,
+                    });
+                for e in rule.condition.iter().chain(holes) {
+                    *total += 1;
+                    *native += usize::from(e.native.is_some());
+                }
+            }
+        }
+        let (mut native, mut total) = (0, 0);
+        count(&self.plan_change_rules, &mut native, &mut total);
+        count(&self.payment_link_rules, &mut native, &mut total);
+        count(&self.charge_funding_rules, &mut native, &mut total);
+        (native, total)
+    }
+
     /// Number of rules across all decision types.
     pub fn rule_count(&self) -> usize {
         self.plan_change_rules.len()

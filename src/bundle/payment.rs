@@ -10,6 +10,7 @@ use super::{
     Location,
     compile::{self, Common, Parsed, Problems},
     expr::{Shape, Vars},
+    fields::Field,
     model::{
         AutoChargeCriterion, FundingStrategy, LinkPayload, Merchant, Merchants, Rule, TestRequest,
         WantKind,
@@ -137,68 +138,75 @@ fn merchant(
 
 /// The variables a payment rule may read; `funding` adds the charge.
 pub fn vars(funding: bool) -> Vars {
-    let auto_charge = Shape::fields([
-        ("enabled", Shape::Value),
-        ("source_method_id", Shape::Value),
-        ("threshold_minor", Shape::Value),
-        ("amount_minor", Shape::Value),
+    let v = Shape::Value;
+    let auto_charge = Shape::record([
+        ("enabled", v(Field::AutoChargeEnabled)),
+        ("source_method_id", v(Field::AutoChargeSource)),
+        ("threshold_minor", v(Field::AutoChargeThreshold)),
+        ("amount_minor", v(Field::AutoChargeAmount)),
     ]);
     let mut request = vec![
-        ("user_id", Shape::Value),
-        ("merchant_id", Shape::Value),
-        ("methods", Shape::Any),
+        ("user_id", v(Field::UserId)),
+        ("merchant_id", v(Field::MerchantId)),
+        ("methods", v(Field::Methods)),
         ("auto_charge", auto_charge),
-        ("attributes", Shape::Any),
-        ("as_of", Shape::Value),
+        ("attributes", Shape::Map(Field::Attributes, None)),
+        ("as_of", v(Field::AsOf)),
     ];
     if funding {
         request.push((
             "amount",
-            Shape::fields([("currency", Shape::Value), ("amount_minor", Shape::Value)]),
+            Shape::record([
+                ("currency", v(Field::AmountCurrency)),
+                ("amount_minor", v(Field::AmountMinor)),
+            ]),
         ));
-        request.push(("balance_minor", Shape::Value));
+        request.push(("balance_minor", v(Field::BalanceMinor)));
     } else {
         request.push((
             "health",
-            Shape::fields([("score", Shape::Value), ("signals", Shape::Any)]),
+            Shape::record([
+                ("score", v(Field::HealthScore)),
+                ("signals", Shape::Map(Field::HealthSignals, None)),
+            ]),
         ));
     }
-    let merchant = Shape::fields([
-        ("id", Shape::Value),
-        ("default_profile", Shape::Value),
-        ("currency", Shape::Value),
-        ("accepted_methods", Shape::Value),
-        ("accepts_second_methods", Shape::Value),
-        ("min_health_score", Shape::Value),
+    let merchant = Shape::record([
+        ("id", v(Field::MerchantProfileId)),
+        ("default_profile", v(Field::DefaultProfile)),
+        ("currency", v(Field::MerchantCurrency)),
+        ("accepted_methods", v(Field::AcceptedTypes)),
+        ("accepts_second_methods", v(Field::AcceptsSecondMethods)),
+        ("min_health_score", v(Field::MinHealthScore)),
         (
             "auto_charge",
-            Shape::fields([
-                ("min_amount_minor", Shape::Value),
-                ("min_threshold_minor", Shape::Value),
+            Shape::record([
+                ("min_amount_minor", v(Field::MinAutoChargeAmount)),
+                ("min_threshold_minor", v(Field::MinAutoChargeThreshold)),
             ]),
         ),
-        ("allow_split", Shape::Value),
-        ("attributes", Shape::Any),
+        ("allow_split", v(Field::AllowSplit)),
+        ("attributes", Shape::Map(Field::MerchantAttributes, None)),
     ]);
-    let wallet = Shape::fields([
-        ("balance_method", Shape::Value),
-        ("active", Shape::Value),
-        ("accepted", Shape::Value),
-        ("inactive", Shape::Value),
-        ("fallbacks", Shape::Value),
-        ("auto_charge_ok", Shape::Value),
+    let wallet = Shape::record([
+        ("balance_method", v(Field::BalanceMethod)),
+        ("active", v(Field::ActiveMethods)),
+        ("accepted", v(Field::AcceptedMethods)),
+        ("inactive", v(Field::InactiveMethods)),
+        ("fallbacks", v(Field::Fallbacks)),
+        ("auto_charge_ok", v(Field::AutoChargeOk)),
     ]);
     let vars = Vars::default()
-        .with("request", Shape::fields(request))
+        .with("request", Shape::record(request))
         .with("merchant", merchant)
         .with("wallet", wallet);
     if funding {
         vars.with(
             "charge",
-            Shape::fields([
-                ("covered", Shape::Value),
-                ("shortfall_minor", Shape::Value),
-                ("top_up_minor", Shape::Value),
+            Shape::record([
+                ("covered", v(Field::Covered)),
+                ("shortfall_minor", v(Field::Shortfall)),
+                ("top_up_minor", v(Field::TopUp)),
             ]),
         )
     } else {

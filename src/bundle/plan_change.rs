@@ -10,6 +10,7 @@ use super::{
     ForEach, Location,
     compile::{self, Common, Problems},
     expr::{Shape, Vars},
+    fields::{Field, PlanField, Side},
     model::{Catalog, Rule, TestRequest, TimingSpec, WantKind},
     schema::{PlanChangeDoc, RuleDoc, WantDoc},
 };
@@ -17,67 +18,72 @@ use crate::domain::{BillingInput, EffectiveTiming, PlanChange, PlanChangeInput, 
 
 /// The variables a plan-change condition or template may read.
 pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
-    let plan = Shape::fields([
-        ("id", Shape::Value),
-        ("known", Shape::Value),
-        ("rank", Shape::Value),
-        ("limits", Shape::Any),
-        ("quotas", Shape::Any),
-        (
-            "attributes",
-            Shape::fields(catalog.attribute_defaults.iter().map(|(k, v)| {
-                (
-                    k.clone(),
-                    if v.is_object() {
-                        Shape::Any
-                    } else {
-                        Shape::Value
-                    },
-                )
-            })),
-        ),
-    ]);
-    let request = Shape::fields([
-        ("tenant_id", Shape::Value),
-        ("from_plan", Shape::Value),
-        ("to_plan", Shape::Value),
+    let plan = |side| {
+        let f = |field| Shape::Value(Field::Plan(side, field));
+        let attributes = catalog.attribute_defaults.keys().cloned().collect();
+        Shape::record([
+            ("id", f(PlanField::Id)),
+            ("known", f(PlanField::Known)),
+            ("rank", f(PlanField::Rank)),
+            (
+                "limits",
+                Shape::Map(Field::Plan(side, PlanField::Limits), None),
+            ),
+            (
+                "quotas",
+                Shape::Map(Field::Plan(side, PlanField::Quotas), None),
+            ),
+            (
+                "attributes",
+                Shape::Map(Field::Plan(side, PlanField::Attributes), Some(attributes)),
+            ),
+        ])
+    };
+    let v = Shape::Value;
+    let request = Shape::record([
+        ("tenant_id", v(Field::TenantId)),
+        ("from_plan", v(Field::FromPlan)),
+        ("to_plan", v(Field::ToPlan)),
         (
             "requester",
-            Shape::fields([("role", Shape::Value), ("id", Shape::Value)]),
-        ),
-        ("usage", Shape::Any),
-        ("period_usage", Shape::Any),
-        (
-            "billing",
-            Shape::fields([
-                ("current_period_start", Shape::Value),
-                ("current_period_end", Shape::Value),
-                ("commitment_end", Shape::Value),
-                ("anchor_day", Shape::Value),
-                ("time_zone", Shape::Value),
+            Shape::record([
+                ("role", v(Field::RequesterRole)),
+                ("id", v(Field::RequesterId)),
             ]),
         ),
-        ("attributes", Shape::Any),
-        ("as_of", Shape::Value),
+        ("usage", Shape::Map(Field::Usage, None)),
+        ("period_usage", Shape::Map(Field::PeriodUsage, None)),
+        (
+            "billing",
+            Shape::record([
+                ("current_period_start", v(Field::PeriodStart)),
+                ("current_period_end", v(Field::PeriodEnd)),
+                ("commitment_end", v(Field::CommitmentEnd)),
+                ("anchor_day", v(Field::AnchorDay)),
+                ("time_zone", v(Field::TimeZone)),
+            ]),
+        ),
+        ("attributes", Shape::Map(Field::Attributes, None)),
+        ("as_of", v(Field::AsOf)),
     ]);
-    let change = Shape::fields([
-        ("same_plan", Shape::Value),
-        ("upgrade", Shape::Value),
-        ("downgrade", Shape::Value),
-        ("lateral", Shape::Value),
-        ("rank_delta", Shape::Value),
-        ("in_commitment", Shape::Value),
+    let change = Shape::record([
+        ("same_plan", v(Field::SamePlan)),
+        ("upgrade", v(Field::Upgrade)),
+        ("downgrade", v(Field::Downgrade)),
+        ("lateral", v(Field::Lateral)),
+        ("rank_delta", v(Field::RankDelta)),
+        ("in_commitment", v(Field::InCommitment)),
     ]);
     let vars = Vars::default()
         .with("request", request)
-        .with("source", plan.clone())
-        .with("target", plan)
+        .with("source", plan(Side::Source))
+        .with("target", plan(Side::Target))
         .with("change", change);
     if for_each {
-        vars.with("metric", Shape::Value)
-            .with("limit", Shape::Value)
-            .with("current", Shape::Value)
-            .with("reported", Shape::Value)
+        vars.with("metric", v(Field::Metric))
+            .with("limit", v(Field::Limit))
+            .with("current", v(Field::Current))
+            .with("reported", v(Field::Reported))
     } else {
         vars
     }

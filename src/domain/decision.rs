@@ -1,30 +1,26 @@
 //! What a decision answers: verdict, timing, reasons and provenance.
 
-use std::{collections::BTreeMap, fmt};
+use std::{collections::BTreeMap, fmt, sync::Arc};
 
 use jiff::Timestamp;
 
 use super::{ReasonCode, RuleId};
 
-/// A unique decision id (UUIDv7: sortable by creation time).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DecisionId(String);
+/// A unique decision id (UUIDv7: sortable by creation time), kept binary
+/// and formatted only when encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DecisionId(uuid::Uuid);
 
 impl DecisionId {
     /// A fresh, unique id.
     pub fn generate() -> Self {
-        Self(uuid::Uuid::now_v7().to_string())
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
+        Self(uuid::Uuid::now_v7())
     }
 }
 
 impl fmt::Display for DecisionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        self.0.hyphenated().fmt(f)
     }
 }
 
@@ -117,11 +113,11 @@ pub struct DecisionMeta {
     /// Unique per decision.
     pub decision_id: DecisionId,
     /// The bundle's name.
-    pub bundle_name: String,
+    pub bundle_name: Arc<str>,
     /// The bundle's revision.
-    pub bundle_revision: String,
+    pub bundle_revision: Arc<str>,
     /// sha256 of the bundle's content, hex.
-    pub bundle_digest: String,
+    pub bundle_digest: Arc<str>,
     /// The instant the decision was evaluated at.
     pub evaluated_at: Timestamp,
     /// One entry per rule, when `explain` was set.

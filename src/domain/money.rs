@@ -48,6 +48,11 @@ impl Money {
         self.currency
     }
 
+    /// The currency code as text.
+    pub fn currency_code(&self) -> &str {
+        self.currency.as_str()
+    }
+
     /// The amount in minor units, always > 0.
     pub fn minor(&self) -> i64 {
         self.minor

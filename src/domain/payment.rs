@@ -288,7 +288,9 @@ impl PaymentLink {
             );
         }
         for (name, value) in &health.signals {
-            if !value.is_finite() {
+            if name.is_empty() {
+                bad.push("health.signals", "signal name is empty");
+            } else if !value.is_finite() {
                 bad.push(
                     format!("health.signals[\"{name}\"]"),
                     format!("`{value}` is not a finite number"),

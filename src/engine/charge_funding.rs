@@ -4,42 +4,21 @@
 //! payment steps (BALANCE, PAYMENT_METHOD) sum exactly to the charge, no
 //! step is zero or negative, and an AUTO_CHARGE top-up precedes them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{
-    codes,
-    combine::{self, Facts, Item},
-    payment::{self, WalletView},
-    payment_link::unknown_merchant,
-    values::{self, map},
+    codes, combine,
+    payment::{ChargeFacts, PaymentFacts, WalletView},
+    payment_link::{unknown_merchant, unknown_merchant_trace},
+    values,
 };
 use crate::{
-    bundle::{CompiledBundle, Effect, ForEach, FundingStrategy, Merchant, Scope},
+    bundle::{CompiledBundle, Effect, FundingStrategy, Merchant},
     domain::{
         ChargeFunding, ChargeFundingDecision, FundingOutcome, FundingSource, FundingStep, Reason,
         ReasonCode,
     },
 };
-
-struct FundingFacts<'a> {
-    merchant_id: &'a str,
-    ctx: cel::Context<'static, 'static>,
-}
-
-impl Facts for FundingFacts<'_> {
-    fn in_scope(&self, scope: &Scope) -> bool {
-        payment::in_scope(scope, self.merchant_id)
-    }
-
-    fn items(&self, _for_each: ForEach) -> Vec<Item<'_>> {
-        // The bundle rejects `for_each` on payment rules.
-        Vec::new()
-    }
-
-    fn context(&self) -> &cel::Context<'_, '_> {
-        &self.ctx
-    }
-}
 
 /// Decides how `req`'s charge is funded under `bundle`.
 pub fn decide_charge_funding(
@@ -55,56 +34,35 @@ pub fn decide_charge_funding(
         meta,
     };
     let Some((merchant, default_profile)) = bundle.merchants.get(&wallet.merchant_id) else {
-        let meta = values::meta(bundle, wallet.as_of, Vec::new());
+        let trace = unknown_merchant_trace(&bundle.charge_funding_rules, wallet.explain);
+        let meta = values::meta(bundle, wallet.as_of, trace);
         return decline(vec![unknown_merchant(&wallet.merchant_id)], meta);
     };
-    let view = WalletView::new(wallet, merchant);
     let shortfall = req.shortfall_minor();
     let top_up = if shortfall > 0 {
         shortfall.max(wallet.auto_charge.amount_minor)
     } else {
         0
     };
-    let mut ctx = cel::Context::with_env(bundle.env.clone());
-    let mut request: HashMap<String, cel::Value> = payment::wallet_request_entries(wallet)
-        .into_iter()
-        .collect();
-    request.insert(
-        "amount".to_owned(),
-        map([
-            (
-                "currency",
-                cel::Value::from(req.amount.currency().as_str().to_owned()),
-            ),
-            ("amount_minor", cel::Value::Int(req.amount.minor())),
-        ]),
+    let mut facts = PaymentFacts::new(bundle, wallet, merchant, default_profile);
+    facts.charge = Some(ChargeFacts {
+        req,
+        shortfall,
+        top_up,
+    });
+    let combined = combine::combine(
+        &bundle.charge_funding_rules,
+        bundle.charge_funding_index.candidates(&wallet.merchant_id),
+        &facts,
+        wallet.explain,
     );
-    request.insert(
-        "balance_minor".to_owned(),
-        cel::Value::Int(req.balance_minor),
-    );
-    ctx.add_variable_from_value("request", cel::Value::from(request));
-    ctx.add_variable_from_value(
-        "merchant",
-        payment::merchant_value(merchant, &wallet.merchant_id, default_profile),
-    );
-    ctx.add_variable_from_value("wallet", view.value());
-    ctx.add_variable_from_value(
-        "charge",
-        map([
-            ("covered", cel::Value::Bool(shortfall == 0)),
-            ("shortfall_minor", cel::Value::Int(shortfall)),
-            ("top_up_minor", cel::Value::Int(top_up)),
-        ]),
-    );
-    let facts = FundingFacts {
-        merchant_id: &wallet.merchant_id,
-        ctx,
-    };
-    let combined = combine::combine(&bundle.charge_funding_rules, &facts, wallet.explain);
     let meta = values::meta(bundle, wallet.as_of, combined.trace);
-    let mut skipped = if shortfall > 0 {
-        view.skipped_reasons()
+    // Which fallbacks could not serve is worth saying only when the balance
+    // is short in the merchant's own currency: across currencies there is no
+    // shortfall to cover.
+    let same_currency = req.amount.currency() == merchant.currency;
+    let mut skipped = if shortfall > 0 && same_currency {
+        facts.view.skipped_reasons()
     } else {
         Vec::new()
     };
@@ -132,7 +90,7 @@ pub fn decide_charge_funding(
             meta,
         );
     };
-    match plan(*strategy, req, merchant, &view) {
+    match plan(*strategy, req, merchant, &facts.view) {
         Ok(steps) => {
             if *strategy != FundingStrategy::AutoCharge {
                 reasons.append(&mut skipped);

@@ -33,11 +33,13 @@
 
 mod charge_funding;
 mod combine;
+mod native;
 mod payment;
 mod payment_link;
 mod plan_change;
 mod render;
 mod timing;
+mod value;
 mod values;
 mod verify;
 

@@ -5,10 +5,20 @@
 
 use std::collections::BTreeMap;
 
-use super::values::{list, map, strings, timestamp};
+use std::{cell::OnceCell, collections::HashMap};
+
+use super::{
+    combine::{Facts, Items},
+    native::Lookup,
+    value::{MapRef, V},
+    values::{list, map, metrics, strings, timestamp},
+};
 use crate::{
-    bundle::{Merchant, Scope},
-    domain::{MethodStatus, MethodType, PaymentMethod, Reason, ReasonCode, Wallet},
+    bundle::{CompiledBundle, Field, ForEach, Merchant, Scope},
+    domain::{
+        ChargeFunding, HealthIndex, MethodStatus, MethodType, PaymentMethod, Reason, ReasonCode,
+        Wallet,
+    },
 };
 
 /// Reason code for a fallback candidate that could not be used.
@@ -68,10 +78,12 @@ impl<'a> WalletView<'a> {
     /// Classifies `wallet`'s methods under `merchant`.
     pub fn new(wallet: &'a Wallet, merchant: &Merchant) -> Self {
         let mut view = Self {
+            // The first active BALANCE method, else the first listed one.
             balance_method: wallet
                 .methods
                 .iter()
-                .find(|m| m.kind == MethodType::Balance),
+                .filter(|m| m.kind == MethodType::Balance)
+                .min_by_key(|m| m.status != MethodStatus::Active),
             active: Vec::new(),
             accepted: Vec::new(),
             inactive: Vec::new(),
@@ -260,4 +272,175 @@ pub fn wallet_request_entries(wallet: &Wallet) -> Vec<(String, cel::Value)> {
         ("attributes".to_owned(), strings(&wallet.attributes)),
         ("as_of".to_owned(), timestamp(wallet.as_of)),
     ]
+}
+
+/// What a funding decision adds to the payment facts.
+pub struct ChargeFacts<'a> {
+    /// The request.
+    pub req: &'a ChargeFunding,
+    /// What the balance lacks (0 when it covers the charge).
+    pub shortfall: i64,
+    /// What an auto-charge would top up.
+    pub top_up: i64,
+}
+
+/// The facts payment rules read: request, merchant settings, wallet view,
+/// and for funding the charge.
+pub struct PaymentFacts<'a> {
+    /// The bundle deciding.
+    pub bundle: &'a CompiledBundle,
+    /// The wallet part of the request.
+    pub wallet: &'a Wallet,
+    /// The settings that apply.
+    pub merchant: &'a Merchant,
+    /// Whether those are the default profile.
+    pub default_profile: bool,
+    /// The wallet classified under the merchant.
+    pub view: WalletView<'a>,
+    /// Links: the health index.
+    pub health: Option<&'a HealthIndex>,
+    /// Funding: the charge.
+    pub charge: Option<ChargeFacts<'a>>,
+    ctx: OnceCell<cel::Context<'static, 'static>>,
+}
+
+impl<'a> PaymentFacts<'a> {
+    /// Facts for `wallet` under `merchant`.
+    pub fn new(
+        bundle: &'a CompiledBundle,
+        wallet: &'a Wallet,
+        merchant: &'a Merchant,
+        default_profile: bool,
+    ) -> Self {
+        Self {
+            bundle,
+            wallet,
+            merchant,
+            default_profile,
+            view: WalletView::new(wallet, merchant),
+            health: None,
+            charge: None,
+            ctx: OnceCell::new(),
+        }
+    }
+
+    fn ids(methods: &[&'a PaymentMethod]) -> V<'a> {
+        V::List(methods.iter().map(|m| V::str(m.id.as_str())).collect())
+    }
+
+    /// The CEL variables, for expressions the native evaluator does not cover.
+    fn cel_context(&self) -> cel::Context<'static, 'static> {
+        let mut ctx = cel::Context::with_env(self.bundle.env.clone());
+        let mut request: HashMap<String, cel::Value> =
+            wallet_request_entries(self.wallet).into_iter().collect();
+        if let Some(h) = self.health {
+            request.insert(
+                "health".to_owned(),
+                map([
+                    ("score", cel::Value::Int(i64::from(h.score))),
+                    ("signals", metrics(&h.signals)),
+                ]),
+            );
+        }
+        if let Some(c) = &self.charge {
+            request.insert(
+                "amount".to_owned(),
+                map([
+                    (
+                        "currency",
+                        cel::Value::from(c.req.amount.currency().as_str().to_owned()),
+                    ),
+                    ("amount_minor", cel::Value::Int(c.req.amount.minor())),
+                ]),
+            );
+            request.insert(
+                "balance_minor".to_owned(),
+                cel::Value::Int(c.req.balance_minor),
+            );
+            ctx.add_variable_from_value(
+                "charge",
+                map([
+                    ("covered", cel::Value::Bool(c.shortfall == 0)),
+                    ("shortfall_minor", cel::Value::Int(c.shortfall)),
+                    ("top_up_minor", cel::Value::Int(c.top_up)),
+                ]),
+            );
+        }
+        ctx.add_variable_from_value("request", cel::Value::from(request));
+        ctx.add_variable_from_value(
+            "merchant",
+            merchant_value(
+                self.merchant,
+                &self.wallet.merchant_id,
+                self.default_profile,
+            ),
+        );
+        ctx.add_variable_from_value("wallet", self.view.value());
+        ctx
+    }
+}
+
+impl Lookup for PaymentFacts<'_> {
+    fn field(&self, field: Field) -> Option<V<'_>> {
+        let w = self.wallet;
+        let m = self.merchant;
+        let ac = &w.auto_charge;
+        Some(match field {
+            Field::Attributes => V::Map(MapRef::Strings(&w.attributes)),
+            Field::AsOf => V::Ts(w.as_of),
+            Field::UserId => V::str(&w.user_id),
+            Field::MerchantId | Field::MerchantProfileId => V::str(&w.merchant_id),
+            Field::Methods => V::List(
+                w.methods
+                    .iter()
+                    .map(|m| V::Map(MapRef::Method(m)))
+                    .collect(),
+            ),
+            Field::AutoChargeEnabled => V::Bool(ac.enabled),
+            Field::AutoChargeSource => V::str(&ac.source_method_id),
+            Field::AutoChargeThreshold => V::Int(ac.threshold_minor),
+            Field::AutoChargeAmount => V::Int(ac.amount_minor),
+            Field::HealthScore => V::Int(i64::from(self.health?.score)),
+            Field::HealthSignals => V::Map(MapRef::Metrics(&self.health?.signals)),
+            Field::AmountCurrency => V::str(self.charge.as_ref()?.req.amount.currency_code()),
+            Field::AmountMinor => V::Int(self.charge.as_ref()?.req.amount.minor()),
+            Field::BalanceMinor => V::Int(self.charge.as_ref()?.req.balance_minor),
+            Field::DefaultProfile => V::Bool(self.default_profile),
+            Field::MerchantCurrency => V::str(m.currency.as_str()),
+            Field::AcceptedTypes => {
+                V::List(m.accepted.iter().map(|t| V::str(t.as_str())).collect())
+            }
+            Field::AcceptsSecondMethods => V::Bool(!m.accepted.is_empty()),
+            Field::MinHealthScore => V::Int(i64::from(m.min_health_score)),
+            Field::MinAutoChargeAmount => V::Int(m.auto_charge.min_amount_minor),
+            Field::MinAutoChargeThreshold => V::Int(m.auto_charge.min_threshold_minor),
+            Field::AllowSplit => V::Bool(m.allow_split),
+            Field::MerchantAttributes => V::Map(MapRef::Json(&m.attributes)),
+            Field::BalanceMethod => V::str(self.view.balance_method.map_or("", |b| b.id.as_str())),
+            Field::ActiveMethods => Self::ids(&self.view.active),
+            Field::AcceptedMethods => Self::ids(&self.view.accepted),
+            Field::InactiveMethods => Self::ids(&self.view.inactive),
+            Field::Fallbacks => Self::ids(&self.view.fallbacks),
+            Field::AutoChargeOk => V::Bool(self.view.auto_charge_ok),
+            Field::Covered => V::Bool(self.charge.as_ref()?.shortfall == 0),
+            Field::Shortfall => V::Int(self.charge.as_ref()?.shortfall),
+            Field::TopUp => V::Int(self.charge.as_ref()?.top_up),
+            _ => return None,
+        })
+    }
+}
+
+impl Facts for PaymentFacts<'_> {
+    fn in_scope(&self, scope: &Scope) -> bool {
+        in_scope(scope, &self.wallet.merchant_id)
+    }
+
+    fn items(&self, _for_each: ForEach) -> Items<'_> {
+        // The bundle rejects `for_each` on payment rules.
+        Items::none()
+    }
+
+    fn context(&self) -> &cel::Context<'static, 'static> {
+        self.ctx.get_or_init(|| self.cel_context())
+    }
 }

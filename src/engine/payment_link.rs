@@ -1,38 +1,17 @@
 //! The payment-link decision: may this wallet link to this merchant, or what
 //! must the user do first?
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{
-    codes,
-    combine::{self, Facts, Item},
-    payment::{self, WalletView},
-    values::{self, map, metrics},
+    codes, combine,
+    payment::{self, PaymentFacts},
+    values,
 };
 use crate::{
-    bundle::{CompiledBundle, Effect, ForEach, LinkPayload, Scope},
+    bundle::{CompiledBundle, Effect, LinkPayload},
     domain::{LinkOutcome, PaymentLink, PaymentLinkDecision, Reason, ReasonCode},
 };
-
-struct LinkFacts<'a> {
-    merchant_id: &'a str,
-    ctx: cel::Context<'static, 'static>,
-}
-
-impl Facts for LinkFacts<'_> {
-    fn in_scope(&self, scope: &Scope) -> bool {
-        payment::in_scope(scope, self.merchant_id)
-    }
-
-    fn items(&self, _for_each: ForEach) -> Vec<Item<'_>> {
-        // The bundle rejects `for_each` on payment rules.
-        Vec::new()
-    }
-
-    fn context(&self) -> &cel::Context<'_, '_> {
-        &self.ctx
-    }
-}
 
 /// Decides whether `req`'s wallet may link to its merchant under `bundle`.
 pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> PaymentLinkDecision {
@@ -42,32 +21,21 @@ pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> Paymen
             outcome: LinkOutcome::Deny,
             required_actions: Vec::new(),
             reasons: vec![unknown_merchant(&wallet.merchant_id)],
-            meta: values::meta(bundle, wallet.as_of, Vec::new()),
+            meta: values::meta(
+                bundle,
+                wallet.as_of,
+                unknown_merchant_trace(&bundle.payment_link_rules, wallet.explain),
+            ),
         };
     };
-    let view = WalletView::new(wallet, merchant);
-    let mut ctx = cel::Context::with_env(bundle.env.clone());
-    let mut request: HashMap<String, cel::Value> = payment::wallet_request_entries(wallet)
-        .into_iter()
-        .collect();
-    request.insert(
-        "health".to_owned(),
-        map([
-            ("score", cel::Value::Int(i64::from(req.health.score))),
-            ("signals", metrics(&req.health.signals)),
-        ]),
+    let mut facts = PaymentFacts::new(bundle, wallet, merchant, default_profile);
+    facts.health = Some(&req.health);
+    let combined = combine::combine(
+        &bundle.payment_link_rules,
+        bundle.payment_link_index.candidates(&wallet.merchant_id),
+        &facts,
+        wallet.explain,
     );
-    ctx.add_variable_from_value("request", cel::Value::from(request));
-    ctx.add_variable_from_value(
-        "merchant",
-        payment::merchant_value(merchant, &wallet.merchant_id, default_profile),
-    );
-    ctx.add_variable_from_value("wallet", view.value());
-    let facts = LinkFacts {
-        merchant_id: &wallet.merchant_id,
-        ctx,
-    };
-    let combined = combine::combine(&bundle.payment_link_rules, &facts, wallet.explain);
     let meta = values::meta(bundle, wallet.as_of, combined.trace);
     let (outcome, required_actions, reasons) = if !combined.denies.is_empty() {
         (LinkOutcome::Deny, Vec::new(), combined.denies)
@@ -104,6 +72,18 @@ pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> Paymen
         required_actions,
         reasons,
         meta,
+    }
+}
+
+/// The trace of a decision refused for an unknown merchant: no rule ran.
+pub fn unknown_merchant_trace<A>(
+    rules: &[crate::bundle::Rule<A>],
+    explain: bool,
+) -> Vec<crate::domain::RuleTrace> {
+    if explain {
+        combine::not_evaluated(rules, "not evaluated: unknown merchant")
+    } else {
+        Vec::new()
     }
 }
 

@@ -1,24 +1,85 @@
 //! The plan-change decision: facts from the request and catalogue, the
 //! combining rule, and the effective instant of an allow.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    cell::OnceCell,
+    collections::{BTreeMap, HashMap},
+};
 
 use super::{
     codes,
-    combine::{self, Facts, Item},
+    combine::{self, Facts, Items},
+    native::Lookup,
     timing,
+    value::{MapRef, V},
     values::{self, map, metrics, strings, timestamp},
 };
 use crate::{
-    bundle::{CompiledBundle, Effect, ForEach, Plan, Scope},
+    bundle::{CompiledBundle, Effect, Field, ForEach, Plan, PlanField, Scope, Side},
     domain::{PlanChange, PlanChangeDecision, Reason, ReasonCode, Verdict},
 };
 
 struct PlanChangeFacts<'a> {
+    bundle: &'a CompiledBundle,
     req: &'a PlanChange,
     source: Option<&'a Plan>,
     target: Option<&'a Plan>,
-    ctx: cel::Context<'static, 'static>,
+    rank_delta: Option<i64>,
+    ctx: OnceCell<cel::Context<'static, 'static>>,
+}
+
+/// An unknown plan has no limits or quotas.
+static NO_METRICS: BTreeMap<String, f64> = BTreeMap::new();
+
+impl Lookup for PlanChangeFacts<'_> {
+    fn field(&self, field: Field) -> Option<V<'_>> {
+        let req = self.req;
+        let b = &req.billing;
+        let delta = self.rank_delta;
+        Some(match field {
+            Field::TenantId => V::str(&req.tenant_id),
+            Field::FromPlan => V::str(&req.from_plan),
+            Field::ToPlan => V::str(&req.to_plan),
+            Field::RequesterRole => V::str(req.requester.role.as_str()),
+            Field::RequesterId => V::str(&req.requester.id),
+            Field::Usage => V::Map(MapRef::Metrics(&req.usage)),
+            Field::PeriodUsage => V::Map(MapRef::Metrics(&req.period_usage)),
+            Field::PeriodStart => V::Ts(b.current_period_start?),
+            Field::PeriodEnd => V::Ts(b.current_period_end?),
+            Field::CommitmentEnd => V::Ts(b.commitment_end?),
+            Field::AnchorDay => V::Int(i64::from(b.anchor_day?.get())),
+            Field::TimeZone => V::str(&b.time_zone_name),
+            Field::Attributes => V::Map(MapRef::Strings(&req.attributes)),
+            Field::AsOf => V::Ts(req.as_of),
+            Field::Plan(side, f) => {
+                let (id, plan) = match side {
+                    Side::Source => (&req.from_plan, self.source),
+                    Side::Target => (&req.to_plan, self.target),
+                };
+                match (f, plan) {
+                    (PlanField::Id, _) => V::str(id),
+                    (PlanField::Known, p) => V::Bool(p.is_some()),
+                    (PlanField::Rank, p) => V::Int(p.map_or(-1, |p| p.rank)),
+                    (PlanField::Limits, p) => {
+                        V::Map(MapRef::Metrics(p.map_or(&NO_METRICS, |p| &p.limits)))
+                    }
+                    (PlanField::Quotas, p) => {
+                        V::Map(MapRef::Metrics(p.map_or(&NO_METRICS, |p| &p.quotas)))
+                    }
+                    (PlanField::Attributes, p) => V::Map(MapRef::Json(
+                        p.map_or(&self.bundle.catalog.attribute_defaults, |p| &p.attributes),
+                    )),
+                }
+            }
+            Field::SamePlan => V::Bool(req.from_plan == req.to_plan),
+            Field::Upgrade => V::Bool(delta.is_some_and(|d| d > 0)),
+            Field::Downgrade => V::Bool(delta.is_some_and(|d| d < 0)),
+            Field::Lateral => V::Bool(req.from_plan != req.to_plan && delta == Some(0)),
+            Field::RankDelta => V::Int(delta.unwrap_or(0)),
+            Field::InCommitment => V::Bool(b.commitment_end.is_some_and(|end| end > req.as_of)),
+            _ => return None,
+        })
+    }
 }
 
 impl Facts for PlanChangeFacts<'_> {
@@ -29,32 +90,29 @@ impl Facts for PlanChangeFacts<'_> {
             && scope.merchants.is_empty()
     }
 
-    fn items(&self, for_each: ForEach) -> Vec<Item<'_>> {
-        let (plan, usage) = match for_each {
-            ForEach::SourceLimits => (self.source, &self.req.usage),
-            ForEach::TargetLimits => (self.target, &self.req.usage),
-            ForEach::SourceQuotas => (self.source, &self.req.period_usage),
-            ForEach::TargetQuotas => (self.target, &self.req.period_usage),
+    fn items(&self, for_each: ForEach) -> Items<'_> {
+        let (plan, values) = match for_each {
+            ForEach::SourceLimits | ForEach::SourceQuotas => (self.source, &self.req.usage),
+            ForEach::TargetLimits | ForEach::TargetQuotas => (self.target, &self.req.usage),
         };
-        let Some(plan) = plan else {
-            return Vec::new();
+        let values = match for_each {
+            ForEach::SourceQuotas | ForEach::TargetQuotas => &self.req.period_usage,
+            ForEach::SourceLimits | ForEach::TargetLimits => values,
         };
-        let limits = match for_each {
-            ForEach::SourceLimits | ForEach::TargetLimits => &plan.limits,
-            ForEach::SourceQuotas | ForEach::TargetQuotas => &plan.quotas,
-        };
-        limits
-            .iter()
-            .map(|(metric, limit)| Item {
-                metric,
-                limit: *limit,
-                current: usage.get(metric).copied(),
-            })
-            .collect()
+        match (plan, for_each) {
+            (None, _) => Items::none(),
+            (Some(p), ForEach::SourceLimits | ForEach::TargetLimits) => {
+                Items::new(&p.limits, values)
+            }
+            (Some(p), ForEach::SourceQuotas | ForEach::TargetQuotas) => {
+                Items::new(&p.quotas, values)
+            }
+        }
     }
 
-    fn context(&self) -> &cel::Context<'_, '_> {
-        &self.ctx
+    fn context(&self) -> &cel::Context<'static, 'static> {
+        self.ctx
+            .get_or_init(|| context(self.bundle, self.req, self.source, self.target))
     }
 }
 
@@ -63,12 +121,19 @@ pub fn decide_plan_change(bundle: &CompiledBundle, req: &PlanChange) -> PlanChan
     let source = bundle.catalog.plans.get(&req.from_plan);
     let target = bundle.catalog.plans.get(&req.to_plan);
     let facts = PlanChangeFacts {
+        bundle,
         req,
         source,
         target,
-        ctx: context(bundle, req, source, target),
+        rank_delta: source.zip(target).map(|(s, t)| t.rank - s.rank),
+        ctx: OnceCell::new(),
     };
-    let combined = combine::combine(&bundle.plan_change_rules, &facts, req.explain);
+    let combined = combine::combine(
+        &bundle.plan_change_rules,
+        bundle.plan_change_index.candidates(&req.from_plan),
+        &facts,
+        req.explain,
+    );
     let mut meta = values::meta(bundle, req.as_of, combined.trace);
     let deny = |reasons, meta| PlanChangeDecision {
         verdict: Verdict::Deny,

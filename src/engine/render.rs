@@ -2,20 +2,21 @@
 
 use std::collections::BTreeMap;
 
+use super::combine::Env;
 use crate::{
     bundle::{Part, Rule, Template},
     domain::Reason,
 };
 
-/// Renders `rule`'s reason in `ctx`, adding `details` first.
+/// Renders `rule`'s reason in `env`, adding `details` first.
 pub fn reason<A>(
     rule: &Rule<A>,
-    ctx: &cel::Context<'_, '_>,
+    env: &Env<'_>,
     mut details: BTreeMap<String, String>,
 ) -> Result<Reason, String> {
-    let message = template(&rule.reason.message, ctx).map_err(|e| format!("message {e}"))?;
+    let message = template(&rule.reason.message, env).map_err(|e| format!("message {e}"))?;
     for (key, t) in &rule.reason.details {
-        let value = template(t, ctx).map_err(|e| format!("details `{key}` {e}"))?;
+        let value = template(t, env).map_err(|e| format!("details `{key}` {e}"))?;
         details.insert(key.clone(), value);
     }
     Ok(Reason {
@@ -26,17 +27,14 @@ pub fn reason<A>(
     })
 }
 
-fn template(t: &Template, ctx: &cel::Context<'_, '_>) -> Result<String, String> {
-    let mut out = String::new();
+fn template(t: &Template, env: &Env<'_>) -> Result<String, String> {
+    let mut out = String::with_capacity(96);
     for part in &t.parts {
         match part {
             Part::Text(s) => out.push_str(s),
-            Part::Hole(e) => {
-                let v = e.program.execute(ctx).map_err(|err| {
-                    format!("`{{{}}}`: {}", e.source, lowercase_first(&err.to_string()))
-                })?;
-                out.push_str(&value(&v));
-            }
+            Part::Hole(e) => env
+                .text(e, &mut out)
+                .map_err(|err| format!("`{{{}}}`: {err}", e.source))?,
         }
     }
     Ok(out)
@@ -53,11 +51,19 @@ pub fn lowercase_first(s: &str) -> String {
 
 /// A number as people write it: `12`, not `12.0`; `0.5` stays `0.5`.
 pub fn number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{n:.0}")
+    let mut s = String::new();
+    write_number(&mut s, n);
+    s
+}
+
+/// [`number`], appended to `out`.
+pub fn write_number(out: &mut String, n: f64) {
+    use std::fmt::Write as _;
+    let _ = if n.fract() == 0.0 && n.abs() < 1e15 {
+        write!(out, "{n:.0}")
     } else {
-        format!("{n}")
-    }
+        write!(out, "{n}")
+    };
 }
 
 /// A CEL value as text for messages.
@@ -69,7 +75,13 @@ pub fn value(v: &cel::Value) -> String {
         cel::Value::String(s) => s.to_string(),
         cel::Value::Bool(b) => b.to_string(),
         cel::Value::Null => "null".to_owned(),
-        cel::Value::Timestamp(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        // Rendered as the native evaluator renders instants, so a message
+        // reads the same whichever evaluator ran.
+        cel::Value::Timestamp(t) => jiff::Timestamp::new(
+            t.timestamp(),
+            i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+        )
+        .map_or_else(|_| t.to_rfc3339(), |ts| ts.to_string()),
         cel::Value::Duration(d) => format!("{}s", d.num_seconds()),
         cel::Value::List(items) => {
             let inner: Vec<String> = items.iter().map(value).collect();

@@ -104,7 +104,7 @@ impl BundleStore {
                     "bundle activated"
                 );
                 self.active.store(Some(Arc::new(active)));
-                self.ready.send_replace(Some(revision));
+                self.ready.send_replace(Some(revision.to_string()));
                 Ok(true)
             }
             Ok(None) => {
@@ -123,7 +123,7 @@ impl BundleStore {
     fn load(&self) -> Result<Option<Active>, String> {
         let files = self.source.read().map_err(|e| e.to_string())?;
         if let Some(current) = self.active.load().as_ref()
-            && current.bundle.digest == files.digest()
+            && *current.bundle.digest == *files.digest()
         {
             return Ok(None);
         }

@@ -85,10 +85,10 @@ pub(super) fn reason(r: &Reason) -> pb::Reason {
 pub(super) fn meta(m: &DecisionMeta) -> pb::DecisionMeta {
     pb::DecisionMeta {
         decision_id: m.decision_id.to_string(),
-        bundle_revision: m.bundle_revision.clone(),
-        bundle_digest: m.bundle_digest.clone(),
+        bundle_revision: m.bundle_revision.to_string(),
+        bundle_digest: m.bundle_digest.to_string(),
         trace: m.trace.iter().map(trace).collect(),
-        bundle_name: m.bundle_name.clone(),
+        bundle_name: m.bundle_name.to_string(),
         evaluated_at: Some(to_proto_timestamp(m.evaluated_at)),
     }
 }
@@ -111,9 +111,9 @@ pub fn bundle_status(active: Option<&Active>, status: &ReloadStatus) -> pb::Bund
         ..Default::default()
     };
     if let Some(a) = active {
-        out.name = a.bundle.name.clone();
-        out.revision = a.bundle.revision.clone();
-        out.digest = a.bundle.digest.clone();
+        out.name = a.bundle.name.to_string();
+        out.revision = a.bundle.revision.to_string();
+        out.digest = a.bundle.digest.to_string();
         out.loaded_at = Some(to_proto_timestamp(a.loaded_at));
         out.source = a.source.clone();
         out.rule_count = u32::try_from(a.bundle.rule_count()).unwrap_or(u32::MAX);

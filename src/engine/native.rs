@@ -1,0 +1,269 @@
+//! Evaluating a native expression tree against a decision's facts, with
+//! CEL's semantics: `&&` and `||` absorb an error when the other side
+//! decides, numbers compare across types, arithmetic overflow is an error.
+
+use std::{borrow::Cow, cmp::Ordering};
+
+use super::value::V;
+use crate::bundle::{ArithOp, CmpOp, Conv, Field, Lit, Node};
+
+/// Supplies the values a rule reads.
+pub trait Lookup {
+    /// The value of `field`; `None` when the request did not give it.
+    fn field(&self, field: Field) -> Option<V<'_>>;
+}
+
+/// Evaluates `node`; an error is a message for `POLICY_EVALUATION_ERROR`.
+pub fn eval<'a>(node: &'a Node, facts: &'a dyn Lookup) -> Result<V<'a>, String> {
+    let ev = |n: &'a Node| eval(n, facts);
+    Ok(match node {
+        Node::Lit(lit) => match lit {
+            Lit::Null => V::Null,
+            Lit::Bool(b) => V::Bool(*b),
+            Lit::Int(i) => V::Int(*i),
+            Lit::UInt(u) => V::UInt(*u),
+            Lit::Float(f) => V::Float(*f),
+            Lit::Str(s) => V::Str(Cow::Borrowed(s)),
+        },
+        Node::Field(f) => facts
+            .field(*f)
+            .ok_or_else(|| format!("no such key: {}", field_name(*f)))?,
+        Node::HasField(f) => V::Bool(facts.field(*f).is_some()),
+        Node::Key(map, key) => match ev(map)? {
+            V::Map(m) => m.get(key).ok_or_else(|| format!("no such key: {key}"))?,
+            other => return Err(format!("no such key: {key} (on a {})", other.type_name())),
+        },
+        Node::HasKey(map, key) => match ev(map)? {
+            V::Map(m) => V::Bool(m.get(key).is_some()),
+            other => return Err(format!("has() needs a map, not a {}", other.type_name())),
+        },
+        Node::Index(target, index) => index_of(ev(target)?, &ev(index)?)?,
+        Node::Not(x) => match ev(x)? {
+            V::Bool(b) => V::Bool(!b),
+            other => return Err(overload("!_", &[&other])),
+        },
+        Node::Neg(x) => match ev(x)? {
+            V::Int(i) => V::Int(i.checked_neg().ok_or("integer overflow")?),
+            V::Float(f) => V::Float(-f),
+            other => return Err(overload("-_", &[&other])),
+        },
+        Node::And(a, b) => logic(ev(a), || ev(b), false)?,
+        Node::Or(a, b) => logic(ev(a), || ev(b), true)?,
+        Node::Cond(c, a, b) => match ev(c)? {
+            V::Bool(true) => ev(a)?,
+            V::Bool(false) => ev(b)?,
+            other => return Err(overload("_?_:_", &[&other])),
+        },
+        Node::Cmp(op, a, b) => {
+            let (a, b) = (ev(a)?, ev(b)?);
+            V::Bool(match op {
+                CmpOp::Eq => a.equals(&b),
+                CmpOp::Ne => !a.equals(&b),
+                _ => {
+                    let ord = a
+                        .compare(&b)
+                        .ok_or_else(|| overload(cmp_name(*op), &[&a, &b]))?;
+                    match op {
+                        CmpOp::Lt => ord == Ordering::Less,
+                        CmpOp::Le => ord != Ordering::Greater,
+                        CmpOp::Gt => ord == Ordering::Greater,
+                        _ => ord != Ordering::Less,
+                    }
+                }
+            })
+        }
+        Node::Arith(op, a, b) => arith(*op, ev(a)?, ev(b)?)?,
+        Node::In(x, coll) => {
+            let x = ev(x)?;
+            match ev(coll)? {
+                V::List(items) => V::Bool(items.iter().any(|i| i.equals(&x))),
+                V::Map(m) => match &x {
+                    V::Str(k) => V::Bool(m.get(k).is_some()),
+                    _ => V::Bool(false),
+                },
+                other => return Err(overload("@in", &[&x, &other])),
+            }
+        }
+        Node::Size(x) => match ev(x)? {
+            V::Str(s) => V::Int(len(s.chars().count())),
+            V::List(items) => V::Int(len(items.len())),
+            V::Map(m) => V::Int(len(m.len())),
+            other => return Err(overload("size", &[&other])),
+        },
+        Node::Conv(conv, x) => convert(*conv, ev(x)?)?,
+        Node::List(items) => V::List(items.iter().map(ev).collect::<Result<_, _>>()?),
+    })
+}
+
+fn len(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// `&&` (`decides` false) and `||` (`decides` true), absorbing an error on
+/// one side when the other side decides, as CEL does.
+fn logic<'a>(
+    a: Result<V<'a>, String>,
+    b: impl FnOnce() -> Result<V<'a>, String>,
+    decides: bool,
+) -> Result<V<'a>, String> {
+    let name = if decides { "_||_" } else { "_&&_" };
+    match a {
+        Ok(V::Bool(x)) if x == decides => Ok(V::Bool(decides)),
+        Ok(V::Bool(_)) => match b()? {
+            V::Bool(y) => Ok(V::Bool(y)),
+            other => Err(overload(name, &[&V::Bool(!decides), &other])),
+        },
+        Ok(other) => Err(overload(name, &[&other])),
+        Err(e) => match b() {
+            Ok(V::Bool(y)) if y == decides => Ok(V::Bool(decides)),
+            _ => Err(e),
+        },
+    }
+}
+
+fn index_of<'a>(target: V<'a>, index: &V<'_>) -> Result<V<'a>, String> {
+    match (target, index) {
+        (V::List(items), V::Int(_) | V::UInt(_)) => {
+            let i = match index {
+                V::Int(i) => usize::try_from(*i).ok(),
+                V::UInt(u) => usize::try_from(*u).ok(),
+                _ => None,
+            };
+            let n = items.len();
+            i.and_then(|i| items.into_iter().nth(i))
+                .ok_or_else(|| format!("index out of bounds: {} of {n}", render_one(index)))
+        }
+        (V::Map(m), V::Str(k)) => m.get(k).ok_or_else(|| format!("no such key: {k}")),
+        (t, i) => Err(overload("_[_]", &[&t, i])),
+    }
+}
+
+fn arith<'a>(op: ArithOp, a: V<'a>, b: V<'a>) -> Result<V<'a>, String> {
+    let name = arith_name(op);
+    let overflow = || format!("{name}: integer overflow");
+    Ok(match (a, b) {
+        (V::Int(x), V::Int(y)) => V::Int(
+            match op {
+                ArithOp::Add => x.checked_add(y),
+                ArithOp::Sub => x.checked_sub(y),
+                ArithOp::Mul => x.checked_mul(y),
+                ArithOp::Div if y == 0 => return Err("division by zero".to_owned()),
+                ArithOp::Div => x.checked_div(y),
+                ArithOp::Rem if y == 0 => return Err("modulus by zero".to_owned()),
+                ArithOp::Rem => x.checked_rem(y),
+            }
+            .ok_or_else(overflow)?,
+        ),
+        (V::UInt(x), V::UInt(y)) => V::UInt(
+            match op {
+                ArithOp::Add => x.checked_add(y),
+                ArithOp::Sub => x.checked_sub(y),
+                ArithOp::Mul => x.checked_mul(y),
+                ArithOp::Div if y == 0 => return Err("division by zero".to_owned()),
+                ArithOp::Div => x.checked_div(y),
+                ArithOp::Rem if y == 0 => return Err("modulus by zero".to_owned()),
+                ArithOp::Rem => x.checked_rem(y),
+            }
+            .ok_or_else(overflow)?,
+        ),
+        (V::Float(x), V::Float(y)) => V::Float(match op {
+            ArithOp::Add => x + y,
+            ArithOp::Sub => x - y,
+            ArithOp::Mul => x * y,
+            ArithOp::Div => x / y,
+            ArithOp::Rem => return Err(overload(name, &[&V::Float(x), &V::Float(y)])),
+        }),
+        (V::Str(x), V::Str(y)) if op == ArithOp::Add => V::Str(Cow::Owned(format!("{x}{y}"))),
+        (V::List(mut x), V::List(y)) if op == ArithOp::Add => {
+            x.extend(y);
+            V::List(x)
+        }
+        (a, b) => return Err(overload(name, &[&a, &b])),
+    })
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "CEL's int(double) truncates toward zero"
+)]
+fn convert(conv: Conv, x: V<'_>) -> Result<V<'_>, String> {
+    Ok(match (conv, x) {
+        (Conv::String, V::Str(s)) => V::Str(s),
+        (Conv::String, x @ (V::Int(_) | V::UInt(_) | V::Float(_) | V::Bool(_) | V::Ts(_))) => {
+            V::Str(Cow::Owned(render_one(&x)))
+        }
+        (Conv::Int, V::Int(i)) => V::Int(i),
+        (Conv::Int, V::UInt(u)) => {
+            V::Int(i64::try_from(u).map_err(|_| "int: overflow".to_owned())?)
+        }
+        (Conv::Int, V::Float(f)) if f.is_finite() && f.abs() < 9.2e18 => V::Int(f.trunc() as i64),
+        (Conv::Int, V::Str(s)) => V::Int(
+            s.parse()
+                .map_err(|_| format!("int: `{s}` is not an integer"))?,
+        ),
+        (Conv::Int, V::Ts(t)) => V::Int(t.as_second()),
+        (Conv::Double, V::Float(f)) => V::Float(f),
+        #[expect(clippy::cast_precision_loss, reason = "CEL's double(int)")]
+        (Conv::Double, V::Int(i)) => V::Float(i as f64),
+        #[expect(clippy::cast_precision_loss, reason = "CEL's double(uint)")]
+        (Conv::Double, V::UInt(u)) => V::Float(u as f64),
+        (Conv::Double, V::Str(s)) => V::Float(
+            s.parse()
+                .map_err(|_| format!("double: `{s}` is not a number"))?,
+        ),
+        (conv, x) => {
+            let name = match conv {
+                Conv::String => "string",
+                Conv::Int => "int",
+                Conv::Double => "double",
+            };
+            return Err(overload(name, &[&x]));
+        }
+    })
+}
+
+fn render_one(v: &V<'_>) -> String {
+    let mut s = String::new();
+    v.render(&mut s);
+    s
+}
+
+fn overload(name: &str, args: &[&V<'_>]) -> String {
+    let types: Vec<&str> = args.iter().map(|a| a.type_name()).collect();
+    format!(
+        "found no matching overload for '{name}' applied to '({})'",
+        types.join(", ")
+    )
+}
+
+fn cmp_name(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "_==_",
+        CmpOp::Ne => "_!=_",
+        CmpOp::Lt => "_<_",
+        CmpOp::Le => "_<=_",
+        CmpOp::Gt => "_>_",
+        CmpOp::Ge => "_>=_",
+    }
+}
+
+fn arith_name(op: ArithOp) -> &'static str {
+    match op {
+        ArithOp::Add => "_+_",
+        ArithOp::Sub => "_-_",
+        ArithOp::Mul => "_*_",
+        ArithOp::Div => "_/_",
+        ArithOp::Rem => "_%_",
+    }
+}
+
+/// The last segment of a field's name, for "no such key" messages.
+fn field_name(f: Field) -> &'static str {
+    match f {
+        Field::PeriodStart => "current_period_start",
+        Field::PeriodEnd => "current_period_end",
+        Field::CommitmentEnd => "commitment_end",
+        Field::AnchorDay => "anchor_day",
+        _ => "field",
+    }
+}
