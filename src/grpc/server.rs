@@ -4,8 +4,7 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use super::{
@@ -106,7 +105,13 @@ pub async fn serve(
             store: store.clone(),
         }))
         .add_service(BundleServiceServer::new(Bundles { store }))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        // Nagle's algorithm would hold each small response back until the
+        // client's delayed ACK (~40 ms); tonic only sets TCP_NODELAY on
+        // listeners it binds itself, so set it on ours.
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await?;
     Ok(())
 }

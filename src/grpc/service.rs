@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
+use std::pin::Pin;
+
 use jiff::Timestamp;
-use tonic::{Request, Response, Status};
+use tokio_stream::{Stream, StreamExt as _};
+use tonic::{Request, Response, Status, Streaming};
 
 use super::{convert, pb, status::RequestError};
 use crate::{engine, reload::BundleStore};
@@ -13,8 +16,56 @@ pub struct Decisions {
     pub store: Arc<BundleStore>,
 }
 
+/// The results of a `DecidePlanChanges` stream.
+pub type PlanChangeResults =
+    Pin<Box<dyn Stream<Item = Result<pb::PlanChangeResult, Status>> + Send>>;
+
+impl Decisions {
+    /// One request of a batch: its decision, or its own error.
+    fn decide_one(&self, index: u64, request: pb::PlanChangeRequest) -> pb::PlanChangeResult {
+        let result = self
+            .store
+            .snapshot()
+            .ok_or(RequestError::NoBundle)
+            .and_then(|active| {
+                let req = convert::plan_change(request, Timestamp::now())?;
+                Ok(pb::PlanChangeDecision::from(&engine::decide_plan_change(
+                    &active.bundle,
+                    &req,
+                )))
+            });
+        pb::PlanChangeResult {
+            index,
+            result: Some(match result {
+                Ok(decision) => pb::plan_change_result::Result::Decision(decision),
+                Err(e) => pb::plan_change_result::Result::Error(convert::request_error(&e)),
+            }),
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl pb::decision_service_server::DecisionService for Decisions {
+    type DecidePlanChangesStream = PlanChangeResults;
+
+    async fn decide_plan_changes(
+        &self,
+        request: Request<Streaming<pb::PlanChangeRequest>>,
+    ) -> Result<Response<Self::DecidePlanChangesStream>, Status> {
+        let this = Decisions {
+            store: self.store.clone(),
+        };
+        let mut index = 0u64;
+        let results = request.into_inner().map(move |message| {
+            // A transport error ends the stream; a bad request does not.
+            let request = message?;
+            let result = this.decide_one(index, request);
+            index += 1;
+            Ok(result)
+        });
+        Ok(Response::new(Box::pin(results)))
+    }
+
     async fn decide_plan_change(
         &self,
         request: Request<pb::PlanChangeRequest>,

@@ -11,6 +11,7 @@
     reason = "test code: a broken expectation is a failed test"
 )]
 
+mod batch;
 mod charge_funding;
 mod deployments;
 mod health;

@@ -103,6 +103,29 @@ fn trace(t: &RuleTrace) -> pb::RuleTrace {
     }
 }
 
+/// Encodes one failed request of a stream.
+pub fn request_error(e: &crate::grpc::status::RequestError) -> pb::RequestError {
+    use crate::grpc::status::RequestError as E;
+    match e {
+        E::Invalid(violations) => pb::RequestError {
+            code: "INVALID_ARGUMENT".to_owned(),
+            message: e.to_string(),
+            field_violations: violations
+                .iter()
+                .map(|v| pb::FieldViolation {
+                    field: v.field.clone(),
+                    description: v.description.clone(),
+                })
+                .collect(),
+        },
+        E::NoBundle => pb::RequestError {
+            code: "UNAVAILABLE".to_owned(),
+            message: e.to_string(),
+            field_violations: Vec::new(),
+        },
+    }
+}
+
 /// Encodes the bundle status.
 pub fn bundle_status(active: Option<&Active>, status: &ReloadStatus) -> pb::BundleStatus {
     let mut out = pb::BundleStatus {
