@@ -20,6 +20,9 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:50061")]
     listen: SocketAddr,
+    /// Set TCP_NODELAY on accepted connections (Tollgate's server does not).
+    #[arg(long)]
+    nodelay: bool,
     /// Accepted and ignored: `cargo bench` passes `--bench`.
     #[arg(long, hide = true)]
     bench: bool,
@@ -36,7 +39,7 @@ async fn main() -> ExitCode {
         }
     };
     eprintln!("floor: serving bench.v1.FloorService on {}", args.listen);
-    match server::serve(listener, std::future::pending()).await {
+    match server::serve(listener, args.nodelay, std::future::pending()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("floor: {e}");

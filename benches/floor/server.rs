@@ -8,12 +8,14 @@ use std::{future::Future, time::Duration};
 
 use bytes::Bytes;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tollgate::loadgen::floor_pb::{
     EchoRequest, EchoResponse,
     floor_service_server::{FloorService, FloorServiceServer},
 };
-use tonic::{Request, Response, Status, transport::Server};
+use tonic::{
+    Request, Response, Status,
+    transport::{Server, server::TcpIncoming},
+};
 
 /// The largest response payload; bigger requests get this much.
 const MAX_PAYLOAD: usize = 64 * 1024;
@@ -35,14 +37,17 @@ impl FloorService for Floor {
     }
 }
 
-/// Serves the floor on `listener` until `shutdown` resolves.
+/// Serves the floor on `listener` until `shutdown` resolves. Accepted
+/// sockets keep Nagle's algorithm on, as Tollgate's do, unless `nodelay`.
 pub async fn serve(
     listener: TcpListener,
+    nodelay: bool,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    let incoming = TcpIncoming::from(listener).with_nodelay(nodelay.then_some(true));
     Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(FloorServiceServer::new(Floor))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }
