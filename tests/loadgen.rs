@@ -47,7 +47,7 @@ async fn tollgate() -> (SocketAddr, oneshot::Sender<()>) {
 
 async fn the_floor() -> (SocketAddr, oneshot::Sender<()>) {
     let (listener, addr, tx, rx) = listen().await;
-    tokio::spawn(floor::serve(listener, false, async move {
+    tokio::spawn(floor::serve(listener, true, async move {
         let _ = rx.await;
     }));
     (addr, tx)

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench --no-run --bench floor    # builds target/release/deps/floor-*
-//! floor --listen 127.0.0.1:50061        # serves until killed
+//! floor --listen 127.0.0.1:50061 [--nagle]   # serves until killed
 //! tollgate bench --rpc floor --target http://127.0.0.1:50061
 //! ```
 
@@ -20,9 +20,10 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:50061")]
     listen: SocketAddr,
-    /// Set TCP_NODELAY on accepted connections (Tollgate's server does not).
+    /// Keep Nagle's algorithm on accepted connections, as Tollgate's server
+    /// does; by default they get TCP_NODELAY, as with tonic's `serve(addr)`.
     #[arg(long)]
-    nodelay: bool,
+    nagle: bool,
     /// Accepted and ignored: `cargo bench` passes `--bench`.
     #[arg(long, hide = true)]
     bench: bool,
@@ -39,7 +40,7 @@ async fn main() -> ExitCode {
         }
     };
     eprintln!("floor: serving bench.v1.FloorService on {}", args.listen);
-    match server::serve(listener, args.nodelay, std::future::pending()).await {
+    match server::serve(listener, !args.nagle, std::future::pending()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("floor: {e}");

@@ -1,8 +1,10 @@
 //! The floor's server: `bench.v1.FloorService/Echo` answers at once with a
 //! payload of the size the request asks for and reads nothing else. It is
-//! served the way Tollgate is (tonic's `Server` on an already-bound
+//! served much as Tollgate is (tonic's `Server` on an already-bound
 //! listener, the same keepalive), without reflection, health, tracing spans
 //! or policy work: what is left is the cost of gRPC over HTTP/2 itself.
+//! Its sockets get TCP_NODELAY, as tonic gives them by default, unless
+//! asked to keep Nagle's algorithm on as Tollgate's server does.
 
 use std::{future::Future, time::Duration};
 
@@ -37,8 +39,10 @@ impl FloorService for Floor {
     }
 }
 
-/// Serves the floor on `listener` until `shutdown` resolves. Accepted
-/// sockets keep Nagle's algorithm on, as Tollgate's do, unless `nodelay`.
+/// Serves the floor on `listener` until `shutdown` resolves. `nodelay` sets
+/// TCP_NODELAY on accepted sockets, as tonic's own `serve(addr)` does;
+/// without it they keep Nagle's algorithm on, as Tollgate's do (tonic
+/// ignores its `tcp_nodelay` setting for an incoming stream it is given).
 pub async fn serve(
     listener: TcpListener,
     nodelay: bool,
