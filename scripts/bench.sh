@@ -29,7 +29,7 @@ TOLLGATE_PORT=${TOLLGATE_PORT:-50151}
 FLOOR_PORT=${FLOOR_PORT:-50161}
 NAGLE=${NAGLE:-1}              # also measure the floor with Nagle on, as Tollgate's sockets are
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
-OUT=target/bench
+OUT=${OUT:-target/bench}          # reports; emptied first
 STREAMS=$((CONCURRENCY / CONNECTIONS))
 
 say() { printf '%s\n' "$*" >&2; }
@@ -46,8 +46,9 @@ say "building (release)"
 cargo build --release --quiet
 TOLLGATE=$TARGET_DIR/release/tollgate
 SERVER_BIN=${SERVER_BIN:-$TOLLGATE}  # the Tollgate server to measure (another build, say)
+# The bench target's executable (the `tollgate` binary is built too).
 FLOOR=$(cargo bench --no-run --bench floor --message-format=json 2>/dev/null \
-  | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
+  | grep '"kind":\["bench"\]' | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
 [ -x "$FLOOR" ] || { say "cannot find the floor binary"; exit 1; }
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -159,7 +160,8 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "null";
 json_field() {
   for f in "$OUT/$1"-[0-9]*.json; do grep -o "\"$2\":[^,}]*" "$f" | head -1 | cut -d: -f2; done | median
 }
-# The server CPU per call is the one `us_per_call` after `server_cpu`.
+# The server CPU per call is the one `us_per_call` after `server_cpu`
+# (`cores` is the first one: the server's comes before the client's).
 server_us() {
   for f in "$OUT/$1"-[0-9]*.json; do
     grep -o '"server_cpu":{[^}]*}' "$f" | grep -o '"us_per_call":[^,}]*' | cut -d: -f2
@@ -186,9 +188,10 @@ h2load_bad() { for f in "$OUT/$1"-[0-9]*.txt; do awk '/^requests:/ { print $10 +
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "null" || b == "null") print "null"; else printf "%.3f", a / b }'; }
 
 summary() { # NAME: one JSON object of medians
-  printf '{"throughput": %s, "p50_us": %s, "p90_us": %s, "p99_us": %s, "p999_us": %s, "server_cpu_us_per_call": %s, "failed": %s}' \
+  printf '{"throughput": %s, "p50_us": %s, "p90_us": %s, "p99_us": %s, "p999_us": %s, "server_cpu_us_per_call": %s, "server_cores": %s, "failed": %s}' \
     "$(json_field "$1" throughput)" "$(json_field "$1" p50)" "$(json_field "$1" p90)" \
-    "$(json_field "$1" p99)" "$(json_field "$1" p999)" "$(server_us "$1")" "$(failed "$1")"
+    "$(json_field "$1" p99)" "$(json_field "$1" p999)" "$(server_us "$1")" \
+    "$(json_field "$1" cores)" "$(failed "$1")"
 }
 h2summary() {
   printf '{"throughput": %s, "mean_us": %s, "failed_or_errored": %s}' \
@@ -208,6 +211,8 @@ HT_RPS=$(h2load_rps h2load-tollgate); HF_RPS=$(h2load_rps h2load-floor)
     "$(h2summary h2load-tollgate)" "$(h2summary h2load-floor)"
   printf '  "ratios": {\n    "loadgen_throughput_tollgate_over_floor": %s,\n' "$(ratio "$T_RPS" "$F_RPS")"
   printf '    "loadgen_p99_tollgate_over_floor": %s,\n' "$(ratio "$T_P99" "$F_P99")"
+  printf '    "server_cpu_per_call_tollgate_over_floor": %s,\n' \
+    "$(ratio "$(server_us tollgate)" "$(server_us floor)")"
   if [ "$NAGLE" = 1 ]; then
     printf '    "loadgen_throughput_tollgate_over_floor_nagle": %s,\n' \
       "$(ratio "$T_RPS" "$(json_field floor-nagle throughput)")"
