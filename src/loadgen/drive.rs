@@ -31,8 +31,8 @@ use super::{
     schedule::Call,
 };
 
-/// A call that takes longer than this fails with `DEADLINE_EXCEEDED`-like
-/// status instead of holding the run open.
+/// A call that takes longer than this fails (and is counted by its status
+/// code) instead of holding the run open.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The highest latency the histograms track, in microseconds (a minute).
