@@ -1,5 +1,6 @@
 //! Compiles `proto/` with protox (no system `protoc`) and generates the tonic
-//! services, plus a descriptor set for reflection and proto JSON.
+//! services, plus a descriptor set for reflection and proto JSON; and the
+//! load generator's floor service (`bench.v1`).
 
 use std::{env, fs, path::PathBuf};
 
@@ -22,6 +23,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;
+
+    // The floor of `tollgate bench` (`benches/floor`). A compile of its own,
+    // so the descriptor set above (served by reflection) stays Tollgate's.
+    // Only the server is generated: the load generator sends pre-encoded
+    // bytes. `bytes` fields are `Bytes`, so the floor can answer from a
+    // static buffer.
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .bytes(".bench.v1")
+        .compile_fds(protox::compile(["bench/v1/floor.proto"], ["proto"])?)?;
     Ok(())
 }
 

@@ -35,6 +35,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check { path } => Ok(check(path.as_ref())),
         Command::Test { path } => Ok(test(path.as_ref())),
         Command::Eval(args) => eval(&args),
+        Command::Bench(args) => Ok(if crate::loadgen::command(&args)? {
+            Exit::Ok
+        } else {
+            Exit::Failed
+        }),
     }
 }
 

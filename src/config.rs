@@ -50,6 +50,9 @@ pub enum Command {
     },
     /// Evaluate one request against a bundle and print the decision as JSON.
     Eval(EvalArgs),
+    /// Drive a running server over gRPC and report throughput, latency
+    /// percentiles and errors (a load generator).
+    Bench(crate::loadgen::BenchArgs),
 }
 
 /// `tollgate serve`.

@@ -2,7 +2,7 @@
 //! and payment flows. Tollgate decides; the caller executes.
 //!
 //! Dependencies point one way:
-//! `main → app → {grpc, reload, config} → engine → bundle → domain`.
+//! `main → app → {grpc, reload, config, loadgen} → engine → bundle → domain`.
 
 pub mod app;
 pub mod bundle;
@@ -10,4 +10,5 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod grpc;
+pub mod loadgen;
 pub mod reload;

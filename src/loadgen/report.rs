@@ -1,0 +1,250 @@
+//! What a run reports: calls, errors by status code, throughput, latency
+//! percentiles, message sizes and CPU time per call; as text or one JSON
+//! object.
+
+use std::{collections::BTreeMap, fmt, fs};
+
+use serde::Serialize;
+use tonic::Code;
+
+use super::{args::Settings, drive::Outcome};
+
+/// Linux reports `/proc/*/stat` times in USER_HZ, 100 on every architecture
+/// with a stable ABI (reading it needs `sysconf`, and this crate has no
+/// `unsafe`).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// The report of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The server's URL.
+    pub target: String,
+    /// `decision` or `floor`.
+    pub rpc: &'static str,
+    /// The RPC weights, as `--mix` takes them.
+    pub mix: String,
+    /// HTTP/2 connections.
+    pub connections: usize,
+    /// Calls in flight.
+    pub concurrency: usize,
+    /// Warm-up before measuring, in seconds.
+    pub warmup_secs: f64,
+    /// How long measuring lasted, in seconds.
+    pub elapsed_secs: f64,
+    /// Calls measured, successful or not.
+    pub requests: u64,
+    /// Successful calls.
+    pub ok: u64,
+    /// Failed calls by gRPC status code (`UNAVAILABLE`, ...).
+    pub errors: BTreeMap<&'static str, u64>,
+    /// Successful calls per second.
+    pub throughput: f64,
+    /// Latency of successful calls.
+    pub latency_us: Latency,
+    /// Mean size of a request message, in bytes (without the gRPC prefix).
+    pub request_bytes_mean: f64,
+    /// Mean size of a response message, in bytes.
+    pub response_bytes_mean: f64,
+    /// CPU time of `--server-pid` while measuring.
+    pub server_cpu: Option<CpuUse>,
+    /// CPU time of the load generator itself while measuring.
+    pub client_cpu: Option<CpuUse>,
+}
+
+/// Latency percentiles in microseconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Slowest call.
+    pub max: u64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// CPU time a process used while measuring.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CpuUse {
+    /// User plus system time, in seconds.
+    pub seconds: f64,
+    /// `seconds` over the measured time: 1.0 is one core kept busy.
+    pub cores: f64,
+    /// Microseconds of CPU per successful call.
+    pub us_per_call: f64,
+}
+
+/// A process's user plus system time, in clock ticks.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuTicks(u64);
+
+impl CpuTicks {
+    /// Process `pid`'s CPU time so far; `None` if it cannot be read.
+    pub fn of(pid: u32) -> Option<Self> {
+        Self::read(&format!("/proc/{pid}/stat"))
+    }
+
+    /// This process's CPU time so far.
+    pub fn of_self() -> Option<Self> {
+        Self::read("/proc/self/stat")
+    }
+
+    fn read(path: &str) -> Option<Self> {
+        let stat = fs::read_to_string(path).ok()?;
+        // The command name (field 2) is in parentheses and may hold spaces;
+        // after it come state (field 3) ... utime (14) and stime (15).
+        let (_, rest) = stat.rsplit_once(')')?;
+        let mut fields = rest.split_whitespace().skip(11);
+        let utime: u64 = fields.next()?.parse().ok()?;
+        let stime: u64 = fields.next()?.parse().ok()?;
+        Some(Self(utime + stime))
+    }
+}
+
+impl Report {
+    /// The report of `outcome`, a run made from `settings` with requests of
+    /// `request_bytes_mean` bytes on average.
+    pub fn new(settings: &Settings, outcome: &Outcome, request_bytes_mean: f64) -> Self {
+        let tally = &outcome.tally;
+        let secs = outcome.elapsed.as_secs_f64();
+        let per_second = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let errors: BTreeMap<&'static str, u64> = (0..)
+            .zip(tally.errors)
+            .filter(|(_, n)| *n > 0)
+            .map(|(code, n)| (code_name(Code::from_i32(code)), n))
+            .collect();
+        let failed: u64 = errors.values().sum();
+        let h = &tally.latency;
+        let cpu = |(start, end): (Option<CpuTicks>, Option<CpuTicks>)| {
+            let (CpuTicks(start), CpuTicks(end)) = (start?, end?);
+            let seconds = end.saturating_sub(start) as f64 / TICKS_PER_SECOND;
+            Some(CpuUse {
+                seconds,
+                cores: if secs > 0.0 { seconds / secs } else { 0.0 },
+                us_per_call: if tally.ok > 0 {
+                    seconds * 1e6 / tally.ok as f64
+                } else {
+                    0.0
+                },
+            })
+        };
+        let [server, client] = outcome.cpu;
+        Self {
+            target: settings.target.clone(),
+            rpc: settings.rpc.name(),
+            mix: settings.mix.to_string(),
+            connections: settings.connections,
+            concurrency: settings.concurrency,
+            warmup_secs: settings.warmup.as_secs_f64(),
+            elapsed_secs: secs,
+            requests: tally.ok + failed,
+            ok: tally.ok,
+            errors,
+            throughput: per_second(tally.ok),
+            latency_us: Latency {
+                p50: h.value_at_quantile(0.5),
+                p90: h.value_at_quantile(0.9),
+                p99: h.value_at_quantile(0.99),
+                p999: h.value_at_quantile(0.999),
+                max: h.max(),
+                mean: h.mean(),
+            },
+            request_bytes_mean,
+            response_bytes_mean: if tally.ok > 0 {
+                tally.response_bytes as f64 / tally.ok as f64
+            } else {
+                0.0
+            },
+            server_cpu: if settings.server_pid.is_some() {
+                cpu(server)
+            } else {
+                None
+            },
+            client_cpu: cpu(client),
+        }
+    }
+
+    /// Failed calls, over every status code.
+    pub fn failed(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// The report as one line of JSON.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} ({}, mix {}): {} connections, {} in flight, {:.1} s measured after {:.1} s warm-up",
+            self.target,
+            self.rpc,
+            self.mix,
+            self.connections,
+            self.concurrency,
+            self.elapsed_secs,
+            self.warmup_secs
+        )?;
+        write!(f, "calls       {} ok, {} failed", self.ok, self.failed())?;
+        for (code, n) in &self.errors {
+            write!(f, "  {code}: {n}")?;
+        }
+        writeln!(f)?;
+        writeln!(f, "throughput  {:.0} calls/s", self.throughput)?;
+        let l = &self.latency_us;
+        writeln!(
+            f,
+            "latency µs  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
+            l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+        )?;
+        writeln!(
+            f,
+            "messages    {:.0} B requests, {:.0} B responses on average",
+            self.request_bytes_mean, self.response_bytes_mean
+        )?;
+        for (who, cpu) in [
+            ("server CPU", self.server_cpu),
+            ("client CPU", self.client_cpu),
+        ] {
+            if let Some(c) = cpu {
+                writeln!(
+                    f,
+                    "{who}  {:.1} µs per call ({:.2} s, {:.2} cores)",
+                    c.us_per_call, c.seconds, c.cores
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The canonical name of a gRPC status code.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
