@@ -6,9 +6,9 @@
 # to the floor's. Two witnesses: our load generator (`tollgate bench`) and
 # Debian's h2load sending a length-prefixed gRPC body.
 #
-# The floor's sockets get TCP_NODELAY, as tonic's `serve(addr)` gives them;
-# Tollgate's server keeps Nagle's algorithm on, so the floor is also run
-# with `--nagle` (floor_nagle) to tell that cost from the policy work's.
+# The floor's sockets get TCP_NODELAY, as tonic's `serve(addr)` gives them,
+# and so do Tollgate's. NAGLE=1 also runs the floor with Nagle's algorithm on
+# (floor_nagle), to show what a server that forgets TCP_NODELAY pays.
 #
 #   scripts/bench.sh            # 3 runs; medians in target/bench/results.json
 #   RUNS=5 DURATION=20 scripts/bench.sh
@@ -27,7 +27,7 @@ SERVER_CPU=${SERVER_CPU:-0}    # core of the server under test
 CLIENT_CPU=${CLIENT_CPU:-1}    # core of the load generator
 TOLLGATE_PORT=${TOLLGATE_PORT:-50151}
 FLOOR_PORT=${FLOOR_PORT:-50161}
-NAGLE=${NAGLE:-1}              # also measure the floor with Nagle on, as Tollgate's sockets are
+NAGLE=${NAGLE:-0}              # 1: also measure the floor with Nagle on
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=${OUT:-target/bench}          # reports; emptied first
 STREAMS=$((CONCURRENCY / CONNECTIONS))
