@@ -29,6 +29,11 @@ struct Args {
     bench: bool,
 }
 
+// The same allocator as `tollgate serve`, so the floor differs from it by
+// the policy work only.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();

@@ -16,7 +16,11 @@ use super::{BundleSource, BundleStore};
 
 /// Quiet time after the last event before reloading: a ConfigMap update or
 /// an editor's save arrives as a burst of events.
-const DEBOUNCE: Duration = Duration::from_millis(200);
+const DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// The longest a reload waits after the first event of a burst, so a source
+/// that never goes quiet (a bundle rewritten every 100 ms) is still picked up.
+const MAX_DELAY: Duration = Duration::from_millis(300);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct WatchHandle {
@@ -179,8 +183,15 @@ async fn run(
         });
     }
     while rx.recv().await.is_some() {
-        // Debounce: wait until events stop for a moment.
-        while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
+        // Debounce: wait until events stop for a moment, but not for ever.
+        let deadline = tokio::time::Instant::now() + MAX_DELAY;
+        loop {
+            let quiet = (tokio::time::Instant::now() + DEBOUNCE).min(deadline);
+            match tokio::time::timeout_at(quiet, rx.recv()).await {
+                Ok(Some(())) if tokio::time::Instant::now() < deadline => {}
+                _ => break,
+            }
+        }
         if let Some(w) = watches.as_mut() {
             w.refresh();
         }
