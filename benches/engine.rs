@@ -193,7 +193,9 @@ pub fn synthetic(rules: usize, merchants: usize) -> BundleFiles {
             10 + p
         );
     }
-    y.push_str("plan_change_rules:\n");
+    if rules > 0 {
+        y.push_str("plan_change_rules:\n");
+    }
     for r in 0..rules {
         let _ = write!(
             y,

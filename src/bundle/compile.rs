@@ -143,7 +143,14 @@ fn parse_file(content: &[u8]) -> Result<FileDoc, (Location, String)> {
     if text.trim().is_empty() {
         return Ok(FileDoc::default());
     }
-    serde_saphyr::from_str::<FileDoc>(text).map_err(|e| {
+    // The crate's default budget (250,000 nodes) is for configuration files;
+    // a merchant table of 10,000 merchants is larger. Still bounded.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 4_000_000;
+    budget.max_events = 16_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    serde_saphyr::from_str_with_options::<FileDoc>(text, options).map_err(|e| {
         let at = e
             .location()
             .map(|l| Location {
