@@ -7,6 +7,7 @@
 pub mod app;
 pub mod bundle;
 pub mod config;
+pub mod decision_log;
 pub mod domain;
 pub mod engine;
 pub mod grpc;
