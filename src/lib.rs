@@ -2,7 +2,7 @@
 //! and payment flows. Tollgate decides; the caller executes.
 //!
 //! Dependencies point one way:
-//! `main → app → {grpc, reload, config, loadgen} → engine → bundle → domain`.
+//! `main → app → {grpc, decision_log, reload, config, loadgen} → engine → bundle → domain`.
 
 pub mod app;
 pub mod bundle;

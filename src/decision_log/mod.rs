@@ -12,12 +12,14 @@
 
 pub mod event;
 pub mod mask;
+mod sample;
 pub mod sink;
+mod stats;
 
 use std::{
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::Duration,
 };
@@ -28,8 +30,9 @@ use tokio::sync::{mpsc, oneshot};
 pub use event::{CallContext, Decided, Record};
 pub use mask::{ErasePath, Masker};
 pub use sink::Target;
+pub use stats::{Stats, StatsSnapshot};
 
-use crate::domain::DecisionId;
+use sample::Sample;
 
 /// What to do with an event when the queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -78,40 +81,6 @@ impl Settings {
             erase: Vec::new(),
             max_bytes: 0,
             close_deadline: Duration::from_secs(3),
-        }
-    }
-}
-
-/// Counters of the decision log, readable while it runs.
-#[derive(Debug, Default)]
-pub struct Stats {
-    written: AtomicU64,
-    dropped: AtomicU64,
-    failed: AtomicU64,
-    sampled_out: AtomicU64,
-}
-
-/// A reading of [`Stats`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StatsSnapshot {
-    /// Lines written and flushed.
-    pub written: u64,
-    /// Events dropped because the queue was full (or closed).
-    pub dropped: u64,
-    /// Events lost to I/O or encoding errors.
-    pub failed: u64,
-    /// Decisions not logged because of sampling.
-    pub sampled_out: u64,
-}
-
-impl Stats {
-    /// The current values.
-    pub fn snapshot(&self) -> StatsSnapshot {
-        StatsSnapshot {
-            written: self.written.load(Ordering::Relaxed),
-            dropped: self.dropped.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-            sampled_out: self.sampled_out.load(Ordering::Relaxed),
         }
     }
 }
@@ -265,52 +234,6 @@ impl DecisionLog {
     }
 }
 
-/// Which decisions are logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sample {
-    All,
-    Nothing,
-    /// Those whose id mixes below this fraction of 2^64.
-    Below(u64),
-}
-
-impl Sample {
-    fn of(rate: f64) -> Self {
-        if rate >= 1.0 {
-            Self::All
-        } else if rate > 0.0 {
-            #[expect(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "rate is in (0, 1): a fraction of 2^64"
-            )]
-            let below = (rate * 18_446_744_073_709_551_616.0) as u64;
-            Self::Below(below)
-        } else {
-            Self::Nothing
-        }
-    }
-
-    fn keeps(self, id: DecisionId) -> bool {
-        match self {
-            Self::All => true,
-            Self::Nothing => false,
-            Self::Below(below) => mix(id) < below,
-        }
-    }
-}
-
-/// A well-spread 64-bit value of a decision id (splitmix64 finaliser),
-/// so sampling is the same for the same id everywhere.
-fn mix(id: DecisionId) -> u64 {
-    let bits = id.as_u128();
-    #[expect(clippy::cast_possible_truncation, reason = "folding 128 bits into 64")]
-    let mut z = (bits as u64) ^ ((bits >> 64) as u64);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 fn is_fifo(path: &std::path::Path) -> bool {
     #[cfg(unix)]
     {
@@ -341,19 +264,5 @@ fn reopen_on_sigusr1(reopen: Arc<AtomicBool>) -> anyhow::Result<tokio::task::Joi
     {
         let _ = reopen;
         Ok(tokio::spawn(async {}))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sampling_extremes_are_exact() {
-        let ids: Vec<DecisionId> = (0..1000).map(|_| DecisionId::generate()).collect();
-        assert!(ids.iter().all(|id| Sample::of(1.0).keeps(*id)));
-        assert!(!ids.iter().any(|id| Sample::of(0.0).keeps(*id)));
-        let half = ids.iter().filter(|id| Sample::of(0.5).keeps(**id)).count();
-        assert!((300..700).contains(&half), "{half}");
     }
 }
