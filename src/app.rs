@@ -10,6 +10,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
 use crate::{
     config::{self, Cli, Command, EvalArgs, ServeArgs},
+    decision_log::DecisionLog,
     engine,
     grpc::{self, pb},
     reload::{BundleSource, BundleStore, spawn_watcher},
@@ -44,10 +45,33 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Configuration first: a bad flag or an unwritable log fails before
+    // anything binds.
+    let decision_log = match args.decision_log()? {
+        Some(settings) => DecisionLog::start(settings)?,
+        None => DecisionLog::off(),
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    serve_on(listener, args.source(), args.poll(), shutdown_signal()).await
+    let options = ServeOptions { decision_log };
+    serve_with(
+        listener,
+        args.source(),
+        args.poll(),
+        options,
+        shutdown_signal(),
+    )
+    .await
+}
+
+/// The optional parts of [`serve_with`]; the default is what [`serve_on`]
+/// runs with.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Where decisions are logged (off by default). Closed, with pending
+    /// events flushed, when the server stops.
+    pub decision_log: DecisionLog,
 }
 
 /// Serves `source` on an already-bound listener until `shutdown` resolves:
@@ -59,6 +83,31 @@ pub async fn serve_on(
     poll: Option<std::time::Duration>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with(listener, source, poll, ServeOptions::default(), shutdown).await
+}
+
+/// [`serve_on`] with options; the decision log is flushed and closed when
+/// the server stops, whether it stopped well or not.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    source: BundleSource,
+    poll: Option<std::time::Duration>,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let log = options.decision_log.clone();
+    let served = serve_bundle(listener, source, poll, options, shutdown).await;
+    log.close().await;
+    served
+}
+
+async fn serve_bundle(
+    listener: tokio::net::TcpListener,
+    source: BundleSource,
+    poll: Option<std::time::Duration>,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let store = Arc::new(BundleStore::new(source));
     {
         let store = store.clone();
@@ -67,7 +116,11 @@ pub async fn serve_on(
         let _ = tokio::task::spawn_blocking(move || store.reload()).await;
     }
     let _watch = spawn_watcher(store.clone(), poll)?;
-    grpc::serve(listener, store, grpc::ServerOptions::default(), shutdown).await
+    let server = grpc::ServerOptions {
+        decision_log: options.decision_log,
+        ..grpc::ServerOptions::default()
+    };
+    grpc::serve(listener, store, server, shutdown).await
 }
 
 async fn shutdown_signal() {

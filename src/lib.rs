@@ -2,11 +2,12 @@
 //! and payment flows. Tollgate decides; the caller executes.
 //!
 //! Dependencies point one way:
-//! `main → app → {grpc, reload, config, loadgen} → engine → bundle → domain`.
+//! `main → app → {grpc, decision_log, reload, config, loadgen} → engine → bundle → domain`.
 
 pub mod app;
 pub mod bundle;
 pub mod config;
+pub mod decision_log;
 pub mod domain;
 pub mod engine;
 pub mod grpc;

@@ -16,6 +16,11 @@ impl DecisionId {
     pub fn generate() -> Self {
         Self(uuid::Uuid::now_v7())
     }
+
+    /// The id's 128 bits (for sampling by id).
+    pub fn as_u128(self) -> u128 {
+        self.0.as_u128()
+    }
 }
 
 impl fmt::Display for DecisionId {

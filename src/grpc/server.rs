@@ -14,19 +14,22 @@ use super::{
     },
     service::{Bundles, Decisions},
 };
-use crate::reload::BundleStore;
+use crate::{decision_log::DecisionLog, reload::BundleStore};
 
 /// Transport settings.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Interval of HTTP/2 keepalive pings.
     pub keepalive: Duration,
+    /// Where decisions are logged (off by default).
+    pub decision_log: DecisionLog,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
             keepalive: Duration::from_secs(30),
+            decision_log: DecisionLog::off(),
         }
     }
 }
@@ -106,6 +109,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(DecisionServiceServer::new(Decisions {
             store: store.clone(),
+            log: options.decision_log,
         }))
         .add_service(BundleServiceServer::new(Bundles { store }))
         // Nagle's algorithm would hold each small response back until the

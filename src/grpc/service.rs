@@ -1,19 +1,25 @@
 //! The gRPC handlers: snapshot, convert, evaluate, convert back.
 
-use std::sync::Arc;
-
-use std::pin::Pin;
+use std::{pin::Pin, sync::Arc, time::Instant};
 
 use jiff::Timestamp;
 use tokio_stream::{Stream, StreamExt as _};
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Response, Status, Streaming, metadata::MetadataMap};
 
 use super::{convert, pb, status::RequestError};
-use crate::{engine, reload::BundleStore};
+use crate::{
+    bundle::CompiledBundle,
+    decision_log::{CallContext, Decided, DecisionLog, Record, event},
+    domain::Violations,
+    engine,
+    reload::BundleStore,
+};
 
 /// `tollgate.v1.DecisionService`.
+#[derive(Clone)]
 pub struct Decisions {
     pub store: Arc<BundleStore>,
+    pub log: DecisionLog,
 }
 
 /// The results of a `DecidePlanChanges` stream.
@@ -21,25 +27,93 @@ pub type PlanChangeResults =
     Pin<Box<dyn Stream<Item = Result<pb::PlanChangeResult, Status>> + Send>>;
 
 impl Decisions {
+    /// Snapshot, convert, evaluate (timed), log, convert back.
+    async fn answer<P, Req, Dec, Out>(
+        &self,
+        request: Request<P>,
+        parse: fn(P, Timestamp) -> Result<Req, Violations>,
+        decide: fn(&CompiledBundle, &Req) -> Dec,
+        logged: fn(Box<(Req, Dec)>) -> Decided,
+    ) -> Result<Response<Out>, Status>
+    where
+        Out: for<'a> From<&'a Dec>,
+    {
+        let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
+        let context = self.context(request.metadata());
+        let now = Timestamp::now();
+        let req = parse(request.into_inner(), now).map_err(RequestError::from)?;
+        let started = Instant::now();
+        let decision = decide(&active.bundle, &req);
+        let eval = started.elapsed();
+        let reply = Out::from(&decision);
+        self.record(context, now, eval, || logged(Box::new((req, decision))))
+            .await;
+        Ok(Response::new(reply))
+    }
+
     /// One request of a batch: its decision, or its own error.
-    fn decide_one(&self, index: u64, request: pb::PlanChangeRequest) -> pb::PlanChangeResult {
-        let result = self
+    async fn decide_one(
+        &self,
+        index: u64,
+        context: &CallContext,
+        request: pb::PlanChangeRequest,
+    ) -> pb::PlanChangeResult {
+        let now = Timestamp::now();
+        let decided = self
             .store
             .snapshot()
             .ok_or(RequestError::NoBundle)
             .and_then(|active| {
-                let req = convert::plan_change(request, Timestamp::now())?;
-                Ok(pb::PlanChangeDecision::from(&engine::decide_plan_change(
-                    &active.bundle,
-                    &req,
-                )))
+                let req = convert::plan_change(request, now)?;
+                let started = Instant::now();
+                let decision = engine::decide_plan_change(&active.bundle, &req);
+                Ok((req, decision, started.elapsed()))
             });
+        let result = match decided {
+            Ok((req, decision, eval)) => {
+                let reply = pb::PlanChangeDecision::from(&decision);
+                let logged = || Decided::PlanChangeBatch(index, Box::new((req, decision)));
+                self.record(context.clone(), now, eval, logged).await;
+                pb::plan_change_result::Result::Decision(reply)
+            }
+            Err(e) => pb::plan_change_result::Result::Error(convert::request_error(&e)),
+        };
         pb::PlanChangeResult {
             index,
-            result: Some(match result {
-                Ok(decision) => pb::plan_change_result::Result::Decision(decision),
-                Err(e) => pb::plan_change_result::Result::Error(convert::request_error(&e)),
-            }),
+            result: Some(result),
+        }
+    }
+
+    /// The call's trace id and caller, read only when decisions are logged.
+    fn context(&self, metadata: &MetadataMap) -> CallContext {
+        if !self.log.is_on() {
+            return CallContext::default();
+        }
+        CallContext {
+            trace_id: metadata
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .and_then(event::trace_id),
+            // No mTLS yet: the field is there for the subject it will carry.
+            caller: None,
+        }
+    }
+
+    async fn record(
+        &self,
+        context: CallContext,
+        timestamp: Timestamp,
+        eval: std::time::Duration,
+        decided: impl FnOnce() -> Decided,
+    ) {
+        if self.log.is_on() {
+            let record = Record {
+                decided: decided(),
+                timestamp,
+                eval,
+                context,
+            };
+            self.log.record(record).await;
         }
     }
 }
@@ -52,16 +126,17 @@ impl pb::decision_service_server::DecisionService for Decisions {
         &self,
         request: Request<Streaming<pb::PlanChangeRequest>>,
     ) -> Result<Response<Self::DecidePlanChangesStream>, Status> {
-        let this = Decisions {
-            store: self.store.clone(),
-        };
+        let this = self.clone();
+        let context = Arc::new(self.context(request.metadata()));
         let mut index = 0u64;
-        let results = request.into_inner().map(move |message| {
-            // A transport error ends the stream; a bad request does not.
-            let request = message?;
-            let result = this.decide_one(index, request);
+        let results = request.into_inner().then(move |message| {
+            let (this, context, at) = (this.clone(), context.clone(), index);
             index += 1;
-            Ok(result)
+            async move {
+                // A transport error ends the stream; a bad request does not.
+                let request = message?;
+                Ok(this.decide_one(at, &context, request).await)
+            }
         });
         Ok(Response::new(Box::pin(results)))
     }
@@ -70,33 +145,27 @@ impl pb::decision_service_server::DecisionService for Decisions {
         &self,
         request: Request<pb::PlanChangeRequest>,
     ) -> Result<Response<pb::PlanChangeDecision>, Status> {
-        let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
-        let req = convert::plan_change(request.into_inner(), Timestamp::now())
-            .map_err(RequestError::from)?;
-        let decision = engine::decide_plan_change(&active.bundle, &req);
-        Ok(Response::new((&decision).into()))
+        let (parse, decide) = (convert::plan_change, engine::decide_plan_change);
+        self.answer(request, parse, decide, Decided::PlanChange)
+            .await
     }
 
     async fn decide_payment_link(
         &self,
         request: Request<pb::PaymentLinkRequest>,
     ) -> Result<Response<pb::PaymentLinkDecision>, Status> {
-        let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
-        let req = convert::payment_link(request.into_inner(), Timestamp::now())
-            .map_err(RequestError::from)?;
-        let decision = engine::decide_payment_link(&active.bundle, &req);
-        Ok(Response::new((&decision).into()))
+        let (parse, decide) = (convert::payment_link, engine::decide_payment_link);
+        self.answer(request, parse, decide, Decided::PaymentLink)
+            .await
     }
 
     async fn decide_charge_funding(
         &self,
         request: Request<pb::ChargeFundingRequest>,
     ) -> Result<Response<pb::ChargeFundingDecision>, Status> {
-        let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
-        let req = convert::charge_funding(request.into_inner(), Timestamp::now())
-            .map_err(RequestError::from)?;
-        let decision = engine::decide_charge_funding(&active.bundle, &req);
-        Ok(Response::new((&decision).into()))
+        let (parse, decide) = (convert::charge_funding, engine::decide_charge_funding);
+        self.answer(request, parse, decide, Decided::ChargeFunding)
+            .await
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod batch;
 mod charge_funding;
+mod decision_log;
 mod deployments;
 mod health;
 mod invalid;

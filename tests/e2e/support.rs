@@ -12,6 +12,8 @@ use std::{
 use tempfile::TempDir;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tollgate::{
+    app::ServeOptions,
+    decision_log::{self, DecisionLog},
     grpc::pb::{
         self, bundle_service_client::BundleServiceClient,
         decision_service_client::DecisionServiceClient,
@@ -74,27 +76,41 @@ pub struct Server {
     channel: Channel,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
+    log: DecisionLog,
 }
 
 impl Server {
     /// Serves the embedded demo bundle.
     pub async fn embedded() -> Self {
-        Self::start(BundleSource::Embedded).await
+        Self::start(BundleSource::Embedded, ServeOptions::default()).await
     }
 
     /// Serves the bundle in `dir`, watching it for changes.
     pub async fn at(dir: &Path) -> Self {
-        Self::start(BundleSource::Path(dir.to_path_buf())).await
+        Self::start(
+            BundleSource::Path(dir.to_path_buf()),
+            ServeOptions::default(),
+        )
+        .await
     }
 
-    async fn start(source: BundleSource) -> Self {
+    /// Serves the embedded demo bundle, logging decisions per `settings`.
+    pub async fn logging(settings: decision_log::Settings) -> Self {
+        let log = DecisionLog::start(settings).expect("start the decision log");
+        let options = ServeOptions { decision_log: log };
+        Self::start(BundleSource::Embedded, options).await
+    }
+
+    async fn start(source: BundleSource, options: ServeOptions) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(tollgate::app::serve_on(
+        let log = options.decision_log.clone();
+        let task = tokio::spawn(tollgate::app::serve_with(
             listener,
             source,
             None,
+            options,
             async move {
                 let _ = rx.await;
             },
@@ -109,11 +125,17 @@ impl Server {
             channel,
             shutdown: Some(tx),
             task,
+            log,
         };
         // `serve_on` installs the bundle watcher before it serves, so once a
         // call is answered every later change on disk is seen.
         server.status().await;
         server
+    }
+
+    /// The decision log's counters (all zero when it is off).
+    pub fn log_stats(&self) -> decision_log::StatsSnapshot {
+        self.log.stats()
     }
 
     /// The address the server listens on.

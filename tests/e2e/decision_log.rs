@@ -1,0 +1,437 @@
+//! The decision log, read back from disk: every answered decision exactly
+//! once, masked ids never in clear, drops counted when the sink stalls,
+//! sampling, the block policy, stream items and size rotation.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+};
+
+use hmac::{Hmac, Mac as _};
+use serde_json::Value;
+use sha2::Sha256;
+use tempfile::TempDir;
+use tollgate::{
+    decision_log::{ErasePath, Overflow, Settings, Target},
+    grpc::pb::{self, PaymentMethodStatus as Status, PaymentMethodType as Type},
+};
+
+use crate::support::{
+    DEMO_REVISION, Server, auto_charge, funding_request, link_request, method, request,
+};
+
+/// The key every test that checks hashes uses.
+const KEY: &str = "test-hash-key";
+
+fn settings(path: &Path) -> Settings {
+    Settings {
+        hash_key: Some(KEY.as_bytes().to_vec()),
+        ..Settings::new(Target::File(path.to_path_buf()))
+    }
+}
+
+fn log_path(dir: &TempDir) -> PathBuf {
+    dir.path().join("decisions.jsonl")
+}
+
+/// Every line of `path`, parsed.
+fn events(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("read the decision log");
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {e}: {l}")))
+        .collect()
+}
+
+/// HMAC-SHA256 of `value` under [`KEY`], first 16 bytes, hex.
+fn hmac_hex(value: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).expect("any key length");
+    mac.update(value.as_bytes());
+    mac.finalize().into_bytes()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `i`-th call of a mixed load: each decision type in turn, with ids
+/// that are personal or payment data.
+async fn decide_any(
+    client: &mut pb::decision_service_client::DecisionServiceClient<tonic::transport::Channel>,
+    i: usize,
+) -> String {
+    let meta = match i % 3 {
+        0 => {
+            let mut r = request("free", "standard");
+            r.tenant_id = format!("tenant-secret-{}", i % 7);
+            client
+                .decide_plan_change(r)
+                .await
+                .expect("plan change")
+                .into_inner()
+                .meta
+        }
+        1 => {
+            let mut r = link_request("video-stream", 80, methods(i));
+            r.user_id = format!("user-secret-{i}");
+            r.auto_charge = auto_charge(&format!("pm-secret-card-{i}"), 1000);
+            client
+                .decide_payment_link(r)
+                .await
+                .expect("payment link")
+                .into_inner()
+                .meta
+        }
+        _ => {
+            let mut r = funding_request("video-stream", 500, 10_000, methods(i));
+            r.user_id = format!("user-secret-{i}");
+            client
+                .decide_charge_funding(r)
+                .await
+                .expect("charge funding")
+                .into_inner()
+                .meta
+        }
+    };
+    meta.expect("meta").decision_id
+}
+
+fn methods(i: usize) -> Vec<pb::PaymentMethod> {
+    vec![
+        method(
+            &format!("pm-secret-balance-{i}"),
+            Type::Balance,
+            Status::Active,
+            0,
+        ),
+        method(
+            &format!("pm-secret-card-{i}"),
+            Type::CreditCard,
+            Status::Active,
+            1,
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_answered_decision_is_logged_exactly_once() {
+    const N: usize = 500;
+    const CLIENTS: usize = 8;
+    let dir = TempDir::new().expect("temp dir");
+    let path = log_path(&dir);
+    let server = Server::logging(settings(&path)).await;
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let mut client = server.decisions();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in (c..N).step_by(CLIENTS) {
+                ids.push(decide_any(&mut client, i).await);
+            }
+            ids
+        }));
+    }
+    let mut answered = BTreeSet::new();
+    for task in tasks {
+        answered.extend(task.await.expect("client task"));
+    }
+    assert_eq!(answered.len(), N, "decision ids are unique");
+    let stats = server.log_stats();
+    server.stop().await.expect("serve_with returns Ok");
+
+    let events = events(&path);
+    assert_eq!(events.len(), N, "one line per decision");
+    let logged: BTreeSet<String> = events
+        .iter()
+        .map(|e| e["decision_id"].as_str().expect("decision_id").to_owned())
+        .collect();
+    assert_eq!(logged.len(), N, "no decision logged twice");
+    assert_eq!(logged, answered);
+    let mut kinds = BTreeMap::new();
+    for e in &events {
+        *kinds
+            .entry(e["decision"].as_str().expect("decision"))
+            .or_insert(0) += 1;
+        assert_eq!(e["bundle"]["revision"], DEMO_REVISION, "{e}");
+        assert_eq!(
+            e["bundle"]["digest"].as_str().map(str::len),
+            Some(64),
+            "{e}"
+        );
+        assert!(e["eval_us"].is_u64(), "{e}");
+        assert!(e["caller"].is_null(), "{e}");
+        assert!(
+            e["timestamp"]
+                .as_str()
+                .is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()),
+            "{e}"
+        );
+        assert!(
+            e["input"].is_object() && e["reason_codes"].is_array(),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        kinds,
+        BTreeMap::from([
+            ("charge_funding", 166),
+            ("payment_link", 167),
+            ("plan_change", 167)
+        ])
+    );
+    assert_eq!(stats.dropped, 0, "{stats:?}");
+    assert_eq!(stats.failed, 0, "{stats:?}");
+}
+
+#[tokio::test]
+async fn masked_ids_never_appear_in_clear() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = log_path(&dir);
+    let server = Server::logging(Settings {
+        erase: vec![ErasePath::parse("input.attributes.email").expect("a path")],
+        ..settings(&path)
+    })
+    .await;
+    let mut client = server.decisions();
+    for _ in 0..2 {
+        let mut r = request("free", "standard");
+        r.tenant_id = "tenant-secret-A".to_owned();
+        r.requester = Some(pb::Requester {
+            role: pb::RequesterRole::Tenant.into(),
+            id: "requester-secret-R".to_owned(),
+        });
+        r.attributes = [
+            ("email".to_owned(), "alice@example.com".to_owned()),
+            ("channel".to_owned(), "web".to_owned()),
+        ]
+        .into();
+        client.decide_plan_change(r).await.expect("plan change");
+    }
+    for i in [1, 2] {
+        decide_any(&mut client, i).await;
+    }
+    server.stop().await.expect("serve_with returns Ok");
+
+    let text = std::fs::read_to_string(&path).expect("read the log");
+    for secret in [
+        "tenant-secret",
+        "user-secret",
+        "pm-secret",
+        "requester-secret",
+        "alice@",
+    ] {
+        assert!(!text.contains(secret), "`{secret}` in clear:\n{text}");
+    }
+    let events = events(&path);
+    assert_eq!(events.len(), 4);
+    let (a, b) = (&events[0]["input"], &events[1]["input"]);
+    assert_eq!(a["tenant_id"], b["tenant_id"], "the same tenant joins");
+    assert_eq!(a["tenant_id"], hmac_hex("tenant-secret-A"));
+    assert_eq!(a["requester"]["id"], hmac_hex("requester-secret-R"));
+    assert_eq!(
+        a["attributes"],
+        serde_json::json!({"channel": "web"}),
+        "email erased"
+    );
+    assert_eq!(
+        a["as_of"], "2026-03-10T09:00:00Z",
+        "the input as the rules saw it"
+    );
+
+    let link = &events[2]["input"]["wallet"];
+    assert_eq!(events[2]["decision"], "payment_link");
+    assert_eq!(link["user_id"], hmac_hex("user-secret-1"));
+    assert_eq!(link["methods"][1]["id"], hmac_hex("pm-secret-card-1"));
+    assert_eq!(
+        link["auto_charge"]["source_method_id"],
+        hmac_hex("pm-secret-card-1")
+    );
+    let funding = &events[3];
+    assert_eq!(funding["decision"], "charge_funding");
+    assert_eq!(
+        funding["input"]["wallet"]["methods"][0]["id"],
+        hmac_hex("pm-secret-balance-2")
+    );
+    for step in funding["steps"].as_array().expect("steps") {
+        assert_eq!(step["method_id"].as_str().map(str::len), Some(32), "{step}");
+    }
+}
+
+#[tokio::test]
+async fn the_trace_id_of_a_traceparent_is_logged() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = log_path(&dir);
+    let server = Server::logging(settings(&path)).await;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mut call = tonic::Request::new(request("free", "standard"));
+    call.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace}-00f067aa0ba902b7-01")
+            .parse()
+            .expect("ascii"),
+    );
+    server
+        .decisions()
+        .decide_plan_change(call)
+        .await
+        .expect("decided");
+    server.decide(request("free", "standard")).await;
+    server.stop().await.expect("serve_with returns Ok");
+    let events = events(&path);
+    assert_eq!(events[0]["trace_id"], trace);
+    assert_eq!(events[0]["outcome"], "ALLOW");
+    assert_eq!(events[0]["timing"], "IMMEDIATE");
+    assert!(
+        events[0]["matched_rules"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
+    assert!(events[1]["trace_id"].is_null());
+}
+
+#[tokio::test]
+async fn a_stalled_sink_drops_and_counts_but_every_call_is_answered() {
+    let dir = TempDir::new().expect("temp dir");
+    let fifo = dir.path().join("stalled.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    // Nobody reads the FIFO: the writer blocks opening it.
+    let server = Server::logging(Settings {
+        queue: 4,
+        ..settings(&fifo)
+    })
+    .await;
+    const CALLS: u64 = 50;
+    for _ in 0..CALLS {
+        server.decide(request("free", "standard")).await;
+    }
+    let stalled = server.log_stats();
+    assert!(stalled.dropped >= CALLS - 5, "{stalled:?}");
+    assert_eq!(stalled.written, 0, "{stalled:?}");
+
+    // Unblock it, so the queued events drain at shutdown.
+    let reader = std::thread::spawn(move || std::fs::read_to_string(&fifo).expect("read the FIFO"));
+    server.stop().await.expect("serve_with returns Ok");
+    let text = reader.join().expect("reader thread");
+    let lines = text.lines().count() as u64;
+    assert!((1..=5).contains(&lines), "{lines} lines");
+    assert_eq!(lines + stalled.dropped, CALLS, "{stalled:?}");
+}
+
+#[tokio::test]
+async fn sampling_zero_logs_nothing_and_one_logs_everything() {
+    for (rate, want) in [(0.0, 0), (1.0, 20)] {
+        let dir = TempDir::new().expect("temp dir");
+        let path = log_path(&dir);
+        let server = Server::logging(Settings {
+            sample: rate,
+            ..settings(&path)
+        })
+        .await;
+        for _ in 0..20 {
+            server.decide(request("free", "standard")).await;
+        }
+        let stats = server.log_stats();
+        server.stop().await.expect("serve_with returns Ok");
+        assert_eq!(events(&path).len(), want, "rate {rate}");
+        assert_eq!(stats.sampled_out, 20 - want as u64, "rate {rate}");
+    }
+}
+
+#[tokio::test]
+async fn the_block_policy_loses_nothing_with_a_tiny_queue() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = log_path(&dir);
+    let server = Server::logging(Settings {
+        queue: 1,
+        overflow: Overflow::Block,
+        ..settings(&path)
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let mut client = server.decisions();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..30 {
+                decide_any(&mut client, i).await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("client task");
+    }
+    let stats = server.log_stats();
+    server.stop().await.expect("serve_with returns Ok");
+    assert_eq!(events(&path).len(), 120);
+    assert_eq!(stats.dropped, 0);
+}
+
+#[tokio::test]
+async fn stream_items_are_logged_with_their_index() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = log_path(&dir);
+    let server = Server::logging(settings(&path)).await;
+    let mut bad = request("free", "standard");
+    bad.tenant_id.clear();
+    let requests = vec![
+        request("free", "standard"),
+        bad,
+        request("standard", "standard"),
+    ];
+    let response = server
+        .decisions()
+        .decide_plan_changes(tokio_stream::iter(requests))
+        .await
+        .expect("the stream opens");
+    let mut results = response.into_inner();
+    while results
+        .message()
+        .await
+        .expect("no transport error")
+        .is_some()
+    {}
+    server.stop().await.expect("serve_with returns Ok");
+    let events = events(&path);
+    let got: Vec<(&str, u64, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["decision"].as_str().expect("decision"),
+                e["batch_index"].as_u64().expect("batch_index"),
+                e["outcome"].as_str().expect("outcome"),
+            )
+        })
+        .collect();
+    // The invalid request was never decided, so it is not logged.
+    assert_eq!(
+        got,
+        [
+            ("plan_change_batch", 0, "ALLOW"),
+            ("plan_change_batch", 2, "DENY")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_file_past_max_bytes_is_rotated_to_dot_1() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = log_path(&dir);
+    let server = Server::logging(Settings {
+        max_bytes: 4096,
+        ..settings(&path)
+    })
+    .await;
+    let mut client = server.decisions();
+    for i in 0..30 {
+        decide_any(&mut client, i).await;
+    }
+    server.stop().await.expect("serve_with returns Ok");
+    let rotated = dir.path().join("decisions.jsonl.1");
+    assert!(rotated.exists(), "no `.1` file");
+    for file in [&path, &rotated] {
+        let size = std::fs::metadata(file).expect("metadata").len();
+        assert!(size <= 4096, "{} is {size} bytes", file.display());
+        assert!(!events(file).is_empty(), "{} is empty", file.display());
+    }
+}
