@@ -169,16 +169,9 @@ fn check(path: Option<&std::path::PathBuf>) -> Exit {
 
 fn test(path: Option<&std::path::PathBuf>) -> Exit {
     let source = config::source(path);
-    let bundle = match source
-        .read()
-        .and_then(|files| crate::bundle::compile(&files))
-    {
-        Ok(b) => b,
-        Err(errors) => {
-            report(&source, &errors);
-            println!("0 passed, 0 failed: the bundle does not compile");
-            return Exit::Failed;
-        }
+    let Some(bundle) = compile_or_report(&source) else {
+        println!("0 passed, 0 failed: the bundle does not compile");
+        return Exit::Failed;
     };
     let report = engine::run_tests(&bundle);
     for o in &report.outcomes {
@@ -197,15 +190,8 @@ fn test(path: Option<&std::path::PathBuf>) -> Exit {
 
 fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
     let source = config::source(args.path.as_ref());
-    let bundle = match source
-        .read()
-        .and_then(|files| crate::bundle::compile(&files))
-    {
-        Ok(b) => b,
-        Err(errors) => {
-            report(&source, &errors);
-            return Ok(Exit::Failed);
-        }
+    let Some(bundle) = compile_or_report(&source) else {
+        return Ok(Exit::Failed);
     };
     let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
     let now = jiff::Timestamp::now();
@@ -261,6 +247,22 @@ where
             }
         }
         Err(violations) => Ok(invalid(&violations)),
+    }
+}
+
+/// The compiled bundle at `source`, or `None` after printing every problem.
+fn compile_or_report(
+    source: &crate::reload::BundleSource,
+) -> Option<crate::bundle::CompiledBundle> {
+    match source
+        .read()
+        .and_then(|files| crate::bundle::compile(&files))
+    {
+        Ok(bundle) => Some(bundle),
+        Err(errors) => {
+            report(source, &errors);
+            None
+        }
     }
 }
 

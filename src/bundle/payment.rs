@@ -470,10 +470,40 @@ pub fn funding_input(doc: &ChargeFundingDoc) -> ChargeFundingInput {
     }
 }
 
-fn no_plan_fields(p: &mut Problems, file: &str, at: Location, name: &str, want: &WantDoc) {
+/// The expected outcome of a payment test, after checking that `want` names
+/// no field of another decision type (`other` is the payment field that
+/// belongs to the other payment decision, and whether it was given).
+fn payment_outcome<O>(
+    p: &mut Problems,
+    (file, at, name): (&str, Location, &str),
+    want: &WantDoc,
+    other: (&str, bool),
+    parse: fn(&str) -> Option<O>,
+    choices: &str,
+) -> Option<O> {
     if want.verdict.is_some() || want.timing.is_some() || want.effective_at.is_some() {
-        p.at(file, at, format!("test `{name}`: want: a payment decision has an `outcome`, not `verdict`, `timing` or `effective_at`"));
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: a payment decision has an `outcome`, not `verdict`, `timing` or `effective_at`"),
+        );
     }
+    if other.1 {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: this decision has no `{}`", other.0),
+        );
+    }
+    let outcome = want.outcome.as_deref().and_then(parse);
+    if outcome.is_none() {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: outcome: give {choices}"),
+        );
+    }
+    outcome
 }
 
 pub(super) fn link_test(
@@ -489,25 +519,14 @@ pub(super) fn link_test(
     if let Err(v) = PaymentLink::parse(request.clone(), Timestamp::UNIX_EPOCH) {
         p.at(file, at, format!("test `{name}`: payment_link: {v}"));
     }
-    no_plan_fields(p, file, at, name, want);
-    if want.steps.is_some() {
-        p.at(
-            file,
-            at,
-            format!("test `{name}`: want: a link decision has no `steps`"),
-        );
-    }
-    let outcome = match want.outcome.as_deref().map(LinkOutcome::parse) {
-        Some(Some(o)) => Some(o),
-        _ => {
-            p.at(
-                file,
-                at,
-                format!("test `{name}`: want: outcome: give `LINK`, `REQUIRE_ACTION` or `DENY`"),
-            );
-            None
-        }
-    };
+    let outcome = payment_outcome(
+        p,
+        (file, at, name),
+        want,
+        ("steps", want.steps.is_some()),
+        LinkOutcome::parse,
+        "`LINK`, `REQUIRE_ACTION` or `DENY`",
+    );
     let mut required_actions = None;
     if let Some(names) = &want.required_actions {
         let parsed: Vec<_> = names
@@ -548,25 +567,14 @@ pub(super) fn funding_test(
     if let Err(v) = ChargeFunding::parse(request.clone(), Timestamp::UNIX_EPOCH) {
         p.at(file, at, format!("test `{name}`: charge_funding: {v}"));
     }
-    no_plan_fields(p, file, at, name, want);
-    if want.required_actions.is_some() {
-        p.at(
-            file,
-            at,
-            format!("test `{name}`: want: a funding decision has no `required_actions`"),
-        );
-    }
-    let outcome = match want.outcome.as_deref().map(FundingOutcome::parse) {
-        Some(Some(o)) => Some(o),
-        _ => {
-            p.at(
-                file,
-                at,
-                format!("test `{name}`: want: outcome: give `APPROVE` or `DECLINE`"),
-            );
-            None
-        }
-    };
+    let outcome = payment_outcome(
+        p,
+        (file, at, name),
+        want,
+        ("required_actions", want.required_actions.is_some()),
+        FundingOutcome::parse,
+        "`APPROVE` or `DECLINE`",
+    );
     let mut steps = None;
     if let Some(docs) = &want.steps {
         let mut parsed = Vec::new();

@@ -1,7 +1,8 @@
 //! The writer: a dedicated thread that takes events off the queue, turns
 //! them into JSON lines and writes them to stdout or a file (appended,
-//! reopened on request, rotated by size), flushing whenever the queue is
-//! momentarily empty. Blocking I/O lives here, never on the request path.
+//! reopened on request, rotated by size), taking events in batches and
+//! flushing when the queue stays empty for a moment. Blocking I/O lives
+//! here, never on the request path.
 
 use std::{
     fs::{File, OpenOptions},
@@ -58,6 +59,10 @@ struct Open {
     size: u64,
 }
 
+/// How long the writer waits for more events when the queue runs dry,
+/// before it flushes and parks: the most a line waits to reach the sink.
+const BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+
 impl Writer {
     /// Runs until `Close` arrives or every sender is gone; then reports on
     /// `done`.
@@ -69,10 +74,21 @@ impl Writer {
             let msg = match rx.try_recv() {
                 Ok(msg) => msg,
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    self.flush(&mut open, &mut pending);
-                    match rx.blocking_recv() {
-                        Some(msg) => msg,
-                        None => break,
+                    // Under load more events are on their way: wait a moment
+                    // and take them as a batch, rather than parking at once
+                    // (a wake-up per event for the request path) and flushing
+                    // per event (a write per line).
+                    std::thread::sleep(BATCH_WAIT);
+                    match rx.try_recv() {
+                        Ok(msg) => msg,
+                        Err(mpsc::error::TryRecvError::Disconnected) => break,
+                        Err(mpsc::error::TryRecvError::Empty) => {
+                            self.flush(&mut open, &mut pending);
+                            match rx.blocking_recv() {
+                                Some(msg) => msg,
+                                None => break,
+                            }
+                        }
                     }
                 }
                 Err(mpsc::error::TryRecvError::Disconnected) => break,

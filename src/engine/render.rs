@@ -61,7 +61,10 @@ pub fn write_number(out: &mut String, n: f64) {
     use std::fmt::Write as _;
     let _ = if n.fract() == 0.0 && n.abs() < 1e15 {
         // Whole numbers print as integers: far cheaper than float formatting.
-        #[expect(clippy::cast_possible_truncation, reason = "a whole number below 1e15 fits an i64")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a whole number below 1e15 fits an i64"
+        )]
         let whole = n as i64;
         write!(out, "{whole}")
     } else {

@@ -42,6 +42,22 @@ fn auto_charge(a: Option<pb::AutoCharge>) -> Option<AutoCharge> {
     })
 }
 
+/// The wallet part of either payment request: both messages name these
+/// fields alike, so one expansion serves both.
+macro_rules! wallet_input {
+    ($req:ident, $bad:ident) => {
+        WalletInput {
+            user_id: $req.user_id,
+            merchant_id: $req.merchant_id,
+            methods: methods($req.methods),
+            auto_charge: auto_charge($req.auto_charge),
+            attributes: $req.attributes.into_iter().collect(),
+            as_of: timestamp(&mut $bad, "as_of", $req.as_of.as_ref()),
+            explain: $req.explain,
+        }
+    };
+}
+
 /// Validates a link request; `now` stands in for a missing `as_of`.
 pub fn payment_link(
     req: pb::PaymentLinkRequest,
@@ -49,15 +65,7 @@ pub fn payment_link(
 ) -> Result<PaymentLink, Violations> {
     let mut bad = Violations::default();
     let input = PaymentLinkInput {
-        wallet: WalletInput {
-            user_id: req.user_id,
-            merchant_id: req.merchant_id,
-            methods: methods(req.methods),
-            auto_charge: auto_charge(req.auto_charge),
-            attributes: req.attributes.into_iter().collect(),
-            as_of: timestamp(&mut bad, "as_of", req.as_of.as_ref()),
-            explain: req.explain,
-        },
+        wallet: wallet_input!(req, bad),
         health: req.health.map(|h| HealthIndex {
             score: h.score,
             signals: h.signals.into_iter().collect(),
@@ -73,15 +81,7 @@ pub fn charge_funding(
 ) -> Result<ChargeFunding, Violations> {
     let mut bad = Violations::default();
     let input = ChargeFundingInput {
-        wallet: WalletInput {
-            user_id: req.user_id,
-            merchant_id: req.merchant_id,
-            methods: methods(req.methods),
-            auto_charge: auto_charge(req.auto_charge),
-            attributes: req.attributes.into_iter().collect(),
-            as_of: timestamp(&mut bad, "as_of", req.as_of.as_ref()),
-            explain: req.explain,
-        },
+        wallet: wallet_input!(req, bad),
         currency: req.amount.as_ref().map(|a| a.currency.clone()),
         amount_minor: req.amount.as_ref().map_or(0, |a| a.amount_minor),
         balance_minor: req.balance_minor,
