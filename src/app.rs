@@ -54,7 +54,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let options = ServeOptions { decision_log };
+    let options = ServeOptions {
+        decision_log,
+        server: args.server_options(),
+    };
     serve_with(
         listener,
         args.source(),
@@ -72,6 +75,9 @@ pub struct ServeOptions {
     /// Where decisions are logged (off by default). Closed, with pending
     /// events flushed, when the server stops.
     pub decision_log: DecisionLog,
+    /// Transport settings and request limits (their `decision_log` is
+    /// replaced by the one above).
+    pub server: grpc::ServerOptions,
 }
 
 /// Serves `source` on an already-bound listener until `shutdown` resolves:
@@ -118,7 +124,7 @@ async fn serve_bundle(
     let _watch = spawn_watcher(store.clone(), poll)?;
     let server = grpc::ServerOptions {
         decision_log: options.decision_log,
-        ..grpc::ServerOptions::default()
+        ..options.server
     };
     grpc::serve(listener, store, server, shutdown).await
 }

@@ -117,6 +117,34 @@ pub struct ServeArgs {
         env = "TOLLGATE_DECISION_LOG_MAX_BYTES"
     )]
     pub decision_log_max_bytes: u64,
+    /// The longest a call may take (`500ms`, `2s`, `1m`); a client's shorter
+    /// `grpc-timeout` wins. Past it: DEADLINE_EXCEEDED.
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = duration,
+          env = "TOLLGATE_REQUEST_TIMEOUT")]
+    pub request_timeout: Duration,
+    /// Calls in flight across all connections (an open stream counts until
+    /// it ends); more are refused at once with RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = 1024, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), env = "TOLLGATE_MAX_CONCURRENT_REQUESTS")]
+    pub max_concurrent_requests: u32,
+    /// The largest request message, in bytes; larger is RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = 65536, value_name = "BYTES",
+          value_parser = clap::value_parser!(u32).range(1..), env = "TOLLGATE_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: u32,
+    /// Entries of each request map (`usage`, `period_usage`, `attributes`,
+    /// `health.signals`); more is INVALID_ARGUMENT.
+    #[arg(long, default_value_t = 256, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), env = "TOLLGATE_MAX_MAP_ENTRIES")]
+    pub max_map_entries: u32,
+    /// Payment methods of a payment request; more is INVALID_ARGUMENT.
+    #[arg(long, default_value_t = 32, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), env = "TOLLGATE_MAX_METHODS")]
+    pub max_methods: u32,
+    /// On SIGTERM or Ctrl-C, how long in-flight calls may run on after the
+    /// listener closes (`10s`); then the process exits 0 regardless.
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = duration,
+          env = "TOLLGATE_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Duration,
     /// Log tenant, user and payment method ids in clear (test environments
     /// only: masking is on by default).
     #[arg(long, env = "TOLLGATE_DECISION_LOG_UNMASKED")]
@@ -175,6 +203,22 @@ impl ServeArgs {
         }))
     }
 
+    /// The transport settings and request limits.
+    pub fn server_options(&self) -> crate::grpc::ServerOptions {
+        let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+        crate::grpc::ServerOptions {
+            request_timeout: self.request_timeout,
+            max_concurrent_requests: size(self.max_concurrent_requests),
+            max_message_bytes: size(self.max_message_bytes),
+            limits: crate::grpc::Limits {
+                max_map_entries: size(self.max_map_entries),
+                max_methods: size(self.max_methods),
+            },
+            shutdown_grace: self.shutdown_grace,
+            ..crate::grpc::ServerOptions::default()
+        }
+    }
+
     /// The poll interval, if polling is on.
     pub fn poll(&self) -> Option<Duration> {
         (self.poll_interval > 0).then(|| Duration::from_secs(self.poll_interval))
@@ -208,5 +252,38 @@ fn sample_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
         _ => Err(format!("`{s}` is not a rate between 0.0 and 1.0")),
+    }
+}
+
+/// Parses a duration: a whole number with a unit, `ms`, `s` or `m`.
+fn duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration such as `500ms`, `2s` or `1m`");
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(bad)?),
+        _ => return Err(bad()),
+    };
+    if d.is_zero() {
+        return Err(format!("`{s}`: the duration must be more than zero"));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(duration("1m"), Ok(Duration::from_secs(60)));
+        for bad in ["", "2", "s", "2h", "-1s", "1.5s", "0s"] {
+            assert!(duration(bad).is_err(), "`{bad}`");
+        }
     }
 }

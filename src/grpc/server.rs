@@ -8,6 +8,8 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use super::{
+    convert::Limits,
+    limits::LimitLayer,
     pb::{
         self, bundle_service_server::BundleServiceServer,
         decision_service_server::DecisionServiceServer,
@@ -16,11 +18,26 @@ use super::{
 };
 use crate::{decision_log::DecisionLog, reload::BundleStore};
 
-/// Transport settings.
+/// Transport settings and request limits, all in one place.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Interval of HTTP/2 keepalive pings.
     pub keepalive: Duration,
+    /// How long a keepalive ping may go unanswered before the connection
+    /// is closed.
+    pub keepalive_timeout: Duration,
+    /// The longest a call may take; a client's shorter `grpc-timeout` wins.
+    /// Past it the call is answered `DEADLINE_EXCEEDED`.
+    pub request_timeout: Duration,
+    /// Calls in flight across all connections (an open stream counts until
+    /// it ends); one more is answered `RESOURCE_EXHAUSTED` at once.
+    pub max_concurrent_requests: usize,
+    /// The largest decoded request message; larger is `RESOURCE_EXHAUSTED`.
+    pub max_message_bytes: usize,
+    /// Entries of the requests' maps and lists (`INVALID_ARGUMENT` past them).
+    pub limits: Limits,
+    /// How long in-flight calls may run on after the shutdown signal.
+    pub shutdown_grace: Duration,
     /// Where decisions are logged (off by default).
     pub decision_log: DecisionLog,
 }
@@ -29,6 +46,12 @@ impl Default for ServerOptions {
     fn default() -> Self {
         Self {
             keepalive: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(2),
+            max_concurrent_requests: 1024,
+            max_message_bytes: 64 * 1024,
+            limits: Limits::default(),
+            shutdown_grace: Duration::from_secs(10),
             decision_log: DecisionLog::off(),
         }
     }
@@ -84,10 +107,13 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    // Fires when the shutdown signal has, starting the grace period.
+    let (signalled, mut draining) = tokio::sync::watch::channel(false);
     let shutdown = {
         let reporter = reporter.clone();
         async move {
             shutdown.await;
+            let _ = signalled.send(true);
             health_task.abort();
             for name in HEALTH_SERVICES {
                 reporter
@@ -98,27 +124,51 @@ pub async fn serve(
     };
 
     tracing::info!(addr = %listener.local_addr()?, "serving gRPC");
-    Server::builder()
+    let decisions = DecisionServiceServer::new(Decisions {
+        store: store.clone(),
+        log: options.decision_log,
+        limits: options.limits,
+    })
+    .max_decoding_message_size(options.max_message_bytes);
+    let bundles = BundleServiceServer::new(Bundles { store })
+        .max_decoding_message_size(options.max_message_bytes);
+    let served = Server::builder()
         .http2_keepalive_interval(Some(options.keepalive))
+        .http2_keepalive_timeout(Some(options.keepalive_timeout))
         // A span per call at debug level: at the default `info` it is never
         // created, which keeps its cost (a registry slot and formatted
         // fields per call) off the request path.
         .trace_fn(|req| tracing::debug_span!("grpc", path = %req.uri().path()))
+        .layer(LimitLayer::new(
+            options.max_concurrent_requests,
+            options.request_timeout,
+        ))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(DecisionServiceServer::new(Decisions {
-            store: store.clone(),
-            log: options.decision_log,
-        }))
-        .add_service(BundleServiceServer::new(Bundles { store }))
+        .add_service(decisions)
+        .add_service(bundles)
         // Nagle's algorithm would hold each small response back until the
         // client's delayed ACK (~40 ms); tonic only sets TCP_NODELAY on
         // listeners it binds itself, so set it on ours.
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown,
-        )
-        .await?;
+        );
+    // After the signal the listener is closed and in-flight calls drain;
+    // whatever is still running when the grace period ends is dropped.
+    let grace = options.shutdown_grace;
+    let deadline = async move {
+        if draining.wait_for(|fired| *fired).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = served => served?,
+        () = deadline => {
+            tracing::warn!(grace_ms = grace.as_millis(), "calls still in flight after the shutdown grace; stopping anyway");
+        }
+    }
     Ok(())
 }

@@ -6,7 +6,11 @@ use jiff::Timestamp;
 use tokio_stream::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status, Streaming, metadata::MetadataMap};
 
-use super::{convert, pb, status::RequestError};
+use super::{
+    convert::{self, Bounded},
+    pb,
+    status::RequestError,
+};
 use crate::{
     bundle::CompiledBundle,
     decision_log::{CallContext, Decided, DecisionLog, Record, event},
@@ -20,6 +24,8 @@ use crate::{
 pub struct Decisions {
     pub store: Arc<BundleStore>,
     pub log: DecisionLog,
+    /// Bounds on the requests' maps and lists.
+    pub limits: convert::Limits,
 }
 
 /// The results of a `DecidePlanChanges` stream.
@@ -36,12 +42,15 @@ impl Decisions {
         logged: fn(Box<(Req, Dec)>) -> Decided,
     ) -> Result<Response<Out>, Status>
     where
+        P: Bounded,
         Out: for<'a> From<&'a Dec>,
     {
         let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
         let context = self.context(request.metadata());
         let now = Timestamp::now();
-        let req = parse(request.into_inner(), now).map_err(RequestError::from)?;
+        let message = request.into_inner();
+        message.check(&self.limits).map_err(RequestError::from)?;
+        let req = parse(message, now).map_err(RequestError::from)?;
         let started = Instant::now();
         let decision = decide(&active.bundle, &req);
         let eval = started.elapsed();
@@ -64,6 +73,7 @@ impl Decisions {
             .snapshot()
             .ok_or(RequestError::NoBundle)
             .and_then(|active| {
+                request.check(&self.limits)?;
                 let req = convert::plan_change(request, now)?;
                 let started = Instant::now();
                 let decision = engine::decide_plan_change(&active.bundle, &req);

@@ -17,6 +17,7 @@ mod decision_log;
 mod deployments;
 mod health;
 mod invalid;
+mod limits;
 mod merchants;
 mod payment_link;
 mod plan_change;

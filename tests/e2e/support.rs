@@ -97,7 +97,20 @@ impl Server {
     /// Serves the embedded demo bundle, logging decisions per `settings`.
     pub async fn logging(settings: decision_log::Settings) -> Self {
         let log = DecisionLog::start(settings).expect("start the decision log");
-        let options = ServeOptions { decision_log: log };
+        let options = ServeOptions {
+            decision_log: log,
+            ..ServeOptions::default()
+        };
+        Self::start(BundleSource::Embedded, options).await
+    }
+
+    /// Serves the embedded demo bundle with these transport settings and
+    /// limits.
+    pub async fn with(server: tollgate::grpc::ServerOptions) -> Self {
+        let options = ServeOptions {
+            server,
+            ..ServeOptions::default()
+        };
         Self::start(BundleSource::Embedded, options).await
     }
 

@@ -1,8 +1,11 @@
 //! The one place where proto meets domain: requests are validated into
 //! domain types (naming every bad field), decisions are encoded back.
 
+mod limits;
 mod payment;
 mod plan_change;
+
+pub use limits::{Bounded, Limits};
 
 pub use payment::{charge_funding, payment_link};
 pub use plan_change::plan_change;

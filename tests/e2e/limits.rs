@@ -1,0 +1,271 @@
+//! Request limits: message size, map and list sizes, deadlines (the
+//! server's and the client's `grpc-timeout`), and the global concurrency
+//! limit that sheds load instead of queueing.
+
+use std::{collections::HashMap, time::Duration};
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tollgate::grpc::{Limits, ServerOptions, pb};
+use tonic::Code;
+
+use crate::support::{
+    DEADLINE, Server, bad_fields, eventually, funding_request, link_request, method, request,
+};
+
+fn entries(n: usize) -> HashMap<String, f64> {
+    (0..n).map(|i| (format!("metric_{i}"), 1.0)).collect()
+}
+
+#[tokio::test]
+async fn a_message_over_the_default_64_kib_is_resource_exhausted() {
+    let server = Server::embedded().await;
+    let mut req = request("free", "standard");
+    req.attributes
+        .insert("note".to_owned(), "x".repeat(70 * 1024));
+    let err = server.decide_err(req).await;
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+
+    // Just under the limit is decided.
+    let mut req = request("free", "standard");
+    req.attributes
+        .insert("note".to_owned(), "x".repeat(60 * 1024));
+    server.decide(req).await;
+}
+
+#[tokio::test]
+async fn an_oversized_message_in_a_batch_stream_is_resource_exhausted() {
+    let server = Server::with(ServerOptions {
+        max_message_bytes: 1024,
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut big = request("free", "standard");
+    big.attributes.insert("note".to_owned(), "x".repeat(2048));
+    let stream = tokio_stream::iter([request("free", "standard"), big]);
+    let mut results = server
+        .decisions()
+        .decide_plan_changes(stream)
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let first = results.message().await.expect("first result");
+    assert!(first.is_some(), "the small request is decided");
+    let err = results
+        .message()
+        .await
+        .expect_err("the big one ends the stream");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+}
+
+#[tokio::test]
+async fn too_many_map_entries_are_invalid_argument_naming_each_map() {
+    let server = Server::embedded().await;
+    let mut req = request("free", "standard");
+    req.usage = entries(300);
+    req.period_usage = entries(257);
+    req.attributes = (0..256).map(|i| (format!("a{i}"), String::new())).collect();
+    let err = server.decide_err(req).await;
+    assert_eq!(bad_fields(&err), ["usage", "period_usage"]);
+    assert!(
+        err.message().contains("usage: 300 entries, at most 256"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn map_and_list_limits_are_configurable() {
+    let server = Server::with(ServerOptions {
+        limits: Limits {
+            max_map_entries: 2,
+            max_methods: 1,
+        },
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut req = request("free", "standard");
+    req.usage = entries(3);
+    assert_eq!(bad_fields(&server.decide_err(req).await), ["usage"]);
+
+    let methods = vec![
+        method(
+            "m1",
+            pb::PaymentMethodType::CreditCard,
+            pb::PaymentMethodStatus::Active,
+            1,
+        ),
+        method(
+            "m2",
+            pb::PaymentMethodType::CreditCard,
+            pb::PaymentMethodStatus::Active,
+            2,
+        ),
+    ];
+    let mut link = link_request("merchant-a", 90, methods.clone());
+    if let Some(h) = link.health.as_mut() {
+        h.signals = entries(3);
+    }
+    let err = server.decide_link_err(link).await;
+    assert_eq!(bad_fields(&err), ["methods", "health.signals"]);
+    assert!(
+        err.message()
+            .contains("methods: 2 payment methods, at most 1"),
+        "{err:?}"
+    );
+
+    let err = server
+        .decide_funding_err(funding_request("merchant-a", 100, 0, methods))
+        .await;
+    assert_eq!(bad_fields(&err), ["methods"]);
+}
+
+#[tokio::test]
+async fn too_many_entries_in_a_batch_is_that_requests_error() {
+    let server = Server::embedded().await;
+    let mut big = request("free", "standard");
+    big.usage = entries(257);
+    let stream = tokio_stream::iter([big, request("free", "standard")]);
+    let mut results = server
+        .decisions()
+        .decide_plan_changes(stream)
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let first = results.message().await.expect("result").expect("first");
+    match first.result {
+        Some(pb::plan_change_result::Result::Error(e)) => {
+            assert_eq!(e.code, "INVALID_ARGUMENT", "{e:?}");
+            assert_eq!(e.field_violations.len(), 1, "{e:?}");
+            assert_eq!(e.field_violations[0].field, "usage", "{e:?}");
+        }
+        other => panic!("expected an error: {other:?}"),
+    }
+    let second = results.message().await.expect("result").expect("second");
+    assert!(
+        matches!(
+            second.result,
+            Some(pb::plan_change_result::Result::Decision(_))
+        ),
+        "{second:?}"
+    );
+}
+
+/// Opens a unary call whose request message never comes, so only a
+/// deadline can end it, with these extra headers; returns `grpc-status`.
+async fn stalled_unary_call(server: &Server, headers: &[(&str, &str)]) -> String {
+    let tcp = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
+    let driver = tokio::spawn(connection);
+    let mut client = client.ready().await.expect("ready");
+    let mut builder = http::Request::post(format!(
+        "http://{}/tollgate.v1.DecisionService/DecidePlanChange",
+        server.addr()
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let (response, _body_never_sent) = client
+        .send_request(builder.body(()).expect("request"), false)
+        .expect("send");
+    let response = tokio::time::timeout(DEADLINE, response)
+        .await
+        .expect("answered before the test's bound")
+        .expect("response");
+    // A trailers-only answer: the status is in the headers.
+    let status = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no grpc-status in {response:?}"))
+        .to_owned();
+    driver.abort();
+    status
+}
+
+#[tokio::test]
+async fn a_call_over_the_request_timeout_is_deadline_exceeded() {
+    let server = Server::with(ServerOptions {
+        request_timeout: Duration::from_millis(100),
+        ..ServerOptions::default()
+    })
+    .await;
+    let status = stalled_unary_call(&server, &[]).await;
+    assert_eq!(status, (Code::DeadlineExceeded as i32).to_string());
+}
+
+#[tokio::test]
+async fn the_clients_shorter_grpc_timeout_is_honoured() {
+    // The server would wait a minute; the client's 100 ms wins. A raw
+    // HTTP/2 client, because tonic's own client would give up first with
+    // CANCELLED and hide the server's answer.
+    let server = Server::with(ServerOptions {
+        request_timeout: Duration::from_secs(60),
+        ..ServerOptions::default()
+    })
+    .await;
+    let status = stalled_unary_call(&server, &[("grpc-timeout", "100m")]).await;
+    assert_eq!(status, (Code::DeadlineExceeded as i32).to_string());
+}
+
+#[tokio::test]
+async fn over_the_concurrency_limit_a_call_is_shed_not_queued() {
+    let server = Server::with(ServerOptions {
+        max_concurrent_requests: 1,
+        ..ServerOptions::default()
+    })
+    .await;
+    // An open batch stream is in flight until it ends. The permit of the
+    // harness's own first call may take a moment to come back: retry.
+    let (requests, mut results) = eventually("a stream holding the only permit", async || {
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(request("free", "standard"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut results = server
+            .decisions()
+            .decide_plan_changes(ReceiverStream::new(rx))
+            .await
+            .map_err(|s| format!("{s:?}"))?
+            .into_inner();
+        match results.message().await {
+            Ok(Some(_)) => Ok((tx, results)),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+
+    let err = server.decide_err(request("free", "standard")).await;
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(err.message().contains("at most 1"), "{err:?}");
+    // Health checks are never shed.
+    let health = server
+        .health()
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect("health is answered while the limit is reached");
+    assert_eq!(
+        health.into_inner().status(),
+        tonic_health::pb::health_check_response::ServingStatus::Serving
+    );
+
+    // The stream still works, and once it ends the permit is free again.
+    requests
+        .send(request("free", "pro"))
+        .await
+        .expect("send on the stream");
+    assert!(results.message().await.expect("result").is_some());
+    drop(requests);
+    assert!(results.message().await.expect("end").is_none());
+    eventually("a call after the stream ended", async || {
+        server
+            .decisions()
+            .decide_plan_change(request("free", "standard"))
+            .await
+            .map_err(|s| format!("{s:?}"))
+    })
+    .await;
+}
