@@ -367,6 +367,15 @@ impl ChargeFunding {
         }
     }
 
+    /// What an auto-charge tops up for this charge: the larger of the
+    /// shortfall and the configured top-up amount; 0 when nothing is short.
+    pub fn top_up_minor(&self) -> i64 {
+        match self.shortfall_minor() {
+            0 => 0,
+            short => short.max(self.wallet.auto_charge.amount_minor),
+        }
+    }
+
     /// How much the balance lacks to pay the charge (0 when it covers it).
     pub fn shortfall_minor(&self) -> i64 {
         self.amount

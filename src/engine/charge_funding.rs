@@ -39,11 +39,7 @@ pub fn decide_charge_funding(
         return decline(vec![unknown_merchant(&wallet.merchant_id)], meta);
     };
     let shortfall = req.shortfall_minor();
-    let top_up = if shortfall > 0 {
-        shortfall.max(wallet.auto_charge.amount_minor)
-    } else {
-        0
-    };
+    let top_up = req.top_up_minor();
     let mut facts = PaymentFacts::new(bundle, wallet, merchant, default_profile);
     facts.charge = Some(ChargeFacts {
         req,
@@ -152,7 +148,7 @@ pub fn plan(
                 steps.push(step(
                     FundingSource::AutoCharge,
                     &ac.source_method_id,
-                    shortfall.max(ac.amount_minor),
+                    req.top_up_minor(),
                 ));
             }
             steps.push(step(FundingSource::Balance, &balance_id, amount));

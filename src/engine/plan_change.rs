@@ -91,23 +91,14 @@ impl Facts for PlanChangeFacts<'_> {
     }
 
     fn items(&self, for_each: ForEach) -> Items<'_> {
-        let (plan, values) = match for_each {
-            ForEach::SourceLimits | ForEach::SourceQuotas => (self.source, &self.req.usage),
-            ForEach::TargetLimits | ForEach::TargetQuotas => (self.target, &self.req.usage),
+        let req = self.req;
+        let items = match for_each {
+            ForEach::SourceLimits => self.source.map(|p| (&p.limits, &req.usage)),
+            ForEach::TargetLimits => self.target.map(|p| (&p.limits, &req.usage)),
+            ForEach::SourceQuotas => self.source.map(|p| (&p.quotas, &req.period_usage)),
+            ForEach::TargetQuotas => self.target.map(|p| (&p.quotas, &req.period_usage)),
         };
-        let values = match for_each {
-            ForEach::SourceQuotas | ForEach::TargetQuotas => &self.req.period_usage,
-            ForEach::SourceLimits | ForEach::TargetLimits => values,
-        };
-        match (plan, for_each) {
-            (None, _) => Items::none(),
-            (Some(p), ForEach::SourceLimits | ForEach::TargetLimits) => {
-                Items::new(&p.limits, values)
-            }
-            (Some(p), ForEach::SourceQuotas | ForEach::TargetQuotas) => {
-                Items::new(&p.quotas, values)
-            }
-        }
+        items.map_or_else(Items::none, |(limits, values)| Items::new(limits, values))
     }
 
     fn context(&self) -> &cel::Context<'static, 'static> {

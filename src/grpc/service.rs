@@ -1,6 +1,10 @@
 //! The gRPC handlers: snapshot, convert, evaluate, convert back.
 
-use std::{pin::Pin, sync::Arc, time::Instant};
+use std::{
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use jiff::Timestamp;
 use tokio_stream::{Stream, StreamExt as _};
@@ -45,19 +49,34 @@ impl Decisions {
         P: Bounded,
         Out: for<'a> From<&'a Dec>,
     {
-        let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
         let context = self.context(request.metadata());
         let now = Timestamp::now();
-        let message = request.into_inner();
-        message.check(&self.limits).map_err(RequestError::from)?;
-        let req = parse(message, now).map_err(RequestError::from)?;
-        let started = Instant::now();
-        let decision = decide(&active.bundle, &req);
-        let eval = started.elapsed();
+        let (req, decision, eval) = self.evaluate(request.into_inner(), now, parse, decide)?;
         let reply = Out::from(&decision);
         self.record(context, now, eval, || logged(Box::new((req, decision))))
             .await;
         Ok(Response::new(reply))
+    }
+
+    /// Snapshot, limits, convert, decide: the part every request shares.
+    /// The evaluation is timed only when decisions are logged.
+    fn evaluate<P, Req, Dec>(
+        &self,
+        message: P,
+        now: Timestamp,
+        parse: fn(P, Timestamp) -> Result<Req, Violations>,
+        decide: fn(&CompiledBundle, &Req) -> Dec,
+    ) -> Result<(Req, Dec, Duration), RequestError>
+    where
+        P: Bounded,
+    {
+        let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
+        message.check(&self.limits)?;
+        let req = parse(message, now)?;
+        let started = self.log.is_on().then(Instant::now);
+        let decision = decide(&active.bundle, &req);
+        let eval = started.map_or(Duration::ZERO, |s| s.elapsed());
+        Ok((req, decision, eval))
     }
 
     /// One request of a batch: its decision, or its own error.
@@ -68,17 +87,12 @@ impl Decisions {
         request: pb::PlanChangeRequest,
     ) -> pb::PlanChangeResult {
         let now = Timestamp::now();
-        let decided = self
-            .store
-            .snapshot()
-            .ok_or(RequestError::NoBundle)
-            .and_then(|active| {
-                request.check(&self.limits)?;
-                let req = convert::plan_change(request, now)?;
-                let started = Instant::now();
-                let decision = engine::decide_plan_change(&active.bundle, &req);
-                Ok((req, decision, started.elapsed()))
-            });
+        let decided = self.evaluate(
+            request,
+            now,
+            convert::plan_change,
+            engine::decide_plan_change,
+        );
         let result = match decided {
             Ok((req, decision, eval)) => {
                 let reply = pb::PlanChangeDecision::from(&decision);
