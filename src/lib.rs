@@ -2,7 +2,7 @@
 //! and payment flows. Tollgate decides; the caller executes.
 //!
 //! Dependencies point one way:
-//! `main → app → {grpc, decision_log, reload, config, loadgen} → engine → bundle → domain`.
+//! `main → app → {grpc, decision_log, reload, config, telemetry, loadgen} → engine → bundle → domain`.
 
 pub mod app;
 pub mod bundle;
@@ -13,3 +13,4 @@ pub mod engine;
 pub mod grpc;
 pub mod loadgen;
 pub mod reload;
+pub mod telemetry;

@@ -10,6 +10,16 @@ use crate::{
     reload::BundleSource,
 };
 
+mod admin;
+mod remote;
+mod tls;
+mod trace;
+
+pub use admin::AdminArgs;
+pub use remote::RemoteArgs;
+pub use tls::TlsArgs;
+pub use trace::TraceArgs;
+
 /// Tollgate: a policy decision point for subscription billing and payments.
 ///
 /// Tollgate answers questions such as "may this tenant move from plan A to
@@ -149,6 +159,18 @@ pub struct ServeArgs {
     /// only: masking is on by default).
     #[arg(long, env = "TOLLGATE_DECISION_LOG_UNMASKED")]
     pub decision_log_unmasked: bool,
+    /// The admin HTTP port: metrics and health.
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// TLS, mutual TLS and the caller policy.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Span export.
+    #[command(flatten)]
+    pub trace: TraceArgs,
+    /// Polling a remote bundle.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 impl ServeArgs {
@@ -256,7 +278,7 @@ fn sample_rate(s: &str) -> Result<f64, String> {
 }
 
 /// Parses a duration: a whole number with a unit, `ms`, `s` or `m`.
-fn duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("`{s}` is not a duration such as `500ms`, `2s` or `1m`");
     let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (digits, unit) = s.split_at(split);

@@ -1,0 +1,1 @@
+//! The admin HTTP port: `/metrics`, `/healthz`, `/readyz`.

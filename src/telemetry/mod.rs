@@ -1,0 +1,6 @@
+//! What the running server tells its operators: metrics and the admin HTTP
+//! port, and tracing (spans, W3C trace context, OTLP export).
+
+pub mod admin;
+pub mod metrics;
+pub mod trace;

@@ -1,0 +1,1 @@
+//! Tracing: the subscriber, W3C `traceparent` and OTLP span export.
