@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
 use crate::{
-    config::{self, Cli, Command, EvalArgs, ServeArgs},
+    config::{self, Command, EvalArgs, ServeArgs},
     decision_log::DecisionLog,
     engine,
     grpc::{self, pb},
@@ -26,8 +26,13 @@ pub enum Exit {
 }
 
 /// Runs the command.
-pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    match cli.command {
+pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
+    match loaded.cli.command {
+        Command::Serve(ref args) if args.check_config => {
+            args.validate()?;
+            print!("{}", config::effective(&loaded));
+            Ok(Exit::Ok)
+        }
         Command::Serve(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(serve(args))?;
@@ -47,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Configuration first: a bad flag or an unwritable log fails before
     // anything binds.
+    args.validate()?;
     let decision_log = match args.decision_log()? {
         Some(settings) => DecisionLog::start(settings)?,
         None => DecisionLog::off(),

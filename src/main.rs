@@ -2,12 +2,11 @@
 
 use std::{io::IsTerminal as _, process::ExitCode};
 
-use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 
 use tollgate::{
     app,
-    config::{Cli, LogFormat},
+    config::{self, ConfigError, LogFormat},
 };
 
 // Decisions allocate small, short-lived strings and maps on every call;
@@ -16,22 +15,38 @@ use tollgate::{
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let loaded = match config::parse() {
+        Ok(loaded) => loaded,
+        Err(ConfigError::Usage(e)) if e.exit_code() == 0 => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(ConfigError::Usage(e)) => {
+            let _ = e.print();
+            return ExitCode::from(64);
+        }
+        Err(e) => {
+            eprintln!("tollgate: {e}");
+            return ExitCode::from(64);
+        }
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    match cli.log_format {
+    match loaded.cli.log_format {
         LogFormat::Pretty => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
-    match app::run(cli) {
+    match app::run(loaded) {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(e) => {
             eprintln!("tollgate: {e:#}");
-            // 70: an internal or environment failure (sysexits EX_SOFTWARE).
-            ExitCode::from(70)
+            // 64 for bad configuration (sysexits EX_USAGE); 70 for an
+            // internal or environment failure (EX_SOFTWARE).
+            let config = e.downcast_ref::<ConfigError>().is_some();
+            ExitCode::from(if config { 64 } else { 70 })
         }
     }
 }

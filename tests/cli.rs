@@ -176,7 +176,7 @@ fn serve_rejects_a_listen_address_that_is_not_one() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = Run::from(child.wait_with_output().expect("wait for tollgate"));
-    assert_eq!(out.code, Some(2), "a usage error: {out}");
+    assert_eq!(out.code, Some(64), "a usage error: {out}");
     assert!(
         out.stderr
             .contains("invalid value 'not-an-addr' for '--listen <LISTEN>'"),
@@ -187,7 +187,7 @@ fn serve_rejects_a_listen_address_that_is_not_one() {
 #[test]
 fn a_missing_subcommand_is_a_usage_error() {
     let out = run(&[]);
-    assert_eq!(out.code, Some(2), "{out}");
+    assert_eq!(out.code, Some(64), "{out}");
     assert!(out.stderr.contains("Usage:"), "{out}");
 }
 
@@ -930,7 +930,7 @@ fn eval_takes_exactly_one_request_flag() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let file = request_file(tmp.path(), LINK_BALANCE_ONLY);
     let out = run(&["eval", "--payment-link", &file, "--charge-funding", &file]);
-    assert_eq!(out.code, Some(2), "a usage error: {out}");
+    assert_eq!(out.code, Some(64), "a usage error: {out}");
     assert_eq!(out.stdout, "", "{out}");
     assert!(
         out.stderr.contains(
@@ -939,11 +939,11 @@ fn eval_takes_exactly_one_request_flag() {
         "{out}"
     );
     let out = run(&["eval", "--plan-change", &file, "--payment-link", &file]);
-    assert_eq!(out.code, Some(2), "a usage error: {out}");
+    assert_eq!(out.code, Some(64), "a usage error: {out}");
     assert!(out.stderr.contains("cannot be used with"), "{out}");
 
     let out = run(&["eval"]);
-    assert_eq!(out.code, Some(2), "a usage error: {out}");
+    assert_eq!(out.code, Some(64), "a usage error: {out}");
     assert!(
         out.stderr
             .contains("the following required arguments were not provided"),

@@ -170,7 +170,7 @@ fn a_bad_sampling_rate_is_refused_before_binding() {
         ])
         .output()
         .expect("run tollgate");
-    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert_eq!(out.status.code(), Some(64), "a usage error");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("`1.5` is not a rate between 0.0 and 1.0"),
@@ -190,7 +190,7 @@ fn an_erased_field_outside_the_input_is_refused() {
         ])
         .output()
         .expect("run tollgate");
-    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert_eq!(out.status.code(), Some(64), "a usage error");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("starts with `input.`"), "{stderr}");
 }

@@ -191,7 +191,7 @@ fn bad_limit_flags_are_refused_before_binding() {
             .args(args)
             .output()
             .expect("run tollgate serve");
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(args[0]), "{args:?}: {stderr}");
     }

@@ -11,11 +11,13 @@ use crate::{
 };
 
 mod admin;
+mod file;
 mod remote;
 mod tls;
 mod trace;
 
 pub use admin::AdminArgs;
+pub use file::{Loaded, effective, parse_from};
 pub use remote::RemoteArgs;
 pub use tls::TlsArgs;
 pub use trace::TraceArgs;
@@ -68,9 +70,44 @@ pub enum Command {
     Bench(crate::loadgen::BenchArgs),
 }
 
+/// Bad configuration: the process exits 64 (sysexits `EX_USAGE`).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The command line is wrong (or help or the version was asked for:
+    /// clap's exit code is then 0).
+    #[error("{0}")]
+    Usage(clap::Error),
+    /// The config file cannot be read or has a bad setting.
+    #[error("{at}: {message}")]
+    File {
+        /// `path` or `path:line:column`.
+        at: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A setting is wrong in a way only seen when it is used (an empty key
+    /// file, a certificate that does not parse).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Parses the process's command line with its config file.
+pub fn parse() -> Result<Loaded, ConfigError> {
+    parse_from(std::env::args_os())
+}
+
 /// `tollgate serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
+    /// A YAML file of settings, keyed by these flags' long names
+    /// (`request-timeout: 2s`). Precedence: flags, then `TOLLGATE_*`
+    /// variables, then the file, then the defaults.
+    #[arg(long, value_name = "PATH", env = "TOLLGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the effective configuration (secrets redacted), each value with
+    /// where it came from, and exit without serving.
+    #[arg(long)]
+    pub check_config: bool,
     /// Address to listen on for gRPC.
     #[arg(long, default_value = "127.0.0.1:50051", env = "TOLLGATE_LISTEN")]
     pub listen: SocketAddr,
@@ -174,6 +211,14 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// Checks what the flags' parsers cannot see alone (files that must be
+    /// readable, keys that must not be empty), before anything binds.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.decision_log()
+            .map(drop)
+            .map_err(|e| ConfigError::Invalid(format!("{e:#}")))
+    }
+
     /// The bundle source.
     pub fn source(&self) -> BundleSource {
         source(self.bundle.as_ref())

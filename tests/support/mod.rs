@@ -13,6 +13,9 @@ const AMBIENT: &[&str] = &[
     "TOLLGATE_LISTEN",
     "TOLLGATE_BUNDLE",
     "TOLLGATE_POLL_INTERVAL",
+    "TOLLGATE_CONFIG",
+    "TOLLGATE_REQUEST_TIMEOUT",
+    "TOLLGATE_MAX_METHODS",
 ];
 
 /// The built binary, run from the crate root with no ambient configuration.
