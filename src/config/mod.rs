@@ -192,6 +192,16 @@ pub struct ServeArgs {
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = duration,
           env = "TOLLGATE_SHUTDOWN_GRACE")]
     pub shutdown_grace: Duration,
+    /// HTTP/2 keepalive: how often the server pings an idle connection, so
+    /// dead peers (and load balancers that dropped it) are noticed.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration,
+          env = "TOLLGATE_KEEPALIVE_INTERVAL")]
+    pub keepalive_interval: Duration,
+    /// How long a keepalive ping may go unanswered before the connection is
+    /// closed.
+    #[arg(long, default_value = "20s", value_name = "DURATION", value_parser = duration,
+          env = "TOLLGATE_KEEPALIVE_TIMEOUT")]
+    pub keepalive_timeout: Duration,
     /// Log tenant, user and payment method ids in clear (test environments
     /// only: masking is on by default).
     #[arg(long, env = "TOLLGATE_DECISION_LOG_UNMASKED")]
@@ -282,6 +292,8 @@ impl ServeArgs {
                 max_methods: size(self.max_methods),
             },
             shutdown_grace: self.shutdown_grace,
+            keepalive: self.keepalive_interval,
+            keepalive_timeout: self.keepalive_timeout,
             ..crate::grpc::ServerOptions::default()
         }
     }

@@ -269,3 +269,89 @@ async fn over_the_concurrency_limit_a_call_is_shed_not_queued() {
     })
     .await;
 }
+
+/// Reads one HTTP/2 frame header and skips its payload: `(type, flags)`,
+/// or `None` when the server closed the connection.
+async fn next_frame(tcp: &mut tokio::net::TcpStream) -> Option<(u8, u8)> {
+    use tokio::io::AsyncReadExt as _;
+    let mut header = [0u8; 9];
+    tcp.read_exact(&mut header).await.ok()?;
+    let len = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let mut payload = vec![0u8; len];
+    tcp.read_exact(&mut payload).await.ok()?;
+    Some((header[3], header[4]))
+}
+
+/// A keepalive ping every 200 ms, 300 ms to answer it.
+async fn keepalive_server() -> Server {
+    Server::with(tollgate::grpc::ServerOptions {
+        keepalive: Duration::from_millis(200),
+        keepalive_timeout: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn keepalive_pings_an_idle_connection_and_closes_it_when_unanswered() {
+    use tokio::io::AsyncWriteExt as _;
+    const PING: u8 = 0x6;
+    const ACK: u8 = 0x1;
+    let server = keepalive_server().await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    // The client preface and an empty SETTINGS frame; then silence: the
+    // client never acknowledges anything, as a dead peer would.
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend_from_slice(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
+    tcp.write_all(&hello).await.expect("send the preface");
+    let mut pinged = false;
+    let closed = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some((kind, flags)) = next_frame(&mut tcp).await {
+            pinged |= kind == PING && flags & ACK == 0;
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the server never closed the silent connection"
+    );
+    assert!(
+        pinged,
+        "the server closed the connection without pinging it"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_answers_pings_keeps_its_connection() {
+    let server = keepalive_server().await;
+    // h2's client answers pings while its connection task runs; after six
+    // keepalive rounds that connection is still open and still serves.
+    let tcp = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
+    let driver = tokio::spawn(connection);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(!driver.is_finished(), "the server closed a live connection");
+    let mut client = client.ready().await.expect("still ready");
+    let get = http::Request::post(format!(
+        "http://{}/grpc.health.v1.Health/Check",
+        server.addr()
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(())
+    .expect("request");
+    let (response, mut body) = client.send_request(get, false).expect("send");
+    // An empty HealthCheckRequest: a zero-length gRPC message.
+    body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 0]), true)
+        .expect("send the message");
+    let response = tokio::time::timeout(DEADLINE, response)
+        .await
+        .expect("answered before the test's bound")
+        .expect("response on the same connection");
+    assert_eq!(response.status(), http::StatusCode::OK);
+    driver.abort();
+}
