@@ -1,13 +1,13 @@
 //! The `tollgate` binary: parse the command line, start logging, run.
 
-use std::{io::IsTerminal as _, process::ExitCode};
+use std::process::ExitCode;
 
 use clap::Parser as _;
-use tracing_subscriber::EnvFilter;
 
 use tollgate::{
     app,
-    config::{Cli, LogFormat},
+    config::{Cli, Command},
+    telemetry::trace,
 };
 
 // Decisions allocate small, short-lived strings and maps on every call;
@@ -17,16 +17,22 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Pretty => logs.init(),
-        LogFormat::Json => logs.json().init(),
-    }
-    match app::run(cli) {
+    let export = match &cli.command {
+        Command::Serve(args) => Some(&args.trace),
+        _ => None,
+    };
+    let telemetry = match trace::init(cli.log_format, export) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("tollgate: {e:#}");
+            // 64: bad configuration (sysexits EX_USAGE).
+            return ExitCode::from(64);
+        }
+    };
+    let result = app::run(cli);
+    // After the server has stopped, so its last spans are flushed too.
+    telemetry.shutdown();
+    match result {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(e) => {
             eprintln!("tollgate: {e:#}");
