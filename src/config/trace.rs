@@ -43,7 +43,13 @@ mod tests {
         for good in ["http://otel-collector:4317", "http://127.0.0.1:4317/"] {
             assert_eq!(otlp_endpoint(good).as_deref(), Ok(good));
         }
-        for bad in ["", "otel-collector:4317", "https://collector:4317", "ftp://x", "http://"] {
+        for bad in [
+            "",
+            "otel-collector:4317",
+            "https://collector:4317",
+            "ftp://x",
+            "http://",
+        ] {
             assert!(otlp_endpoint(bad).is_err(), "`{bad}`");
         }
     }

@@ -24,8 +24,7 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
 use tracing::Level;
 use tracing_subscriber::{
-    EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _,
-    util::SubscriberInitExt as _,
+    EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
 use crate::config::{LogFormat, TraceArgs};
@@ -123,10 +122,8 @@ fn export(endpoint: &str, service_name: Option<&str>) -> anyhow::Result<Export> 
     // `Resource::builder` reads OTEL_SERVICE_NAME and
     // OTEL_RESOURCE_ATTRIBUTES; the flag wins over both.
     let from_env = std::env::var_os("OTEL_SERVICE_NAME").is_some_and(|v| !v.is_empty());
-    let mut resource = Resource::builder().with_attribute(KeyValue::new(
-        "service.version",
-        env!("CARGO_PKG_VERSION"),
-    ));
+    let mut resource = Resource::builder()
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")));
     match service_name {
         Some(name) => resource = resource.with_service_name(name.to_owned()),
         None if !from_env => resource = resource.with_service_name(SERVICE_NAME),

@@ -127,7 +127,8 @@ pub fn decision_span(call: &Span, index: u64) -> Span {
         target: RPC_TARGET,
         parent: call,
         "decision",
-        batch.index = index,
+        // OpenTelemetry integers are signed: a `u64` would arrive as text.
+        batch.index = i64::try_from(index).unwrap_or(i64::MAX),
         decision_id = Empty,
         decision_type = Empty,
         outcome = Empty,
