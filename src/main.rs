@@ -4,11 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use tollgate::{
-    app,
-    config::{Cli, Command},
-    telemetry::trace,
-};
+use tollgate::{app, config::Cli, telemetry::trace};
 
 // Decisions allocate small, short-lived strings and maps on every call;
 // mimalloc's thread-local free lists serve them faster than glibc's malloc.
@@ -17,11 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let export = match &cli.command {
-        Command::Serve(args) => Some(&args.trace),
-        _ => None,
-    };
-    let telemetry = match trace::init(cli.log_format, export) {
+    let telemetry = match trace::init(&cli) {
         Ok(telemetry) => telemetry,
         Err(e) => {
             eprintln!("tollgate: {e:#}");

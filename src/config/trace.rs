@@ -5,8 +5,7 @@
 pub struct TraceArgs {
     /// Export a span per call to this OpenTelemetry collector over OTLP/gRPC
     /// (`http://otel-collector:4317`); off when absent. The exporter also
-    /// reads the standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout,
-    /// compression).
+    /// reads the standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout).
     #[arg(long, value_name = "URL", value_parser = otlp_endpoint, env = "TOLLGATE_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
     /// The `service.name` of exported spans; without it `OTEL_SERVICE_NAME`,

@@ -27,7 +27,7 @@ use tracing_subscriber::{
     EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
-use crate::config::{LogFormat, TraceArgs};
+use crate::config::{Cli, Command, LogFormat, TraceArgs};
 
 mod rpc;
 
@@ -57,12 +57,20 @@ struct Export {
     runtime: tokio::runtime::Runtime,
 }
 
-/// Installs the process-wide subscriber: logs on stderr in `format` and,
-/// when `trace` names an OTLP endpoint, span export to it.
+/// Installs the process-wide subscriber: logs on stderr in the format
+/// `cli` asks for and, when it serves with an OTLP endpoint, span export.
 ///
 /// # Errors
 /// The exporter cannot be built, or a subscriber is already installed.
-pub fn init(format: LogFormat, trace: Option<&TraceArgs>) -> anyhow::Result<Telemetry> {
+pub fn init(cli: &Cli) -> anyhow::Result<Telemetry> {
+    let trace = match &cli.command {
+        Command::Serve(args) => Some(&args.trace),
+        _ => None,
+    };
+    subscriber(cli.log_format, trace)
+}
+
+fn subscriber(format: LogFormat, trace: Option<&TraceArgs>) -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
@@ -148,7 +156,8 @@ impl Telemetry {
             if let Err(e) = provider.shutdown_with_timeout(FLUSH_TIMEOUT) {
                 tracing::warn!(error = %e, "spans may be lost: the exporter did not flush");
             }
-            runtime.shutdown_timeout(FLUSH_TIMEOUT);
+            // Flushed or timed out: nothing left on it is worth waiting for.
+            runtime.shutdown_background();
         }
     }
 }

@@ -15,21 +15,16 @@
 use std::{
     io::BufRead as _,
     process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use opentelemetry_proto::tonic::{
-    collector::trace::v1::{
-        ExportTraceServiceRequest, ExportTraceServiceResponse,
-        trace_service_server::{TraceService, TraceServiceServer},
-    },
-    common::v1::{KeyValue, any_value::Value},
-    trace::v1::{Span, span::SpanKind},
-};
-use tokio_stream::wrappers::TcpListenerStream;
+use opentelemetry_proto::tonic::trace::v1::{Span, span::SpanKind, status::StatusCode};
 use tollgate::grpc::pb::{self, decision_service_client::DecisionServiceClient};
-use tonic::{Request, Response, Status, transport::Channel};
+use tonic::{Request, transport::Channel};
+
+mod receiver;
+
+use receiver::{Receiver, int, start_receiver, string};
 
 /// A bound against hanging, not a speed requirement.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -48,59 +43,20 @@ impl Drop for Serve {
     }
 }
 
-/// A collector's trace endpoint that keeps what it is sent, with the
-/// resource's `service.name` beside each span.
-#[derive(Clone, Default)]
-struct Receiver {
-    spans: Arc<Mutex<Vec<(String, Span)>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let mut spans = self.spans.lock().expect("lock");
-        for resource in request.into_inner().resource_spans {
-            let service = resource
-                .resource
-                .as_ref()
-                .and_then(|r| string(&r.attributes, "service.name"))
-                .unwrap_or_default();
-            for scope in resource.scope_spans {
-                spans.extend(scope.spans.into_iter().map(|s| (service.clone(), s)));
-            }
-        }
-        Ok(Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-/// Starts the receiver on a port of its own; returns it and its address.
-async fn start_receiver() -> (Receiver, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the receiver");
-    let addr = listener.local_addr().expect("receiver address");
-    let receiver = Receiver::default();
-    let service = TraceServiceServer::new(receiver.clone());
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
-    (receiver, format!("http://{addr}"))
-}
-
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     l.local_addr().expect("local address").port()
 }
 
 fn start(port: u16, otlp: &str) -> Serve {
+    start_with(port, otlp, &[])
+}
+
+fn start_with(port: u16, otlp: &str, args: &[&std::ffi::OsStr]) -> Serve {
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--otlp-endpoint", otlp])
+        .args(args)
         .env_remove("OTEL_SERVICE_NAME")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
@@ -162,28 +118,6 @@ async fn terminate(server: &mut Serve) {
         tokio::time::sleep(POLL_EVERY).await;
     };
     assert_eq!(status.code(), Some(0));
-}
-
-fn string(attributes: &[KeyValue], key: &str) -> Option<String> {
-    attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
-        .and_then(|v| match v {
-            Value::StringValue(s) => Some(s.clone()),
-            _ => None,
-        })
-}
-
-fn int(attributes: &[KeyValue], key: &str) -> Option<i64> {
-    attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
-        .and_then(|v| match v {
-            Value::IntValue(i) => Some(*i),
-            _ => None,
-        })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -288,6 +222,35 @@ async fn a_stream_has_one_child_span_per_decision() {
         assert_eq!(attr("outcome").as_deref(), Some(verdict(decision)));
         assert_eq!(attr("bundle_revision"), Some(meta.bundle_revision));
     }
+}
+
+#[tokio::test]
+async fn a_failed_calls_span_carries_its_status() {
+    // An empty bundle directory: no bundle, so every decision is UNAVAILABLE.
+    let empty = tempfile::TempDir::new().expect("temp dir");
+    let (receiver, otlp) = start_receiver().await;
+    let port = free_port();
+    let args = [std::ffi::OsStr::new("--bundle"), empty.path().as_os_str()];
+    let mut server = start_with(port, &otlp, &args);
+    let status = connect(port)
+        .await
+        .decide_plan_change(traced(plan_change()))
+        .await
+        .expect_err("no bundle, no decision");
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    terminate(&mut server).await;
+
+    let spans = named(&receiver, "tollgate.v1.DecisionService/DecidePlanChange");
+    assert_eq!(spans.len(), 1, "one span for the one call: {spans:?}");
+    let span = &spans[0].1;
+    assert_eq!(hex(&span.trace_id), TRACE_ID);
+    assert_eq!(
+        int(&span.attributes, "rpc.grpc.status_code"),
+        Some(tonic::Code::Unavailable as i64)
+    );
+    let otel_status = span.status.as_ref().map(|s| s.code());
+    assert_eq!(otel_status, Some(StatusCode::Error));
+    assert_eq!(string(&span.attributes, "decision_id"), None);
 }
 
 #[tokio::test]
