@@ -1,12 +1,11 @@
 //! The `tollgate` binary: parse the command line, start logging, run.
 
-use std::{io::IsTerminal as _, process::ExitCode};
-
-use tracing_subscriber::EnvFilter;
+use std::process::ExitCode;
 
 use tollgate::{
     app,
-    config::{self, ConfigError, LogFormat},
+    config::{self, ConfigError},
+    telemetry::trace,
 };
 
 // Decisions allocate small, short-lived strings and maps on every call;
@@ -17,36 +16,24 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let loaded = match config::parse() {
         Ok(loaded) => loaded,
-        Err(ConfigError::Usage(e)) if e.exit_code() == 0 => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(ConfigError::Usage(e)) => {
-            let _ = e.print();
-            return ExitCode::from(64);
-        }
-        Err(e) => {
-            eprintln!("tollgate: {e}");
-            return ExitCode::from(64);
-        }
+        Err(e) => return ExitCode::from(e.report()),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match loaded.cli.log_format {
-        LogFormat::Pretty => logs.init(),
-        LogFormat::Json => logs.json().init(),
-    }
-    match app::run(loaded) {
+    let telemetry = match trace::init(&loaded.cli) {
+        Ok(telemetry) => telemetry,
+        Err(e) => return ExitCode::from(ConfigError::Invalid(format!("{e:#}")).report()),
+    };
+    let result = app::run(loaded);
+    // After the server has stopped, so its last spans are flushed too.
+    telemetry.shutdown();
+    match result {
         Ok(exit) => ExitCode::from(exit as u8),
-        Err(e) => {
-            eprintln!("tollgate: {e:#}");
-            // 64 for bad configuration (sysexits EX_USAGE); 70 for an
-            // internal or environment failure (EX_SOFTWARE).
-            let config = e.downcast_ref::<ConfigError>().is_some();
-            ExitCode::from(if config { 64 } else { 70 })
-        }
+        Err(e) => match e.downcast_ref::<ConfigError>() {
+            Some(config) => ExitCode::from(config.report()),
+            None => {
+                eprintln!("tollgate: {e:#}");
+                // An internal or environment failure (sysexits EX_SOFTWARE).
+                ExitCode::from(70)
+            }
+        },
     }
 }

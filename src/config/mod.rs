@@ -91,6 +91,24 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+impl ConfigError {
+    /// Prints the error (clap prints its own usage errors, help and version)
+    /// and returns the exit code: 0 for help and the version, else 64
+    /// (sysexits `EX_USAGE`).
+    pub fn report(&self) -> u8 {
+        match self {
+            Self::Usage(e) => {
+                let _ = e.print();
+                if e.exit_code() == 0 { 0 } else { 64 }
+            }
+            other => {
+                eprintln!("tollgate: {other}");
+                64
+            }
+        }
+    }
+}
+
 /// Parses the process's command line with its config file.
 pub fn parse() -> Result<Loaded, ConfigError> {
     parse_from(std::env::args_os())

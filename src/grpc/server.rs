@@ -16,7 +16,7 @@ use super::{
     },
     service::{Bundles, Decisions},
 };
-use crate::{decision_log::DecisionLog, reload::BundleStore};
+use crate::{decision_log::DecisionLog, reload::BundleStore, telemetry::trace::RpcSpanLayer};
 
 /// Transport settings and request limits, all in one place.
 #[derive(Debug, Clone)]
@@ -135,10 +135,9 @@ pub async fn serve(
     let served = Server::builder()
         .http2_keepalive_interval(Some(options.keepalive))
         .http2_keepalive_timeout(Some(options.keepalive_timeout))
-        // A span per call at debug level: at the default `info` it is never
-        // created, which keeps its cost (a registry slot and formatted
-        // fields per call) off the request path.
-        .trace_fn(|req| tracing::debug_span!("grpc", path = %req.uri().path()))
+        // A span per call, outermost so it covers the limits; created only
+        // when exported or logged at debug (see `telemetry::trace`).
+        .layer(RpcSpanLayer)
         .layer(LimitLayer::new(
             options.max_concurrent_requests,
             options.request_timeout,

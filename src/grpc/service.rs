@@ -9,6 +9,7 @@ use std::{
 use jiff::Timestamp;
 use tokio_stream::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status, Streaming, metadata::MetadataMap};
+use tracing::Instrument as _;
 
 use super::{
     convert::{self, Bounded},
@@ -21,6 +22,7 @@ use crate::{
     domain::Violations,
     engine,
     reload::BundleStore,
+    telemetry::trace,
 };
 
 /// `tollgate.v1.DecisionService`.
@@ -123,6 +125,8 @@ impl Decisions {
         }
     }
 
+    /// Hands the decision to the call's span and the decision log, when
+    /// either consumes it (the decision is only boxed then).
     async fn record(
         &self,
         context: CallContext,
@@ -130,9 +134,17 @@ impl Decisions {
         eval: std::time::Duration,
         decided: impl FnOnce() -> Decided,
     ) {
+        let span = trace::traced();
+        if span.is_none() && !self.log.is_on() {
+            return;
+        }
+        let decided = decided();
+        if let Some(span) = &span {
+            trace::record_decision(span, &decided);
+        }
         if self.log.is_on() {
             let record = Record {
-                decided: decided(),
+                decided,
                 timestamp,
                 eval,
                 context,
@@ -152,15 +164,20 @@ impl pb::decision_service_server::DecisionService for Decisions {
     ) -> Result<Response<Self::DecidePlanChangesStream>, Status> {
         let this = self.clone();
         let context = Arc::new(self.context(request.metadata()));
+        // Held by the stream, the call's span lasts until the stream ends;
+        // each item gets a child span with its own decision.
+        let call = tracing::Span::current();
         let mut index = 0u64;
         let results = request.into_inner().then(move |message| {
             let (this, context, at) = (this.clone(), context.clone(), index);
+            let span = trace::decision_span(&call, at);
             index += 1;
             async move {
                 // A transport error ends the stream; a bad request does not.
                 let request = message?;
                 Ok(this.decide_one(at, &context, request).await)
             }
+            .instrument(span)
         });
         Ok(Response::new(Box::pin(results)))
     }
