@@ -14,6 +14,7 @@ use crate::{
     engine,
     grpc::{self, pb},
     reload::{BundleSource, BundleStore, spawn_watcher},
+    telemetry::{admin, scrape::Exposition},
 };
 
 /// How a command ended, as a process exit code.
@@ -51,12 +52,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(settings) => DecisionLog::start(settings)?,
         None => DecisionLog::off(),
     };
+    let admin = match args.admin.admin_listen.0 {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--admin-listen)"))?,
+        ),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let options = ServeOptions {
         decision_log,
-        server: args.server_options(),
+        server: grpc::ServerOptions {
+            max_bundle_age: args.admin.max_bundle_age,
+            ..args.server_options()
+        },
+        admin,
     };
     serve_with(
         listener,
@@ -70,14 +83,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// The optional parts of [`serve_with`]; the default is what [`serve_on`]
 /// runs with.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ServeOptions {
     /// Where decisions are logged (off by default). Closed, with pending
     /// events flushed, when the server stops.
     pub decision_log: DecisionLog,
     /// Transport settings and request limits (their `decision_log` is
-    /// replaced by the one above).
+    /// replaced by the one above); their `metrics` and `max_bundle_age`
+    /// serve the admin port too.
     pub server: grpc::ServerOptions,
+    /// The admin HTTP port's listener, already bound; off when `None`.
+    pub admin: Option<tokio::net::TcpListener>,
 }
 
 /// Serves `source` on an already-bound listener until `shutdown` resolves:
@@ -126,7 +142,37 @@ async fn serve_bundle(
         decision_log: options.decision_log,
         ..options.server
     };
-    grpc::serve(listener, store, server, shutdown).await
+    let Some(admin_listener) = options.admin else {
+        return grpc::serve(listener, store, server, shutdown).await;
+    };
+    let admin = admin::Admin {
+        exposition: Exposition::new(
+            server.metrics.clone(),
+            store.clone(),
+            server.decision_log.clone(),
+        ),
+        store: store.clone(),
+        max_bundle_age: server.max_bundle_age,
+    };
+    // The signal stops both ports. The admin port also stops when gRPC
+    // ends without it: the sender is dropped with gRPC's shutdown future.
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let admin_task = tokio::spawn(admin::serve(admin_listener, admin, async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let served = grpc::serve(listener, store, server, shutdown).await;
+    // A scrape in progress may finish; a client that holds its connection
+    // open does not hold the process.
+    match tokio::time::timeout(std::time::Duration::from_secs(1), admin_task).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the admin port failed"),
+        Ok(_) => {}
+        Err(elapsed) => tracing::debug!(%elapsed, "stopped waiting for the admin port"),
+    }
+    served
 }
 
 async fn shutdown_signal() {
