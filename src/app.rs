@@ -46,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     // Configuration first: a bad flag or an unwritable log fails before
     // anything binds.
     let decision_log = match args.decision_log()? {
@@ -71,14 +72,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         admin,
     };
-    serve_with(
-        listener,
-        args.source(),
-        args.poll(),
-        options,
-        shutdown_signal(),
-    )
-    .await
+    serve_with(listener, args.source(), args.poll(), options, shutdown).await
 }
 
 /// The optional parts of [`serve_with`]; the default is what [`serve_on`]
@@ -175,27 +169,31 @@ async fn serve_bundle(
     served
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C. The SIGTERM handler is installed when
+/// this is called, not when the future is first polled, so a SIGTERM that
+/// arrives while the server is still starting shuts it down cleanly too.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        match term {
+            Some(mut term) => {
                 tokio::select! {
                     _ = term.recv() => {}
                     _ = tokio::signal::ctrl_c() => {}
                 }
             }
-            Err(_) => {
+            None => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("shutting down");
 }
 
 fn check(path: Option<&std::path::PathBuf>) -> Exit {

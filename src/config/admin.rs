@@ -7,8 +7,12 @@ use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 pub struct AdminArgs {
     /// Address of the admin HTTP port (`/metrics`, `/healthz`, `/readyz`),
     /// separate from gRPC; `off` turns it off.
-    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9464",
-          env = "TOLLGATE_ADMIN_LISTEN")]
+    #[arg(
+        long,
+        value_name = "ADDR|off",
+        default_value = "127.0.0.1:9464",
+        env = "TOLLGATE_ADMIN_LISTEN"
+    )]
     pub admin_listen: AdminListen,
     /// Not ready (`/readyz` 503, gRPC health NOT_SERVING) once the active
     /// bundle was loaded longer ago than this (`90s`, `15m`); no limit when

@@ -145,8 +145,8 @@ where
                 Err(_) => Ok({
                     metrics.rejected(Rejection::Deadline);
                     Status::deadline_exceeded(format!(
-                    "no answer within {} ms",
-                    timeout.as_millis()
+                        "no answer within {} ms",
+                        timeout.as_millis()
                     ))
                     .into_http()
                 }),

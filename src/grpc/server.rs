@@ -112,7 +112,9 @@ pub async fn serve(
                     match readiness {
                         Readiness::Ready {
                             stale_in: Some(left),
-                        } => tokio::time::sleep(left.saturating_add(Duration::from_millis(1))).await,
+                        } => {
+                            tokio::time::sleep(left.saturating_add(Duration::from_millis(1))).await
+                        }
                         _ => std::future::pending().await,
                     }
                 };

@@ -59,7 +59,11 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
         Ok(body) => ([(header::CONTENT_TYPE, scrape::CONTENT_TYPE)], body).into_response(),
         Err(_) => {
             tracing::error!("encoding the metrics failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "encoding the metrics failed\n").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "encoding the metrics failed\n",
+            )
+                .into_response()
         }
     }
 }
