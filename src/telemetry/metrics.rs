@@ -19,10 +19,8 @@ use prometheus_client::{
     registry::{Registry, Unit},
 };
 
-use crate::domain::{
-    ChargeFundingDecision, FundingOutcome, LinkOutcome, PaymentLinkDecision, PlanChangeDecision,
-    Reason, ReasonCode, Verdict,
-};
+pub use super::measured::{DecisionKind, Measured};
+use crate::domain::ReasonCode;
 
 /// Upper bounds of the decision latency buckets, in seconds: a decision
 /// takes microseconds, so the buckets run from 5 µs to 100 ms.
@@ -34,87 +32,6 @@ const LATENCY_BUCKETS: [f64; 14] = [
 /// Distinct `rpc` labels of `tollgate_calls_denied_total` before further
 /// ones are counted as `other`: a bound on what a caller can make us store.
 const MAX_DENIED_RPCS: usize = 64;
-
-/// The decision types, each with its fixed outcomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecisionKind {
-    /// `DecidePlanChange` and `DecidePlanChanges`.
-    PlanChange,
-    /// `DecidePaymentLink`.
-    PaymentLink,
-    /// `DecideChargeFunding`.
-    ChargeFunding,
-}
-
-impl DecisionKind {
-    /// The `decision` label value.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::PlanChange => "plan_change",
-            Self::PaymentLink => "payment_link",
-            Self::ChargeFunding => "charge_funding",
-        }
-    }
-
-    /// Every `outcome` label value a decision of this type can have.
-    pub fn outcomes(self) -> &'static [&'static str] {
-        match self {
-            Self::PlanChange => &["allow", "deny"],
-            Self::PaymentLink => &["link", "require_action", "deny"],
-            Self::ChargeFunding => &["approve", "decline"],
-        }
-    }
-}
-
-/// A decision the metrics can count: its type, outcome and reasons.
-pub trait Measured {
-    /// The decision type.
-    const KIND: DecisionKind;
-    /// The outcome, one of `KIND.outcomes()`.
-    fn outcome(&self) -> &'static str;
-    /// Its reasons (their codes come from the bundle, so they are bounded).
-    fn reasons(&self) -> &[Reason];
-}
-
-impl Measured for PlanChangeDecision {
-    const KIND: DecisionKind = DecisionKind::PlanChange;
-    fn outcome(&self) -> &'static str {
-        match self.verdict {
-            Verdict::Allow => "allow",
-            Verdict::Deny => "deny",
-        }
-    }
-    fn reasons(&self) -> &[Reason] {
-        &self.reasons
-    }
-}
-
-impl Measured for PaymentLinkDecision {
-    const KIND: DecisionKind = DecisionKind::PaymentLink;
-    fn outcome(&self) -> &'static str {
-        match self.outcome {
-            LinkOutcome::Link => "link",
-            LinkOutcome::RequireAction => "require_action",
-            LinkOutcome::Deny => "deny",
-        }
-    }
-    fn reasons(&self) -> &[Reason] {
-        &self.reasons
-    }
-}
-
-impl Measured for ChargeFundingDecision {
-    const KIND: DecisionKind = DecisionKind::ChargeFunding;
-    fn outcome(&self) -> &'static str {
-        match self.outcome {
-            FundingOutcome::Approve => "approve",
-            FundingOutcome::Decline => "decline",
-        }
-    }
-    fn reasons(&self) -> &[Reason] {
-        &self.reasons
-    }
-}
 
 /// Why the limits layer refused a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,5 +283,112 @@ pub struct InFlight(Metrics);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.inner.in_flight.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeMap, sync::Arc};
+
+    use prometheus_client::encoding::text;
+
+    use super::*;
+    use crate::domain::{DecisionId, DecisionMeta, PlanChangeDecision, Reason, Verdict};
+
+    fn plan_change(verdict: Verdict, codes: &[&str]) -> PlanChangeDecision {
+        PlanChangeDecision {
+            verdict,
+            timing: None,
+            effective_at: None,
+            reasons: codes
+                .iter()
+                .map(|c| Reason {
+                    code: ReasonCode::parse(c).expect("a code"),
+                    message: String::new(),
+                    rule_id: None,
+                    details: BTreeMap::new(),
+                })
+                .collect(),
+            meta: DecisionMeta {
+                decision_id: DecisionId::generate(),
+                bundle_name: Arc::from("demo"),
+                bundle_revision: Arc::from("1"),
+                bundle_digest: Arc::from("d"),
+                evaluated_at: jiff::Timestamp::UNIX_EPOCH,
+                trace: Vec::new(),
+            },
+        }
+    }
+
+    fn exposition(metrics: &Metrics) -> String {
+        let mut out = String::new();
+        text::encode(&mut out, metrics.registry()).expect("encode");
+        out
+    }
+
+    #[test]
+    fn counting_a_decision_allocates_nothing_once_its_codes_were_seen() {
+        let metrics = Metrics::new();
+        let decision = plan_change(Verdict::Deny, &["SAME_PLAN", "UNKNOWN_PLAN"]);
+        metrics.decided(&decision, Duration::from_micros(3));
+        let took = Duration::from_micros(4);
+        let allocations =
+            allocation_counter::measure(|| metrics.decided(&decision, took)).count_total;
+        assert_eq!(allocations, 0);
+        let text = exposition(&metrics);
+        let series = r#"tollgate_decisions_total{decision="plan_change",outcome="deny"} 2"#;
+        assert!(text.contains(series), "{text}");
+        let code = r#"tollgate_decision_reasons_total{decision="plan_change",code="SAME_PLAN"} 2"#;
+        assert!(text.contains(code), "{text}");
+        // The counting allocator does count: a new code makes a new series.
+        let fresh = plan_change(Verdict::Deny, &["NEW_CODE"]);
+        let first = allocation_counter::measure(|| metrics.decided(&fresh, took)).count_total;
+        assert!(first > 0, "the counter counts: a new code makes a series");
+    }
+
+    #[test]
+    fn every_outcome_a_decision_can_have_is_a_known_series() {
+        let metrics = Metrics::new();
+        for verdict in [Verdict::Allow, Verdict::Deny] {
+            let outcome = plan_change(verdict, &[]).outcome();
+            assert!(DecisionKind::PlanChange.outcomes().contains(&outcome));
+        }
+        let text = exposition(&metrics);
+        for kind in [
+            DecisionKind::PlanChange,
+            DecisionKind::PaymentLink,
+            DecisionKind::ChargeFunding,
+        ] {
+            for outcome in kind.outcomes() {
+                let series = format!(
+                    r#"tollgate_decisions_total{{decision="{}",outcome="{outcome}"}} 0"#,
+                    kind.label()
+                );
+                assert!(text.contains(&series), "{series} in {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn denied_rpcs_are_bounded() {
+        let metrics = Metrics::new();
+        for i in 0..100 {
+            metrics.caller_denied(&format!("made.up/Rpc{i}"));
+        }
+        metrics.caller_denied("made.up/Rpc0");
+        let text = exposition(&metrics);
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("tollgate_calls_denied_total{"))
+            .collect();
+        assert_eq!(series.len(), MAX_DENIED_RPCS + 1, "{text}");
+        assert!(
+            text.contains(r#"tollgate_calls_denied_total{rpc="made.up/Rpc0"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"tollgate_calls_denied_total{rpc="other"} 36"#),
+            "{text}"
+        );
     }
 }
