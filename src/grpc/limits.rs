@@ -122,34 +122,29 @@ where
             None => self.limits.timeout,
         };
         let deadline = Instant::now() + timeout;
-        let metrics = self.limits.metrics.clone();
-        let in_flight = metrics.in_flight();
+        let in_flight = self.limits.metrics.in_flight();
         Box::pin(async move {
             match tokio::time::timeout_at(deadline, inner.call(request)).await {
                 Ok(Ok(mut response)) => {
                     // A unary call's decoding error is a trailers-only
                     // response: its status is in the headers.
                     if too_large_is_exhausted(response.headers_mut()) {
-                        metrics.rejected(Rejection::MessageSize);
+                        in_flight.metrics().rejected(Rejection::MessageSize);
                     }
                     Ok(response.map(|body| {
                         Body::new(Permitted {
                             body,
-                            metrics,
                             _permit: permit,
-                            _in_flight: in_flight,
+                            in_flight,
                         })
                     }))
                 }
                 Ok(Err(e)) => Err(e.into()),
-                Err(_) => Ok({
-                    metrics.rejected(Rejection::Deadline);
-                    Status::deadline_exceeded(format!(
-                        "no answer within {} ms",
-                        timeout.as_millis()
-                    ))
-                    .into_http()
-                }),
+                Err(_) => {
+                    in_flight.metrics().rejected(Rejection::Deadline);
+                    let message = format!("no answer within {} ms", timeout.as_millis());
+                    Ok(Status::deadline_exceeded(message).into_http())
+                }
             }
         })
     }
@@ -161,9 +156,8 @@ where
 /// gRPC's convention is the former).
 struct Permitted {
     body: Body,
-    metrics: Metrics,
     _permit: Option<OwnedSemaphorePermit>,
-    _in_flight: InFlight,
+    in_flight: InFlight,
 }
 
 impl http_body::Body for Permitted {
@@ -181,7 +175,7 @@ impl http_body::Body for Permitted {
                     if let Some(trailers) = frame.trailers_mut()
                         && too_large_is_exhausted(trailers)
                     {
-                        this.metrics.rejected(Rejection::MessageSize);
+                        this.in_flight.metrics().rejected(Rejection::MessageSize);
                     }
                     frame
                 })

@@ -280,6 +280,13 @@ impl Metrics {
 #[derive(Debug)]
 pub struct InFlight(Metrics);
 
+impl InFlight {
+    /// The metrics it counts in, for the rest of the call's bookkeeping.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.inner.in_flight.dec();
