@@ -24,6 +24,7 @@ mod metrics;
 mod payment_link;
 mod plan_change;
 mod provenance;
+mod readiness;
 mod reflection;
 mod reload;
 mod support;
