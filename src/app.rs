@@ -14,6 +14,7 @@ use crate::{
     engine,
     grpc::{self, pb},
     reload::{BundleSource, BundleStore, spawn_watcher},
+    telemetry::{admin, scrape::Exposition},
 };
 
 /// How a command ended, as a process exit code.
@@ -35,7 +36,7 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
         }
         Command::Serve(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(serve(args))?;
+            runtime.block_on(serve(*args))?;
             Ok(Exit::Ok)
         }
         Command::Check { path } => Ok(check(path.as_ref())),
@@ -50,6 +51,7 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     // Configuration first: a bad flag or an unwritable log fails before
     // anything binds.
     args.validate()?;
@@ -57,33 +59,41 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(settings) => DecisionLog::start(settings)?,
         None => DecisionLog::off(),
     };
+    let admin = match args.admin.admin_listen.0 {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--admin-listen)"))?,
+        ),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let options = ServeOptions {
         decision_log,
-        server: args.server_options(),
+        server: grpc::ServerOptions {
+            max_bundle_age: args.admin.max_bundle_age,
+            ..args.server_options()
+        },
+        admin,
     };
-    serve_with(
-        listener,
-        args.source(),
-        args.poll(),
-        options,
-        shutdown_signal(),
-    )
-    .await
+    serve_with(listener, args.source(), args.poll(), options, shutdown).await
 }
 
 /// The optional parts of [`serve_with`]; the default is what [`serve_on`]
 /// runs with.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ServeOptions {
     /// Where decisions are logged (off by default). Closed, with pending
     /// events flushed, when the server stops.
     pub decision_log: DecisionLog,
     /// Transport settings and request limits (their `decision_log` is
-    /// replaced by the one above).
+    /// replaced by the one above); their `metrics` and `max_bundle_age`
+    /// serve the admin port too.
     pub server: grpc::ServerOptions,
+    /// The admin HTTP port's listener, already bound; off when `None`.
+    pub admin: Option<tokio::net::TcpListener>,
 }
 
 /// Serves `source` on an already-bound listener until `shutdown` resolves:
@@ -132,30 +142,64 @@ async fn serve_bundle(
         decision_log: options.decision_log,
         ..options.server
     };
-    grpc::serve(listener, store, server, shutdown).await
+    let Some(admin_listener) = options.admin else {
+        return grpc::serve(listener, store, server, shutdown).await;
+    };
+    let admin = admin::Admin {
+        exposition: Exposition::new(
+            server.metrics.clone(),
+            store.clone(),
+            server.decision_log.clone(),
+        ),
+        store: store.clone(),
+        max_bundle_age: server.max_bundle_age,
+    };
+    // The signal stops both ports. The admin port also stops when gRPC
+    // ends without it: the sender is dropped with gRPC's shutdown future.
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let admin_task = tokio::spawn(admin::serve(admin_listener, admin, async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let served = grpc::serve(listener, store, server, shutdown).await;
+    // A scrape in progress may finish; a client that holds its connection
+    // open does not hold the process.
+    match tokio::time::timeout(std::time::Duration::from_secs(1), admin_task).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the admin port failed"),
+        Ok(_) => {}
+        Err(elapsed) => tracing::debug!(%elapsed, "stopped waiting for the admin port"),
+    }
+    served
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C. The SIGTERM handler is installed when
+/// this is called, not when the future is first polled, so a SIGTERM that
+/// arrives while the server is still starting shuts it down cleanly too.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        match term {
+            Some(mut term) => {
                 tokio::select! {
                     _ = term.recv() => {}
                     _ = tokio::signal::ctrl_c() => {}
                 }
             }
-            Err(_) => {
+            None => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("shutting down");
 }
 
 fn check(path: Option<&std::path::PathBuf>) -> Exit {

@@ -189,7 +189,10 @@ fn serve_listens_where_the_config_file_says() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Port 0: the address actually bound is logged, and differs from the
     // default (50051), which proves the file's `listen` was used.
-    let path = config(dir.path(), "listen: 127.0.0.1:0\nlog-format: json\n");
+    let path = config(
+        dir.path(),
+        "listen: 127.0.0.1:0\nadmin-listen: 127.0.0.1:0\nlog-format: json\n",
+    );
     let mut child = tollgate()
         .args(["serve", "--config"])
         .arg(&path)

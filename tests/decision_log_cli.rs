@@ -86,6 +86,7 @@ async fn sigusr1_reopens_the_decision_log_after_it_was_moved() {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", "off"])
         .arg("--decision-log")
         .arg(&path)
         .args(["--decision-log-hash-key", "k"])

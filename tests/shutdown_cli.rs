@@ -53,6 +53,9 @@ fn request() -> pb::PlanChangeRequest {
 fn start(port: u16, grace: &str) -> Serve {
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        // An admin port too (on any free port), which must not hold the
+        // process past the grace either.
+        .args(["--admin-listen", "127.0.0.1:0"])
         .args(["--shutdown-grace", grace])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -51,7 +51,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the gRPC API, hot-reloading the bundle when it changes.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Validate a bundle (parse, compile, run its tests); exit 1 with
     /// `file:line:column: message` lines if anything is wrong.
     Check {

@@ -8,6 +8,7 @@
 //! stream's headers are sent; so this layer holds its permit in the
 //! response body, which counts an open stream as in flight until it ends.
 //! Health checks are exempt from the concurrency limit, not the deadline.
+//! The layer also counts calls in flight and the calls it refuses, by why.
 
 use std::{
     pin::Pin,
@@ -24,6 +25,8 @@ use tokio::{
 };
 use tonic::{Code, Status, body::Body};
 
+use crate::telemetry::metrics::{InFlight, Metrics, Rejection};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -36,6 +39,7 @@ pub struct LimitLayer {
     permits: Arc<Semaphore>,
     max_concurrent: usize,
     timeout: Duration,
+    metrics: Metrics,
 }
 
 impl LimitLayer {
@@ -46,7 +50,14 @@ impl LimitLayer {
             permits: Arc::new(Semaphore::new(max_concurrent)),
             max_concurrent,
             timeout,
+            metrics: Metrics::new(),
         }
+    }
+
+    /// Counts calls in flight and refused calls into `metrics`.
+    #[must_use]
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        Self { metrics, ..self }
     }
 }
 
@@ -95,6 +106,7 @@ where
             match self.limits.permits.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
+                    self.limits.metrics.rejected(Rejection::Concurrency);
                     let status = Status::resource_exhausted(format!(
                         "too many requests in flight (at most {})",
                         self.limits.max_concurrent
@@ -110,36 +122,42 @@ where
             None => self.limits.timeout,
         };
         let deadline = Instant::now() + timeout;
+        let in_flight = self.limits.metrics.in_flight();
         Box::pin(async move {
             match tokio::time::timeout_at(deadline, inner.call(request)).await {
                 Ok(Ok(mut response)) => {
                     // A unary call's decoding error is a trailers-only
                     // response: its status is in the headers.
-                    too_large_is_exhausted(response.headers_mut());
+                    if too_large_is_exhausted(response.headers_mut()) {
+                        in_flight.metrics().rejected(Rejection::MessageSize);
+                    }
                     Ok(response.map(|body| {
                         Body::new(Permitted {
                             body,
                             _permit: permit,
+                            in_flight,
                         })
                     }))
                 }
                 Ok(Err(e)) => Err(e.into()),
-                Err(_) => Ok(Status::deadline_exceeded(format!(
-                    "no answer within {} ms",
-                    timeout.as_millis()
-                ))
-                .into_http()),
+                Err(_) => {
+                    in_flight.metrics().rejected(Rejection::Deadline);
+                    let message = format!("no answer within {} ms", timeout.as_millis());
+                    Ok(Status::deadline_exceeded(message).into_http())
+                }
             }
         })
     }
 }
 
-/// A response body that holds its call's permit until it is dropped, and
-/// reports tonic's "decoded message too large" as `RESOURCE_EXHAUSTED`
-/// (tonic says `OUT_OF_RANGE`; gRPC's convention is the former).
+/// A response body that holds its call's permit (and its place in the
+/// in-flight count) until it is dropped, and reports tonic's "decoded
+/// message too large" as `RESOURCE_EXHAUSTED` (tonic says `OUT_OF_RANGE`;
+/// gRPC's convention is the former).
 struct Permitted {
     body: Body,
     _permit: Option<OwnedSemaphorePermit>,
+    in_flight: InFlight,
 }
 
 impl http_body::Body for Permitted {
@@ -150,11 +168,14 @@ impl http_body::Body for Permitted {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx).map(|frame| {
+        let this = &mut *self;
+        Pin::new(&mut this.body).poll_frame(cx).map(|frame| {
             frame.map(|f| {
                 f.map(|mut frame| {
-                    if let Some(trailers) = frame.trailers_mut() {
-                        too_large_is_exhausted(trailers);
+                    if let Some(trailers) = frame.trailers_mut()
+                        && too_large_is_exhausted(trailers)
+                    {
+                        this.in_flight.metrics().rejected(Rejection::MessageSize);
                     }
                     frame
                 })
@@ -171,8 +192,9 @@ impl http_body::Body for Permitted {
     }
 }
 
-/// Rewrites the status of an oversized message to `RESOURCE_EXHAUSTED`.
-pub fn too_large_is_exhausted(headers: &mut HeaderMap) {
+/// Rewrites the status of an oversized message to `RESOURCE_EXHAUSTED`;
+/// says whether it did.
+pub fn too_large_is_exhausted(headers: &mut HeaderMap) -> bool {
     let out_of_range = headers
         .get("grpc-status")
         .is_some_and(|s| s.as_bytes() == (Code::OutOfRange as i32).to_string().as_bytes());
@@ -189,6 +211,7 @@ pub fn too_large_is_exhausted(headers: &mut HeaderMap) {
             HeaderValue::from(Code::ResourceExhausted as i32),
         );
     }
+    out_of_range && too_large
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -246,7 +269,7 @@ mod tests {
             "grpc-message",
             HeaderValue::from_static("Error, decoded message length too large: found 9 bytes"),
         );
-        too_large_is_exhausted(&mut h);
+        assert!(too_large_is_exhausted(&mut h));
         assert_eq!(h.get("grpc-status").map(|v| v.as_bytes()), Some(&b"8"[..]));
         let mut other = HeaderMap::new();
         other.insert("grpc-status", HeaderValue::from_static("11"));
@@ -260,12 +283,12 @@ mod tests {
             "grpc-message",
             HeaderValue::from_static("Error,%20decoded%20message%20length%20too%20large"),
         );
-        too_large_is_exhausted(&mut encoded);
+        assert!(too_large_is_exhausted(&mut encoded));
         assert_eq!(
             encoded.get("grpc-status").map(|v| v.as_bytes()),
             Some(&b"8"[..])
         );
-        too_large_is_exhausted(&mut other);
+        assert!(!too_large_is_exhausted(&mut other));
         assert_eq!(
             other.get("grpc-status").map(|v| v.as_bytes()),
             Some(&b"11"[..])

@@ -16,7 +16,11 @@ use super::{
     },
     service::{Bundles, Decisions},
 };
-use crate::{decision_log::DecisionLog, reload::BundleStore, telemetry::trace::RpcSpanLayer};
+use crate::{
+    decision_log::DecisionLog,
+    reload::{BundleStore, Readiness},
+    telemetry::{metrics::Metrics, trace::RpcSpanLayer},
+};
 
 /// Transport settings and request limits, all in one place.
 #[derive(Debug, Clone)]
@@ -40,6 +44,11 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// Where decisions are logged (off by default).
     pub decision_log: DecisionLog,
+    /// Where decisions, calls in flight and refused calls are counted.
+    pub metrics: Metrics,
+    /// Health is NOT_SERVING once the active bundle was loaded longer ago
+    /// than this (`--max-bundle-age`); no limit when `None`.
+    pub max_bundle_age: Option<Duration>,
 }
 
 impl Default for ServerOptions {
@@ -53,6 +62,8 @@ impl Default for ServerOptions {
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(10),
             decision_log: DecisionLog::off(),
+            metrics: Metrics::new(),
+            max_bundle_age: None,
         }
     }
 }
@@ -65,7 +76,8 @@ const HEALTH_SERVICES: [&str; 3] = [
 ];
 
 /// Serves Tollgate on `listener` until `shutdown` resolves, then drains.
-/// Health is NOT_SERVING until a bundle is active.
+/// Health follows [`Readiness`]: NOT_SERVING until a bundle is active and
+/// while it is older than the maximum bundle age.
 pub async fn serve(
     listener: TcpListener,
     store: Arc<BundleStore>,
@@ -78,12 +90,15 @@ pub async fn serve(
             .set_service_status(name, ServingStatus::NotServing)
             .await;
     }
-    let mut ready = store.subscribe();
+    let mut changed = store.subscribe();
     let health_task = {
-        let reporter = reporter.clone();
+        let (reporter, store) = (reporter.clone(), store.clone());
+        let max_age = options.max_bundle_age;
         tokio::spawn(async move {
             loop {
-                let status = if ready.borrow_and_update().is_some() {
+                changed.borrow_and_update();
+                let readiness = Readiness::of(&store, max_age);
+                let status = if readiness.is_ready() {
                     ServingStatus::Serving
                 } else {
                     ServingStatus::NotServing
@@ -91,8 +106,21 @@ pub async fn serve(
                 for name in HEALTH_SERVICES {
                     reporter.set_service_status(name, status).await;
                 }
-                if ready.changed().await.is_err() {
-                    return;
+                // Look again when a new bundle arrives or, with a maximum
+                // age, just after the active one turns stale.
+                let stale = async {
+                    match readiness {
+                        Readiness::Ready {
+                            stale_in: Some(left),
+                        } => {
+                            tokio::time::sleep(left.saturating_add(Duration::from_millis(1))).await
+                        }
+                        _ => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    new = changed.changed() => if new.is_err() { return },
+                    () = stale => {}
                 }
             }
         })
@@ -128,6 +156,7 @@ pub async fn serve(
         store: store.clone(),
         log: options.decision_log,
         limits: options.limits,
+        metrics: options.metrics.clone(),
     })
     .max_decoding_message_size(options.max_message_bytes);
     let bundles = BundleServiceServer::new(Bundles { store })
@@ -138,10 +167,10 @@ pub async fn serve(
         // A span per call, outermost so it covers the limits; created only
         // when exported or logged at debug (see `telemetry::trace`).
         .layer(RpcSpanLayer)
-        .layer(LimitLayer::new(
-            options.max_concurrent_requests,
-            options.request_timeout,
-        ))
+        .layer(
+            LimitLayer::new(options.max_concurrent_requests, options.request_timeout)
+                .with_metrics(options.metrics),
+        )
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

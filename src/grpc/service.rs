@@ -22,7 +22,10 @@ use crate::{
     domain::Violations,
     engine,
     reload::BundleStore,
-    telemetry::trace,
+    telemetry::{
+        metrics::{Measured, Metrics},
+        trace,
+    },
 };
 
 /// `tollgate.v1.DecisionService`.
@@ -32,6 +35,8 @@ pub struct Decisions {
     pub log: DecisionLog,
     /// Bounds on the requests' maps and lists.
     pub limits: convert::Limits,
+    /// Where every decision is counted, in [`Decisions::evaluate`].
+    pub metrics: Metrics,
 }
 
 /// The results of a `DecidePlanChanges` stream.
@@ -49,6 +54,7 @@ impl Decisions {
     ) -> Result<Response<Out>, Status>
     where
         P: Bounded,
+        Dec: Measured,
         Out: for<'a> From<&'a Dec>,
     {
         let context = self.context(request.metadata());
@@ -60,8 +66,9 @@ impl Decisions {
         Ok(Response::new(reply))
     }
 
-    /// Snapshot, limits, convert, decide: the part every request shares.
-    /// The evaluation is timed only when decisions are logged.
+    /// Snapshot, limits, convert, decide, count: the part every request
+    /// shares, unary or streamed, and so the one place decisions are
+    /// counted in the metrics.
     fn evaluate<P, Req, Dec>(
         &self,
         message: P,
@@ -71,13 +78,15 @@ impl Decisions {
     ) -> Result<(Req, Dec, Duration), RequestError>
     where
         P: Bounded,
+        Dec: Measured,
     {
         let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
         message.check(&self.limits)?;
         let req = parse(message, now)?;
-        let started = self.log.is_on().then(Instant::now);
+        let started = Instant::now();
         let decision = decide(&active.bundle, &req);
-        let eval = started.map_or(Duration::ZERO, |s| s.elapsed());
+        let eval = started.elapsed();
+        self.metrics.decided(&decision, eval);
         Ok((req, decision, eval))
     }
 

@@ -3,7 +3,13 @@
 //! new bundle completely before the atomic swap, and keeps the last good one
 //! when anything fails.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::{
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
 
 use arc_swap::ArcSwapOption;
 use jiff::Timestamp;
@@ -18,6 +24,9 @@ pub struct Active {
     pub bundle: CompiledBundle,
     /// When it became active.
     pub loaded_at: Timestamp,
+    /// The same moment on the monotonic clock, for ages that a wall-clock
+    /// step cannot bend (readiness, `/metrics`).
+    pub loaded: Instant,
     /// Where it was read from.
     pub source: String,
     /// Number of bundle tests it passed.
@@ -33,11 +42,24 @@ pub struct ReloadStatus {
     pub last_attempt_at: Option<Timestamp>,
 }
 
+/// How many reloads were attempted and how many failed, since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReloadCounts {
+    /// Every call of [`BundleStore::reload`], whatever came of it.
+    pub attempts: u64,
+    /// Attempts that kept the previous bundle because the new one was bad.
+    pub failures: u64,
+}
+
 /// Holds the active bundle for every request and reloads it from its source.
 pub struct BundleStore {
     source: BundleSource,
     active: ArcSwapOption<Active>,
     status: Mutex<ReloadStatus>,
+    // Counted here, the one place every reload (watcher, poll, SIGHUP,
+    // start-up) goes through; `/metrics` reads them at scrape time.
+    attempts: AtomicU64,
+    failures: AtomicU64,
     // Held for the whole of a reload: at most one runs at a time.
     reloading: Mutex<()>,
     ready: watch::Sender<Option<String>>,
@@ -50,6 +72,8 @@ impl BundleStore {
             source,
             active: ArcSwapOption::empty(),
             status: Mutex::new(ReloadStatus::default()),
+            attempts: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
             reloading: Mutex::new(()),
             ready: watch::Sender::new(None),
         }
@@ -66,6 +90,14 @@ impl BundleStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Reloads attempted and failed so far.
+    pub fn reload_counts(&self) -> ReloadCounts {
+        ReloadCounts {
+            attempts: self.attempts.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+        }
     }
 
     /// Where bundles come from.
@@ -87,6 +119,7 @@ impl BundleStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let attempt_at = Timestamp::now();
+        self.attempts.fetch_add(1, Ordering::Relaxed);
         let result = self.load();
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         status.last_attempt_at = Some(attempt_at);
@@ -114,6 +147,7 @@ impl BundleStore {
             }
             Err(e) => {
                 tracing::error!(source = %self.source, error = %e, "bundle rejected; the active bundle keeps serving");
+                self.failures.fetch_add(1, Ordering::Relaxed);
                 status.last_error = e.clone();
                 Err(e)
             }
@@ -131,6 +165,7 @@ impl BundleStore {
         Ok(Some(Active {
             bundle,
             loaded_at: Timestamp::now(),
+            loaded: Instant::now(),
             source: self.source.to_string(),
             test_count: report.outcomes.len(),
         }))

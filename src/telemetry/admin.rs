@@ -1,1 +1,85 @@
-//! The admin HTTP port: `/metrics`, `/healthz`, `/readyz`.
+//! The admin HTTP port: `/metrics`, `/healthz`, `/readyz`, on a listener of
+//! its own so that scrapes and probes never queue behind gRPC traffic or
+//! count against its limits.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use tokio::net::TcpListener;
+
+use super::scrape::{self, Exposition};
+use crate::reload::{BundleStore, Readiness};
+
+/// What the admin port reports on.
+pub struct Admin {
+    /// `/metrics`.
+    pub exposition: Exposition,
+    /// The bundle whose presence and age `/readyz` reports.
+    pub store: Arc<BundleStore>,
+    /// `--max-bundle-age`: older is not ready.
+    pub max_bundle_age: Option<Duration>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("source", &self.store.source().to_string())
+            .field("max_bundle_age", &self.max_bundle_age)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serves the admin port on an already-bound `listener` until `shutdown`
+/// resolves (the same signal that stops gRPC).
+pub async fn serve(
+    listener: TcpListener,
+    admin: Admin,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(Arc::new(admin));
+    tracing::info!(addr = %listener.local_addr()?, "serving admin HTTP");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
+    match admin.exposition.render() {
+        Ok(body) => ([(header::CONTENT_TYPE, scrape::CONTENT_TYPE)], body).into_response(),
+        Err(_) => {
+            tracing::error!("encoding the metrics failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "encoding the metrics failed\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Alive while the process runs: a probe that fails only when the process
+/// cannot answer at all, so a restart could help.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
+    let readiness = Readiness::of(&admin.store, admin.max_bundle_age);
+    let status = if readiness.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, format!("{readiness}\n")).into_response()
+}

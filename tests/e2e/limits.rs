@@ -152,7 +152,7 @@ async fn too_many_entries_in_a_batch_is_that_requests_error() {
 
 /// Opens a unary call whose request message never comes, so only a
 /// deadline can end it, with these extra headers; returns `grpc-status`.
-async fn stalled_unary_call(server: &Server, headers: &[(&str, &str)]) -> String {
+pub async fn stalled_unary_call(server: &Server, headers: &[(&str, &str)]) -> String {
     let tcp = tokio::net::TcpStream::connect(server.addr())
         .await
         .expect("connect");

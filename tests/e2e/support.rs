@@ -24,6 +24,8 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt as _;
 
+use crate::http;
+
 /// The demo bundle's revision.
 pub const DEMO_REVISION: &str = "2026-11-22.1";
 
@@ -77,6 +79,7 @@ pub struct Server {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     log: DecisionLog,
+    admin: Option<SocketAddr>,
 }
 
 impl Server {
@@ -114,9 +117,26 @@ impl Server {
         Self::start(BundleSource::Embedded, options).await
     }
 
+    /// Serves `source` with `options`, and the admin HTTP port on a port 0
+    /// of its own.
+    pub async fn with_admin(source: BundleSource, options: ServeOptions) -> Self {
+        let admin = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the admin port");
+        let options = ServeOptions {
+            admin: Some(admin),
+            ..options
+        };
+        Self::start(source, options).await
+    }
+
     async fn start(source: BundleSource, options: ServeOptions) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
+        let admin = options
+            .admin
+            .as_ref()
+            .map(|l| l.local_addr().expect("admin address"));
         let (tx, rx) = oneshot::channel::<()>();
         let log = options.decision_log.clone();
         let task = tokio::spawn(tollgate::app::serve_with(
@@ -139,6 +159,7 @@ impl Server {
             shutdown: Some(tx),
             task,
             log,
+            admin,
         };
         // `serve_on` installs the bundle watcher before it serves, so once a
         // call is answered every later change on disk is seen.
@@ -154,6 +175,31 @@ impl Server {
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The admin HTTP port's address.
+    pub fn admin(&self) -> SocketAddr {
+        self.admin.expect("the server was started with_admin")
+    }
+
+    /// `GET path` from the admin port.
+    pub async fn get(&self, path: &str) -> http::Answer {
+        http::get(self.admin(), path)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `/metrics` as text, checking the status and content type.
+    pub async fn scrape(&self) -> String {
+        let answer = self.get("/metrics").await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert!(
+            answer
+                .content_type
+                .starts_with("application/openmetrics-text;"),
+            "{answer:?}"
+        );
+        answer.body
     }
 
     /// A channel to the server (HTTP/2, shared by clones).

@@ -55,6 +55,7 @@ fn start(port: u16, otlp: &str) -> Serve {
 fn start_with(port: u16, otlp: &str, args: &[&std::ffi::OsStr]) -> Serve {
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", "off"])
         .args(["--otlp-endpoint", otlp])
         .args(args)
         .env_remove("OTEL_SERVICE_NAME")
@@ -259,6 +260,7 @@ async fn log_format_json_writes_json_lines_on_stderr() {
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["--log-format", "json", "serve"])
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", "off"])
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

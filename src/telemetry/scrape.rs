@@ -1,0 +1,144 @@
+//! The `/metrics` exposition: the request-path [`Metrics`] plus what is read
+//! from live state at scrape time (the active bundle and its age, reload
+//! counts, decision-log counters), so nothing on the request or reload path
+//! keeps a second copy of those numbers.
+
+use std::{fmt, sync::Arc};
+
+use prometheus_client::{
+    collector::Collector,
+    encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _, text},
+    metrics::{MetricType, counter::ConstCounter, gauge::ConstGauge},
+    registry::{Registry, Unit},
+};
+
+use super::metrics::Metrics;
+use crate::{decision_log::DecisionLog, reload::BundleStore};
+
+/// The content type of the exposition: OpenMetrics text, which Prometheus
+/// asks for and parses (it is what `prometheus-client` writes).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Everything `/metrics` shows.
+#[derive(Debug)]
+pub struct Exposition {
+    metrics: Metrics,
+    state: Registry,
+}
+
+impl Exposition {
+    /// The exposition of `metrics` and of the live state of `store` and `log`.
+    pub fn new(metrics: Metrics, store: Arc<BundleStore>, log: DecisionLog) -> Self {
+        let mut state = Registry::default();
+        state.register_collector(Box::new(State { store, log }));
+        Self { metrics, state }
+    }
+
+    /// The exposition as OpenMetrics text.
+    pub fn render(&self) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        text::encode_registry(&mut out, self.metrics.registry())?;
+        text::encode_registry(&mut out, &self.state)?;
+        text::encode_eof(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// Reads the store and the decision log at each scrape.
+struct State {
+    store: Arc<BundleStore>,
+    log: DecisionLog,
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("source", &self.store.source().to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct BundleLabels {
+    revision: String,
+    digest: String,
+    name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+impl Collector for State {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let reloads = self.store.reload_counts();
+        counter(
+            &mut encoder,
+            "tollgate_bundle_reloads",
+            "Bundle reloads attempted (start-up, file changes, polling, SIGHUP).",
+            reloads.attempts,
+        )?;
+        counter(
+            &mut encoder,
+            "tollgate_bundle_reload_failures",
+            "Bundle reloads that failed; the previous bundle kept serving.",
+            reloads.failures,
+        )?;
+
+        // No bundle, no series: `absent()` or `/readyz` tell that case.
+        if let Some(active) = self.store.snapshot() {
+            let labels = BundleLabels {
+                revision: active.bundle.revision.to_string(),
+                digest: active.bundle.digest.to_string(),
+                name: active.bundle.name.to_string(),
+            };
+            encoder
+                .encode_descriptor(
+                    "tollgate_bundle",
+                    "The active bundle (always 1).",
+                    None,
+                    MetricType::Info,
+                )?
+                .encode_info(&labels)?;
+            let age = ConstGauge::new(active.loaded.elapsed().as_secs_f64());
+            age.encode(encoder.encode_descriptor(
+                "tollgate_bundle_age",
+                "Time since the active bundle was loaded.",
+                Some(&Unit::Seconds),
+                MetricType::Gauge,
+            )?)?;
+        }
+
+        let log = self.log.stats();
+        let mut events = encoder.encode_descriptor(
+            "tollgate_decision_log_events",
+            "Decision-log events by result: written, dropped (queue full), failed (I/O), sampled_out.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (result, n) in [
+            ("written", log.written),
+            ("dropped", log.dropped),
+            ("failed", log.failed),
+            ("sampled_out", log.sampled_out),
+        ] {
+            ConstCounter::new(n).encode(events.encode_family(&ResultLabels { result })?)?;
+        }
+        Ok(())
+    }
+}
+
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: u64,
+) -> Result<(), fmt::Error> {
+    ConstCounter::new(value).encode(encoder.encode_descriptor(
+        name,
+        help,
+        None,
+        MetricType::Counter,
+    )?)
+}

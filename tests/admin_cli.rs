@@ -1,0 +1,203 @@
+//! `tollgate serve` as a process with its admin HTTP port: the bound
+//! address is logged (so port 0 works), `/healthz`, `/readyz` and `/metrics`
+//! answer, `--max-bundle-age` from the environment takes readiness away,
+//! and bad admin flags or a taken port fail the start.
+
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+
+#[path = "e2e/http.rs"]
+mod http;
+
+use std::{
+    io::{BufRead as _, BufReader},
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+/// A bound against hanging, not a speed requirement.
+const DEADLINE: Duration = Duration::from_secs(20);
+const POLL_EVERY: Duration = Duration::from_millis(25);
+const DEMO_REVISION: &str = "2026-11-22.1";
+
+/// The server process, killed when dropped.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tollgate() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    for var in [
+        "RUST_LOG",
+        "TOLLGATE_LOG_FORMAT",
+        "TOLLGATE_LISTEN",
+        "TOLLGATE_BUNDLE",
+        "TOLLGATE_ADMIN_LISTEN",
+        "TOLLGATE_MAX_BUNDLE_AGE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Starts `cmd` and reads its log until it names the admin address.
+fn start(mut cmd: Command) -> (Serve, SocketAddr) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tollgate serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let server = Serve(child);
+    let (tx, rx) = mpsc::channel();
+    // Reads every line, so the process never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let give_up = Instant::now() + DEADLINE;
+    let mut seen = Vec::new();
+    loop {
+        let left = give_up.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no admin address logged: {seen:#?}"));
+        if line.contains("serving admin HTTP") {
+            let addr = line
+                .split_once("addr=")
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| panic!("no address in `{line}`"));
+            return (server, addr);
+        }
+        seen.push(line);
+    }
+}
+
+async fn get(addr: SocketAddr, path: &str) -> http::Answer {
+    http::get(addr, path)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn serve_logs_the_admin_address_and_answers_health_readiness_and_metrics() {
+    let mut cmd = tollgate();
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0"]);
+    let (mut server, admin) = start(cmd);
+
+    assert_eq!(get(admin, "/healthz").await.status, 200);
+    let readyz = get(admin, "/readyz").await;
+    assert_eq!((readyz.status, readyz.body.as_str()), (200, "ready\n"));
+    let metrics = get(admin, "/metrics").await;
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    assert!(
+        metrics
+            .content_type
+            .starts_with("application/openmetrics-text"),
+        "{metrics:?}"
+    );
+    let info = [("revision", DEMO_REVISION), ("name", "demo")];
+    let active = http::value(&metrics.body, "tollgate_bundle_info", &info);
+    assert_eq!(active, Some(1.0), "{}", metrics.body);
+    assert!(metrics.body.ends_with("# EOF\n"), "{}", metrics.body);
+
+    // SIGTERM stops the admin port with the rest, and the exit is clean.
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -TERM");
+    let give_up = Instant::now() + DEADLINE;
+    let code = loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            break status.code();
+        }
+        assert!(Instant::now() < give_up, "the server did not exit");
+        tokio::time::sleep(POLL_EVERY).await;
+    };
+    assert_eq!(code, Some(0));
+    assert!(
+        http::get(admin, "/healthz").await.is_err(),
+        "still answering"
+    );
+}
+
+#[tokio::test]
+async fn the_environment_sets_the_admin_port_and_the_maximum_bundle_age() {
+    let mut cmd = tollgate();
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("TOLLGATE_ADMIN_LISTEN", "127.0.0.1:0")
+        .env("TOLLGATE_MAX_BUNDLE_AGE", "1s");
+    let (_server, admin) = start(cmd);
+    // The embedded bundle never reloads, so it turns stale after a second.
+    let give_up = Instant::now() + DEADLINE;
+    let readyz = loop {
+        let readyz = get(admin, "/readyz").await;
+        if readyz.status == 503 {
+            break readyz;
+        }
+        assert!(Instant::now() < give_up, "still ready: {readyz:?}");
+        tokio::time::sleep(POLL_EVERY).await;
+    };
+    assert!(
+        readyz.body.contains("longer than --max-bundle-age 1s"),
+        "{readyz:?}"
+    );
+    assert_eq!(get(admin, "/healthz").await.status, 200);
+}
+
+#[test]
+fn bad_admin_flags_are_usage_errors() {
+    for (args, want) in [
+        (
+            ["--admin-listen", "nope"],
+            "`nope` is neither an address such as `0.0.0.0:9464` nor `off`",
+        ),
+        (
+            ["--max-bundle-age", "0s"],
+            "`0s`: the duration must be more than zero",
+        ),
+        (["--max-bundle-age", "1h"], "`1h` is not a duration"),
+    ] {
+        let out = tollgate()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .expect("run tollgate serve");
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn an_admin_port_in_use_fails_the_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let addr = taken.local_addr().expect("local address");
+    let out = tollgate()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", &addr.to_string()])
+        .output()
+        .expect("run tollgate serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr} (--admin-listen)")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("serving gRPC"), "{stderr}");
+}

@@ -1,0 +1,130 @@
+//! `/healthz` and `/readyz` on the admin port, and gRPC health following the
+//! same readiness rule: a bundle is active and, with a maximum age, fresh.
+
+use std::time::Duration;
+
+use tollgate::{app::ServeOptions, grpc::ServerOptions, reload::BundleSource};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+
+use crate::{
+    http::value,
+    support::{BundleDir, DEADLINE, Server, demo_file, eventually, request, wait_for_revision},
+};
+
+fn counter(text: &str, name: &str) -> f64 {
+    value(text, name, &[]).unwrap_or_else(|| panic!("no `{name}` in:\n{text}"))
+}
+
+async fn health(server: &Server) -> ServingStatus {
+    let response = server
+        .health()
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("Health/Check");
+    response.into_inner().status()
+}
+
+#[tokio::test]
+async fn healthz_is_always_ok_and_readyz_waits_for_a_bundle() {
+    let dir = BundleDir::demo();
+    dir.write("plan_change.yaml", "rules: [\n");
+    let server = Server::with_admin(
+        BundleSource::Path(dir.path().to_path_buf()),
+        ServeOptions::default(),
+    )
+    .await;
+    let healthz = server.get("/healthz").await;
+    assert_eq!(healthz.status, 200, "{healthz:?}");
+    let readyz = server.get("/readyz").await;
+    assert_eq!(readyz.status, 503, "{readyz:?}");
+    assert!(readyz.content_type.starts_with("text/plain"), "{readyz:?}");
+    assert_eq!(readyz.body, "not ready: no bundle is active\n");
+    assert_eq!(health(&server).await, ServingStatus::NotServing);
+    let text = server.scrape().await;
+    assert_eq!(value(&text, "tollgate_bundle_info", &[]), None, "{text}");
+
+    dir.write("plan_change.yaml", &demo_file("plan_change.yaml"));
+    eventually("/readyz ready", async || {
+        let readyz = server.get("/readyz").await;
+        if readyz.status == 200 {
+            Ok(())
+        } else {
+            Err(format!("{readyz:?}"))
+        }
+    })
+    .await;
+    assert_eq!(server.get("/readyz").await.body, "ready\n");
+    assert_eq!(server.get("/healthz").await.status, 200);
+    assert_eq!(server.get("/nothing-here").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_bundle_older_than_the_maximum_age_is_not_ready_until_a_new_one_loads() {
+    let dir = BundleDir::demo();
+    let options = ServeOptions {
+        server: ServerOptions {
+            max_bundle_age: Some(Duration::from_secs(1)),
+            ..ServerOptions::default()
+        },
+        ..ServeOptions::default()
+    };
+    let server = Server::with_admin(BundleSource::Path(dir.path().to_path_buf()), options).await;
+    let mut watch = server
+        .health()
+        .watch(HealthCheckRequest::default())
+        .await
+        .expect("Health/Watch")
+        .into_inner();
+
+    let stale = eventually("/readyz stale", async || {
+        let readyz = server.get("/readyz").await;
+        if readyz.status == 503 {
+            Ok(readyz)
+        } else {
+            Err(format!("{readyz:?}"))
+        }
+    })
+    .await;
+    assert!(
+        stale.body.contains("longer than --max-bundle-age 1s"),
+        "{stale:?}"
+    );
+    let age = counter(&server.scrape().await, "tollgate_bundle_age_seconds");
+    assert!(age > 1.0, "stale, so older than 1 s: {age}");
+    eventually("gRPC health NOT_SERVING", async || {
+        match health(&server).await {
+            ServingStatus::NotServing => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    // Stale bundles keep answering: readiness only steers traffic away.
+    server.decide(request("free", "standard")).await;
+
+    dir.set_revision("2026-12-01.1");
+    wait_for_revision(&server, "2026-12-01.1").await;
+    // The watch sees every change, so a new bundle turning stale again a
+    // second later cannot hide that it was SERVING.
+    let mut seen = Vec::new();
+    let serving = async {
+        while let Some(update) = watch.message().await.expect("watch") {
+            seen.push(update.status());
+            if seen.ends_with(&[ServingStatus::NotServing, ServingStatus::Serving]) {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, serving)
+        .await
+        .unwrap_or_else(|_| panic!("health did not go back to SERVING: {seen:?}"));
+}
+
+#[tokio::test]
+async fn the_admin_port_stops_with_the_server() {
+    let server = Server::with_admin(BundleSource::Embedded, ServeOptions::default()).await;
+    let admin = server.admin();
+    assert_eq!(server.get("/healthz").await.status, 200);
+    server.stop().await.expect("serve_with returns Ok");
+    let after = crate::http::get(admin, "/healthz").await;
+    assert!(after.is_err(), "answered after shutdown: {after:?}");
+}
