@@ -51,12 +51,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(settings) => DecisionLog::start(settings)?,
         None => DecisionLog::off(),
     };
+    let server = grpc::ServerOptions {
+        tls: args.tls.settings()?,
+        ..args.server_options()
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let options = ServeOptions {
         decision_log,
-        server: args.server_options(),
+        server,
     };
     serve_with(
         listener,

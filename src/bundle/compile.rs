@@ -163,7 +163,7 @@ fn parse_file(content: &[u8]) -> Result<FileDoc, (Location, String)> {
 }
 
 /// The first line of a YAML error, without the source snippet the crate renders.
-fn yaml_message(e: &serde_saphyr::Error) -> String {
+pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
     let full = e.to_string();
     let first = full.lines().next().unwrap_or("invalid YAML").trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);

@@ -18,6 +18,7 @@ mod template;
 use sha2::{Digest as _, Sha256};
 
 pub use compile::json_to_cel;
+pub(crate) use compile::yaml_message;
 pub use errors::{BundleError, BundleErrors, Location};
 pub use expr::Expr;
 pub use fields::{Field, PlanField, Side};

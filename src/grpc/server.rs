@@ -1,13 +1,14 @@
 //! The server entry point: takes an already-bound listener and a shutdown
 //! future, so tests bind port 0 and never sleep.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use super::{
+    callers::AuthorizeLayer,
     convert::Limits,
     limits::LimitLayer,
     pb::{
@@ -15,6 +16,7 @@ use super::{
         decision_service_server::DecisionServiceServer,
     },
     service::{Bundles, Decisions},
+    tls::TlsSettings,
 };
 use crate::{decision_log::DecisionLog, reload::BundleStore};
 
@@ -40,6 +42,8 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// Where decisions are logged (off by default).
     pub decision_log: DecisionLog,
+    /// TLS, mutual TLS and the caller policy; plaintext when `None`.
+    pub tls: Option<TlsSettings>,
 }
 
 impl Default for ServerOptions {
@@ -53,6 +57,7 @@ impl Default for ServerOptions {
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(10),
             decision_log: DecisionLog::off(),
+            tls: None,
         }
     }
 }
@@ -123,7 +128,7 @@ pub async fn serve(
         }
     };
 
-    tracing::info!(addr = %listener.local_addr()?, "serving gRPC");
+    tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving gRPC");
     let decisions = DecisionServiceServer::new(Decisions {
         store: store.clone(),
         log: options.decision_log,
@@ -132,13 +137,19 @@ pub async fn serve(
     .max_decoding_message_size(options.max_message_bytes);
     let bundles = BundleServiceServer::new(Bundles { store })
         .max_decoding_message_size(options.max_message_bytes);
-    let served = Server::builder()
+    // Outermost, so a refused caller never takes a concurrency permit.
+    let authorize = options.tls.as_ref().and_then(|tls| {
+        let policy = tls.policy()?.clone();
+        Some(AuthorizeLayer::new(policy, tls.denials()))
+    });
+    let router = Server::builder()
         .http2_keepalive_interval(Some(options.keepalive))
         .http2_keepalive_timeout(Some(options.keepalive_timeout))
         // A span per call at debug level: at the default `info` it is never
         // created, which keeps its cost (a registry slot and formatted
         // fields per call) off the request path.
         .trace_fn(|req| tracing::debug_span!("grpc", path = %req.uri().path()))
+        .layer(tower::util::option_layer(authorize))
         .layer(LimitLayer::new(
             options.max_concurrent_requests,
             options.request_timeout,
@@ -147,14 +158,22 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(decisions)
-        .add_service(bundles)
-        // Nagle's algorithm would hold each small response back until the
-        // client's delayed ACK (~40 ms); tonic only sets TCP_NODELAY on
-        // listeners it binds itself, so set it on ours.
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        );
+        .add_service(bundles);
+    let mut _reloading = None;
+    let served: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+        match &options.tls {
+            // Nagle's algorithm would hold each small response back until the
+            // client's delayed ACK (~40 ms); tonic only sets TCP_NODELAY on
+            // listeners it binds itself, so set it on ours.
+            None => Box::pin(router.serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )),
+            Some(tls) => {
+                _reloading = Some(tls.watch());
+                Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), shutdown))
+            }
+        };
     // After the signal the listener is closed and in-flight calls drain;
     // whatever is still running when the grace period ends is dropped.
     let grace = options.shutdown_grace;

@@ -8,12 +8,13 @@ use std::{
 
 use jiff::Timestamp;
 use tokio_stream::{Stream, StreamExt as _};
-use tonic::{Request, Response, Status, Streaming, metadata::MetadataMap};
+use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     convert::{self, Bounded},
     pb,
     status::RequestError,
+    tls::Peer,
 };
 use crate::{
     bundle::CompiledBundle,
@@ -49,7 +50,7 @@ impl Decisions {
         P: Bounded,
         Out: for<'a> From<&'a Dec>,
     {
-        let context = self.context(request.metadata());
+        let context = self.context(&request);
         let now = Timestamp::now();
         let (req, decision, eval) = self.evaluate(request.into_inner(), now, parse, decide)?;
         let reply = Out::from(&decision);
@@ -109,17 +110,21 @@ impl Decisions {
     }
 
     /// The call's trace id and caller, read only when decisions are logged.
-    fn context(&self, metadata: &MetadataMap) -> CallContext {
+    fn context<T>(&self, request: &Request<T>) -> CallContext {
         if !self.log.is_on() {
             return CallContext::default();
         }
         CallContext {
-            trace_id: metadata
+            trace_id: request
+                .metadata()
                 .get("traceparent")
                 .and_then(|v| v.to_str().ok())
                 .and_then(event::trace_id),
-            // No mTLS yet: the field is there for the subject it will carry.
-            caller: None,
+            // The client certificate's identity under mutual TLS.
+            caller: request
+                .extensions()
+                .get::<Peer>()
+                .and_then(|p| p.caller.as_ref()?.identity().map(str::to_owned)),
         }
     }
 
@@ -151,7 +156,7 @@ impl pb::decision_service_server::DecisionService for Decisions {
         request: Request<Streaming<pb::PlanChangeRequest>>,
     ) -> Result<Response<Self::DecidePlanChangesStream>, Status> {
         let this = self.clone();
-        let context = Arc::new(self.context(request.metadata()));
+        let context = Arc::new(self.context(&request));
         let mut index = 0u64;
         let results = request.into_inner().then(move |message| {
             let (this, context, at) = (this.clone(), context.clone(), index);
