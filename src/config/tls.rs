@@ -88,3 +88,102 @@ impl TlsArgs {
         Ok(Some(policy))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::config::{Cli, Command};
+
+    fn serve(flags: &[&str]) -> Result<super::TlsArgs, clap::Error> {
+        let args = ["tollgate", "serve"].iter().chain(flags);
+        match Cli::try_parse_from(args)?.command {
+            Command::Serve(serve) => Ok(serve.tls),
+            _ => unreachable!("a serve command"),
+        }
+    }
+
+    #[test]
+    fn flags_that_need_others_are_refused() {
+        for flags in [
+            &["--tls-cert", "c.pem"][..],
+            &["--tls-key", "k.pem"],
+            &["--client-ca", "ca.pem"],
+            &[
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+                "--caller-policy",
+                "p.yaml",
+            ],
+        ] {
+            assert!(serve(flags).is_err(), "{flags:?}");
+        }
+        let plain = serve(&[]).unwrap();
+        assert!(plain.settings().unwrap().is_none());
+    }
+
+    #[test]
+    fn unreadable_and_unparseable_files_name_their_flag_and_file() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        std::fs::write(path("tls.crt"), made.cert.pem()).unwrap();
+        std::fs::write(path("tls.key"), made.signing_key.serialize_pem()).unwrap();
+        std::fs::write(path("garbage"), "hello").unwrap();
+        std::fs::write(path("ca.crt"), made.cert.pem()).unwrap();
+        std::fs::write(
+            path("p.yaml"),
+            "callers:\n  - identity: a\n    rpcs: [\"x/y\"]\n",
+        )
+        .unwrap();
+        let (cert, key, ca, bad) = (
+            path("tls.crt"),
+            path("tls.key"),
+            path("ca.crt"),
+            path("garbage"),
+        );
+        let missing = path("missing.pem");
+        let cases: [(&[&str], String); 5] = [
+            (
+                &["--tls-cert", &missing, "--tls-key", &key],
+                format!("--tls-cert `{missing}`: cannot read"),
+            ),
+            (
+                &["--tls-cert", &cert, "--tls-key", &bad],
+                format!("--tls-key `{bad}`: no usable private key"),
+            ),
+            (
+                &["--tls-cert", &bad, "--tls-key", &key],
+                format!("--tls-cert `{bad}`: no certificate"),
+            ),
+            (
+                &["--tls-cert", &cert, "--tls-key", &key, "--client-ca", &bad],
+                format!("--client-ca `{bad}`: no certificate"),
+            ),
+            (
+                &[
+                    "--tls-cert",
+                    &cert,
+                    "--tls-key",
+                    &key,
+                    "--client-ca",
+                    &ca,
+                    "--caller-policy",
+                    &path("p.yaml"),
+                ],
+                format!(
+                    "{}:3:12: identity `a`: rpc `x/y`: unknown service `x`",
+                    path("p.yaml")
+                ),
+            ),
+        ];
+        for (flags, want) in cases {
+            let e = serve(flags).unwrap().settings().unwrap_err().to_string();
+            assert!(e.contains(&want), "{flags:?}: `{e}` lacks `{want}`");
+        }
+        let good = ["--tls-cert", &cert, "--tls-key", &key, "--client-ca", &ca];
+        assert!(serve(&good).unwrap().settings().unwrap().is_some());
+    }
+}

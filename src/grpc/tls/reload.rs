@@ -241,3 +241,55 @@ async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (String, String) {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        (made.cert.pem(), made.signing_key.serialize_pem())
+    }
+
+    #[test]
+    fn a_failed_reload_keeps_the_active_certificate() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let files = TlsFiles {
+            cert: dir.path().join("tls.crt"),
+            key: dir.path().join("tls.key"),
+            client_ca: None,
+        };
+        let (cert_a, key_a) = pair();
+        let (cert_b, key_b) = pair();
+        let write = |cert: &str, key: &str| {
+            std::fs::write(&files.cert, cert).unwrap();
+            std::fs::write(&files.key, key).unwrap();
+        };
+        write(&cert_a, &key_a);
+        let current = Current::load(files.clone()).unwrap();
+        let first = current.config();
+        current.reload().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &current.config()),
+            "unchanged files, same config"
+        );
+
+        write("not a certificate", &key_a);
+        let e = current.reload().unwrap_err().to_string();
+        assert!(e.starts_with("--tls-cert `"), "{e}");
+        assert!(Arc::ptr_eq(&first, &current.config()));
+
+        // The new certificate is written before its key.
+        write(&cert_b, &key_a);
+        let e = current.reload().unwrap_err().to_string();
+        assert!(e.contains("--tls-key"), "{e}");
+        assert!(Arc::ptr_eq(&first, &current.config()));
+
+        write(&cert_b, &key_b);
+        current.reload().unwrap();
+        assert!(
+            !Arc::ptr_eq(&first, &current.config()),
+            "the new pair is live"
+        );
+    }
+}
