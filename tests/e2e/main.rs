@@ -28,3 +28,4 @@ mod reload;
 mod support;
 mod timing;
 mod tls;
+mod tls_serve;

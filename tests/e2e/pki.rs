@@ -20,7 +20,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tollgate::{
     app::ServeOptions,
     decision_log::DecisionLog,
-    grpc::{ServerOptions, TlsSettings},
+    grpc::{ServerOptions, TlsFiles, TlsSettings},
     reload::BundleSource,
 };
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
@@ -90,6 +90,35 @@ impl Ca {
         Leaf {
             cert: cert.pem(),
             key: key.serialize_pem(),
+        }
+    }
+}
+
+/// A CA, a server certificate it signed, and the files in a directory.
+pub struct Pki {
+    pub ca: Ca,
+    pub server: Leaf,
+    pub dir: TempDir,
+}
+
+impl Pki {
+    pub fn new() -> Self {
+        let ca = Ca::new("tollgate test ca");
+        let server = ca.server();
+        Self {
+            ca,
+            server,
+            dir: TempDir::new().expect("temp dir"),
+        }
+    }
+
+    /// The server's files; with `mtls`, client certificates signed by the
+    /// same CA are required.
+    pub fn files(&self, mtls: bool) -> TlsFiles {
+        TlsFiles {
+            cert: write(self.dir.path(), "tls.crt", &self.server.cert),
+            key: write(self.dir.path(), "tls.key", &self.server.key),
+            client_ca: mtls.then(|| write(self.dir.path(), "ca.crt", &self.ca.pem)),
         }
     }
 }
@@ -185,19 +214,7 @@ impl TlsServer {
 
     /// A new connection trusting `ca`, presenting `identity` if given.
     pub async fn connect(&self, ca: &str, identity: Option<&Leaf>) -> Result<Channel, String> {
-        let mut tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(ca))
-            .domain_name("localhost");
-        if let Some(leaf) = identity {
-            tls = tls.identity(Identity::from_pem(&leaf.cert, &leaf.key));
-        }
-        Endpoint::from_shared(format!("https://{}", self.addr))
-            .expect("endpoint")
-            .tls_config(tls)
-            .expect("client TLS config")
-            .connect()
-            .await
-            .map_err(|e| format!("{e:?}"))
+        connect(self.addr, ca, identity).await
     }
 
     /// Resolves the shutdown future and waits for the server to return.
@@ -219,6 +236,28 @@ impl Drop for TlsServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// A new connection to `addr` trusting `ca` for `localhost`, presenting
+/// `identity` if given.
+pub async fn connect(
+    addr: SocketAddr,
+    ca: &str,
+    identity: Option<&Leaf>,
+) -> Result<Channel, String> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca))
+        .domain_name("localhost");
+    if let Some(leaf) = identity {
+        tls = tls.identity(Identity::from_pem(&leaf.cert, &leaf.key));
+    }
+    Endpoint::from_shared(format!("https://{addr}"))
+        .expect("endpoint")
+        .tls_config(tls)
+        .expect("client TLS config")
+        .connect()
+        .await
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// A health check on `channel`: `Ok` once it answers SERVING.

@@ -19,15 +19,15 @@ use tollgate::{
 use tonic::{Code, transport::Channel};
 
 use crate::{
-    pki::{Ca, Leaf, SecretDir, TlsServer, check_health, write},
-    support::{eventually, funding_request, request},
+    pki::{Ca, Pki, SecretDir, TlsServer, check_health},
+    support::{DEADLINE, eventually, funding_request, request},
 };
 
-const BILLING: &str = "spiffe://billing.example/platform";
+pub const BILLING: &str = "spiffe://billing.example/platform";
 const GATEWAY: &str = "gateway.payments.svc.cluster.local";
-const OPS: &str = "ops.example";
+pub const OPS: &str = "ops.example";
 
-const POLICY: &str = r#"
+pub const POLICY: &str = r#"
 callers:
   - identity: "spiffe://billing.example/platform"
     rpcs: ["tollgate.v1.DecisionService/DecidePlanChange", "tollgate.v1.DecisionService/DecidePlanChanges"]
@@ -37,36 +37,7 @@ callers:
     rpcs: ["tollgate.v1.BundleService/*"]
 "#;
 
-/// A CA, a server certificate it signed, and the files in a directory.
-struct Pki {
-    ca: Ca,
-    server: Leaf,
-    dir: TempDir,
-}
-
-impl Pki {
-    fn new() -> Self {
-        let ca = Ca::new("tollgate test ca");
-        let server = ca.server();
-        Self {
-            ca,
-            server,
-            dir: TempDir::new().expect("temp dir"),
-        }
-    }
-
-    /// The server's files; with `mtls`, client certificates signed by the
-    /// same CA are required.
-    fn files(&self, mtls: bool) -> TlsFiles {
-        TlsFiles {
-            cert: write(self.dir.path(), "tls.crt", &self.server.cert),
-            key: write(self.dir.path(), "tls.key", &self.server.key),
-            client_ca: mtls.then(|| write(self.dir.path(), "ca.crt", &self.ca.pem)),
-        }
-    }
-}
-
-async fn status(channel: Channel) -> Result<(), tonic::Status> {
+pub async fn status(channel: Channel) -> Result<(), tonic::Status> {
     let mut bundles = BundleServiceClient::new(channel);
     bundles
         .get_bundle_status(GetBundleStatusRequest {})
@@ -74,7 +45,7 @@ async fn status(channel: Channel) -> Result<(), tonic::Status> {
         .map(drop)
 }
 
-async fn plan_change(channel: Channel) -> Result<(), tonic::Status> {
+pub async fn plan_change(channel: Channel) -> Result<(), tonic::Status> {
     let mut decisions = DecisionServiceClient::new(channel);
     decisions
         .decide_plan_change(request("free", "standard"))
@@ -89,7 +60,7 @@ async fn charge_funding(channel: Channel) -> Result<(), tonic::Status> {
 }
 
 /// Asserts PERMISSION_DENIED naming `identity` and `rpc`.
-fn assert_denied(result: Result<(), tonic::Status>, identity: &str, rpc: &str) {
+pub fn assert_denied(result: Result<(), tonic::Status>, identity: &str, rpc: &str) {
     let status = result.expect_err("the call is refused");
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     let message = status.message();
@@ -106,10 +77,15 @@ async fn plaintext_and_untrusting_clients_are_refused_when_tls_is_on() {
     let tls = TlsSettings::load(pki.files(false), None).expect("load TLS");
     let server = TlsServer::start(tls, DecisionLog::off(), &pki.ca.pem, None).await;
 
-    // The same server answers a client that trusts its CA.
-    let trusted = server
-        .connect(&pki.ca.pem, None)
+    // A client that connects and never says hello holds up only its own
+    // handshake, not the next one's (the server gives it 10 s).
+    let _silent = tokio::net::TcpStream::connect(server.addr)
         .await
+        .expect("TCP connect");
+    // The same server answers a client that trusts its CA.
+    let trusted = tokio::time::timeout(DEADLINE, server.connect(&pki.ca.pem, None))
+        .await
+        .expect("a handshake behind a silent client is not held up")
         .expect("TLS connect");
     plan_change(trusted).await.expect("a decision over TLS");
 

@@ -32,14 +32,15 @@ pub struct TlsFiles {
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// A file could not be read.
-    #[error("{flag} `{}`: cannot read: {source}", path.display())]
+    #[error("{flag} `{}`: cannot read: {error}", path.display())]
     Read {
         /// The flag that named the file.
         flag: &'static str,
         /// The file.
         path: PathBuf,
-        /// What the OS said.
-        source: io::Error,
+        /// What the OS said (in the message, not as a source, so it is
+        /// not printed twice).
+        error: io::Error,
     },
     /// A file was read but holds nothing usable.
     #[error("{flag} `{}`: {why}", path.display())]
@@ -160,10 +161,10 @@ impl Contents {
 }
 
 fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
+    std::fs::read(path).map_err(|error| TlsError::Read {
         flag,
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
