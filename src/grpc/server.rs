@@ -159,7 +159,8 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(decisions)
         .add_service(bundles);
-    let mut _reloading = None;
+    // Certificates reload while the server runs; the watch stops with it.
+    let _reloading = options.tls.as_ref().map(TlsSettings::watch);
     let served: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
         match &options.tls {
             // Nagle's algorithm would hold each small response back until the
@@ -170,7 +171,6 @@ pub async fn serve(
                 shutdown,
             )),
             Some(tls) => {
-                _reloading = Some(tls.watch());
                 Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), shutdown))
             }
         };
