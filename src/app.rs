@@ -59,6 +59,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(settings) => DecisionLog::start(settings)?,
         None => DecisionLog::off(),
     };
+    let tls = args
+        .tls
+        .settings()
+        .map_err(|e| config::ConfigError::Invalid(format!("{e:#}")))?;
     let admin = match args.admin.admin_listen.0 {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
@@ -74,6 +78,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         decision_log,
         server: grpc::ServerOptions {
             max_bundle_age: args.admin.max_bundle_age,
+            tls,
             ..args.server_options()
         },
         admin,

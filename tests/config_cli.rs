@@ -146,6 +146,20 @@ fn bad_settings_exit_64_naming_file_line_and_key() {
             "`decision-log-unmasked`: expects `true` or `false`",
         ),
         ("listen: : :\n", "tollgate.yaml:1:9: "),
+        (
+            "listen: {host: a}\n",
+            "tollgate.yaml:1:9: `listen`: takes a value or a list of values",
+        ),
+        (
+            "callers:\n  - identity: billing\n    rpcs: [tollgate.v1.DecisionService/Nope]\n",
+            "tollgate.yaml:3:12: ",
+        ),
+        (
+            // A policy names client-certificate identities: without mutual
+            // TLS there are none.
+            "callers:\n  - identity: billing\n    rpcs: [tollgate.v1.BundleService/*]\n",
+            "a caller policy needs --client-ca",
+        ),
         ("config: other.yaml\n", "`config`: not a setting"),
     ] {
         let path = config(dir.path(), yaml);

@@ -18,7 +18,8 @@ use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _, parser::ValueSo
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{Cli, ConfigError};
+use super::{Cli, Command, ConfigError};
+use crate::grpc::callers::CallerPolicy;
 
 /// The command line after the config file was layered in.
 pub struct Loaded {
@@ -38,6 +39,8 @@ enum Setting {
     Number(serde_json::Number),
     Flag(bool),
     List(Vec<Scalar>),
+    /// Anything else: only `callers:` (the inline caller policy) takes it.
+    Structured(serde::de::IgnoredAny),
 }
 
 /// A list item.
@@ -66,6 +69,7 @@ impl Setting {
             Self::Number(n) => vec![n.to_string()],
             Self::Flag(b) => vec![b.to_string()],
             Self::List(items) => items.iter().map(Scalar::text).collect(),
+            Self::Structured(_) => Vec::new(),
         }
     }
 }
@@ -88,10 +92,16 @@ where
         .and_then(|serve| serve.get_one::<PathBuf>("config"))
         .cloned();
     let mut from_file = Vec::new();
+    let mut callers = None;
     if let Some(path) = path {
         let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
             at: path.display().to_string(),
             message: format!("cannot read the config file: {e}"),
+        })?;
+        let shown = path.display().to_string();
+        callers = CallerPolicy::parse_inline(&text, &shown).map_err(|e| ConfigError::File {
+            at: shown,
+            message: format!("`callers`:\n{e}"),
         })?;
         for (id, values) in settings(&command, &path, &text)? {
             command = if id == "log_format" {
@@ -107,7 +117,10 @@ where
     let matches = command
         .try_get_matches_from(&args)
         .map_err(ConfigError::Usage)?;
-    let cli = Cli::from_arg_matches(&matches).map_err(ConfigError::Usage)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(ConfigError::Usage)?;
+    if let Command::Serve(serve) = &mut cli.command {
+        serve.tls.inline_policy = callers;
+    }
     Ok(Loaded {
         cli,
         matches,
@@ -143,6 +156,10 @@ fn settings(
         })?;
     let mut out = Vec::with_capacity(doc.len());
     for (key, setting) in &doc {
+        if key == "callers" {
+            // The inline caller policy, read by `CallerPolicy::parse_inline`.
+            continue;
+        }
         let at = format!(
             "{shown}:{}:{}",
             setting.referenced.line(),
@@ -159,6 +176,9 @@ fn settings(
             .chain(command.get_arguments().filter(|a| a.is_global_set()))
             .find(|a| a.get_long() == Some(long.as_str()) && settable(a))
             .ok_or_else(|| fail("not a setting of `tollgate serve`".to_owned()))?;
+        if matches!(setting.value, Setting::Structured(_)) {
+            return Err(fail("takes a value or a list of values".to_owned()));
+        }
         let values = setting.value.values();
         let many = matches!(arg.get_action(), clap::ArgAction::Append);
         if values.len() != 1 && !many {
@@ -228,6 +248,14 @@ pub fn effective(loaded: &Loaded) -> String {
         return String::new();
     };
     let mut out = String::new();
+    if let Command::Serve(args) = &loaded.cli.command
+        && let Some(policy) = &args.tls.inline_policy
+    {
+        let n = policy.identities().count();
+        out.push_str(&format!(
+            "# callers: an inline caller policy of {n} identities (config file)\n"
+        ));
+    }
     let globals = command.get_arguments().filter(|a| a.is_global_set());
     for arg in globals.chain(serve.get_arguments()).filter(|a| settable(a)) {
         let (id, Some(long)) = (arg.get_id().as_str(), arg.get_long()) else {

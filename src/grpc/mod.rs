@@ -1,12 +1,15 @@
 //! Transport only: generated code, the one proto↔domain conversion, the one
 //! error→status mapping, thin handlers and the server entry point.
 
+pub mod callers;
 pub mod convert;
 mod limits;
 pub mod pb;
 mod server;
 mod service;
 pub mod status;
+pub mod tls;
 
 pub use convert::Limits;
 pub use server::{ServerOptions, serve};
+pub use tls::{TlsFiles, TlsSettings};

@@ -1,13 +1,14 @@
 //! The server entry point: takes an already-bound listener and a shutdown
 //! future, so tests bind port 0 and never sleep.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use super::{
+    callers::AuthorizeLayer,
     convert::Limits,
     limits::LimitLayer,
     pb::{
@@ -15,6 +16,7 @@ use super::{
         decision_service_server::DecisionServiceServer,
     },
     service::{Bundles, Decisions},
+    tls::TlsSettings,
 };
 use crate::{
     decision_log::DecisionLog,
@@ -49,6 +51,8 @@ pub struct ServerOptions {
     /// Health is NOT_SERVING once the active bundle was loaded longer ago
     /// than this (`--max-bundle-age`); no limit when `None`.
     pub max_bundle_age: Option<Duration>,
+    /// TLS, mutual TLS and the caller policy; plaintext when `None`.
+    pub tls: Option<TlsSettings>,
 }
 
 impl Default for ServerOptions {
@@ -64,6 +68,7 @@ impl Default for ServerOptions {
             decision_log: DecisionLog::off(),
             metrics: Metrics::new(),
             max_bundle_age: None,
+            tls: None,
         }
     }
 }
@@ -151,7 +156,7 @@ pub async fn serve(
         }
     };
 
-    tracing::info!(addr = %listener.local_addr()?, "serving gRPC");
+    tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving gRPC");
     let decisions = DecisionServiceServer::new(Decisions {
         store: store.clone(),
         log: options.decision_log,
@@ -161,12 +166,19 @@ pub async fn serve(
     .max_decoding_message_size(options.max_message_bytes);
     let bundles = BundleServiceServer::new(Bundles { store })
         .max_decoding_message_size(options.max_message_bytes);
-    let served = Server::builder()
+    // Outermost, so a refused caller never takes a concurrency permit.
+    let authorize = options.tls.as_ref().and_then(|tls| {
+        let policy = tls.policy()?.clone();
+        Some(AuthorizeLayer::new(policy, options.metrics.clone()))
+    });
+    let router = Server::builder()
         .http2_keepalive_interval(Some(options.keepalive))
         .http2_keepalive_timeout(Some(options.keepalive_timeout))
         // A span per call, outermost so it covers the limits; created only
         // when exported or logged at debug (see `telemetry::trace`).
         .layer(RpcSpanLayer)
+        // Before the limits, so a refused caller never takes a permit.
+        .layer(tower::util::option_layer(authorize))
         .layer(
             LimitLayer::new(options.max_concurrent_requests, options.request_timeout)
                 .with_metrics(options.metrics),
@@ -175,14 +187,22 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(decisions)
-        .add_service(bundles)
-        // Nagle's algorithm would hold each small response back until the
-        // client's delayed ACK (~40 ms); tonic only sets TCP_NODELAY on
-        // listeners it binds itself, so set it on ours.
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        );
+        .add_service(bundles);
+    // Certificates reload while the server runs; the watch stops with it.
+    let _reloading = options.tls.as_ref().map(TlsSettings::watch);
+    let served: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+        match &options.tls {
+            // Nagle's algorithm would hold each small response back until the
+            // client's delayed ACK (~40 ms); tonic only sets TCP_NODELAY on
+            // listeners it binds itself, so set it on ours.
+            None => Box::pin(router.serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )),
+            Some(tls) => {
+                Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), shutdown))
+            }
+        };
     // After the signal the listener is closed and in-flight calls drain;
     // whatever is still running when the grace period ends is dropped.
     let grace = options.shutdown_grace;

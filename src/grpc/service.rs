@@ -8,13 +8,14 @@ use std::{
 
 use jiff::Timestamp;
 use tokio_stream::{Stream, StreamExt as _};
-use tonic::{Request, Response, Status, Streaming, metadata::MetadataMap};
+use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument as _;
 
 use super::{
     convert::{self, Bounded},
     pb,
     status::RequestError,
+    tls::Peer,
 };
 use crate::{
     bundle::CompiledBundle,
@@ -57,7 +58,7 @@ impl Decisions {
         Dec: Measured,
         Out: for<'a> From<&'a Dec>,
     {
-        let context = self.context(request.metadata());
+        let context = self.context(&request);
         let now = Timestamp::now();
         let (req, decision, eval) = self.evaluate(request.into_inner(), now, parse, decide)?;
         let reply = Out::from(&decision);
@@ -120,17 +121,21 @@ impl Decisions {
     }
 
     /// The call's trace id and caller, read only when decisions are logged.
-    fn context(&self, metadata: &MetadataMap) -> CallContext {
+    fn context<T>(&self, request: &Request<T>) -> CallContext {
         if !self.log.is_on() {
             return CallContext::default();
         }
         CallContext {
-            trace_id: metadata
+            trace_id: request
+                .metadata()
                 .get("traceparent")
                 .and_then(|v| v.to_str().ok())
                 .and_then(event::trace_id),
-            // No mTLS yet: the field is there for the subject it will carry.
-            caller: None,
+            // The client certificate's identity under mutual TLS.
+            caller: request
+                .extensions()
+                .get::<Peer>()
+                .and_then(|p| p.caller.as_ref()?.identity().map(str::to_owned)),
         }
     }
 
@@ -172,7 +177,7 @@ impl pb::decision_service_server::DecisionService for Decisions {
         request: Request<Streaming<pb::PlanChangeRequest>>,
     ) -> Result<Response<Self::DecidePlanChangesStream>, Status> {
         let this = self.clone();
-        let context = Arc::new(self.context(request.metadata()));
+        let context = Arc::new(self.context(&request));
         // Held by the stream, the call's span lasts until the stream ends;
         // each item gets a child span with its own decision.
         let call = tracing::Span::current();
