@@ -13,7 +13,7 @@ use crate::{
     decision_log::DecisionLog,
     engine,
     grpc::{self, pb},
-    reload::{BundleSource, BundleStore, spawn_watcher},
+    reload::{self, BundleSource, BundleStore},
 };
 
 /// How a command ended, as a process exit code.
@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Configuration first: a bad flag or an unwritable log fails before
     // anything binds.
+    let source = args.source()?;
     let decision_log = match args.decision_log()? {
         Some(settings) => DecisionLog::start(settings)?,
         None => DecisionLog::off(),
@@ -58,14 +59,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         decision_log,
         server: args.server_options(),
     };
-    serve_with(
-        listener,
-        args.source(),
-        args.poll(),
-        options,
-        shutdown_signal(),
-    )
-    .await
+    serve_with(listener, source, args.poll(), options, shutdown_signal()).await
 }
 
 /// The optional parts of [`serve_with`]; the default is what [`serve_on`]
@@ -115,13 +109,9 @@ async fn serve_bundle(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = Arc::new(BundleStore::new(source));
-    {
-        let store = store.clone();
-        // A bad initial bundle does not stop the server: it stays NOT_SERVING
-        // and the watcher activates the first good bundle that appears.
-        let _ = tokio::task::spawn_blocking(move || store.reload()).await;
-    }
-    let _watch = spawn_watcher(store.clone(), poll)?;
+    // A bad initial bundle does not stop the server: it stays NOT_SERVING
+    // and the watcher activates the first good bundle that appears.
+    let _watch = reload::start(store.clone(), poll).await?;
     let server = grpc::ServerOptions {
         decision_log: options.decision_log,
         ..options.server

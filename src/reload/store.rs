@@ -10,7 +10,10 @@ use jiff::Timestamp;
 use tokio::sync::watch;
 
 use super::BundleSource;
-use crate::{bundle::CompiledBundle, engine};
+use crate::{
+    bundle::{BundleFiles, CompiledBundle},
+    engine,
+};
 
 /// A bundle that passed every check, with where and when it was loaded.
 pub struct Active {
@@ -31,6 +34,18 @@ pub struct ReloadStatus {
     pub last_error: String,
     /// When the last attempt was made.
     pub last_attempt_at: Option<Timestamp>,
+    /// The active bundle was read from the local cache of a remote source,
+    /// and the source has not confirmed it since (it may be out of date).
+    pub from_cache: bool,
+}
+
+/// Where the files of a reload come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The source itself: the path, the embedded bundle, a download.
+    Source,
+    /// The local copy of the last good download (`--bundle-cache`).
+    Cache,
 }
 
 /// Holds the active bundle for every request and reloads it from its source.
@@ -82,17 +97,31 @@ impl BundleStore {
     /// when it passes. Blocking: run it off the async runtime. Returns
     /// whether a new bundle was activated (an unchanged digest is not).
     pub fn reload(&self) -> Result<bool, String> {
+        self.reload_from(Origin::Source, || {
+            self.source.read().map_err(|e| e.to_string())
+        })
+    }
+
+    /// [`BundleStore::reload`] with files obtained elsewhere (a download,
+    /// the cache): the same verification, swap and status. An error from
+    /// `read` (a failed download) is recorded like any failed reload.
+    pub fn reload_from(
+        &self,
+        origin: Origin,
+        read: impl FnOnce() -> Result<BundleFiles, String>,
+    ) -> Result<bool, String> {
         let _single_flight = self
             .reloading
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let attempt_at = Timestamp::now();
-        let result = self.load();
+        let result = read().and_then(|files| self.load(&files));
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         status.last_attempt_at = Some(attempt_at);
         match result {
             Ok(Some(active)) => {
                 status.last_error.clear();
+                status.from_cache = origin == Origin::Cache;
                 let revision = active.bundle.revision.clone();
                 tracing::info!(
                     bundle = %active.bundle.name,
@@ -101,6 +130,7 @@ impl BundleStore {
                     rules = active.bundle.rule_count(),
                     tests = active.test_count,
                     source = %active.source,
+                    from_cache = status.from_cache,
                     "bundle activated"
                 );
                 self.active.store(Some(Arc::new(active)));
@@ -109,6 +139,7 @@ impl BundleStore {
             }
             Ok(None) => {
                 status.last_error.clear();
+                status.from_cache &= origin == Origin::Cache;
                 tracing::debug!(source = %self.source, "bundle unchanged");
                 Ok(false)
             }
@@ -120,14 +151,24 @@ impl BundleStore {
         }
     }
 
-    fn load(&self) -> Result<Option<Active>, String> {
-        let files = self.source.read().map_err(|e| e.to_string())?;
+    /// Records that the source answered "not modified" (HTTP 304): the
+    /// active bundle is current, so the last error is cleared and a bundle
+    /// from the cache counts as confirmed. Nothing is read or compiled.
+    pub fn confirm(&self) {
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        status.last_attempt_at = Some(Timestamp::now());
+        status.last_error.clear();
+        status.from_cache = false;
+        tracing::debug!(source = %self.source, "bundle not modified");
+    }
+
+    fn load(&self, files: &BundleFiles) -> Result<Option<Active>, String> {
         if let Some(current) = self.active.load().as_ref()
             && *current.bundle.digest == *files.digest()
         {
             return Ok(None);
         }
-        let (bundle, report) = engine::verify(&files).map_err(|e| e.to_string())?;
+        let (bundle, report) = engine::verify(files).map_err(|e| e.to_string())?;
         Ok(Some(Active {
             bundle,
             loaded_at: Timestamp::now(),

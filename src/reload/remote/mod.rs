@@ -1,0 +1,201 @@
+//! A bundle behind an `http://` or `https://` URL, for many replicas: one
+//! task per process polls it with `If-None-Match`, so an unchanged bundle
+//! costs a 304 and nothing else; a new archive goes through the store's
+//! verified reload like any other; the last good archive is kept in
+//! `--bundle-cache` for a restart while the source is down. Failures keep
+//! the active bundle and back off (see [`backoff`]).
+
+mod backoff;
+mod cache;
+mod fetch;
+
+use std::{fmt, path::PathBuf, sync::Arc, time::Duration};
+
+use reqwest::Url;
+use tokio::sync::mpsc;
+
+use self::{
+    cache::Cache,
+    fetch::{Fetched, Fetcher},
+};
+use super::{BundleStore, source::read_archive, store::Origin, watch::spawn_sighup};
+
+/// Where and how to poll a remote bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSource {
+    /// The archive's URL.
+    pub url: Url,
+    /// Where the last good archive is kept, if anywhere.
+    pub cache: Option<PathBuf>,
+    /// The delay between polls while the source answers.
+    pub poll_min: Duration,
+    /// The longest delay between polls after failures.
+    pub poll_max: Duration,
+    /// A file holding a bearer token, read for every request.
+    pub token_file: Option<PathBuf>,
+    /// The largest archive downloaded, in bytes.
+    pub max_bytes: u64,
+}
+
+/// The URL without credentials or query, which may hold secrets: this is
+/// what logs and the bundle status show.
+impl fmt::Display for RemoteSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.url.clone();
+        // Only URLs that cannot carry credentials refuse these.
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        let query = shown.query().is_some();
+        shown.set_query(None);
+        shown.set_fragment(None);
+        write!(f, "{shown}{}", if query { "?…" } else { "" })
+    }
+}
+
+/// The polling task of a remote source.
+struct Poller {
+    store: Arc<BundleStore>,
+    fetcher: Fetcher,
+    cache: Option<Cache>,
+    poll_min: Duration,
+    poll_max: Duration,
+    /// The ETag of the last archive downloaded, sent as `If-None-Match`.
+    etag: Option<String>,
+    /// Whether the archive with that ETag was refused, so a 304 for it
+    /// means the source still offers a bad bundle.
+    rejected: bool,
+    /// Failed polls in a row.
+    failures: u32,
+}
+
+/// Starts polling the store's remote source. A cached bundle is activated
+/// first; without one, the first poll is awaited, so the server starts
+/// with the bundle when the source is up. Dropping the handle stops it.
+pub(super) async fn start(
+    store: Arc<BundleStore>,
+    source: &RemoteSource,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let mut poller = Poller {
+        fetcher: Fetcher::new(source)?,
+        cache: source.cache.as_deref().map(|dir| Cache::new(dir, source)),
+        poll_min: source.poll_min,
+        poll_max: source.poll_max,
+        store,
+        etag: None,
+        rejected: false,
+        failures: 0,
+    };
+    tracing::info!(source = %source, every = ?source.poll_min, "polling bundle");
+    let from_cache = poller.activate_cache().await;
+    if !from_cache {
+        poller.poll().await;
+    }
+    Ok(tokio::spawn(poller.run(from_cache)))
+}
+
+impl Poller {
+    /// Activates the cached archive, if there is one and it verifies.
+    async fn activate_cache(&mut self) -> bool {
+        let Some(cache) = &self.cache else {
+            return false;
+        };
+        let Some(cached) = cache.load() else {
+            return false;
+        };
+        tracing::info!(path = %cached.path.display(), "activating the cached bundle");
+        let store = self.store.clone();
+        let body = cached.body;
+        let activated = tokio::task::spawn_blocking(move || {
+            store.reload_from(Origin::Cache, || read_archive(body.as_slice()))
+        })
+        .await;
+        match activated {
+            Ok(Ok(_)) => {
+                self.etag = cached.etag;
+                true
+            }
+            // The store has logged why; the source is polled instead.
+            Ok(Err(_)) | Err(_) => false,
+        }
+    }
+
+    async fn run(mut self, poll_now: bool) {
+        let (tx, mut hangups) = mpsc::channel(1);
+        spawn_sighup(tx);
+        if poll_now {
+            self.poll().await;
+        }
+        loop {
+            let delay = backoff::delay(
+                self.poll_min,
+                self.poll_max,
+                self.failures,
+                backoff::random_unit(),
+            );
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                // A SIGHUP polls at once (its handler logs it).
+                Some(()) = hangups.recv() => {}
+            }
+            self.poll().await;
+        }
+    }
+
+    /// One poll: a 304 changes nothing; an archive is verified and, when
+    /// good, activated and cached; every failure is recorded in the status.
+    async fn poll(&mut self) {
+        let fetched = self.fetcher.fetch(self.etag.as_deref()).await;
+        let store = self.store.clone();
+        match fetched {
+            Ok(Fetched::NotModified) if self.rejected => {
+                self.failures = self.failures.saturating_add(1);
+            }
+            Ok(Fetched::NotModified) => {
+                self.failures = 0;
+                store.confirm();
+            }
+            Ok(Fetched::Bundle { body, etag }) => {
+                let cache = self.cache.clone();
+                let tag = etag.clone();
+                let outcome = tokio::task::spawn_blocking(move || {
+                    let result =
+                        store.reload_from(Origin::Source, || read_archive(body.as_slice()));
+                    if result.is_ok()
+                        && let Some(cache) = &cache
+                        && let Err(e) = cache.save(&body, tag.as_deref())
+                    {
+                        tracing::warn!(error = %e, "cannot cache the bundle");
+                    }
+                    result.is_ok()
+                })
+                .await;
+                let accepted = match outcome {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::error!(error = %e, "reload task failed");
+                        false
+                    }
+                };
+                self.failures = if accepted {
+                    0
+                } else {
+                    self.failures.saturating_add(1)
+                };
+                // A refused archive's ETag is kept too: polling with it
+                // costs a 304 until the source offers something else.
+                self.rejected = !accepted && etag.is_some();
+                if accepted || etag.is_some() {
+                    self.etag = etag;
+                }
+            }
+            Err(e) => {
+                self.failures = self.failures.saturating_add(1);
+                let why = e.to_string();
+                let _ = tokio::task::spawn_blocking(move || {
+                    store.reload_from(Origin::Source, || Err(why))
+                })
+                .await;
+            }
+        }
+    }
+}
