@@ -155,27 +155,7 @@ impl Poller {
                 store.confirm();
             }
             Ok(Fetched::Bundle { body, etag }) => {
-                let cache = self.cache.clone();
-                let tag = etag.clone();
-                let outcome = tokio::task::spawn_blocking(move || {
-                    let result =
-                        store.reload_from(Origin::Source, || read_archive(body.as_slice()));
-                    if result.is_ok()
-                        && let Some(cache) = &cache
-                        && let Err(e) = cache.save(&body, tag.as_deref())
-                    {
-                        tracing::warn!(error = %e, "cannot cache the bundle");
-                    }
-                    result.is_ok()
-                })
-                .await;
-                let accepted = match outcome {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        tracing::error!(error = %e, "reload task failed");
-                        false
-                    }
-                };
+                let accepted = self.activate(body, etag.clone()).await;
                 self.failures = if accepted {
                     0
                 } else {
@@ -197,5 +177,28 @@ impl Poller {
                 .await;
             }
         }
+    }
+
+    /// Verifies and activates a downloaded archive, and caches it when it
+    /// is new (a new bundle or a new ETag); whether it was accepted.
+    async fn activate(&self, body: Vec<u8>, etag: Option<String>) -> bool {
+        let store = self.store.clone();
+        let cache = self.cache.clone();
+        let etag_changed = etag != self.etag;
+        let outcome = tokio::task::spawn_blocking(move || {
+            let result = store.reload_from(Origin::Source, || read_archive(body.as_slice()));
+            if let (Ok(activated), Some(cache)) = (&result, &cache)
+                && (*activated || etag_changed)
+                && let Err(e) = cache.save(&body, etag.as_deref())
+            {
+                tracing::warn!(error = %e, "cannot cache the bundle");
+            }
+            result.is_ok()
+        })
+        .await;
+        outcome.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reload task failed");
+            false
+        })
     }
 }
