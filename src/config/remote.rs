@@ -12,8 +12,9 @@ use crate::reload::{BundleSource, RemoteSource};
 pub enum BundleArg {
     /// A directory or a `.tar.gz`.
     Path(PathBuf),
-    /// An `http://` or `https://` URL of a `.tar.gz`.
-    Url(Url),
+    /// An `http://` or `https://` URL of a `.tar.gz` (boxed: a `Url` is
+    /// large, and `ServeArgs` is one variant of the subcommand enum).
+    Url(Box<Url>),
 }
 
 /// Parses `--bundle`: anything that starts with `http://` or `https://` is
@@ -22,7 +23,7 @@ pub fn bundle_arg(s: &str) -> Result<BundleArg, String> {
     let lower = s.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
         Url::parse(s)
-            .map(BundleArg::Url)
+            .map(|url| BundleArg::Url(Box::new(url)))
             .map_err(|e| format!("`{s}` is not a valid URL: {e}"))
     } else {
         Ok(BundleArg::Path(PathBuf::from(s)))
@@ -60,7 +61,7 @@ impl RemoteArgs {
     /// The bundle source `--bundle` names, with these flags checked.
     pub fn source(&self, bundle: Option<&BundleArg>) -> anyhow::Result<BundleSource> {
         let url = match bundle {
-            Some(BundleArg::Url(url)) => url.clone(),
+            Some(BundleArg::Url(url)) => Url::clone(url),
             path => {
                 for (given, flag) in [
                     (self.bundle_cache.is_some(), "--bundle-cache"),

@@ -12,7 +12,7 @@ mod fetch;
 use std::{fmt, path::PathBuf, sync::Arc, time::Duration};
 
 use reqwest::Url;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use self::{
     cache::Cache,
@@ -68,9 +68,14 @@ struct Poller {
     failures: u32,
 }
 
+/// How long the server's start waits for the first poll when there is no
+/// cached bundle; after that it serves (NOT_SERVING until a bundle arrives).
+const FIRST_POLL_WAIT: Duration = Duration::from_secs(10);
+
 /// Starts polling the store's remote source. A cached bundle is activated
-/// first; without one, the first poll is awaited, so the server starts
-/// with the bundle when the source is up. Dropping the handle stops it.
+/// first; without one, the first poll is awaited (up to 10 s), so the
+/// server starts with the bundle when the source is up. Aborting the task
+/// stops polling.
 pub(super) async fn start(
     store: Arc<BundleStore>,
     source: &RemoteSource,
@@ -87,44 +92,45 @@ pub(super) async fn start(
     };
     tracing::info!(source = %source, every = ?source.poll_min, "polling bundle");
     let from_cache = poller.activate_cache().await;
+    let (first_done, first_polled) = oneshot::channel();
+    let task = tokio::spawn(poller.run(first_done));
     if !from_cache {
-        poller.poll().await;
+        // Waited for, not cancelled: a poll cut short would lose its ETag.
+        let _ = tokio::time::timeout(FIRST_POLL_WAIT, first_polled).await;
     }
-    Ok(tokio::spawn(poller.run(from_cache)))
+    Ok(task)
 }
 
 impl Poller {
     /// Activates the cached archive, if there is one and it verifies.
     async fn activate_cache(&mut self) -> bool {
-        let Some(cache) = &self.cache else {
+        let Some(cache) = self.cache.clone() else {
             return false;
         };
-        let Some(cached) = cache.load() else {
-            return false;
-        };
-        tracing::info!(path = %cached.path.display(), "activating the cached bundle");
         let store = self.store.clone();
-        let body = cached.body;
         let activated = tokio::task::spawn_blocking(move || {
-            store.reload_from(Origin::Cache, || read_archive(body.as_slice()))
+            let cached = cache.load()?;
+            tracing::info!(path = %cached.path.display(), "activating the cached bundle");
+            // On failure the store has logged why; the source is polled instead.
+            let result = store.reload_from(Origin::Cache, || read_archive(cached.body.as_slice()));
+            result.ok().map(|_| cached.etag)
         })
         .await;
         match activated {
-            Ok(Ok(_)) => {
-                self.etag = cached.etag;
+            Ok(Some(etag)) => {
+                self.etag = etag;
                 true
             }
-            // The store has logged why; the source is polled instead.
-            Ok(Err(_)) | Err(_) => false,
+            Ok(None) | Err(_) => false,
         }
     }
 
-    async fn run(mut self, poll_now: bool) {
+    /// Polls now, tells `first_done`, then polls on schedule for ever.
+    async fn run(mut self, first_done: oneshot::Sender<()>) {
         let (tx, mut hangups) = mpsc::channel(1);
         spawn_sighup(tx);
-        if poll_now {
-            self.poll().await;
-        }
+        self.poll().await;
+        let _ = first_done.send(());
         loop {
             let delay = backoff::delay(
                 self.poll_min,
