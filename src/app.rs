@@ -13,7 +13,7 @@ use crate::{
     decision_log::DecisionLog,
     engine,
     grpc::{self, pb},
-    reload::{BundleSource, BundleStore, spawn_watcher},
+    reload::{self, BundleSource, BundleStore},
     telemetry::{admin, scrape::Exposition},
 };
 
@@ -55,6 +55,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Configuration first: a bad flag or an unwritable log fails before
     // anything binds.
     args.validate()?;
+    let source = args.source()?;
     let decision_log = match args.decision_log()? {
         Some(settings) => DecisionLog::start(settings)?,
         None => DecisionLog::off(),
@@ -83,7 +84,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         admin,
     };
-    serve_with(listener, args.source(), args.poll(), options, shutdown).await
+    serve_with(listener, source, args.poll(), options, shutdown).await
 }
 
 /// The optional parts of [`serve_with`]; the default is what [`serve_on`]
@@ -136,13 +137,9 @@ async fn serve_bundle(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = Arc::new(BundleStore::new(source));
-    {
-        let store = store.clone();
-        // A bad initial bundle does not stop the server: it stays NOT_SERVING
-        // and the watcher activates the first good bundle that appears.
-        let _ = tokio::task::spawn_blocking(move || store.reload()).await;
-    }
-    let _watch = spawn_watcher(store.clone(), poll)?;
+    // A bad initial bundle does not stop the server: it stays NOT_SERVING
+    // and the watcher activates the first good bundle that appears.
+    let _watch = reload::start(store.clone(), poll).await?;
     let server = grpc::ServerOptions {
         decision_log: options.decision_log,
         ..options.server

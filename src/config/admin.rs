@@ -14,9 +14,10 @@ pub struct AdminArgs {
         env = "TOLLGATE_ADMIN_LISTEN"
     )]
     pub admin_listen: AdminListen,
-    /// Not ready (`/readyz` 503, gRPC health NOT_SERVING) once the active
-    /// bundle was loaded longer ago than this (`90s`, `15m`); no limit when
-    /// absent.
+    /// Not ready (`/readyz` 503, gRPC health NOT_SERVING) once the bundle
+    /// source last confirmed the active bundle longer ago than this (`90s`,
+    /// `15m`): activated, re-read unchanged, or "not modified"; no limit
+    /// when absent.
     #[arg(long, value_name = "DURATION", value_parser = super::duration,
           env = "TOLLGATE_MAX_BUNDLE_AGE")]
     pub max_bundle_age: Option<Duration>,

@@ -289,12 +289,54 @@ pub fn effective(loaded: &Loaded) -> String {
     out
 }
 
-/// A value as a YAML (JSON) string, or `"<redacted>"` for a secret.
+/// A value as a YAML (JSON) string, or `"<redacted>"` for a secret; a
+/// URL's credentials and query (a signed bundle URL's token) are redacted.
 fn quoted(value: &OsStr, secret: bool) -> String {
     let text = if secret {
-        "<redacted>".into()
+        "<redacted>".to_owned()
     } else {
-        value.to_string_lossy()
+        redact_url(&value.to_string_lossy())
     };
-    serde_json::Value::String(text.into_owned()).to_string()
+    serde_json::Value::String(text).to_string()
+}
+
+/// `https://user:pass@host/b.tar.gz?sig=x` as `https://<redacted>@host/b.tar.gz?<redacted>`;
+/// anything that is not an http(s) URL as it is.
+fn redact_url(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_owned();
+    };
+    if scheme != "http" && scheme != "https" {
+        return text.to_owned();
+    }
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, _)) => (rest, "?<redacted>"),
+        None => (rest, ""),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority.to_owned(), |(_, host)| {
+            format!("<redacted>@{host}")
+        });
+    format!("{scheme}://{host}{path}{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn urls_lose_their_credentials_and_query() {
+        assert_eq!(
+            redact_url("https://u:p@bundles.example/a/b.tar.gz?sig=abc"),
+            "https://<redacted>@bundles.example/a/b.tar.gz?<redacted>"
+        );
+        assert_eq!(
+            redact_url("http://bundles.example:8080/b.tar.gz"),
+            "http://bundles.example:8080/b.tar.gz"
+        );
+        assert_eq!(redact_url("/etc/tollgate/bundle"), "/etc/tollgate/bundle");
+    }
 }

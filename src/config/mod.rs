@@ -18,7 +18,7 @@ mod trace;
 
 pub use admin::AdminArgs;
 pub use file::{Loaded, effective, parse_from};
-pub use remote::RemoteArgs;
+pub use remote::{BundleArg, RemoteArgs};
 pub use tls::TlsArgs;
 pub use trace::TraceArgs;
 
@@ -130,9 +130,10 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:50051", env = "TOLLGATE_LISTEN")]
     pub listen: SocketAddr,
     /// Bundle directory or `.tar.gz`, watched for changes (SIGHUP also
-    /// reloads). Without it, the embedded demo bundle is served.
-    #[arg(long, env = "TOLLGATE_BUNDLE")]
-    pub bundle: Option<PathBuf>,
+    /// reloads), or the `http://` or `https://` URL of a `.tar.gz`, polled
+    /// (see `--bundle-poll-min`). Without it, the embedded demo bundle is served.
+    #[arg(long, value_name = "PATH|URL", value_parser = remote::bundle_arg, env = "TOLLGATE_BUNDLE")]
+    pub bundle: Option<BundleArg>,
     /// Also re-read the bundle every this many seconds, in case a file
     /// system does not deliver change events (0 turns polling off).
     #[arg(long, default_value_t = 30, env = "TOLLGATE_POLL_INTERVAL")]
@@ -240,16 +241,18 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// Checks what the flags' parsers cannot see alone (files that must be
-    /// readable, keys that must not be empty), before anything binds.
+    /// readable, keys that must not be empty, remote-source flags that must
+    /// fit together), before anything binds.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.decision_log()
-            .map(drop)
-            .map_err(|e| ConfigError::Invalid(format!("{e:#}")))
+        let invalid = |e: anyhow::Error| ConfigError::Invalid(format!("{e:#}"));
+        self.decision_log().map_err(invalid)?;
+        self.source().map_err(invalid)?;
+        Ok(())
     }
 
-    /// The bundle source.
-    pub fn source(&self) -> BundleSource {
-        source(self.bundle.as_ref())
+    /// The bundle source; fails on remote-source flags that do not fit.
+    pub fn source(&self) -> anyhow::Result<BundleSource> {
+        self.remote.source(self.bundle.as_ref())
     }
 
     /// The decision-log settings, `None` when it is off; reads the key file.

@@ -48,8 +48,8 @@ pub struct ServerOptions {
     pub decision_log: DecisionLog,
     /// Where decisions, calls in flight and refused calls are counted.
     pub metrics: Metrics,
-    /// Health is NOT_SERVING once the active bundle was loaded longer ago
-    /// than this (`--max-bundle-age`); no limit when `None`.
+    /// Health is NOT_SERVING once the source last confirmed the active
+    /// bundle longer ago than this (`--max-bundle-age`); no limit when `None`.
     pub max_bundle_age: Option<Duration>,
     /// TLS, mutual TLS and the caller policy; plaintext when `None`.
     pub tls: Option<TlsSettings>,

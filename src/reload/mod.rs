@@ -1,13 +1,36 @@
 //! How a bundle arrives and is kept: reading it (a directory, a `.tar.gz`,
-//! or the embedded demo), verifying it off the request path, swapping it in
-//! atomically, keeping the last good one, and watching for changes.
+//! the embedded demo, or a URL), verifying it off the request path, swapping
+//! it in atomically, keeping the last good one, and watching or polling for
+//! changes.
 
 mod ready;
+mod remote;
 mod source;
 mod store;
 mod watch;
 
+use std::{sync::Arc, time::Duration};
+
 pub use ready::Readiness;
+pub use remote::RemoteSource;
 pub use source::BundleSource;
-pub use store::{Active, BundleStore, ReloadCounts, ReloadStatus};
-pub use watch::spawn_watcher;
+pub use store::{Active, BundleStore, Origin, ReloadCounts, ReloadStatus};
+pub use watch::{WatchHandle, spawn_watcher};
+
+/// Loads the store's first bundle and keeps it current until the handle is
+/// dropped: a path is watched (and re-read every `poll`, if given); a URL
+/// is polled on its own schedule, starting from its cache. A bad or missing
+/// first bundle does not fail: the server stays NOT_SERVING until a good one
+/// arrives.
+pub async fn start(store: Arc<BundleStore>, poll: Option<Duration>) -> anyhow::Result<WatchHandle> {
+    if let BundleSource::Remote(source) = store.source() {
+        let source = source.clone();
+        let task = remote::start(store, &source).await?;
+        return Ok(WatchHandle { task });
+    }
+    {
+        let store = store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.reload()).await;
+    }
+    spawn_watcher(store, poll)
+}

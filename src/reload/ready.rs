@@ -1,6 +1,10 @@
 //! Readiness: the one rule that `/readyz` and gRPC health both follow.
-//! Ready means a bundle is active and, when a maximum age is set, it was
-//! loaded no longer ago than that. A stale bundle keeps answering (failing
+//! Ready means a bundle is active and, when a maximum age is set, its source
+//! confirmed it current no longer ago than that (it was activated, re-read
+//! unchanged, or a remote source answered "not modified"; a bundle from the
+//! cache counts from when it was loaded). So a replica cut off from its
+//! source goes unready, while an unchanging bundle that is still re-read
+//! stays ready. A stale bundle keeps answering (failing
 //! closed would turn a stuck bundle source into an outage); readiness only
 //! tells the load balancer and the operator.
 
@@ -18,9 +22,10 @@ pub enum Readiness {
     },
     /// No bundle has loaded yet.
     NoBundle,
-    /// The active bundle was loaded longer ago than the maximum age.
+    /// The source last confirmed the active bundle longer ago than the
+    /// maximum age.
     Stale {
-        /// Since the active bundle was loaded.
+        /// Since the source last confirmed the active bundle.
         age: Duration,
         /// `--max-bundle-age`.
         max: Duration,
@@ -33,7 +38,10 @@ impl Readiness {
         let Some(active) = store.snapshot() else {
             return Self::NoBundle;
         };
-        let age = active.loaded.elapsed();
+        let age = store
+            .status()
+            .confirmed
+            .map_or_else(|| active.loaded.elapsed(), |at| at.elapsed());
         match max_age {
             None => Self::Ready { stale_in: None },
             Some(max) if age > max => Self::Stale { age, max },
@@ -56,7 +64,7 @@ impl fmt::Display for Readiness {
             Self::NoBundle => f.write_str("not ready: no bundle is active"),
             Self::Stale { age, max } => write!(
                 f,
-                "not ready: the active bundle was loaded {:.1}s ago, longer than --max-bundle-age {max:?}",
+                "not ready: the bundle source last confirmed the active bundle {:.1}s ago, longer than --max-bundle-age {max:?}",
                 age.as_secs_f64()
             ),
         }

@@ -1,5 +1,6 @@
 //! Reading a bundle's files: a directory read flat (symlinks followed, so a
 //! Kubernetes ConfigMap mount works), a `.tar.gz`, or the embedded demo.
+//! A remote source is not read here: its poller downloads it.
 
 use std::{
     fmt, fs,
@@ -7,6 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use super::RemoteSource;
 use crate::bundle::{BundleError, BundleErrors, BundleFiles, is_yaml};
 
 // `DEMO_FILES`: every file of `bundles/demo/`, embedded by `build.rs`.
@@ -22,6 +24,8 @@ pub enum BundleSource {
     Embedded,
     /// A directory or a `.tar.gz` on disk.
     Path(PathBuf),
+    /// A `.tar.gz` behind an `http://` or `https://` URL, polled.
+    Remote(RemoteSource),
 }
 
 impl fmt::Display for BundleSource {
@@ -29,6 +33,7 @@ impl fmt::Display for BundleSource {
         match self {
             Self::Embedded => f.write_str("embedded:demo"),
             Self::Path(p) => write!(f, "{}", p.display()),
+            Self::Remote(r) => write!(f, "{r}"),
         }
     }
 }
@@ -45,6 +50,11 @@ impl BundleSource {
                 Ok(files)
             }
             Self::Path(path) => read_path(path).map_err(|e| BundleError::whole("", e).into()),
+            Self::Remote(r) => Err(BundleError::whole(
+                "",
+                format!("`{r}` is a remote bundle: its poller downloads it"),
+            )
+            .into()),
         }
     }
 }
@@ -90,10 +100,29 @@ fn read_dir(dir: &Path) -> Result<BundleFiles, String> {
     Ok(files)
 }
 
-/// Reads the YAML files of a gzipped tar, by base name.
+/// Reads the YAML files of a gzipped tar, by base name; refuses an archive
+/// that unpacks to more than 64 MiB.
 pub(crate) fn read_archive(reader: impl std::io::Read) -> Result<BundleFiles, String> {
-    let gz = flate2::read::GzDecoder::new(reader).take(MAX_ARCHIVE_BYTES);
+    read_archive_limited(reader, MAX_ARCHIVE_BYTES)
+}
+
+/// [`read_archive`] with the unpacked-size limit given.
+pub(crate) fn read_archive_limited(
+    reader: impl std::io::Read,
+    limit: u64,
+) -> Result<BundleFiles, String> {
+    // One byte past the limit tells an archive that is too large from one
+    // that ends exactly there; `take` alone would cut it off silently.
+    let gz = flate2::read::GzDecoder::new(reader).take(limit.saturating_add(1));
     let mut archive = tar::Archive::new(gz);
+    let files = read_entries(&mut archive);
+    if archive.into_inner().limit() == 0 {
+        return Err(format!("unpacks to more than {limit} bytes"));
+    }
+    files
+}
+
+fn read_entries(archive: &mut tar::Archive<impl std::io::Read>) -> Result<BundleFiles, String> {
     let mut files = BundleFiles::default();
     let entries = archive
         .entries()
@@ -123,4 +152,42 @@ pub(crate) fn read_archive(reader: impl std::io::Read) -> Result<BundleFiles, St
         files.insert(name, content);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        for (name, content) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(content.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, name, content.as_slice())
+                .unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn an_archive_within_the_limit_is_read() {
+        let archive = tar_gz(&[("b/plans.yaml", b"plans: []".to_vec())]);
+        let files = read_archive_limited(archive.as_slice(), 64 * 1024).unwrap();
+        assert!(files.contains("plans.yaml"));
+    }
+
+    #[test]
+    fn an_archive_that_unpacks_past_the_limit_is_refused_not_cut() {
+        // A megabyte of zeros compresses to about a kilobyte: a small bomb.
+        let archive = tar_gz(&[
+            ("plans.yaml", b"plans: []".to_vec()),
+            ("padding.bin", vec![0; 1024 * 1024]),
+        ]);
+        assert!(archive.len() < 8 * 1024);
+        let err = read_archive_limited(archive.as_slice(), 64 * 1024).unwrap_err();
+        assert_eq!(err, "unpacks to more than 65536 bytes");
+    }
 }

@@ -16,7 +16,10 @@ use jiff::Timestamp;
 use tokio::sync::watch;
 
 use super::BundleSource;
-use crate::{bundle::CompiledBundle, engine};
+use crate::{
+    bundle::{BundleFiles, CompiledBundle},
+    engine,
+};
 
 /// A bundle that passed every check, with where and when it was loaded.
 pub struct Active {
@@ -40,6 +43,22 @@ pub struct ReloadStatus {
     pub last_error: String,
     /// When the last attempt was made.
     pub last_attempt_at: Option<Timestamp>,
+    /// The active bundle was read from the local cache of a remote source,
+    /// and the source has not confirmed it since (it may be out of date).
+    pub from_cache: bool,
+    /// When the source last confirmed the active bundle current: it was
+    /// activated from the source, re-read unchanged, or answered "not
+    /// modified". `None` while a cached bundle is unconfirmed.
+    pub confirmed: Option<Instant>,
+}
+
+/// Where the files of a reload come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The source itself: the path, the embedded bundle, a download.
+    Source,
+    /// The local copy of the last good download (`--bundle-cache`).
+    Cache,
 }
 
 /// How many reloads were attempted and how many failed, since start.
@@ -114,18 +133,33 @@ impl BundleStore {
     /// when it passes. Blocking: run it off the async runtime. Returns
     /// whether a new bundle was activated (an unchanged digest is not).
     pub fn reload(&self) -> Result<bool, String> {
+        self.reload_from(Origin::Source, || {
+            self.source.read().map_err(|e| e.to_string())
+        })
+    }
+
+    /// [`BundleStore::reload`] with files obtained elsewhere (a download,
+    /// the cache): the same verification, swap and status. An error from
+    /// `read` (a failed download) is recorded like any failed reload.
+    pub fn reload_from(
+        &self,
+        origin: Origin,
+        read: impl FnOnce() -> Result<BundleFiles, String>,
+    ) -> Result<bool, String> {
         let _single_flight = self
             .reloading
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let attempt_at = Timestamp::now();
         self.attempts.fetch_add(1, Ordering::Relaxed);
-        let result = self.load();
+        let result = read().and_then(|files| self.load(&files));
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         status.last_attempt_at = Some(attempt_at);
         match result {
             Ok(Some(active)) => {
                 status.last_error.clear();
+                status.from_cache = origin == Origin::Cache;
+                status.confirmed = (origin == Origin::Source).then(Instant::now);
                 let revision = active.bundle.revision.clone();
                 tracing::info!(
                     bundle = %active.bundle.name,
@@ -134,6 +168,7 @@ impl BundleStore {
                     rules = active.bundle.rule_count(),
                     tests = active.test_count,
                     source = %active.source,
+                    from_cache = status.from_cache,
                     "bundle activated"
                 );
                 self.active.store(Some(Arc::new(active)));
@@ -142,6 +177,10 @@ impl BundleStore {
             }
             Ok(None) => {
                 status.last_error.clear();
+                status.from_cache &= origin == Origin::Cache;
+                if origin == Origin::Source {
+                    status.confirmed = Some(Instant::now());
+                }
                 tracing::debug!(source = %self.source, "bundle unchanged");
                 Ok(false)
             }
@@ -154,14 +193,25 @@ impl BundleStore {
         }
     }
 
-    fn load(&self) -> Result<Option<Active>, String> {
-        let files = self.source.read().map_err(|e| e.to_string())?;
+    /// Records that the source answered "not modified" (HTTP 304): the
+    /// active bundle is current, so the last error is cleared and a bundle
+    /// from the cache counts as confirmed. Nothing is read or compiled.
+    pub fn confirm(&self) {
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        status.last_attempt_at = Some(Timestamp::now());
+        status.last_error.clear();
+        status.from_cache = false;
+        status.confirmed = Some(Instant::now());
+        tracing::debug!(source = %self.source, "bundle not modified");
+    }
+
+    fn load(&self, files: &BundleFiles) -> Result<Option<Active>, String> {
         if let Some(current) = self.active.load().as_ref()
             && *current.bundle.digest == *files.digest()
         {
             return Ok(None);
         }
-        let (bundle, report) = engine::verify(&files).map_err(|e| e.to_string())?;
+        let (bundle, report) = engine::verify(files).map_err(|e| e.to_string())?;
         Ok(Some(Active {
             bundle,
             loaded_at: Timestamp::now(),

@@ -24,7 +24,7 @@ const MAX_DELAY: Duration = Duration::from_millis(300);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct WatchHandle {
-    task: tokio::task::JoinHandle<()>,
+    pub(super) task: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for WatchHandle {
@@ -43,6 +43,9 @@ pub fn spawn_watcher(
     let watches = match store.source() {
         BundleSource::Embedded => None,
         BundleSource::Path(path) => Some(Watches::new(path, tx.clone())?),
+        BundleSource::Remote(r) => {
+            anyhow::bail!("`{r}` is a remote bundle: it is polled, not watched")
+        }
     };
     let task = tokio::spawn(run(store, watches, rx, tx, poll));
     Ok(WatchHandle { task })
@@ -202,8 +205,9 @@ async fn run(
     }
 }
 
+/// Sends on `tx` for every SIGHUP.
 #[cfg(unix)]
-fn spawn_sighup(tx: mpsc::Sender<()>) {
+pub(super) fn spawn_sighup(tx: mpsc::Sender<()>) {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::hangup()) {
         Ok(mut hup) => {
@@ -221,4 +225,4 @@ fn spawn_sighup(tx: mpsc::Sender<()>) {
 }
 
 #[cfg(not(unix))]
-fn spawn_sighup(_tx: mpsc::Sender<()>) {}
+pub(super) fn spawn_sighup(_tx: mpsc::Sender<()>) {}

@@ -128,3 +128,38 @@ async fn the_admin_port_stops_with_the_server() {
     let after = crate::http::get(admin, "/healthz").await;
     assert!(after.is_err(), "answered after shutdown: {after:?}");
 }
+
+#[tokio::test]
+async fn a_bundle_its_source_re_confirms_unchanged_is_ready_again() {
+    let dir = BundleDir::demo();
+    let options = ServeOptions {
+        server: ServerOptions {
+            max_bundle_age: Some(Duration::from_secs(1)),
+            ..ServerOptions::default()
+        },
+        ..ServeOptions::default()
+    };
+    let server = Server::with_admin(BundleSource::Path(dir.path().to_path_buf()), options).await;
+    let revision = server.status().await.revision;
+    let readyz = async |want: u16| {
+        eventually(&format!("/readyz {want}"), async || {
+            let readyz = server.get("/readyz").await;
+            if readyz.status == want {
+                Ok(())
+            } else {
+                Err(format!("{readyz:?}"))
+            }
+        })
+        .await;
+    };
+    readyz(503).await;
+    // The same bytes written again: the watcher re-reads them, the digest
+    // is unchanged, nothing is swapped, and the source has confirmed the
+    // active bundle current.
+    let same = dir.read("bundle.yaml");
+    dir.write("bundle.yaml", &same);
+    readyz(200).await;
+    let status = server.status().await;
+    assert_eq!(status.revision, revision);
+    assert!(status.last_reload_error.is_empty(), "{status:?}");
+}

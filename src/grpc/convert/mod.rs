@@ -134,6 +134,7 @@ pub fn bundle_status(active: Option<&Active>, status: &ReloadStatus) -> pb::Bund
     let mut out = pb::BundleStatus {
         last_reload_error: status.last_error.clone(),
         last_reload_attempt_at: status.last_attempt_at.map(to_proto_timestamp),
+        from_cache: status.from_cache && active.is_some(),
         ..Default::default()
     };
     if let Some(a) = active {
