@@ -37,7 +37,11 @@ fn probes_are_grpc_unless_tls_is_on() {
         let c = r.container();
         for (probe, path) in [("startupProbe", "/readyz"), ("readinessProbe", "/readyz")] {
             if tls {
-                assert_eq!(c[probe]["httpGet"], json!({"path": path, "port": "metrics"}), "{case}: {probe}");
+                assert_eq!(
+                    c[probe]["httpGet"],
+                    json!({"path": path, "port": "metrics"}),
+                    "{case}: {probe}"
+                );
                 assert!(c[probe].get("grpc").is_none(), "{case}: {probe}");
             } else {
                 assert_eq!(c[probe]["grpc"], grpc, "{case}: {probe}");
@@ -45,7 +49,11 @@ fn probes_are_grpc_unless_tls_is_on() {
         }
         let liveness = &c["livenessProbe"];
         if tls || config.get("max-bundle-age").is_some() {
-            assert_eq!(liveness["httpGet"], json!({"path": "/healthz", "port": "metrics"}), "{case}");
+            assert_eq!(
+                liveness["httpGet"],
+                json!({"path": "/healthz", "port": "metrics"}),
+                "{case}"
+            );
         } else {
             assert_eq!(liveness["grpc"], grpc, "{case}: liveness");
         }
@@ -62,7 +70,10 @@ fn pods_are_locked_down() {
     for (case, r) in every_case() {
         let pod = r.pod();
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{case}");
-        assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault", "{case}");
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+            "{case}"
+        );
         assert_eq!(pod["automountServiceAccountToken"], false, "{case}");
         let sc = &r.container()["securityContext"];
         assert_eq!(sc["runAsNonRoot"], true, "{case}");
@@ -74,11 +85,19 @@ fn pods_are_locked_down() {
             assert_eq!(sa["automountServiceAccountToken"], false, "{case}");
         }
         let resources = &r.container()["resources"];
-        assert!(resources["requests"]["cpu"].is_string() && resources["limits"]["memory"].is_string(), "{case}");
+        assert!(
+            resources["requests"]["cpu"].is_string() && resources["limits"]["memory"].is_string(),
+            "{case}"
+        );
     }
     let default = &every_case()[0].1;
     assert_eq!(default.pod()["securityContext"]["runAsUser"], 65532);
-    assert_eq!(default.find("ServiceAccount").map(|sa| &sa["metadata"]["name"]), Some(&json!("tollgate")));
+    assert_eq!(
+        default
+            .find("ServiceAccount")
+            .map(|sa| &sa["metadata"]["name"]),
+        Some(&json!("tollgate"))
+    );
 }
 
 /// The container's ports, the probes and the Service all follow `listen`
@@ -91,20 +110,58 @@ fn ports_match_the_server_config() {
     for (case, r) in every_case() {
         let config = r.config();
         let ports = r.container()["ports"].as_array().expect("ports");
-        let port = |name: &str| ports.iter().find(|p| p["name"] == name).map(|p| &p["containerPort"]);
-        assert_eq!(port("grpc"), Some(&json!(port_of(&config["listen"]))), "{case}");
-        assert_eq!(port("metrics"), Some(&json!(port_of(&config["admin-listen"]))), "{case}");
-        assert!(config["listen"].as_str().is_some_and(|a| a.starts_with("0.0.0.0:")), "{case}");
+        let port = |name: &str| {
+            ports
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| &p["containerPort"])
+        };
+        assert_eq!(
+            port("grpc"),
+            Some(&json!(port_of(&config["listen"]))),
+            "{case}"
+        );
+        assert_eq!(
+            port("metrics"),
+            Some(&json!(port_of(&config["admin-listen"]))),
+            "{case}"
+        );
+        assert!(
+            config["listen"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("0.0.0.0:")),
+            "{case}"
+        );
         for service in r.all("Service") {
-            let grpc = service["spec"]["ports"].as_array().expect("ports").iter().find(|p| p["name"] == "grpc");
+            let grpc = service["spec"]["ports"]
+                .as_array()
+                .expect("ports")
+                .iter()
+                .find(|p| p["name"] == "grpc");
             let grpc = grpc.unwrap_or_else(|| panic!("{case}: a grpc port"));
             assert_eq!(grpc["appProtocol"], "grpc", "{case}");
             assert_eq!(grpc["targetPort"], "grpc", "{case}");
-            assert_eq!(service["spec"]["selector"], r.get("Deployment")["spec"]["selector"]["matchLabels"], "{case}");
+            assert_eq!(
+                service["spec"]["selector"],
+                r.get("Deployment")["spec"]["selector"]["matchLabels"],
+                "{case}"
+            );
         }
-        let main = r.all("Service").into_iter().find(|s| s["spec"]["clusterIP"] != "None").expect("a Service");
-        let metrics = main["spec"]["ports"].as_array().expect("ports").iter().find(|p| p["name"] == "metrics");
-        assert_eq!(metrics.map(|p| &p["targetPort"]), Some(&json!("metrics")), "{case}");
+        let main = r
+            .all("Service")
+            .into_iter()
+            .find(|s| s["spec"]["clusterIP"] != "None")
+            .expect("a Service");
+        let metrics = main["spec"]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .find(|p| p["name"] == "metrics");
+        assert_eq!(
+            metrics.map(|p| &p["targetPort"]),
+            Some(&json!("metrics")),
+            "{case}"
+        );
     }
 }
 
@@ -129,11 +186,21 @@ fn the_bundle_mount_is_where_the_server_looks() {
             Some(path) => {
                 let (mount, volume) = r.mount_for(path).expect("the bundle is mounted");
                 assert_eq!(mount["mountPath"], path, "{case}");
-                assert!(mount.get("subPath").is_none(), "{case}: subPath stops ConfigMap updates");
+                assert!(
+                    mount.get("subPath").is_none(),
+                    "{case}: subPath stops ConfigMap updates"
+                );
                 assert_eq!(mount["readOnly"], true, "{case}");
                 assert!(volume["configMap"]["name"].is_string(), "{case}");
             }
-            None => assert!(r.pod()["volumes"].as_array().expect("volumes").iter().all(|v| v["name"] != "bundle"), "{case}"),
+            None => assert!(
+                r.pod()["volumes"]
+                    .as_array()
+                    .expect("volumes")
+                    .iter()
+                    .all(|v| v["name"] != "bundle"),
+                "{case}"
+            ),
         }
     }
     let existing = render(&["-f", &ci("existing-configmap-values.yaml")]);
@@ -153,12 +220,25 @@ fn files_named_in_the_config_come_from_mounted_secrets() {
     let mut seen = 0;
     for (case, r) in every_case() {
         let config = r.config();
-        for key in ["tls-cert", "tls-key", "client-ca", "bundle-token-file", "decision-log-hash-key-file"] {
-            let Some(path) = config.get(key).and_then(Value::as_str) else { continue };
-            let (mount, volume) = r.mount_for(path).unwrap_or_else(|| panic!("{case}: `{key}` {path} is not mounted"));
+        for key in [
+            "tls-cert",
+            "tls-key",
+            "client-ca",
+            "bundle-token-file",
+            "decision-log-hash-key-file",
+        ] {
+            let Some(path) = config.get(key).and_then(Value::as_str) else {
+                continue;
+            };
+            let (mount, volume) = r
+                .mount_for(path)
+                .unwrap_or_else(|| panic!("{case}: `{key}` {path} is not mounted"));
             assert!(volume["secret"]["secretName"].is_string(), "{case}: {key}");
             assert_eq!(mount["readOnly"], true, "{case}: {key}");
-            assert!(mount.get("subPath").is_none(), "{case}: {key}: subPath stops rotations");
+            assert!(
+                mount.get("subPath").is_none(),
+                "{case}: {key}: subPath stops rotations"
+            );
             seen += 1;
         }
     }
@@ -168,8 +248,14 @@ fn files_named_in_the_config_come_from_mounted_secrets() {
     assert_eq!(config["tls-cert"], "/etc/tollgate/tls/tls.crt");
     assert_eq!(config["client-ca"], "/etc/tollgate/tls/ca.crt");
     let callers = &config["callers"];
-    assert_eq!(callers[0]["identity"], "spiffe://cluster.local/ns/billing/sa/platform");
-    assert_eq!(callers[1]["rpcs"][1], "tollgate.v1.DecisionService/DecideChargeFunding");
+    assert_eq!(
+        callers[0]["identity"],
+        "spiffe://cluster.local/ns/billing/sa/platform"
+    );
+    assert_eq!(
+        callers[1]["rpcs"][1],
+        "tollgate.v1.DecisionService/DecideChargeFunding"
+    );
 }
 
 /// `checksum/config` is the sha256 of the rendered server config: it moves
@@ -186,11 +272,21 @@ fn the_checksum_follows_the_server_config_not_the_bundle() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let plans = dir.path().join("plans.yaml");
-    fs::write(&plans, "plans:\n  - { id: free, rank: 0 }\n  - { id: standard, rank: 1 }\n").expect("write");
+    fs::write(
+        &plans,
+        "plans:\n  - { id: free, rank: 0 }\n  - { id: standard, rank: 1 }\n",
+    )
+    .expect("write");
     let set_file = format!("bundle.files.plans\\.yaml={}", plans.display());
     let new_bundle = render(&["-f", &values, "--set-file", &set_file]);
-    let bundle_text = |r: &render::Rendered| r.named("ConfigMap", "policy-bundle").expect("bundle")["data"]["plans.yaml"].clone();
-    assert_ne!(bundle_text(&new_bundle), bundle_text(&base), "--set-file reached the bundle");
+    let bundle_text = |r: &render::Rendered| {
+        r.named("ConfigMap", "policy-bundle").expect("bundle")["data"]["plans.yaml"].clone()
+    };
+    assert_ne!(
+        bundle_text(&new_bundle),
+        bundle_text(&base),
+        "--set-file reached the bundle"
+    );
     assert_eq!(new_bundle.checksum(), base.checksum());
 
     let new_timeout = render(&["-f", &values, "--set", "server.requestTimeout=3s"]);
@@ -206,15 +302,26 @@ fn the_ci_configmap_bundle_passes_tollgate_check() {
         return;
     }
     let r = render(&["-f", &ci("configmap-bundle-values.yaml")]);
-    let data = r.named("ConfigMap", "policy-bundle").expect("the bundle ConfigMap")["data"]
+    let data = r
+        .named("ConfigMap", "policy-bundle")
+        .expect("the bundle ConfigMap")["data"]
         .as_object()
         .expect("data");
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, text) in data {
         fs::write(dir.path().join(name), text.as_str().expect("text")).expect("write");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_tollgate")).arg("check").arg(dir.path()).output().expect("run tollgate");
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("check")
+        .arg(dir.path())
+        .output()
+        .expect("run tollgate");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `terminationGracePeriodSeconds` outlasts `shutdown-grace`, and a rollout
@@ -226,7 +333,9 @@ fn shutdown_and_rollout_keep_capacity() {
     }
     for (case, r) in every_case() {
         let grace = seconds(&r.config()["shutdown-grace"]);
-        let pod_grace = r.pod()["terminationGracePeriodSeconds"].as_u64().expect("set");
+        let pod_grace = r.pod()["terminationGracePeriodSeconds"]
+            .as_u64()
+            .expect("set");
         assert!(pod_grace > grace, "{case}: {pod_grace} <= {grace}");
         let strategy = &r.get("Deployment")["spec"]["strategy"];
         assert_eq!(strategy["rollingUpdate"]["maxUnavailable"], 0, "{case}");
@@ -246,16 +355,42 @@ fn service_monitor_needs_both_the_flag_and_the_api() {
     let with_api = render(&["-f", &values, "--api-versions", MONITORING_API]);
     let monitor = with_api.get("ServiceMonitor");
     let service = with_api.get("Service");
-    assert_eq!(monitor["spec"]["selector"]["matchLabels"], service["spec"]["selector"]);
-    for (key, value) in monitor["spec"]["selector"]["matchLabels"].as_object().expect("labels") {
-        assert_eq!(&service["metadata"]["labels"][key], value, "the Service carries `{key}`");
+    assert_eq!(
+        monitor["spec"]["selector"]["matchLabels"],
+        service["spec"]["selector"]
+    );
+    for (key, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .expect("labels")
+    {
+        assert_eq!(
+            &service["metadata"]["labels"][key], value,
+            "the Service carries `{key}`"
+        );
     }
     let endpoint = &monitor["spec"]["endpoints"][0];
     assert_eq!(endpoint["port"], "metrics");
     assert_eq!(endpoint["path"], "/metrics");
-    assert!(service["spec"]["ports"].as_array().expect("ports").iter().any(|p| p["name"] == "metrics"));
-    assert_eq!(monitor["metadata"]["labels"]["release"], "kube-prometheus-stack");
+    assert!(
+        service["spec"]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .any(|p| p["name"] == "metrics")
+    );
+    assert_eq!(
+        monitor["metadata"]["labels"]["release"],
+        "kube-prometheus-stack"
+    );
 
-    assert!(render(&["-f", &values]).find("ServiceMonitor").is_none(), "no API, no ServiceMonitor");
-    assert!(render(&["--api-versions", MONITORING_API]).find("ServiceMonitor").is_none(), "off by default");
+    assert!(
+        render(&["-f", &values]).find("ServiceMonitor").is_none(),
+        "no API, no ServiceMonitor"
+    );
+    assert!(
+        render(&["--api-versions", MONITORING_API])
+            .find("ServiceMonitor")
+            .is_none(),
+        "off by default"
+    );
 }

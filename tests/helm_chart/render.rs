@@ -140,7 +140,10 @@ impl Rendered {
     /// `--config` path is mounted from.
     pub fn config_text(&self) -> &str {
         let args = self.container()["args"].as_array().expect("args");
-        assert_eq!(args[..3], ["serve", "--config", "/etc/tollgate/config/tollgate.yaml"]);
+        assert_eq!(
+            args[..3],
+            ["serve", "--config", "/etc/tollgate/config/tollgate.yaml"]
+        );
         let (_, volume) = self
             .mount_for("/etc/tollgate/config/tollgate.yaml")
             .expect("the config file is mounted");
