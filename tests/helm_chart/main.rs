@@ -1,0 +1,396 @@
+//! The Helm chart's properties, asserted on what Helm renders: the default
+//! values and every `helm/tollgate/ci/*-values.yaml`. Rendering runs Helm's
+//! own Go code offline through `scripts/render_chart.py` (PyPI:
+//! helm-python-sdk); without those Python packages every test says so and
+//! skips. `.ci/run` installs them, and `scripts/check-chart.py` lints and
+//! validates the same renders against the Kubernetes 1.29 schemas.
+
+// Test code fails by panicking, helpers outside `#[test]` functions included.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+
+mod render;
+mod rules;
+
+use std::{fs, process::Command};
+
+use render::{MONITORING_API, available, ci, every_case, port_of, render, seconds};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+/// Native gRPC probes on the listen port without TLS; with TLS (the
+/// kubelet's gRPC probe cannot speak it) the admin port's /readyz and
+/// /healthz. Liveness leaves gRPC health when it can mean "stale bundle".
+#[test]
+fn probes_are_grpc_unless_tls_is_on() {
+    if !available() {
+        return;
+    }
+    for (case, r) in every_case() {
+        let config = r.config();
+        let tls = config.get("tls-cert").is_some();
+        let grpc = json!({"port": port_of(&config["listen"])});
+        let c = r.container();
+        for (probe, path) in [("startupProbe", "/readyz"), ("readinessProbe", "/readyz")] {
+            if tls {
+                assert_eq!(
+                    c[probe]["httpGet"],
+                    json!({"path": path, "port": "metrics"}),
+                    "{case}: {probe}"
+                );
+                assert!(c[probe].get("grpc").is_none(), "{case}: {probe}");
+            } else {
+                assert_eq!(c[probe]["grpc"], grpc, "{case}: {probe}");
+            }
+        }
+        let liveness = &c["livenessProbe"];
+        if tls || config.get("max-bundle-age").is_some() {
+            assert_eq!(
+                liveness["httpGet"],
+                json!({"path": "/healthz", "port": "metrics"}),
+                "{case}"
+            );
+        } else {
+            assert_eq!(liveness["grpc"], grpc, "{case}: liveness");
+        }
+    }
+}
+
+/// Non-root with a fixed UID, read-only root, no capabilities, seccomp
+/// RuntimeDefault, no privilege escalation, no API token.
+#[test]
+fn pods_are_locked_down() {
+    if !available() {
+        return;
+    }
+    for (case, r) in every_case() {
+        let pod = r.pod();
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{case}");
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+            "{case}"
+        );
+        assert_eq!(pod["automountServiceAccountToken"], false, "{case}");
+        let sc = &r.container()["securityContext"];
+        assert_eq!(sc["runAsNonRoot"], true, "{case}");
+        assert_eq!(sc["readOnlyRootFilesystem"], true, "{case}");
+        assert_eq!(sc["allowPrivilegeEscalation"], false, "{case}");
+        assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]), "{case}");
+        assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault", "{case}");
+        for sa in r.all("ServiceAccount") {
+            assert_eq!(sa["automountServiceAccountToken"], false, "{case}");
+        }
+        let resources = &r.container()["resources"];
+        assert!(
+            resources["requests"]["cpu"].is_string() && resources["limits"]["memory"].is_string(),
+            "{case}"
+        );
+    }
+    let default = &every_case()[0].1;
+    assert_eq!(default.pod()["securityContext"]["runAsUser"], 65532);
+    assert_eq!(
+        default
+            .find("ServiceAccount")
+            .map(|sa| &sa["metadata"]["name"]),
+        Some(&json!("tollgate"))
+    );
+}
+
+/// The container's ports, the probes and the Service all follow `listen`
+/// and `admin-listen` of the rendered server config; gRPC is appProtocol grpc.
+#[test]
+fn ports_match_the_server_config() {
+    if !available() {
+        return;
+    }
+    for (case, r) in every_case() {
+        let config = r.config();
+        let ports = r.container()["ports"].as_array().expect("ports");
+        let port = |name: &str| {
+            ports
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| &p["containerPort"])
+        };
+        assert_eq!(
+            port("grpc"),
+            Some(&json!(port_of(&config["listen"]))),
+            "{case}"
+        );
+        assert_eq!(
+            port("metrics"),
+            Some(&json!(port_of(&config["admin-listen"]))),
+            "{case}"
+        );
+        assert!(
+            config["listen"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("0.0.0.0:")),
+            "{case}"
+        );
+        for service in r.all("Service") {
+            let grpc = service["spec"]["ports"]
+                .as_array()
+                .expect("ports")
+                .iter()
+                .find(|p| p["name"] == "grpc");
+            let grpc = grpc.unwrap_or_else(|| panic!("{case}: a grpc port"));
+            assert_eq!(grpc["appProtocol"], "grpc", "{case}");
+            assert_eq!(grpc["targetPort"], "grpc", "{case}");
+            assert_eq!(
+                service["spec"]["selector"],
+                r.get("Deployment")["spec"]["selector"]["matchLabels"],
+                "{case}"
+            );
+        }
+        let main = r
+            .all("Service")
+            .into_iter()
+            .find(|s| s["spec"]["clusterIP"] != "None")
+            .expect("a Service");
+        let metrics = main["spec"]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .find(|p| p["name"] == "metrics");
+        assert_eq!(
+            metrics.map(|p| &p["targetPort"]),
+            Some(&json!("metrics")),
+            "{case}"
+        );
+    }
+}
+
+/// A ConfigMap bundle is mounted whole (no subPath, so updates reach the
+/// pod) and read-only at the very path the server's `bundle` names; a URL
+/// bundle gets its cache on an emptyDir; the demo needs no volume.
+#[test]
+fn the_bundle_mount_is_where_the_server_looks() {
+    if !available() {
+        return;
+    }
+    for (case, r) in every_case() {
+        let config = r.config();
+        let bundle = config.get("bundle").and_then(Value::as_str);
+        match bundle {
+            Some(url) if url.contains("://") => {
+                let cache = config["bundle-cache"].as_str().expect("bundle-cache");
+                let (mount, volume) = r.mount_for(cache).expect("the cache is mounted");
+                assert_eq!(mount["mountPath"], cache, "{case}");
+                assert!(volume["emptyDir"].is_object(), "{case}");
+            }
+            Some(path) => {
+                let (mount, volume) = r.mount_for(path).expect("the bundle is mounted");
+                assert_eq!(mount["mountPath"], path, "{case}");
+                assert!(
+                    mount.get("subPath").is_none(),
+                    "{case}: subPath stops ConfigMap updates"
+                );
+                assert_eq!(mount["readOnly"], true, "{case}");
+                assert!(volume["configMap"]["name"].is_string(), "{case}");
+            }
+            None => assert!(
+                r.pod()["volumes"]
+                    .as_array()
+                    .expect("volumes")
+                    .iter()
+                    .all(|v| v["name"] != "bundle"),
+                "{case}"
+            ),
+        }
+    }
+    let existing = render(&["-f", &ci("existing-configmap-values.yaml")]);
+    let (_, volume) = existing.mount_for("/srv/policy").expect("mounted");
+    assert_eq!(volume["configMap"]["name"], "policy-bundle");
+    assert!(existing.find("ServiceAccount").is_none());
+    assert_eq!(existing.pod()["serviceAccountName"], "policy-reader");
+}
+
+/// Every file the server config names (TLS, client CA, bundle token, hash
+/// key) lies in a read-only Secret volume mounted whole.
+#[test]
+fn files_named_in_the_config_come_from_mounted_secrets() {
+    if !available() {
+        return;
+    }
+    let mut seen = 0;
+    for (case, r) in every_case() {
+        let config = r.config();
+        for key in [
+            "tls-cert",
+            "tls-key",
+            "client-ca",
+            "bundle-token-file",
+            "decision-log-hash-key-file",
+        ] {
+            let Some(path) = config.get(key).and_then(Value::as_str) else {
+                continue;
+            };
+            let (mount, volume) = r
+                .mount_for(path)
+                .unwrap_or_else(|| panic!("{case}: `{key}` {path} is not mounted"));
+            assert!(volume["secret"]["secretName"].is_string(), "{case}: {key}");
+            assert_eq!(mount["readOnly"], true, "{case}: {key}");
+            assert!(
+                mount.get("subPath").is_none(),
+                "{case}: {key}: subPath stops rotations"
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 5, "each option is on in one CI values file");
+    let tls = render(&["-f", &ci("tls-values.yaml")]);
+    let config = tls.config();
+    assert_eq!(config["tls-cert"], "/etc/tollgate/tls/tls.crt");
+    assert_eq!(config["client-ca"], "/etc/tollgate/tls/ca.crt");
+    let callers = &config["callers"];
+    assert_eq!(
+        callers[0]["identity"],
+        "spiffe://cluster.local/ns/billing/sa/platform"
+    );
+    assert_eq!(
+        callers[1]["rpcs"][1],
+        "tollgate.v1.DecisionService/DecideChargeFunding"
+    );
+}
+
+/// `checksum/config` is the sha256 of the rendered server config: it moves
+/// when a server setting changes and not when a bundle file does.
+#[test]
+fn the_checksum_follows_the_server_config_not_the_bundle() {
+    if !available() {
+        return;
+    }
+    let values = ci("configmap-bundle-values.yaml");
+    let base = render(&["-f", &values]);
+    let digest = hex(&Sha256::digest(base.config_text().trim_end_matches('\n')));
+    assert_eq!(base.checksum(), digest);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plans = dir.path().join("plans.yaml");
+    fs::write(
+        &plans,
+        "plans:\n  - { id: free, rank: 0 }\n  - { id: standard, rank: 1 }\n",
+    )
+    .expect("write");
+    let set_file = format!("bundle.files.plans\\.yaml={}", plans.display());
+    let new_bundle = render(&["-f", &values, "--set-file", &set_file]);
+    let bundle_text = |r: &render::Rendered| {
+        r.named("ConfigMap", "policy-bundle").expect("bundle")["data"]["plans.yaml"].clone()
+    };
+    assert_ne!(
+        bundle_text(&new_bundle),
+        bundle_text(&base),
+        "--set-file reached the bundle"
+    );
+    assert_eq!(new_bundle.checksum(), base.checksum());
+
+    let new_timeout = render(&["-f", &values, "--set", "server.requestTimeout=3s"]);
+    assert_eq!(new_timeout.config()["request-timeout"], "3s");
+    assert_ne!(new_timeout.checksum(), base.checksum());
+}
+
+/// The bundle the CI values build into a ConfigMap is one `tollgate check`
+/// accepts, so the example in the chart is a working bundle.
+#[test]
+fn the_ci_configmap_bundle_passes_tollgate_check() {
+    if !available() {
+        return;
+    }
+    let r = render(&["-f", &ci("configmap-bundle-values.yaml")]);
+    let data = r
+        .named("ConfigMap", "policy-bundle")
+        .expect("the bundle ConfigMap")["data"]
+        .as_object()
+        .expect("data");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in data {
+        fs::write(dir.path().join(name), text.as_str().expect("text")).expect("write");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("check")
+        .arg(dir.path())
+        .output()
+        .expect("run tollgate");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `terminationGracePeriodSeconds` outlasts `shutdown-grace`, and a rollout
+/// never takes a ready pod away first.
+#[test]
+fn shutdown_and_rollout_keep_capacity() {
+    if !available() {
+        return;
+    }
+    for (case, r) in every_case() {
+        let grace = seconds(&r.config()["shutdown-grace"]);
+        let pod_grace = r.pod()["terminationGracePeriodSeconds"]
+            .as_u64()
+            .expect("set");
+        assert!(pod_grace > grace, "{case}: {pod_grace} <= {grace}");
+        let strategy = &r.get("Deployment")["spec"]["strategy"];
+        assert_eq!(strategy["rollingUpdate"]["maxUnavailable"], 0, "{case}");
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn service_monitor_needs_both_the_flag_and_the_api() {
+    if !available() {
+        return;
+    }
+    let values = ci("monitoring-values.yaml");
+    let with_api = render(&["-f", &values, "--api-versions", MONITORING_API]);
+    let monitor = with_api.get("ServiceMonitor");
+    let service = with_api.get("Service");
+    assert_eq!(
+        monitor["spec"]["selector"]["matchLabels"],
+        service["spec"]["selector"]
+    );
+    for (key, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .expect("labels")
+    {
+        assert_eq!(
+            &service["metadata"]["labels"][key], value,
+            "the Service carries `{key}`"
+        );
+    }
+    let endpoint = &monitor["spec"]["endpoints"][0];
+    assert_eq!(endpoint["port"], "metrics");
+    assert_eq!(endpoint["path"], "/metrics");
+    assert!(
+        service["spec"]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .any(|p| p["name"] == "metrics")
+    );
+    assert_eq!(
+        monitor["metadata"]["labels"]["release"],
+        "kube-prometheus-stack"
+    );
+
+    assert!(
+        render(&["-f", &values]).find("ServiceMonitor").is_none(),
+        "no API, no ServiceMonitor"
+    );
+    assert!(
+        render(&["--api-versions", MONITORING_API])
+            .find("ServiceMonitor")
+            .is_none(),
+        "off by default"
+    );
+}
