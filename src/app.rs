@@ -29,8 +29,9 @@ pub enum Exit {
 /// Runs the command.
 pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
     match loaded.cli.command {
+        // Every value has been through its parser; files (keys,
+        // certificates, the cache directory) are read when serving starts.
         Command::Serve(ref args) if args.check_config => {
-            args.validate()?;
             print!("{}", config::effective(&loaded));
             Ok(Exit::Ok)
         }

@@ -234,3 +234,22 @@ fn serve_listens_where_the_config_file_says() {
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     assert_ne!(addr, "127.0.0.1:50051");
 }
+
+#[test]
+fn the_container_images_command_is_a_valid_configuration() {
+    // No container engine here: check that what the image runs parses.
+    let dockerfile =
+        fs::read_to_string(support::crate_path("Dockerfile")).expect("read the Dockerfile");
+    let cmd = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("CMD "))
+        .expect("a CMD line");
+    let args: Vec<String> = serde_json::from_str(cmd).expect("CMD in exec (JSON) form");
+    let out = Run::of(tollgate().args(&args).arg("--check-config"));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(line(&out, "listen"), r#"listen: "0.0.0.0:50051"  # flag"#);
+    assert_eq!(
+        line(&out, "admin-listen"),
+        r#"admin-listen: "0.0.0.0:9464"  # flag"#
+    );
+}

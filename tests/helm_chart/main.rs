@@ -394,3 +394,42 @@ fn service_monitor_needs_both_the_flag_and_the_api() {
         "off by default"
     );
 }
+
+/// The server config the chart renders is one `tollgate serve` accepts:
+/// every key a setting, every value one its parser takes (run through the
+/// real binary's `--check-config`, which reads no files).
+#[test]
+fn the_rendered_server_config_is_accepted_by_tollgate() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (case, r) in every_case() {
+        let path = dir.path().join("tollgate.yaml");
+        fs::write(&path, r.config_text()).expect("write the config");
+        let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["serve", "--check-config", "--config"])
+            .arg(&path)
+            .env_remove("TOLLGATE_CONFIG")
+            .output()
+            .expect("run tollgate serve --check-config");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(0), "{case}: {stderr}");
+        // Every key the chart set came from the file (not lost to a
+        // default), except the inline caller policy, summarised apart.
+        for key in r.config().as_object().expect("a mapping").keys() {
+            if key == "callers" {
+                assert!(stdout.contains("# callers: "), "{case}: {stdout}");
+                continue;
+            }
+            let line = stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("{key}: ")))
+                .unwrap_or_else(|| panic!("{case}: no `{key}` in:\n{stdout}"));
+            assert!(line.ends_with("# config file"), "{case}: {line}");
+        }
+    }
+}
