@@ -12,29 +12,23 @@
 
 #[path = "e2e/http.rs"]
 mod http;
+#[allow(dead_code, reason = "the helpers are shared with other test binaries")]
+mod support;
 
 use std::{
     io::{BufRead as _, BufReader},
     net::SocketAddr,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
 };
+
+use support::Serve;
 
 /// A bound against hanging, not a speed requirement.
 const DEADLINE: Duration = Duration::from_secs(20);
 const POLL_EVERY: Duration = Duration::from_millis(25);
 const DEMO_REVISION: &str = "2026-11-22.1";
-
-/// The server process, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn tollgate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));

@@ -12,6 +12,7 @@
     reason = "test code"
 )]
 
+#[allow(dead_code, reason = "the helpers are shared with other test binaries")]
 mod support;
 
 use std::{

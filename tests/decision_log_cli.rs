@@ -9,6 +9,9 @@
     reason = "test code"
 )]
 
+#[allow(dead_code, reason = "the helpers are shared with other test binaries")]
+mod support;
+
 use std::{
     collections::BTreeSet,
     path::Path,
@@ -19,18 +22,10 @@ use std::{
 use tollgate::grpc::pb::{self, decision_service_client::DecisionServiceClient};
 use tonic::transport::Channel;
 
+use support::{Serve, free_port};
+
 /// A bound against hanging, not a speed requirement.
 const DEADLINE: Duration = Duration::from_secs(10);
-
-/// The server process, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn signal(child: &Child, name: &str) {
     let sent = Command::new("kill")
@@ -38,11 +33,6 @@ fn signal(child: &Child, name: &str) {
         .status()
         .expect("run kill");
     assert!(sent.success(), "kill -{name}");
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local address").port()
 }
 
 fn request() -> pb::PlanChangeRequest {

@@ -9,6 +9,9 @@
     reason = "test code"
 )]
 
+#[allow(dead_code, reason = "the helpers are shared with other test binaries")]
+mod support;
+
 use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -22,24 +25,11 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
+use support::{Serve, connect, free_port};
+
 /// A bound against hanging, not a speed requirement.
 const DEADLINE: Duration = Duration::from_secs(20);
 const POLL_EVERY: Duration = Duration::from_millis(25);
-
-/// The server process, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local address").port()
-}
 
 fn request() -> pb::PlanChangeRequest {
     pb::PlanChangeRequest {
@@ -62,22 +52,6 @@ fn start(port: u16, grace: &str) -> Serve {
         .spawn()
         .expect("start tollgate serve");
     Serve(child)
-}
-
-async fn connect(port: u16) -> Channel {
-    let give_up = Instant::now() + DEADLINE;
-    loop {
-        let endpoint = format!("http://127.0.0.1:{port}");
-        if let Ok(channel) = Channel::from_shared(endpoint)
-            .expect("endpoint")
-            .connect()
-            .await
-        {
-            return channel;
-        }
-        assert!(Instant::now() < give_up, "the server never accepted");
-        tokio::time::sleep(POLL_EVERY).await;
-    }
 }
 
 /// Opens a batch stream and has one request decided on it.

@@ -15,7 +15,7 @@ pub use ready::Readiness;
 pub use remote::RemoteSource;
 pub use source::BundleSource;
 pub use store::{Active, BundleStore, Origin, ReloadCounts, ReloadStatus};
-pub use watch::{WatchHandle, spawn_watcher};
+pub use watch::{WatchHandle, settle, spawn_watcher};
 
 /// Loads the store's first bundle and keeps it current until the handle is
 /// dropped: a path is watched (and re-read every `poll`, if given); a URL

@@ -186,21 +186,28 @@ async fn run(
         });
     }
     while rx.recv().await.is_some() {
-        // Debounce: wait until events stop for a moment, but not for ever.
-        let deadline = tokio::time::Instant::now() + MAX_DELAY;
-        loop {
-            let quiet = (tokio::time::Instant::now() + DEBOUNCE).min(deadline);
-            match tokio::time::timeout_at(quiet, rx.recv()).await {
-                Ok(Some(())) if tokio::time::Instant::now() < deadline => {}
-                _ => break,
-            }
-        }
+        settle(&mut rx).await;
         if let Some(w) = watches.as_mut() {
             w.refresh();
         }
         let store = store.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || store.reload()).await {
             tracing::error!(error = %e, "reload task failed");
+        }
+    }
+}
+
+/// After a first event, waits until events stop for [`DEBOUNCE`], but no
+/// longer than [`MAX_DELAY`] in all, so a burst (a ConfigMap update, a
+/// certificate rotation writing two files) becomes one re-read. Shared by
+/// the bundle watcher and the TLS certificate reloader.
+pub async fn settle(rx: &mut mpsc::Receiver<()>) {
+    let deadline = tokio::time::Instant::now() + MAX_DELAY;
+    loop {
+        let quiet = (tokio::time::Instant::now() + DEBOUNCE).min(deadline);
+        match tokio::time::timeout_at(quiet, rx.recv()).await {
+            Ok(Some(())) if tokio::time::Instant::now() < deadline => {}
+            _ => return,
         }
     }
 }

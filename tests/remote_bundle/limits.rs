@@ -13,9 +13,11 @@ use tollgate::reload::{BundleSource, RemoteSource};
 use tonic::transport::Channel;
 
 use crate::{
-    DEADLINE, connect, decided_revision, eventually,
+    DEADLINE, decided_revision, eventually,
     source::{Source, demo, demo_files, tar_gz},
-    status, wait_for_revision,
+    status,
+    support::connect,
+    wait_for_revision,
 };
 
 /// A Tollgate server in this process, stopped when dropped.

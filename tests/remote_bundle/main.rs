@@ -13,6 +13,9 @@
 mod limits;
 mod replicas;
 mod source;
+#[allow(dead_code, reason = "the helpers are shared with other test binaries")]
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -28,26 +31,6 @@ use tonic_health::pb::{
 /// A bound against hanging, not a speed requirement.
 const DEADLINE: Duration = Duration::from_secs(20);
 const POLL_EVERY: Duration = Duration::from_millis(20);
-
-/// Connects to a server on `port`, waiting for it to listen.
-async fn connect(port: u16) -> Channel {
-    let give_up = Instant::now() + DEADLINE;
-    loop {
-        let endpoint = format!("http://127.0.0.1:{port}");
-        if let Ok(channel) = Channel::from_shared(endpoint)
-            .expect("endpoint")
-            .connect()
-            .await
-        {
-            return channel;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "the server on {port} never listened"
-        );
-        tokio::time::sleep(POLL_EVERY).await;
-    }
-}
 
 async fn status(channel: &Channel) -> pb::BundleStatus {
     BundleServiceClient::new(channel.clone())

@@ -13,9 +13,11 @@ use std::{
 use tonic::transport::Channel;
 
 use crate::{
-    DEADLINE, connect, decided_revision, eventually, serving,
+    DEADLINE, decided_revision, eventually, serving,
     source::{Source, demo},
-    status, wait_for_revision,
+    status,
+    support::{connect, free_port},
+    wait_for_revision,
 };
 
 /// `--bundle-poll-min` of the replicas.
@@ -81,11 +83,6 @@ impl Replica {
             log,
         }
     }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local address").port()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -90,3 +90,41 @@ pub fn edit(file: &Path, old: &str, new: &str) {
     );
     fs::write(file, text.replacen(old, new, 1)).expect("write a bundle file");
 }
+
+/// A `tollgate serve` process, killed when dropped (a failing test must
+/// not leave servers behind).
+pub struct Serve(pub std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port that was free a moment ago, for a server started as a process.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    l.local_addr().expect("local address").port()
+}
+
+/// A channel to the server on `port`, waiting (within a bound against
+/// hanging, not a speed requirement) for it to listen.
+pub async fn connect(port: u16) -> tonic::transport::Channel {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let endpoint = format!("http://127.0.0.1:{port}");
+        if let Ok(channel) = tonic::transport::Channel::from_shared(endpoint)
+            .expect("endpoint")
+            .connect()
+            .await
+        {
+            return channel;
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "the server on {port} never listened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -14,7 +14,7 @@
 
 use std::{
     io::BufRead as _,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -23,8 +23,13 @@ use tollgate::grpc::pb::{self, decision_service_client::DecisionServiceClient};
 use tonic::{Request, transport::Channel};
 
 mod receiver;
+#[allow(dead_code, reason = "the helpers are shared with other test binaries")]
+#[path = "../support/mod.rs"]
+mod support;
 
 use receiver::{Receiver, int, start_receiver, string};
+
+use support::{Serve, free_port};
 
 /// A bound against hanging, not a speed requirement.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -32,21 +37,6 @@ const POLL_EVERY: Duration = Duration::from_millis(25);
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
-
-/// The server process, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    l.local_addr().expect("local address").port()
-}
 
 fn start(port: u16, otlp: &str) -> Serve {
     start_with(port, otlp, &[])
@@ -68,15 +58,7 @@ fn start_with(port: u16, otlp: &str, args: &[&std::ffi::OsStr]) -> Serve {
 }
 
 async fn connect(port: u16) -> DecisionServiceClient<Channel> {
-    let give_up = Instant::now() + DEADLINE;
-    loop {
-        if let Ok(client) = DecisionServiceClient::connect(format!("http://127.0.0.1:{port}")).await
-        {
-            return client;
-        }
-        assert!(Instant::now() < give_up, "the server never accepted");
-        tokio::time::sleep(POLL_EVERY).await;
-    }
+    DecisionServiceClient::new(support::connect(port).await)
 }
 
 fn plan_change() -> pb::PlanChangeRequest {

@@ -24,13 +24,6 @@ use tokio::sync::mpsc;
 
 use super::load::{Contents, TlsError, TlsFiles, not_after};
 
-/// Quiet time after the last event before re-reading: a rotation writes
-/// the certificate and the key one after the other.
-const DEBOUNCE: Duration = Duration::from_millis(100);
-
-/// The longest a re-read waits after the first event of a burst.
-const MAX_DELAY: Duration = Duration::from_millis(300);
-
 /// How often the files are re-read even without events.
 const RECHECK: Duration = Duration::from_secs(60);
 
@@ -219,15 +212,7 @@ async fn run(
             event = rx.recv() => if event.is_none() { return },
             _ = tick.tick() => {}
         }
-        // Debounce: wait for quiet, but not for ever.
-        let deadline = tokio::time::Instant::now() + MAX_DELAY;
-        loop {
-            let quiet = (tokio::time::Instant::now() + DEBOUNCE).min(deadline);
-            match tokio::time::timeout_at(quiet, rx.recv()).await {
-                Ok(Some(())) if tokio::time::Instant::now() < deadline => {}
-                _ => break,
-            }
-        }
+        crate::reload::settle(&mut rx).await;
         let reloading = current.clone();
         match tokio::task::spawn_blocking(move || reloading.reload()).await {
             Ok(Ok(())) => {}
