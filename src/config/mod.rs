@@ -240,16 +240,6 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// Checks what the flags' parsers cannot see alone (files that must be
-    /// readable, keys that must not be empty, remote-source flags that must
-    /// fit together), before anything binds.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |e: anyhow::Error| ConfigError::Invalid(format!("{e:#}"));
-        self.decision_log().map_err(invalid)?;
-        self.source().map_err(invalid)?;
-        Ok(())
-    }
-
     /// The bundle source; fails on remote-source flags that do not fit.
     pub fn source(&self) -> anyhow::Result<BundleSource> {
         self.remote.source(self.bundle.as_ref())

@@ -1,0 +1,201 @@
+//! Wiring: runs each subcommand with the parts it needs; `serve` here, the
+//! one-shot bundle tools in `tools.rs`.
+
+mod tools;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::{
+    config::{self, Command, ServeArgs},
+    decision_log::DecisionLog,
+    grpc,
+    reload::{self, BundleSource, BundleStore},
+    telemetry::{admin, scrape::Exposition},
+};
+
+/// How a command ended, as a process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// The bundle or request is invalid, or a test failed.
+    Failed = 1,
+}
+
+/// Runs the command.
+pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
+    match loaded.cli.command {
+        // Every value has been through its parser; files (keys,
+        // certificates, the cache directory) are read when serving starts.
+        Command::Serve(ref args) if args.check_config => {
+            print!("{}", config::effective(&loaded));
+            Ok(Exit::Ok)
+        }
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(serve(*args))?;
+            Ok(Exit::Ok)
+        }
+        Command::Check { path } => Ok(tools::check(path.as_ref())),
+        Command::Test { path } => Ok(tools::test(path.as_ref())),
+        Command::Eval(args) => tools::eval(&args),
+        Command::Bench(args) => Ok(if crate::loadgen::command(&args)? {
+            Exit::Ok
+        } else {
+            Exit::Failed
+        }),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
+    // Configuration first: a bad setting or file is bad configuration
+    // (exit 64), found before anything binds.
+    let invalid = |e: anyhow::Error| config::ConfigError::Invalid(format!("{e:#}"));
+    let source = args.source().map_err(invalid)?;
+    let decision_log = match args.decision_log().map_err(invalid)? {
+        Some(settings) => DecisionLog::start(settings)?,
+        None => DecisionLog::off(),
+    };
+    let tls = args.tls.settings().map_err(invalid)?;
+    let admin = match args.admin.admin_listen.0 {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--admin-listen)"))?,
+        ),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let options = ServeOptions {
+        decision_log,
+        server: grpc::ServerOptions {
+            max_bundle_age: args.admin.max_bundle_age,
+            tls,
+            ..args.server_options()
+        },
+        admin,
+    };
+    serve_with(listener, source, args.poll(), options, shutdown).await
+}
+
+/// The optional parts of [`serve_with`]; the default is what [`serve_on`]
+/// runs with.
+#[derive(Debug, Default)]
+pub struct ServeOptions {
+    /// Where decisions are logged (off by default). Closed, with pending
+    /// events flushed, when the server stops.
+    pub decision_log: DecisionLog,
+    /// Transport settings and request limits (their `decision_log` is
+    /// replaced by the one above); their `metrics` and `max_bundle_age`
+    /// serve the admin port too.
+    pub server: grpc::ServerOptions,
+    /// The admin HTTP port's listener, already bound; off when `None`.
+    pub admin: Option<tokio::net::TcpListener>,
+}
+
+/// Serves `source` on an already-bound listener until `shutdown` resolves:
+/// loads the bundle, watches it, and runs the gRPC server. `tollgate serve`
+/// and the end-to-end tests share this wiring.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    source: BundleSource,
+    poll: Option<std::time::Duration>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with(listener, source, poll, ServeOptions::default(), shutdown).await
+}
+
+/// [`serve_on`] with options; the decision log is flushed and closed when
+/// the server stops, whether it stopped well or not.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    source: BundleSource,
+    poll: Option<std::time::Duration>,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let log = options.decision_log.clone();
+    let served = serve_bundle(listener, source, poll, options, shutdown).await;
+    log.close().await;
+    served
+}
+
+async fn serve_bundle(
+    listener: tokio::net::TcpListener,
+    source: BundleSource,
+    poll: Option<std::time::Duration>,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = Arc::new(BundleStore::new(source));
+    // A bad initial bundle does not stop the server: it stays NOT_SERVING
+    // and the watcher activates the first good bundle that appears.
+    let _watch = reload::start(store.clone(), poll).await?;
+    let server = grpc::ServerOptions {
+        decision_log: options.decision_log,
+        ..options.server
+    };
+    let Some(admin_listener) = options.admin else {
+        return grpc::serve(listener, store, server, shutdown).await;
+    };
+    let admin = admin::Admin {
+        exposition: Exposition::new(
+            server.metrics.clone(),
+            store.clone(),
+            server.decision_log.clone(),
+        ),
+        store: store.clone(),
+        max_bundle_age: server.max_bundle_age,
+    };
+    // The signal stops both ports. The admin port also stops when gRPC
+    // ends without it: the sender is dropped with gRPC's shutdown future.
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let admin_task = tokio::spawn(admin::serve(admin_listener, admin, async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let served = grpc::serve(listener, store, server, shutdown).await;
+    // A scrape in progress may finish; a client that holds its connection
+    // open does not hold the process.
+    match tokio::time::timeout(std::time::Duration::from_secs(1), admin_task).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the admin port failed"),
+        Ok(_) => {}
+        Err(elapsed) => tracing::debug!(%elapsed, "stopped waiting for the admin port"),
+    }
+    served
+}
+
+/// Resolves on SIGTERM or Ctrl-C. The SIGTERM handler is installed when
+/// this is called, not when the future is first polled, so a SIGTERM that
+/// arrives while the server is still starting shuts it down cleanly too.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        match term {
+            Some(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
+    }
+}

@@ -1,0 +1,196 @@
+//! The one-shot bundle tools: `check`, `test` and `eval`.
+
+use std::io::{Read as _, Write as _};
+
+use anyhow::Context as _;
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
+
+use super::Exit;
+use crate::{
+    config::{self, EvalArgs},
+    engine,
+    grpc::{self, pb},
+};
+
+pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
+    let source = config::source(path);
+    match source.read().and_then(|files| engine::verify(&files)) {
+        Ok((bundle, report)) => {
+            let (native, total) = bundle.native_coverage();
+            println!(
+                "ok: bundle `{}` revision `{}`: {} rules, {} tests passed; {native} of {total} expressions run natively",
+                bundle.name,
+                bundle.revision,
+                bundle.rule_count(),
+                report.passed()
+            );
+            Exit::Ok
+        }
+        Err(errors) => {
+            report(&source, &errors);
+            Exit::Failed
+        }
+    }
+}
+
+pub(super) fn test(path: Option<&std::path::PathBuf>) -> Exit {
+    let source = config::source(path);
+    let Some(bundle) = compile_or_report(&source) else {
+        println!("0 passed, 0 failed: the bundle does not compile");
+        return Exit::Failed;
+    };
+    let report = engine::run_tests(&bundle);
+    for o in &report.outcomes {
+        match &o.failure {
+            None => println!("ok    {}  ({})", o.name, o.location),
+            Some(why) => println!("FAIL  {}  ({}): {why}", o.name, o.location),
+        }
+    }
+    println!("{} passed, {} failed", report.passed(), report.failed());
+    if report.failed() == 0 {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    }
+}
+
+pub(super) fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
+    let source = config::source(args.path.as_ref());
+    let Some(bundle) = compile_or_report(&source) else {
+        return Ok(Exit::Failed);
+    };
+    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
+    let now = jiff::Timestamp::now();
+    if let Some(path) = &args.plan_change {
+        decide_json(&pool, path, "PlanChange", |r| {
+            grpc::convert::plan_change(r, now)
+                .map(|req| pb::PlanChangeDecision::from(&engine::decide_plan_change(&bundle, &req)))
+        })
+    } else if let Some(path) = &args.payment_link {
+        decide_json(&pool, path, "PaymentLink", |r| {
+            grpc::convert::payment_link(r, now).map(|req| {
+                pb::PaymentLinkDecision::from(&engine::decide_payment_link(&bundle, &req))
+            })
+        })
+    } else if let Some(path) = &args.charge_funding {
+        decide_json(&pool, path, "ChargeFunding", |r| {
+            grpc::convert::charge_funding(r, now).map(|req| {
+                pb::ChargeFundingDecision::from(&engine::decide_charge_funding(&bundle, &req))
+            })
+        })
+    } else {
+        anyhow::bail!("give one of --plan-change, --payment-link, --charge-funding");
+    }
+}
+
+/// Reads `tollgate.v1.{kind}Request` from `path`, decides, prints
+/// `tollgate.v1.{kind}Decision`; bad input is exit 1 with a message.
+fn decide_json<Req, Dec>(
+    pool: &DescriptorPool,
+    path: &std::path::Path,
+    kind: &str,
+    decide: impl FnOnce(Req) -> Result<Dec, crate::domain::Violations>,
+) -> anyhow::Result<Exit>
+where
+    Req: prost::Message + Default,
+    Dec: prost::Message,
+{
+    let request = match from_json::<Req>(pool, &format!("tollgate.v1.{kind}Request"), path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tollgate: {e:#}");
+            return Ok(Exit::Failed);
+        }
+    };
+    match decide(request) {
+        Ok(decision) => {
+            let json = to_json(pool, &format!("tollgate.v1.{kind}Decision"), &decision)?;
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{json}") {
+                // A reader that stops early (`| head`) is not a failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(Exit::Ok),
+            }
+        }
+        Err(violations) => Ok(invalid(&violations)),
+    }
+}
+
+/// The compiled bundle at `source`, or `None` after printing every problem.
+fn compile_or_report(
+    source: &crate::reload::BundleSource,
+) -> Option<crate::bundle::CompiledBundle> {
+    match source
+        .read()
+        .and_then(|files| crate::bundle::compile(&files))
+    {
+        Ok(bundle) => Some(bundle),
+        Err(errors) => {
+            report(source, &errors);
+            None
+        }
+    }
+}
+
+fn report(source: &crate::reload::BundleSource, errors: &crate::bundle::BundleErrors) {
+    for e in errors.iter() {
+        eprintln!("{e}");
+    }
+    eprintln!("{source}: {} problem(s)", errors.len());
+}
+
+fn invalid(violations: &crate::domain::Violations) -> Exit {
+    for v in violations.iter() {
+        eprintln!("invalid request: {}: {}", v.field, v.description);
+    }
+    Exit::Failed
+}
+
+fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+    }
+}
+
+fn from_json<T: prost::Message + Default>(
+    pool: &DescriptorPool,
+    name: &str,
+    path: &std::path::Path,
+) -> anyhow::Result<T> {
+    let text = read_input(path)?;
+    let desc = pool
+        .get_message_by_name(name)
+        .with_context(|| format!("no message `{name}`"))?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let shown = path.display();
+    let message = DynamicMessage::deserialize(desc, &mut de)
+        .with_context(|| format!("`{shown}`: not a valid `{name}` in proto JSON"))?;
+    de.end()
+        .with_context(|| format!("`{shown}`: trailing characters after the JSON"))?;
+    Ok(message.transcode_to::<T>()?)
+}
+
+fn to_json<T: prost::Message>(
+    pool: &DescriptorPool,
+    name: &str,
+    message: &T,
+) -> anyhow::Result<String> {
+    let desc = pool
+        .get_message_by_name(name)
+        .with_context(|| format!("no message `{name}`"))?;
+    let mut dynamic = DynamicMessage::new(desc);
+    dynamic.transcode_from(message)?;
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::pretty(&mut out);
+    dynamic.serialize_with_options(
+        &mut ser,
+        &SerializeOptions::new().use_proto_field_name(true),
+    )?;
+    Ok(String::from_utf8(out)?)
+}
