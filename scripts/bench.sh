@@ -10,9 +10,16 @@
 # and so do Tollgate's. NAGLE=1 also runs the floor with Nagle's algorithm on
 # (floor_nagle), to show what a server that forgets TCP_NODELAY pays.
 #
+# TLS=1 also runs Tollgate over TLS and over mutual TLS with a caller policy
+# that lets the load generator's certificate call the decision RPCs (so the
+# authorization layer runs), in every run right after plaintext, with our
+# load generator only (h2load cannot present a client certificate). The
+# certificates come from `examples/gen-certs.rs` (rcgen, no openssl).
+#
 #   scripts/bench.sh            # 3 runs; medians in target/bench/results.json
 #   RUNS=5 DURATION=20 scripts/bench.sh
 #   SERVER_BIN=/path/to/other/tollgate scripts/bench.sh   # measure another build
+#   TLS=1 scripts/bench.sh      # plus tollgate_tls and tollgate_mtls
 #
 # Every load goes to 127.0.0.1 and is bounded in time.
 set -euo pipefail
@@ -28,6 +35,7 @@ CLIENT_CPU=${CLIENT_CPU:-1}    # core of the load generator
 TOLLGATE_PORT=${TOLLGATE_PORT:-50151}
 FLOOR_PORT=${FLOOR_PORT:-50161}
 NAGLE=${NAGLE:-0}              # 1: also measure the floor with Nagle on
+TLS=${TLS:-0}                  # 1: also measure Tollgate over TLS and mutual TLS
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=${OUT:-target/bench}          # reports; emptied first
 STREAMS=$((CONCURRENCY / CONNECTIONS))
@@ -52,6 +60,16 @@ FLOOR=$(cargo bench --no-run --bench floor --message-format=json 2>/dev/null \
 [ -x "$FLOOR" ] || { say "cannot find the floor binary"; exit 1; }
 rm -rf "$OUT"
 mkdir -p "$OUT"
+PKI=$OUT/pki
+if [ "$TLS" = 1 ]; then
+  say "making certificates in $PKI"
+  cargo run --release --quiet --example gen-certs -- "$PKI" >/dev/null
+  cat >"$PKI/callers.yaml" <<'POLICY'
+callers:
+  - identity: "spiffe://bench.example/loadgen"
+    rpcs: ["tollgate.v1.DecisionService/*"]
+POLICY
+fi
 
 # --- servers --------------------------------------------------------------
 SERVER_PID=
@@ -83,15 +101,20 @@ start_server() {
 start_floor() { start_server "$FLOOR_PORT" "$FLOOR" --listen "127.0.0.1:$FLOOR_PORT" "$@"; }
 start_tollgate() {
   start_server "$TOLLGATE_PORT" env RUST_LOG=warn "$SERVER_BIN" serve \
-    --listen "127.0.0.1:$TOLLGATE_PORT" --poll-interval 0
+    --listen "127.0.0.1:$TOLLGATE_PORT" --poll-interval 0 "$@"
 }
+SERVER_TLS=(--tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key")
+SERVER_MTLS=("${SERVER_TLS[@]}" --client-ca "$PKI/ca.crt" --caller-policy "$PKI/callers.yaml")
+CLIENT_TLS=(--tls-ca "$PKI/ca.crt")
+CLIENT_MTLS=("${CLIENT_TLS[@]}" --tls-cert "$PKI/client.crt" --tls-key "$PKI/client.key")
 
 # --- loads ----------------------------------------------------------------
-# loadgen NAME PORT ARGS...: our load generator against PORT, one JSON line.
+# loadgen NAME PORT ARGS...: our load generator against PORT, one JSON line
+# (SCHEME=https for TLS).
 loadgen() {
   local name=$1 port=$2
   shift 2
-  taskset -c "$CLIENT_CPU" "$TOLLGATE" bench --target "http://127.0.0.1:$port" \
+  taskset -c "$CLIENT_CPU" "$TOLLGATE" bench --target "${SCHEME:-http}://127.0.0.1:$port" \
     --mix plan_change --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" \
     --duration "$DURATION" --warmup "$WARMUP" --server-pid "$SERVER_PID" --json "$@" \
     >"$OUT/$name.json"
@@ -145,6 +168,16 @@ for i in $(seq "$RUNS"); do
   loadgen "tollgate-$i" "$TOLLGATE_PORT"
   h2load_run "h2load-tollgate-$i" "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin"
   stop_server
+  if [ "$TLS" = 1 ]; then
+    say "run $i/$RUNS: tollgate over TLS"
+    start_tollgate "${SERVER_TLS[@]}"
+    SCHEME=https loadgen "tollgate-tls-$i" "$TOLLGATE_PORT" "${CLIENT_TLS[@]}"
+    stop_server
+    say "run $i/$RUNS: tollgate over mutual TLS, caller policy on"
+    start_tollgate "${SERVER_MTLS[@]}"
+    SCHEME=https loadgen "tollgate-mtls-$i" "$TOLLGATE_PORT" "${CLIENT_MTLS[@]}"
+    stop_server
+  fi
   if [ "$NAGLE" = 1 ]; then
     say "run $i/$RUNS: floor with Nagle's algorithm on"
     start_floor --nagle
@@ -207,12 +240,28 @@ HT_RPS=$(h2load_rps h2load-tollgate); HF_RPS=$(h2load_rps h2load-floor)
   printf '  "server_cpu": %s, "client_cpu": %s, "rpc": "DecidePlanChange",\n' "$SERVER_CPU" "$CLIENT_CPU"
   printf '  "loadgen": {\n    "tollgate": %s,\n    "floor": %s' "$(summary tollgate)" "$(summary floor)"
   if [ "$NAGLE" = 1 ]; then printf ',\n    "floor_nagle": %s' "$(summary floor-nagle)"; fi
+  if [ "$TLS" = 1 ]; then
+    printf ',\n    "tollgate_tls": %s,\n    "tollgate_mtls": %s' \
+      "$(summary tollgate-tls)" "$(summary tollgate-mtls)"
+  fi
   printf '\n  },\n  "h2load": {\n    "tollgate": %s,\n    "floor": %s\n  },\n' \
     "$(h2summary h2load-tollgate)" "$(h2summary h2load-floor)"
   printf '  "ratios": {\n    "loadgen_throughput_tollgate_over_floor": %s,\n' "$(ratio "$T_RPS" "$F_RPS")"
   printf '    "loadgen_p99_tollgate_over_floor": %s,\n' "$(ratio "$T_P99" "$F_P99")"
   printf '    "server_cpu_per_call_tollgate_over_floor": %s,\n' \
     "$(ratio "$(server_us tollgate)" "$(server_us floor)")"
+  if [ "$TLS" = 1 ]; then
+    for mode in tls mtls; do
+      printf '    "loadgen_throughput_%s_over_plaintext": %s,\n' "$mode" \
+        "$(ratio "$(json_field "tollgate-$mode" throughput)" "$T_RPS")"
+      printf '    "loadgen_p50_%s_over_plaintext": %s,\n' "$mode" \
+        "$(ratio "$(json_field "tollgate-$mode" p50)" "$(json_field tollgate p50)")"
+      printf '    "loadgen_p99_%s_over_plaintext": %s,\n' "$mode" \
+        "$(ratio "$(json_field "tollgate-$mode" p99)" "$T_P99")"
+      printf '    "server_cpu_per_call_%s_over_plaintext": %s,\n' "$mode" \
+        "$(ratio "$(server_us "tollgate-$mode")" "$(server_us tollgate)")"
+    done
+  fi
   if [ "$NAGLE" = 1 ]; then
     printf '    "loadgen_throughput_tollgate_over_floor_nagle": %s,\n' \
       "$(ratio "$T_RPS" "$(json_field floor-nagle throughput)")"

@@ -1,11 +1,19 @@
 //! The load generator against the real server and against the floor: a
 //! bounded number of calls, every one answered OK, and a report with every
-//! field. Nothing here measures speed (that is `scripts/bench.sh`'s job).
+//! field; and `tollgate bench` as a process over TLS and mutual TLS, with
+//! the certificates `examples/gen-certs.rs` makes for `scripts/bench.sh`.
+//! Nothing here measures speed (that is `scripts/bench.sh`'s job).
 
 #![allow(clippy::expect_used, clippy::panic, reason = "test code")]
 
 #[path = "../benches/floor/server.rs"]
 mod floor;
+// Only its certificate writer is used here, not its `main`.
+#[path = "../examples/gen-certs.rs"]
+#[allow(dead_code, reason = "the example's `main`")]
+mod gen_certs;
+#[path = "loadgen/tls.rs"]
+mod tls;
 
 use std::{net::SocketAddr, process::Command, time::Duration};
 
@@ -63,6 +71,7 @@ fn settings(addr: SocketAddr, mix: &str, rpc: Target, requests: u64) -> Settings
         mix: mix.parse::<Mix>().expect("mix"),
         rpc,
         server_pid: Some(std::process::id()),
+        tls: None,
     }
 }
 

@@ -47,6 +47,9 @@ pub struct BenchArgs {
     /// it and exit.
     #[arg(long, value_name = "FILE", conflicts_with = "write_grpc_body")]
     pub decode_grpc_response: Option<PathBuf>,
+    /// TLS and mutual TLS.
+    #[command(flatten)]
+    pub tls: super::tls::BenchTlsArgs,
 }
 
 /// What the load generator calls.
@@ -186,6 +189,9 @@ pub struct Settings {
     pub rpc: Target,
     /// A process whose CPU time is reported per call.
     pub server_pid: Option<u32>,
+    /// TLS (with a client certificate for mutual TLS); `None` for
+    /// plaintext. Every connection makes its own handshake.
+    pub tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 impl TryFrom<&BenchArgs> for Settings {
@@ -213,6 +219,7 @@ impl TryFrom<&BenchArgs> for Settings {
             mix: args.mix.clone(),
             rpc: args.rpc,
             server_pid: args.server_pid,
+            tls: args.tls.config(&args.target)?,
         })
     }
 }

@@ -126,17 +126,30 @@ impl Plan {
     }
 }
 
-/// Runs `calls` against `settings.target` as `settings` says.
-pub async fn drive(settings: &Settings, calls: Vec<Call>) -> anyhow::Result<Outcome> {
+/// An endpoint for one connection. Each gets its own TLS configuration, so
+/// its own session cache: every connection makes a full handshake rather
+/// than resuming the first one's session.
+fn endpoint(settings: &Settings) -> anyhow::Result<Endpoint> {
     let target = &settings.target;
     let endpoint = Endpoint::from_shared(target.clone())
         .with_context(|| format!("`{target}` is not a URL"))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(CALL_TIMEOUT);
+    match &settings.tls {
+        Some(tls) => endpoint
+            .tls_config(tls.clone())
+            .context("the TLS files (--tls-ca, --tls-cert, --tls-key)"),
+        None => Ok(endpoint),
+    }
+}
+
+/// Runs `calls` against `settings.target` as `settings` says.
+pub async fn drive(settings: &Settings, calls: Vec<Call>) -> anyhow::Result<Outcome> {
+    let target = &settings.target;
     let mut channels = Vec::with_capacity(settings.connections);
     for _ in 0..settings.connections {
         channels.push(
-            endpoint
+            endpoint(settings)?
                 .connect()
                 .await
                 .with_context(|| format!("cannot connect to `{target}`"))?,

@@ -9,6 +9,9 @@
 //! that does no policy work) with messages of the same sizes, so a run
 //! against each tells Tollgate's cost from the transport's.
 //!
+//! With `--tls-ca` (and `--tls-cert`/`--tls-key` for mutual TLS) it speaks
+//! TLS to an `https://` target, each connection with its own full handshake.
+//!
 //! `scripts/bench.sh` runs both, pinned to separate cores, plus `h2load`.
 
 mod args;
@@ -18,12 +21,14 @@ pub mod floor_pb;
 mod report;
 mod requests;
 mod schedule;
+mod tls;
 
 use anyhow::Context as _;
 
 pub use args::{BenchArgs, Mix, Rpc, Settings, Stop, Target};
 pub use report::{CpuUse, Latency, Report};
 pub use schedule::{echo, frame, unframe};
+pub use tls::BenchTlsArgs;
 
 /// Runs `tollgate bench`; true when every measured call succeeded.
 pub fn command(args: &BenchArgs) -> anyhow::Result<bool> {
