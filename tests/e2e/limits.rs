@@ -4,8 +4,6 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tollgate::grpc::{Limits, ServerOptions, pb};
 use tonic::Code;
 
@@ -220,23 +218,7 @@ async fn over_the_concurrency_limit_a_call_is_shed_not_queued() {
     .await;
     // An open batch stream is in flight until it ends. The permit of the
     // harness's own first call may take a moment to come back: retry.
-    let (requests, mut results) = eventually("a stream holding the only permit", async || {
-        let (tx, rx) = mpsc::channel(4);
-        tx.send(request("free", "standard"))
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut results = server
-            .decisions()
-            .decide_plan_changes(ReceiverStream::new(rx))
-            .await
-            .map_err(|s| format!("{s:?}"))?
-            .into_inner();
-        match results.message().await {
-            Ok(Some(_)) => Ok((tx, results)),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    let (requests, mut results) = server.stream_holding_a_permit().await;
 
     let err = server.decide_err(request("free", "standard")).await;
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");

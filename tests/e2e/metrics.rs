@@ -5,8 +5,6 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use tempfile::TempDir;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tollgate::{
     app::ServeOptions,
     decision_log::{DecisionLog, Settings, Target},
@@ -196,23 +194,7 @@ async fn calls_in_flight_and_calls_refused_by_the_limits_are_counted() {
     }
 
     // An open stream holds the only permit, and is in flight until it ends.
-    let (requests, mut results) = eventually("a stream holding the only permit", async || {
-        let (tx, rx) = mpsc::channel(4);
-        tx.send(request("free", "standard"))
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut results = server
-            .decisions()
-            .decide_plan_changes(ReceiverStream::new(rx))
-            .await
-            .map_err(|s| format!("{s:?}"))?
-            .into_inner();
-        match results.message().await {
-            Ok(Some(_)) => Ok((tx, results)),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    let (requests, mut results) = server.stream_holding_a_permit().await;
     let in_flight = value(&server.scrape().await, "tollgate_requests_in_flight", &[]);
     assert_eq!(in_flight, Some(1.0));
     let err = server.decide_err(request("free", "standard")).await;

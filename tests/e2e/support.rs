@@ -182,6 +182,35 @@ impl Server {
         self.admin.expect("the server was started with_admin")
     }
 
+    /// Opens a `DecidePlanChanges` stream and has one request decided on
+    /// it, so the stream holds a concurrency permit until `requests` is
+    /// dropped. A permit of an earlier call may take a moment to come back:
+    /// retried.
+    pub async fn stream_holding_a_permit(
+        &self,
+    ) -> (
+        tokio::sync::mpsc::Sender<pb::PlanChangeRequest>,
+        tonic::Streaming<pb::PlanChangeResult>,
+    ) {
+        eventually("a stream holding a permit", async || {
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            tx.send(request("free", "standard"))
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut results = self
+                .decisions()
+                .decide_plan_changes(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+                .map_err(|s| format!("{s:?}"))?
+                .into_inner();
+            match results.message().await {
+                Ok(Some(_)) => Ok((tx, results)),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await
+    }
+
     /// `GET path` from the admin port.
     pub async fn get(&self, path: &str) -> http::Answer {
         http::get(self.admin(), path)
