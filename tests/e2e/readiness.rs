@@ -58,8 +58,9 @@ async fn healthz_is_always_ok_and_readyz_waits_for_a_bundle() {
     assert_eq!(server.get("/nothing-here").await.status, 404);
 }
 
-#[tokio::test]
-async fn a_bundle_older_than_the_maximum_age_is_not_ready_until_a_new_one_loads() {
+/// A server on a copy of the demo bundle with `--max-bundle-age 1s` and no
+/// polling: only a change of the files confirms the bundle.
+async fn one_second_bundles() -> (BundleDir, Server) {
     let dir = BundleDir::demo();
     let options = ServeOptions {
         server: ServerOptions {
@@ -69,6 +70,12 @@ async fn a_bundle_older_than_the_maximum_age_is_not_ready_until_a_new_one_loads(
         ..ServeOptions::default()
     };
     let server = Server::with_admin(BundleSource::Path(dir.path().to_path_buf()), options).await;
+    (dir, server)
+}
+
+#[tokio::test]
+async fn a_bundle_older_than_the_maximum_age_is_not_ready_until_a_new_one_loads() {
+    let (dir, server) = one_second_bundles().await;
     let mut watch = server
         .health()
         .watch(HealthCheckRequest::default())
@@ -131,15 +138,7 @@ async fn the_admin_port_stops_with_the_server() {
 
 #[tokio::test]
 async fn a_bundle_its_source_re_confirms_unchanged_is_ready_again() {
-    let dir = BundleDir::demo();
-    let options = ServeOptions {
-        server: ServerOptions {
-            max_bundle_age: Some(Duration::from_secs(1)),
-            ..ServerOptions::default()
-        },
-        ..ServeOptions::default()
-    };
-    let server = Server::with_admin(BundleSource::Path(dir.path().to_path_buf()), options).await;
+    let (dir, server) = one_second_bundles().await;
     let revision = server.status().await.revision;
     let readyz = async |want: u16| {
         eventually(&format!("/readyz {want}"), async || {
