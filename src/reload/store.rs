@@ -124,7 +124,9 @@ impl BundleStore {
         &self.source
     }
 
-    /// Follows the active revision: `None` until a bundle is active.
+    /// Follows the active revision (`None` until a bundle is active); also
+    /// marked changed when the source confirms the active bundle, since
+    /// readiness with a maximum bundle age depends on that too.
     pub fn subscribe(&self) -> watch::Receiver<Option<String>> {
         self.ready.subscribe()
     }
@@ -179,7 +181,7 @@ impl BundleStore {
                 status.last_error.clear();
                 status.from_cache &= origin == Origin::Cache;
                 if origin == Origin::Source {
-                    status.confirmed = Some(Instant::now());
+                    self.confirmed(&mut status);
                 }
                 tracing::debug!(source = %self.source, "bundle unchanged");
                 Ok(false)
@@ -201,8 +203,15 @@ impl BundleStore {
         status.last_attempt_at = Some(Timestamp::now());
         status.last_error.clear();
         status.from_cache = false;
-        status.confirmed = Some(Instant::now());
+        self.confirmed(&mut status);
         tracing::debug!(source = %self.source, "bundle not modified");
+    }
+
+    /// Records that the source confirmed the active bundle current, and
+    /// wakes whoever follows readiness (a stale bundle may be fresh again).
+    fn confirmed(&self, status: &mut ReloadStatus) {
+        status.confirmed = Some(Instant::now());
+        self.ready.send_modify(|_| {});
     }
 
     fn load(&self, files: &BundleFiles) -> Result<Option<Active>, String> {

@@ -58,6 +58,17 @@ async fn healthz_is_always_ok_and_readyz_waits_for_a_bundle() {
     assert_eq!(server.get("/nothing-here").await.status, 404);
 }
 
+/// Waits for gRPC health (the server as a whole) to report `want`.
+async fn health_becomes(server: &Server, want: ServingStatus) {
+    eventually(&format!("gRPC health {want:?}"), async || {
+        match health(server).await {
+            got if got == want => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+}
+
 /// A server on a copy of the demo bundle with `--max-bundle-age 1s` and no
 /// polling: only a change of the files confirms the bundle.
 async fn one_second_bundles() -> (BundleDir, Server) {
@@ -98,13 +109,7 @@ async fn a_bundle_older_than_the_maximum_age_is_not_ready_until_a_new_one_loads(
     );
     let age = counter(&server.scrape().await, "tollgate_bundle_age_seconds");
     assert!(age > 1.0, "stale, so older than 1 s: {age}");
-    eventually("gRPC health NOT_SERVING", async || {
-        match health(&server).await {
-            ServingStatus::NotServing => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    health_becomes(&server, ServingStatus::NotServing).await;
     // Stale bundles keep answering: readiness only steers traffic away.
     server.decide(request("free", "standard")).await;
 
@@ -152,12 +157,32 @@ async fn a_bundle_its_source_re_confirms_unchanged_is_ready_again() {
         .await;
     };
     readyz(503).await;
+    health_becomes(&server, ServingStatus::NotServing).await;
+    // Watched from here: a re-confirmed bundle turns stale again a second
+    // later, which a single check could miss.
+    let mut watch = server
+        .health()
+        .watch(HealthCheckRequest::default())
+        .await
+        .expect("Health/Watch")
+        .into_inner();
     // The same bytes written again: the watcher re-reads them, the digest
     // is unchanged, nothing is swapped, and the source has confirmed the
     // active bundle current.
     let same = dir.read("bundle.yaml");
     dir.write("bundle.yaml", &same);
     readyz(200).await;
+    // gRPC health follows the same confirmation, not only new revisions.
+    let serving = async {
+        while let Some(update) = watch.message().await.expect("watch") {
+            if update.status() == ServingStatus::Serving {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, serving)
+        .await
+        .expect("gRPC health back to SERVING after the source re-confirmed the bundle");
     let status = server.status().await;
     assert_eq!(status.revision, revision);
     assert!(status.last_reload_error.is_empty(), "{status:?}");
