@@ -138,34 +138,28 @@ fn index_of<'a>(target: V<'a>, index: &V<'_>) -> Result<V<'a>, String> {
     }
 }
 
+/// `x op y` on integers of one type, `None` on overflow; division and
+/// modulus by zero return the CEL error from the enclosing function.
+macro_rules! checked {
+    ($op:expr, $x:expr, $y:expr) => {
+        match $op {
+            ArithOp::Add => $x.checked_add($y),
+            ArithOp::Sub => $x.checked_sub($y),
+            ArithOp::Mul => $x.checked_mul($y),
+            ArithOp::Div if $y == 0 => return Err("division by zero".to_owned()),
+            ArithOp::Div => $x.checked_div($y),
+            ArithOp::Rem if $y == 0 => return Err("modulus by zero".to_owned()),
+            ArithOp::Rem => $x.checked_rem($y),
+        }
+    };
+}
+
 fn arith<'a>(op: ArithOp, a: V<'a>, b: V<'a>) -> Result<V<'a>, String> {
     let name = arith_name(op);
     let overflow = || format!("{name}: integer overflow");
     Ok(match (a, b) {
-        (V::Int(x), V::Int(y)) => V::Int(
-            match op {
-                ArithOp::Add => x.checked_add(y),
-                ArithOp::Sub => x.checked_sub(y),
-                ArithOp::Mul => x.checked_mul(y),
-                ArithOp::Div if y == 0 => return Err("division by zero".to_owned()),
-                ArithOp::Div => x.checked_div(y),
-                ArithOp::Rem if y == 0 => return Err("modulus by zero".to_owned()),
-                ArithOp::Rem => x.checked_rem(y),
-            }
-            .ok_or_else(overflow)?,
-        ),
-        (V::UInt(x), V::UInt(y)) => V::UInt(
-            match op {
-                ArithOp::Add => x.checked_add(y),
-                ArithOp::Sub => x.checked_sub(y),
-                ArithOp::Mul => x.checked_mul(y),
-                ArithOp::Div if y == 0 => return Err("division by zero".to_owned()),
-                ArithOp::Div => x.checked_div(y),
-                ArithOp::Rem if y == 0 => return Err("modulus by zero".to_owned()),
-                ArithOp::Rem => x.checked_rem(y),
-            }
-            .ok_or_else(overflow)?,
-        ),
+        (V::Int(x), V::Int(y)) => V::Int(checked!(op, x, y).ok_or_else(overflow)?),
+        (V::UInt(x), V::UInt(y)) => V::UInt(checked!(op, x, y).ok_or_else(overflow)?),
         (V::Float(x), V::Float(y)) => V::Float(match op {
             ArithOp::Add => x + y,
             ArithOp::Sub => x - y,
