@@ -11,8 +11,8 @@ use tollgate::grpc::pb::{
 
 use crate::support::{
     AS_OF, DEMO_FUNDING_RULES, DEMO_REVISION, Server, assert_approve, assert_decline,
-    assert_funding_arithmetic, auto_charge, balance_method, codes, details, funding_request,
-    method, rfc3339, trace,
+    assert_first_reason, assert_funding_arithmetic, auto_charge, balance_method, codes, details,
+    funding_request, method, rfc3339, trace,
 };
 
 const BALANCE: FundingSource = FundingSource::Balance;
@@ -32,10 +32,10 @@ async fn a_balance_that_covers_the_charge_pays_it_all() {
     let server = Server::embedded().await;
     let d = fund(&server, funding_request("video-stream", 3000, 5000, vec![])).await;
     assert_approve(&d, &[(BALANCE, "", 3000)], &["BALANCE_COVERS"]);
-    assert_eq!(d.reasons[0].rule_id, "balance-covers");
-    assert_eq!(
-        d.reasons[0].message,
-        "the balance of 5000 covers the charge of 3000 JPY"
+    assert_first_reason(
+        &d.reasons,
+        "balance-covers",
+        "the balance of 5000 covers the charge of 3000 JPY",
     );
 
     // The listed balance method names the step; methods that could not be
@@ -91,10 +91,10 @@ async fn a_short_balance_is_topped_up_by_the_shortfall_when_it_exceeds_the_auto_
         &[(AUTO_CHARGE, "card-1", 2500), (BALANCE, "wallet", 3000)],
         &["AUTO_CHARGE_TOP_UP"],
     );
-    assert_eq!(d.reasons[0].rule_id, "auto-charge-top-up");
-    assert_eq!(
-        d.reasons[0].message,
-        "top up 2500 from `card-1` to cover the shortfall of 2500"
+    assert_first_reason(
+        &d.reasons,
+        "auto-charge-top-up",
+        "top up 2500 from `card-1` to cover the shortfall of 2500",
     );
 }
 
@@ -225,10 +225,10 @@ async fn the_lowest_ranked_fallback_pays_the_shortfall_where_the_merchant_allows
         &[(BALANCE, "wallet", 1000), (PAYMENT_METHOD, "bank-1", 2000)],
         &["FALLBACK_METHOD_USED"],
     );
-    assert_eq!(d.reasons[0].rule_id, "fallback-method");
-    assert_eq!(
-        d.reasons[0].message,
-        "pay with the preset fallback `bank-1` for the shortfall of 2000"
+    assert_first_reason(
+        &d.reasons,
+        "fallback-method",
+        "pay with the preset fallback `bank-1` for the shortfall of 2000",
     );
 }
 
@@ -346,11 +346,11 @@ async fn skipped_fallbacks_say_why_each_was_not_used_in_listed_order() {
             skipped,
         ],
     );
-    assert_eq!(d.reasons[0].rule_id, "insufficient-funds");
-    assert_eq!(
-        d.reasons[0].message,
+    assert_first_reason(
+        &d.reasons,
+        "insufficient-funds",
         "the balance lacks 2900 JPY, and neither auto-charge nor a preset fallback \
-         `video-stream` accepts can cover it"
+         `video-stream` accepts can cover it",
     );
     let why: Vec<(&str, &str, &str)> = d.reasons[1..]
         .iter()
@@ -431,10 +431,10 @@ async fn a_charge_in_another_currency_is_declined_in_its_own_currency() {
     let d = fund(&server, req).await;
     assert_decline(&d, &["CURRENCY_NOT_ACCEPTED"]);
     assert_eq!(d.currency, "USD", "the charge's currency: {d:#?}");
-    assert_eq!(d.reasons[0].rule_id, "currency-not-accepted");
-    assert_eq!(
-        d.reasons[0].message,
-        "`video-stream` charges in JPY, not USD"
+    assert_first_reason(
+        &d.reasons,
+        "currency-not-accepted",
+        "`video-stream` charges in JPY, not USD",
     );
 }
 

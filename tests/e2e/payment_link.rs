@@ -10,8 +10,8 @@ use tollgate::grpc::pb::{
 };
 
 use crate::support::{
-    AS_OF, DEMO_LINK_RULES, DEMO_REVISION, Server, assert_link, auto_charge, balance_method,
-    details, link_request, method, rfc3339, trace,
+    AS_OF, DEMO_LINK_RULES, DEMO_REVISION, Server, assert_first_reason, assert_link, auto_charge,
+    balance_method, details, link_request, method, rfc3339, trace,
 };
 
 #[tokio::test]
@@ -47,10 +47,10 @@ async fn health_below_the_merchant_minimum_is_denied() {
         .decide_link(link_request("video-stream", 39, card()))
         .await;
     assert_link(&d, LinkOutcome::Deny, &[], &["HEALTH_SCORE_TOO_LOW"]);
-    assert_eq!(d.reasons[0].rule_id, "health-score-too-low");
-    assert_eq!(
-        d.reasons[0].message,
-        "fund-management health score 39 is below the minimum of 40 for `video-stream`"
+    assert_first_reason(
+        &d.reasons,
+        "health-score-too-low",
+        "fund-management health score 39 is below the minimum of 40 for `video-stream`",
     );
     let d = server
         .decide_link(link_request("video-stream", 40, card()))
@@ -120,10 +120,10 @@ async fn auto_charge_meeting_the_criterion_links() {
     req.auto_charge = auto_charge("bank-1", 3000);
     let d = server.decide_link(req).await;
     assert_link(&d, LinkOutcome::Link, &[], &["AUTO_CHARGE_AVAILABLE"]);
-    assert_eq!(d.reasons[0].rule_id, "auto-charge-available");
-    assert_eq!(
-        d.reasons[0].message,
-        "auto-charge of 3000 JPY from `bank-1` meets the minimum of 3000 for `ride-share`"
+    assert_first_reason(
+        &d.reasons,
+        "auto-charge-available",
+        "auto-charge of 3000 JPY from `bank-1` meets the minimum of 3000 for `ride-share`",
     );
 }
 
@@ -235,10 +235,10 @@ async fn an_accepted_active_second_method_links() {
             ))
             .await;
         assert_link(&d, LinkOutcome::Link, &[], &["SECOND_METHOD_AVAILABLE"]);
-        assert_eq!(d.reasons[0].rule_id, "second-method-available");
-        assert_eq!(
-            d.reasons[0].message,
-            format!("`{id}` is an active second method that `video-stream` accepts")
+        assert_first_reason(
+            &d.reasons,
+            "second-method-available",
+            &format!("`{id}` is an active second method that `video-stream` accepts"),
         );
     }
 
@@ -278,11 +278,11 @@ async fn a_method_the_merchant_does_not_accept_asks_for_auto_charge() {
         &[EnableAutoCharge],
         &["METHOD_NOT_ACCEPTED_BY_MERCHANT"],
     );
-    assert_eq!(d.reasons[0].rule_id, "method-not-accepted");
-    assert_eq!(
-        d.reasons[0].message,
+    assert_first_reason(
+        &d.reasons,
+        "method-not-accepted",
         "`ride-share` accepts none of the user's other methods; \
-         enable auto-charge of at least 3000 JPY"
+         enable auto-charge of at least 3000 JPY",
     );
 
     // At video-stream: active debit card and postpaid, and an accepted type
@@ -326,10 +326,10 @@ async fn only_inactive_second_methods_ask_to_reactivate_then_enable_auto_charge(
         &[ReactivatePaymentMethod, EnableAutoCharge],
         &["PAYMENT_METHOD_INACTIVE"],
     );
-    assert_eq!(d.reasons[0].rule_id, "second-method-inactive");
-    assert_eq!(
-        d.reasons[0].message,
-        "the user's other methods are suspended or expired: [card-1, bank-1]"
+    assert_first_reason(
+        &d.reasons,
+        "second-method-inactive",
+        "the user's other methods are suspended or expired: [card-1, bank-1]",
     );
 
     // The same at ride-share, whatever the type.
@@ -361,11 +361,11 @@ async fn balance_only_asks_to_add_a_method_where_the_merchant_accepts_one() {
             &[AddPaymentMethod, EnableAutoCharge],
             &["SINGLE_PAYMENT_METHOD"],
         );
-        assert_eq!(d.reasons[0].rule_id, "balance-only-second-method-possible");
-        assert_eq!(
-            d.reasons[0].message,
+        assert_first_reason(
+            &d.reasons,
+            "balance-only-second-method-possible",
             "the balance is the only payment method; add one `video-stream` accepts \
-             ([CREDIT_CARD, BANK_ACCOUNT]) or enable auto-charge"
+             ([CREDIT_CARD, BANK_ACCOUNT]) or enable auto-charge",
         );
     }
 }
@@ -383,11 +383,11 @@ async fn balance_only_asks_for_auto_charge_where_the_merchant_accepts_no_second_
             &[EnableAutoCharge],
             &["SINGLE_PAYMENT_METHOD"],
         );
-        assert_eq!(d.reasons[0].rule_id, "balance-only");
-        assert_eq!(
-            d.reasons[0].message,
+        assert_first_reason(
+            &d.reasons,
+            "balance-only",
             "the balance is the only payment method `ride-share` takes; \
-             enable auto-charge of at least 3000 JPY"
+             enable auto-charge of at least 3000 JPY",
         );
     }
 }

@@ -556,6 +556,13 @@ pub fn trace(d: &impl Decision) -> Vec<(&str, &str, bool, bool)> {
         .collect()
 }
 
+/// The first reason is `rule_id`'s, with exactly `message`.
+pub fn assert_first_reason(reasons: &[pb::Reason], rule_id: &str, message: &str) {
+    let first = reasons.first().unwrap_or_else(|| panic!("no reasons"));
+    assert_eq!(first.rule_id, rule_id, "{reasons:?}");
+    assert_eq!(first.message, message, "{reasons:?}");
+}
+
 /// Details as a sorted list of pairs, for exact comparison.
 pub fn details(r: &pb::Reason) -> Vec<(&str, &str)> {
     let mut out: Vec<(&str, &str)> = r
