@@ -1,12 +1,25 @@
 //! The native evaluator must decide exactly as the CEL interpreter does:
 //! every decision of the demo bundle, on random requests of all three
 //! decision types, compared between the two (all but the decision id).
+//! And beyond the demo's expressions: a bundle generated from the fact
+//! declarations themselves reads every declared fact (conditions, `has()`,
+//! map keys, rendered values), so a fact added to a table is compared
+//! between the two evaluators without anyone writing a rule for it.
 
-#![allow(clippy::expect_used, clippy::indexing_slicing, reason = "test code")]
+#![allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code"
+)]
 
 use proptest::prelude::*;
 use tollgate::{
-    bundle::{self, CompiledBundle},
+    bundle::{
+        self, BundleFiles, CompiledBundle,
+        facts::{Context, Table, Ty, item},
+        types::{payment::facts as payment_facts, plan_change::facts as plan_change_facts},
+    },
     domain::{
         AutoCharge, BillingInput, ChargeFunding, ChargeFundingInput, HealthIndex, MethodInput,
         PaymentLink, PaymentLinkInput, PlanChange, PlanChangeInput, WalletInput,
@@ -24,6 +37,109 @@ fn bundles() -> &'static (CompiledBundle, CompiledBundle) {
     static BUNDLES: std::sync::OnceLock<(CompiledBundle, CompiledBundle)> =
         std::sync::OnceLock::new();
     BUNDLES.get_or_init(|| (demo(), demo().interpreted()))
+}
+
+/// A condition and a rendered value that read `path`, by its type.
+fn reads(path: &str, ty: Ty) -> [(String, String); 2] {
+    let (when, shown) = match ty {
+        Ty::Bool => (path.to_owned(), format!("{{{path}}}")),
+        Ty::Int => (
+            format!("{path} % 2 == 0 || {path} > 1000"),
+            format!("{{{path} + 1}}"),
+        ),
+        Ty::Double => (format!("{path} >= 2.5"), format!("{{{path} * 2.0}}")),
+        Ty::Str => (
+            format!("{path} == 'free' || size({path}) > 5"),
+            format!("{{{path} + '!'}}"),
+        ),
+        Ty::Timestamp => (format!("int({path}) > 1750000000"), format!("{{{path}}}")),
+        Ty::StrList => (
+            format!("'m0' in {path} || size({path}) > 1"),
+            format!("{{{path}}}"),
+        ),
+        Ty::Records => (
+            format!("size({path}) > 0 && {path}[0].type == 'CREDIT_CARD'"),
+            format!("{{size({path}) > 0 ? {path}[0].id + {path}[0].status : 'none'}}"),
+        ),
+        Ty::Metrics => (
+            format!("'users' in {path} && {path}.users > 3.0 || has({path}.api_calls)"),
+            format!("{{size({path})}} {{{path}.users}}"),
+        ),
+        Ty::Strings => (
+            format!("has({path}.channel) && {path}.channel == 'web'"),
+            format!("{{size({path})}}"),
+        ),
+        Ty::Data if path.ends_with("attributes") && !path.starts_with("merchant") => (
+            format!("{path}.contract_only == true"),
+            format!("{{{path}.contract_only}}"),
+        ),
+        Ty::Data => (format!("has({path}.tier)"), format!("{{size({path})}}")),
+    };
+    [
+        (when.clone(), shown),
+        (format!("!({when})"), format!("{{{when}}}")),
+    ]
+}
+
+/// Deny rules reading every fact of `table`; `has()` for optional ones.
+fn rules_for<C: Context>(table: Table<C>, prefix: &str, deny: &str) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    let mut rule = |when: &str, message: &str| {
+        n += 1;
+        let when = when.replace('"', "\\\"");
+        let message = message.replace('"', "\\\"");
+        out.push_str(&format!(
+            "  - {{ id: {prefix}-{n}, effect: {deny}, when: \"{when}\", reason: {{ code: R{n}, message: \"{message}\" }} }}\n"
+        ));
+    };
+    for fact in table.iter() {
+        for (when, shown) in reads(fact.path, fact.ty) {
+            rule(&when, &shown);
+        }
+        if fact.optional {
+            rule(
+                &format!("has({})", fact.path),
+                &format!("{{has({})}}", fact.path),
+            );
+        }
+    }
+    out
+}
+
+/// The demo's catalogue and merchants with rules generated from every
+/// declared fact, compiled natively and for the interpreter.
+fn every_fact() -> &'static (CompiledBundle, CompiledBundle) {
+    static BUNDLES: std::sync::OnceLock<(CompiledBundle, CompiledBundle)> =
+        std::sync::OnceLock::new();
+    BUNDLES.get_or_init(|| {
+        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bundles/demo");
+        let mut files = BundleFiles::default();
+        for name in ["bundle.yaml", "plans.yaml", "merchants.yaml"] {
+            files.insert(name, std::fs::read(demo.join(name)).expect("demo file"));
+        }
+        let mut items = String::new();
+        for fact in item::FACTS {
+            let [(when, shown), _] = reads(fact.path, fact.ty);
+            items.push_str(&format!(
+                "  - {{ id: item-{}, for_each: target.limits, effect: deny, when: \"{when}\", reason: {{ code: ITEM, message: \"{shown}\" }} }}\n",
+                fact.path
+            ));
+        }
+        let rules = format!(
+            "plan_change_rules:\n{}{items}payment_link_rules:\n{}charge_funding_rules:\n{}",
+            rules_for(plan_change_facts::TABLE, "plan", "deny"),
+            rules_for(payment_facts::LINK, "link", "deny"),
+            rules_for(payment_facts::FUNDING, "funding", "decline"),
+        );
+        files.insert("rules.yaml", rules.into_bytes());
+        let native = bundle::compile(&files).unwrap_or_else(|e| panic!("generated bundle: {e:?}"));
+        let (ran_natively, total) = native.native_coverage();
+        assert_eq!(ran_natively, total, "every generated expression has a native form");
+        let interpreted = bundle::compile(&files).expect("compiles").interpreted();
+        assert_eq!(interpreted.native_coverage().0, 0);
+        (native, interpreted)
+    })
 }
 
 fn instant(secs: i64) -> jiff::Timestamp {
@@ -146,6 +262,48 @@ proptest! {
         let input = ChargeFundingInput {
             wallet,
             currency: Some(if usd { "USD" } else { "JPY" }.to_owned()),
+            amount_minor: amount,
+            balance_minor: balance,
+        };
+        let req = ChargeFunding::parse(input, instant(0)).expect("valid");
+        let mut a = engine::decide_charge_funding(native, &req);
+        let b = engine::decide_charge_funding(interpreted, &req);
+        a.meta.decision_id = b.meta.decision_id;
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn every_plan_change_fact_reads_the_same_in_both(input in plan_change(), web in any::<bool>()) {
+        let (native, interpreted) = every_fact();
+        let mut input = input;
+        if web { input.attributes.insert("channel".to_owned(), "web".to_owned()); }
+        let req = PlanChange::parse(input, instant(0)).expect("valid");
+        let mut a = engine::decide_plan_change(native, &req);
+        let b = engine::decide_plan_change(interpreted, &req);
+        a.meta.decision_id = b.meta.decision_id;
+        prop_assert!(a.reasons.len() > 10, "the generated rules ran: {:?}", a.reasons);
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn every_payment_link_fact_reads_the_same_in_both(wallet in wallet(), score in prop::option::of(0u32..=100)) {
+        let (native, interpreted) = every_fact();
+        let input = PaymentLinkInput { wallet, health: score.map(|score| HealthIndex { score, ..HealthIndex::default() }) };
+        let req = PaymentLink::parse(input, instant(0)).expect("valid");
+        let mut a = engine::decide_payment_link(native, &req);
+        let b = engine::decide_payment_link(interpreted, &req);
+        a.meta.decision_id = b.meta.decision_id;
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn every_charge_funding_fact_reads_the_same_in_both(
+        wallet in wallet(), amount in 1i64..20_000, balance in 0i64..20_000,
+    ) {
+        let (native, interpreted) = every_fact();
+        let input = ChargeFundingInput {
+            wallet,
+            currency: Some("JPY".to_owned()),
             amount_minor: amount,
             balance_minor: balance,
         };

@@ -118,7 +118,7 @@ fn demo_with_rules(keep: impl Fn(&serde_json::Value) -> bool) -> CompiledBundle 
 static DENY_ONLY: LazyLock<CompiledBundle> = LazyLock::new(|| {
     let bundle = demo_with_rules(|rule| rule["effect"] != "allow");
     assert!(
-        !bundle.plan_change_rules.is_empty(),
+        !bundle.plan_change.rules.is_empty(),
         "the demo has deny rules"
     );
     bundle
@@ -126,7 +126,7 @@ static DENY_ONLY: LazyLock<CompiledBundle> = LazyLock::new(|| {
 
 static NO_RULES: LazyLock<CompiledBundle> = LazyLock::new(|| {
     let bundle = demo_with_rules(|_| false);
-    assert_eq!(bundle.plan_change_rules.len(), 0);
+    assert_eq!(bundle.plan_change.rules.len(), 0);
     bundle
 });
 

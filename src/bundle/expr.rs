@@ -1,11 +1,14 @@
 //! CEL expressions compiled at load, checked against the variables a rule
 //! may read, so a typo is a bundle error and not a run-time surprise.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr};
 
-use super::{fields::Field, native::Node};
+use super::{
+    native::Node,
+    vars::{Shape, Vars},
+};
 
 /// A compiled CEL expression and its source text.
 pub struct Expr {
@@ -16,45 +19,6 @@ pub struct Expr {
     pub native: Option<Node>,
     /// The source, for traces and messages.
     pub source: String,
-}
-
-/// The shape of a variable: which fields it has.
-#[derive(Debug, Clone)]
-pub enum Shape {
-    /// A single value (number, string, bool, timestamp, list): no fields.
-    Value(Field),
-    /// A map keyed by data; `Some(keys)` limits the keys a bundle may name.
-    Map(Field, Option<Vec<String>>),
-    /// A record with these fields only.
-    Record(BTreeMap<String, Shape>),
-}
-
-impl Shape {
-    /// A record with the given fields.
-    pub fn record<I, K>(fields: I) -> Self
-    where
-        I: IntoIterator<Item = (K, Shape)>,
-        K: Into<String>,
-    {
-        Self::Record(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
-    }
-}
-
-/// The variables an expression may reference, with their shapes.
-#[derive(Debug, Clone, Default)]
-pub struct Vars(BTreeMap<String, Shape>);
-
-impl Vars {
-    /// Declares a variable.
-    pub fn with(mut self, name: &str, shape: Shape) -> Self {
-        self.0.insert(name.to_owned(), shape);
-        self
-    }
-
-    /// The shape of a variable.
-    pub fn get(&self, name: &str) -> Option<&Shape> {
-        self.0.get(name)
-    }
 }
 
 /// Compiles `source` and checks every variable and field it reads.
@@ -160,7 +124,7 @@ fn path(expr: &Ast) -> Option<Vec<&str>> {
 fn check(expr: &Ast, vars: &Vars, locals: &HashSet<String>, problems: &mut Vec<String>) {
     match expr {
         Ast::Ident(name)
-            if !name.starts_with('@') && !locals.contains(name) && !vars.0.contains_key(name) =>
+            if !name.starts_with('@') && !locals.contains(name) && !vars.contains(name) =>
         {
             problems.push(format!("undeclared reference to `{name}`"));
         }
@@ -184,7 +148,7 @@ fn check_path(p: &[&str], vars: &Vars, locals: &HashSet<String>, problems: &mut 
     if locals.contains(*root) {
         return;
     }
-    let Some(mut shape) = vars.0.get(*root) else {
+    let Some(mut shape) = vars.get(root) else {
         problems.push(format!("undeclared reference to `{root}`"));
         return;
     };

@@ -3,31 +3,35 @@
 //! compiled here, so nothing is parsed on the request path. Reading files
 //! from disk is the `reload` module's job; this module never does I/O.
 
+mod catalog;
 mod compile;
 mod errors;
 mod expr;
-mod fields;
+pub mod facts;
 mod index;
 mod model;
 mod native;
-mod payment;
-mod plan_change;
+mod parse;
+mod problems;
+mod rules;
 mod schema;
 mod template;
+mod test_cases;
+pub mod types;
+mod vars;
 
 use sha2::{Digest as _, Sha256};
 
-pub use compile::{json_to_cel, yaml_message};
 pub use errors::{BundleError, BundleErrors, Location};
 pub use expr::Expr;
-pub use fields::{Field, PlanField, Side};
 pub use index::{Candidates, ScopeIndex};
 pub use model::{
-    AutoChargeCriterion, Catalog, CompiledBundle, Effect, ForEach, FundingStrategy, LinkPayload,
-    Merchant, Merchants, Plan, ReasonTemplate, Rule, Scope, TestCase, TestRequest, TimingSpec,
-    Want, WantKind,
+    AnyRuleSet, AutoChargeCriterion, Catalog, CompiledBundle, Effect, ForEach, FundingStrategy,
+    LinkPayload, Merchant, Merchants, Plan, ReasonTemplate, Rule, RuleSet, Scope, TestCase,
+    TestRequest, TimingSpec, Want, WantKind,
 };
 pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
+pub use parse::yaml_message;
 pub use template::{Part, Template};
 
 /// The files of a bundle: names (no directories) and contents.

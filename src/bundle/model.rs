@@ -4,7 +4,11 @@ use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
 
 use jiff::{Timestamp, civil::Date};
 
-use super::{Location, ScopeIndex, expr::Expr, template::Template};
+use super::{
+    Location, ScopeIndex,
+    expr::Expr,
+    template::{Part, Template},
+};
 use crate::domain::{
     ChargeFundingInput, Currency, EffectiveTiming, FundingOutcome, FundingStep, LinkOutcome,
     MethodType, PaymentLinkInput, PlanChangeInput, ReasonCode, RequesterRole, RequiredAction,
@@ -24,20 +28,14 @@ pub struct CompiledBundle {
     pub digest: Arc<str>,
     /// The plan catalogue.
     pub catalog: Catalog,
-    /// Plan-change rules, in evaluation order.
-    pub plan_change_rules: Vec<Rule<TimingSpec>>,
+    /// Plan-change rules.
+    pub plan_change: RuleSet<TimingSpec>,
     /// Merchant settings.
     pub merchants: Merchants,
-    /// Payment-link rules, in evaluation order.
-    pub payment_link_rules: Vec<Rule<LinkPayload>>,
-    /// Charge-funding rules, in evaluation order.
-    pub charge_funding_rules: Vec<Rule<FundingStrategy>>,
-    /// Plan-change rules by source plan.
-    pub plan_change_index: ScopeIndex,
-    /// Payment-link rules by merchant.
-    pub payment_link_index: ScopeIndex,
-    /// Charge-funding rules by merchant.
-    pub charge_funding_index: ScopeIndex,
+    /// Payment-link rules.
+    pub payment_link: RuleSet<LinkPayload>,
+    /// Charge-funding rules.
+    pub charge_funding: RuleSet<FundingStrategy>,
     /// The bundle's own tests.
     pub tests: Vec<TestCase>,
     /// The CEL environment every condition was compiled with.
@@ -45,61 +43,113 @@ pub struct CompiledBundle {
 }
 
 impl CompiledBundle {
+    /// Every decision type's rules, for what is the same for all of them.
+    pub fn rule_sets(&self) -> [&dyn AnyRuleSet; 3] {
+        [&self.plan_change, &self.payment_link, &self.charge_funding]
+    }
+
     /// The same bundle with every expression left to the CEL interpreter:
     /// the baseline the native evaluator is measured and checked against.
     pub fn interpreted(mut self) -> Self {
-        fn strip<A>(rules: &mut [Rule<A>]) {
-            for rule in rules {
-                if let Some(c) = rule.condition.as_mut() {
-                    c.native = None;
-                }
-                for t in std::iter::once(&mut rule.reason.message)
-                    .chain(rule.reason.details.iter_mut().map(|(_, t)| t))
-                {
-                    for part in &mut t.parts {
-                        if let super::Part::Hole(e) = part {
-                            e.native = None;
-                        }
-                    }
-                }
-            }
-        }
-        strip(&mut self.plan_change_rules);
-        strip(&mut self.payment_link_rules);
-        strip(&mut self.charge_funding_rules);
+        self.plan_change.interpret();
+        self.payment_link.interpret();
+        self.charge_funding.interpret();
         self
     }
 
     /// How many expressions (conditions and template holes) there are, and
     /// how many of them the native evaluator runs.
     pub fn native_coverage(&self) -> (usize, usize) {
-        fn count<A>(rules: &[Rule<A>], native: &mut usize, total: &mut usize) {
-            for rule in rules {
-                let holes = std::iter::once(&rule.reason.message)
-                    .chain(rule.reason.details.iter().map(|(_, t)| t))
-                    .flat_map(|t| &t.parts)
-                    .filter_map(|p| match p {
-                        super::Part::Hole(e) => Some(e),
-                        super::Part::Text(_) => None,
-                    });
-                for e in rule.condition.iter().chain(holes) {
-                    *total += 1;
-                    *native += usize::from(e.native.is_some());
-                }
-            }
-        }
         let (mut native, mut total) = (0, 0);
-        count(&self.plan_change_rules, &mut native, &mut total);
-        count(&self.payment_link_rules, &mut native, &mut total);
-        count(&self.charge_funding_rules, &mut native, &mut total);
+        for set in self.rule_sets() {
+            let (n, t) = set.native_coverage();
+            native += n;
+            total += t;
+        }
         (native, total)
     }
 
     /// Number of rules across all decision types.
     pub fn rule_count(&self) -> usize {
-        self.plan_change_rules.len()
-            + self.payment_link_rules.len()
-            + self.charge_funding_rules.len()
+        self.rule_sets().iter().map(|s| s.len()).sum()
+    }
+}
+
+/// The rules of one decision type, in evaluation order, and their index.
+pub struct RuleSet<A> {
+    /// The rules, in evaluation order (files by name, rules in file order).
+    pub rules: Vec<Rule<A>>,
+    /// Rule positions by their keyed scope (source plan, or merchant).
+    pub index: ScopeIndex,
+}
+
+impl<A> RuleSet<A> {
+    /// `rules`, indexed by the scope key `key` picks from each.
+    pub fn new(rules: Vec<Rule<A>>, key: impl Fn(&Scope) -> &[String]) -> Self {
+        let index = ScopeIndex::build(rules.iter().map(|r| key(&r.scope)));
+        Self { rules, index }
+    }
+
+    fn interpret(&mut self) {
+        for rule in &mut self.rules {
+            for e in rule.expressions_mut() {
+                e.native = None;
+            }
+        }
+    }
+}
+
+/// What is the same for every decision type's rules.
+pub trait AnyRuleSet {
+    /// Number of rules.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// How many expressions run natively, of how many.
+    fn native_coverage(&self) -> (usize, usize);
+}
+
+impl<A> AnyRuleSet for RuleSet<A> {
+    fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    fn native_coverage(&self) -> (usize, usize) {
+        let (mut native, mut total) = (0, 0);
+        for rule in &self.rules {
+            for e in rule.expressions() {
+                total += 1;
+                native += usize::from(e.native.is_some());
+            }
+        }
+        (native, total)
+    }
+}
+
+impl<A> Rule<A> {
+    /// The condition and every template hole.
+    pub fn expressions(&self) -> impl Iterator<Item = &Expr> {
+        let holes = std::iter::once(&self.reason.message)
+            .chain(self.reason.details.iter().map(|(_, t)| t))
+            .flat_map(|t| &t.parts)
+            .filter_map(|p| match p {
+                Part::Hole(e) => Some(e),
+                Part::Text(_) => None,
+            });
+        self.condition.iter().chain(holes)
+    }
+
+    fn expressions_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
+        let holes = std::iter::once(&mut self.reason.message)
+            .chain(self.reason.details.iter_mut().map(|(_, t)| t))
+            .flat_map(|t| &mut t.parts)
+            .filter_map(|p| match p {
+                Part::Hole(e) => Some(e),
+                Part::Text(_) => None,
+            });
+        self.condition.iter_mut().chain(holes)
     }
 }
 
@@ -109,8 +159,6 @@ pub struct Catalog {
     pub plans: HashMap<String, Plan>,
     /// Declared plan attributes with their defaults.
     pub attribute_defaults: BTreeMap<String, serde_json::Value>,
-    /// The CEL value an unknown plan id gets (its `id` set per request).
-    pub unknown_attributes: cel::Value,
 }
 
 /// One plan of the catalogue.
@@ -127,8 +175,6 @@ pub struct Plan {
     pub quotas: BTreeMap<String, f64>,
     /// Attributes with defaults filled in.
     pub attributes: BTreeMap<String, serde_json::Value>,
-    /// The plan as a CEL map, built once at load.
-    pub cel: cel::Value,
 }
 
 /// A rule of one decision type; `A` is what an allowing rule decides.

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use cel::common::ast::{Expr as Ast, LiteralValue, operators as op};
 
 use super::{
-    expr::{Shape, Vars},
-    fields::Field,
+    facts::FactRef,
+    vars::{Shape, Vars},
 };
 
 /// A literal.
@@ -80,13 +80,13 @@ pub enum Node {
     /// A literal.
     Lit(Lit),
     /// A value the engine supplies.
-    Field(Field),
+    Field(FactRef),
     /// `map.key`: a key of a map of data (an error when absent).
     Key(Box<Node>, Arc<str>),
     /// `has(map.key)`
     HasKey(Box<Node>, Arc<str>),
     /// `has(record.field)` for an optional field.
-    HasField(Field),
+    HasField(FactRef),
     /// `x[i]`
     Index(Box<Node>, Box<Node>),
     /// `!x`

@@ -1,7 +1,10 @@
 //! Message templates: literal text with `{expr}` holes, each hole a CEL
 //! expression compiled at load. `{{` and `}}` are literal braces.
 
-use super::expr::{self, Expr, Vars};
+use super::{
+    expr::{self, Expr},
+    vars::Vars,
+};
 
 /// A compiled template.
 pub struct Template {

@@ -1,5 +1,5 @@
-//! Evaluation: `decide_*(&CompiledBundle, &Request) -> Decision`, pure and
-//! synchronous, the same machinery for every decision type.
+//! Evaluation: `DecisionType::decide(&CompiledBundle, &Request) -> Decision`,
+//! pure and synchronous, the same machinery for every decision type.
 //!
 //! # The combining rule
 //!
@@ -31,22 +31,22 @@
 //! `UNKNOWN_MERCHANT` before any rule runs: without settings there are no
 //! facts to judge by.
 
-mod charge_funding;
 mod combine;
+mod decision;
+mod env;
+mod meta;
 mod native;
-mod payment;
-mod payment_link;
-mod plan_change;
 mod render;
-mod timing;
-mod value;
-mod values;
+mod text;
+pub mod types;
 mod verify;
 
-pub use charge_funding::decide_charge_funding;
-pub use payment_link::decide_payment_link;
-pub use plan_change::decide_plan_change;
-pub use timing::next_anchor_boundary;
+pub use decision::DecisionType;
+pub use types::{
+    charge_funding::{ChargeFundingType, decide_charge_funding},
+    payment_link::{PaymentLinkType, decide_payment_link},
+    plan_change::{PlanChangeType, decide_plan_change, next_anchor_boundary},
+};
 pub use verify::{TEST_CLOCK, TestOutcome, TestReport, run_tests, verify};
 
 /// Reason codes the engine itself emits.
@@ -60,7 +60,7 @@ pub mod codes {
     /// The deciding approve rule's funding strategy has no valid plan.
     pub const FUNDING_PLAN_UNAVAILABLE: &str = "FUNDING_PLAN_UNAVAILABLE";
     /// The merchant is unknown and the bundle has no default profile.
-    pub const UNKNOWN_MERCHANT: &str = super::payment::UNKNOWN_MERCHANT;
+    pub const UNKNOWN_MERCHANT: &str = super::types::payment::UNKNOWN_MERCHANT;
     /// A fallback candidate that could not be used (one per method).
-    pub const FALLBACK_METHOD_SKIPPED: &str = super::payment::FALLBACK_METHOD_SKIPPED;
+    pub const FALLBACK_METHOD_SKIPPED: &str = super::types::payment::FALLBACK_METHOD_SKIPPED;
 }

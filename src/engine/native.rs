@@ -4,14 +4,10 @@
 
 use std::{borrow::Cow, cmp::Ordering};
 
-use super::value::V;
-use crate::bundle::{ArithOp, CmpOp, Conv, Field, Lit, Node};
-
-/// Supplies the values a rule reads.
-pub trait Lookup {
-    /// The value of `field`; `None` when the request did not give it.
-    fn field(&self, field: Field) -> Option<V<'_>>;
-}
+use crate::bundle::{
+    ArithOp, CmpOp, Conv, Lit, Node,
+    facts::{Lookup, V},
+};
 
 /// Evaluates `node`; an error is a message for `POLICY_EVALUATION_ERROR`.
 pub fn eval<'a>(node: &'a Node, facts: &'a dyn Lookup) -> Result<V<'a>, String> {
@@ -26,9 +22,9 @@ pub fn eval<'a>(node: &'a Node, facts: &'a dyn Lookup) -> Result<V<'a>, String> 
             Lit::Str(s) => V::Str(Cow::Borrowed(s)),
         },
         Node::Field(f) => facts
-            .field(*f)
-            .ok_or_else(|| format!("no such key: {}", field_name(*f)))?,
-        Node::HasField(f) => V::Bool(facts.field(*f).is_some()),
+            .fact(*f)
+            .ok_or_else(|| format!("no such key: {}", facts.name(*f)))?,
+        Node::HasField(f) => V::Bool(facts.fact(*f).is_some()),
         Node::Key(map, key) => match ev(map)? {
             V::Map(m) => m.get(key).ok_or_else(|| format!("no such key: {key}"))?,
             other => return Err(format!("no such key: {key} (on a {})", other.type_name())),
@@ -248,16 +244,5 @@ fn arith_name(op: ArithOp) -> &'static str {
         ArithOp::Mul => "_*_",
         ArithOp::Div => "_/_",
         ArithOp::Rem => "_%_",
-    }
-}
-
-/// The last segment of a field's name, for "no such key" messages.
-fn field_name(f: Field) -> &'static str {
-    match f {
-        Field::PeriodStart => "current_period_start",
-        Field::PeriodEnd => "current_period_end",
-        Field::CommitmentEnd => "commitment_end",
-        Field::AnchorDay => "anchor_day",
-        _ => "field",
     }
 }

@@ -6,18 +6,23 @@ use std::{collections::HashMap, sync::Arc};
 use jiff::Timestamp;
 use serde_saphyr::Spanned;
 
-use super::{
-    Location,
-    compile::{self, Common, Parsed, Problems},
-    expr::{Shape, Vars},
-    fields::Field,
+pub mod facts;
+pub mod wallet;
+
+use crate::bundle::{
+    Effect, Location,
+    facts::declared,
     model::{
         AutoChargeCriterion, FundingStrategy, LinkPayload, Merchant, Merchants, Rule, TestRequest,
         WantKind,
     },
+    parse::Parsed,
+    problems::Problems,
+    rules::{self, Common},
     schema::{
         AutoChargeDoc, ChargeFundingDoc, MerchantDoc, MethodDoc, PaymentLinkDoc, RuleDoc, WantDoc,
     },
+    vars::Vars,
 };
 use crate::domain::{
     AutoCharge, ChargeFunding, ChargeFundingInput, Currency, FundingOutcome, FundingSource,
@@ -26,7 +31,7 @@ use crate::domain::{
 };
 
 /// Reads every merchant and the default profile.
-pub(super) fn merchants(p: &mut Problems, parsed: &[Parsed]) -> Merchants {
+pub(crate) fn merchants(p: &mut Problems, parsed: &[Parsed]) -> Merchants {
     let mut by_id = HashMap::new();
     let mut default = None;
     for f in parsed {
@@ -138,84 +143,14 @@ fn merchant(
 
 /// The variables a payment rule may read; `funding` adds the charge.
 pub fn vars(funding: bool) -> Vars {
-    let v = Shape::Value;
-    let auto_charge = Shape::record([
-        ("enabled", v(Field::AutoChargeEnabled)),
-        ("source_method_id", v(Field::AutoChargeSource)),
-        ("threshold_minor", v(Field::AutoChargeThreshold)),
-        ("amount_minor", v(Field::AutoChargeAmount)),
-    ]);
-    let mut request = vec![
-        ("user_id", v(Field::UserId)),
-        ("merchant_id", v(Field::MerchantId)),
-        ("methods", v(Field::Methods)),
-        ("auto_charge", auto_charge),
-        ("attributes", Shape::Map(Field::Attributes, None)),
-        ("as_of", v(Field::AsOf)),
-    ];
-    if funding {
-        request.push((
-            "amount",
-            Shape::record([
-                ("currency", v(Field::AmountCurrency)),
-                ("amount_minor", v(Field::AmountMinor)),
-            ]),
-        ));
-        request.push(("balance_minor", v(Field::BalanceMinor)));
-    } else {
-        request.push((
-            "health",
-            Shape::record([
-                ("score", v(Field::HealthScore)),
-                ("signals", Shape::Map(Field::HealthSignals, None)),
-            ]),
-        ));
-    }
-    let merchant = Shape::record([
-        ("id", v(Field::MerchantProfileId)),
-        ("default_profile", v(Field::DefaultProfile)),
-        ("currency", v(Field::MerchantCurrency)),
-        ("accepted_methods", v(Field::AcceptedTypes)),
-        ("accepts_second_methods", v(Field::AcceptsSecondMethods)),
-        ("min_health_score", v(Field::MinHealthScore)),
-        (
-            "auto_charge",
-            Shape::record([
-                ("min_amount_minor", v(Field::MinAutoChargeAmount)),
-                ("min_threshold_minor", v(Field::MinAutoChargeThreshold)),
-            ]),
-        ),
-        ("allow_split", v(Field::AllowSplit)),
-        ("attributes", Shape::Map(Field::MerchantAttributes, None)),
-    ]);
-    let wallet = Shape::record([
-        ("balance_method", v(Field::BalanceMethod)),
-        ("active", v(Field::ActiveMethods)),
-        ("accepted", v(Field::AcceptedMethods)),
-        ("inactive", v(Field::InactiveMethods)),
-        ("fallbacks", v(Field::Fallbacks)),
-        ("auto_charge_ok", v(Field::AutoChargeOk)),
-    ]);
-    let vars = Vars::default()
-        .with("request", Shape::record(request))
-        .with("merchant", merchant)
-        .with("wallet", wallet);
-    if funding {
-        vars.with(
-            "charge",
-            Shape::record([
-                ("covered", v(Field::Covered)),
-                ("shortfall_minor", v(Field::Shortfall)),
-                ("top_up_minor", v(Field::TopUp)),
-            ]),
-        )
-    } else {
-        vars
-    }
+    Vars::of(
+        declared(if funding { facts::FUNDING } else { facts::LINK }),
+        &[],
+    )
 }
 
 fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &RuleDoc) {
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -223,7 +158,7 @@ fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &Ru
         "from_plans",
         d.from_plans.first().map(Into::into),
     );
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -231,7 +166,7 @@ fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &Ru
         "to_plans",
         d.to_plans.first().map(Into::into),
     );
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -239,7 +174,7 @@ fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &Ru
         "requesters",
         d.requesters.first().map(Into::into),
     );
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -247,7 +182,7 @@ fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &Ru
         "for_each",
         d.for_each.as_ref().map(Into::into),
     );
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -255,7 +190,7 @@ fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &Ru
         "timing",
         d.timing.as_ref().map(Into::into),
     );
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -265,7 +200,7 @@ fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &Ru
     );
 }
 
-pub(super) fn link_rule(
+pub(crate) fn link_rule(
     p: &mut Problems,
     env: &cel::Env,
     file: &Arc<str>,
@@ -275,7 +210,7 @@ pub(super) fn link_rule(
     let d = &doc.value;
     let id = &common.id;
     payment_only(p, file, id, "payment_link_rules", d);
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -283,7 +218,7 @@ pub(super) fn link_rule(
         "funding",
         d.funding.as_ref().map(Into::into),
     );
-    let effect = compile::effect(
+    let effect = rules::effect(
         p,
         file,
         id,
@@ -311,8 +246,8 @@ pub(super) fn link_rule(
             (_, Some(a)) => actions(p, file, id, a).map(LinkPayload::RequireAction),
         },
     )?;
-    if matches!(effect, super::Effect::Deny) {
-        compile::forbid(
+    if matches!(effect, Effect::Deny) {
+        rules::forbid(
             p,
             file,
             id,
@@ -321,8 +256,8 @@ pub(super) fn link_rule(
             d.actions.as_ref().map(Into::into),
         );
     }
-    let parts = compile::condition_and_reason(p, env, file, id, d, &vars(false))?;
-    Some(compile::assemble(file, doc, common, parts, None, effect))
+    let parts = rules::condition_and_reason(p, env, file, id, d, &vars(false))?;
+    Some(rules::assemble(file, doc, common, parts, None, effect))
 }
 
 fn actions(
@@ -358,7 +293,7 @@ fn actions(
     (out.len() == a.value.len()).then_some(out)
 }
 
-pub(super) fn funding_rule(
+pub(crate) fn funding_rule(
     p: &mut Problems,
     env: &cel::Env,
     file: &Arc<str>,
@@ -368,7 +303,7 @@ pub(super) fn funding_rule(
     let d = &doc.value;
     let id = &common.id;
     payment_only(p, file, id, "charge_funding_rules", d);
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -376,7 +311,7 @@ pub(super) fn funding_rule(
         "actions",
         d.actions.as_ref().map(Into::into),
     );
-    let effect = compile::effect(p, file, id, d, "decline", &["approve"], |p, _| {
+    let effect = rules::effect(p, file, id, d, "decline", &["approve"], |p, _| {
         let Some(f) = &d.funding else {
             p.at(
                 file,
@@ -399,8 +334,8 @@ pub(super) fn funding_rule(
             }
         }
     })?;
-    if matches!(effect, super::Effect::Deny) {
-        compile::forbid(
+    if matches!(effect, Effect::Deny) {
+        rules::forbid(
             p,
             file,
             id,
@@ -409,8 +344,8 @@ pub(super) fn funding_rule(
             d.funding.as_ref().map(Into::into),
         );
     }
-    let parts = compile::condition_and_reason(p, env, file, id, d, &vars(true))?;
-    Some(compile::assemble(file, doc, common, parts, None, effect))
+    let parts = rules::condition_and_reason(p, env, file, id, d, &vars(true))?;
+    Some(rules::assemble(file, doc, common, parts, None, effect))
 }
 
 fn methods(docs: &[MethodDoc]) -> Vec<MethodInput> {
@@ -506,7 +441,7 @@ fn payment_outcome<O>(
     outcome
 }
 
-pub(super) fn link_test(
+pub(crate) fn link_test(
     p: &mut Problems,
     file: &Arc<str>,
     at: Location,
@@ -554,7 +489,7 @@ pub(super) fn link_test(
     ))
 }
 
-pub(super) fn funding_test(
+pub(crate) fn funding_test(
     p: &mut Problems,
     file: &Arc<str>,
     at: Location,

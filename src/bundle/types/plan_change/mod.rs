@@ -6,90 +6,27 @@ use std::sync::Arc;
 use jiff::{Timestamp, civil::Date};
 use serde_saphyr::Spanned;
 
-use super::{
-    ForEach, Location,
-    compile::{self, Common, Problems},
-    expr::{Shape, Vars},
-    fields::{Field, PlanField, Side},
+pub mod facts;
+
+use crate::bundle::{
+    Effect, ForEach, Location,
+    facts::declared,
     model::{Catalog, Rule, TestRequest, TimingSpec, WantKind},
+    problems::Problems,
+    rules::{self, Common},
     schema::{PlanChangeDoc, RuleDoc, WantDoc},
+    vars::Vars,
 };
 use crate::domain::{BillingInput, EffectiveTiming, PlanChange, PlanChangeInput, RuleId, Verdict};
 
 /// The variables a plan-change condition or template may read.
 pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
-    let plan = |side| {
-        let f = |field| Shape::Value(Field::Plan(side, field));
-        let attributes = catalog.attribute_defaults.keys().cloned().collect();
-        Shape::record([
-            ("id", f(PlanField::Id)),
-            ("known", f(PlanField::Known)),
-            ("rank", f(PlanField::Rank)),
-            (
-                "limits",
-                Shape::Map(Field::Plan(side, PlanField::Limits), None),
-            ),
-            (
-                "quotas",
-                Shape::Map(Field::Plan(side, PlanField::Quotas), None),
-            ),
-            (
-                "attributes",
-                Shape::Map(Field::Plan(side, PlanField::Attributes), Some(attributes)),
-            ),
-        ])
-    };
-    let v = Shape::Value;
-    let request = Shape::record([
-        ("tenant_id", v(Field::TenantId)),
-        ("from_plan", v(Field::FromPlan)),
-        ("to_plan", v(Field::ToPlan)),
-        (
-            "requester",
-            Shape::record([
-                ("role", v(Field::RequesterRole)),
-                ("id", v(Field::RequesterId)),
-            ]),
-        ),
-        ("usage", Shape::Map(Field::Usage, None)),
-        ("period_usage", Shape::Map(Field::PeriodUsage, None)),
-        (
-            "billing",
-            Shape::record([
-                ("current_period_start", v(Field::PeriodStart)),
-                ("current_period_end", v(Field::PeriodEnd)),
-                ("commitment_end", v(Field::CommitmentEnd)),
-                ("anchor_day", v(Field::AnchorDay)),
-                ("time_zone", v(Field::TimeZone)),
-            ]),
-        ),
-        ("attributes", Shape::Map(Field::Attributes, None)),
-        ("as_of", v(Field::AsOf)),
-    ]);
-    let change = Shape::record([
-        ("same_plan", v(Field::SamePlan)),
-        ("upgrade", v(Field::Upgrade)),
-        ("downgrade", v(Field::Downgrade)),
-        ("lateral", v(Field::Lateral)),
-        ("rank_delta", v(Field::RankDelta)),
-        ("in_commitment", v(Field::InCommitment)),
-    ]);
-    let vars = Vars::default()
-        .with("request", request)
-        .with("source", plan(Side::Source))
-        .with("target", plan(Side::Target))
-        .with("change", change);
-    if for_each {
-        vars.with("metric", v(Field::Metric))
-            .with("limit", v(Field::Limit))
-            .with("current", v(Field::Current))
-            .with("reported", v(Field::Reported))
-    } else {
-        vars
-    }
+    let attributes: Vec<String> = catalog.attribute_defaults.keys().cloned().collect();
+    let vars = Vars::of(declared(facts::TABLE), &attributes);
+    if for_each { vars.with_item() } else { vars }
 }
 
-pub(super) fn rule(
+pub(crate) fn rule(
     p: &mut Problems,
     env: &cel::Env,
     catalog: &Catalog,
@@ -117,7 +54,7 @@ pub(super) fn rule(
         },
     };
     const SECTION: &str = "plan_change_rules";
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -125,7 +62,7 @@ pub(super) fn rule(
         "merchants",
         d.merchants.first().map(Into::into),
     );
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -133,7 +70,7 @@ pub(super) fn rule(
         "actions",
         d.actions.as_ref().map(Into::into),
     );
-    compile::forbid(
+    rules::forbid(
         p,
         file,
         id,
@@ -141,10 +78,10 @@ pub(super) fn rule(
         "funding",
         d.funding.as_ref().map(Into::into),
     );
-    let effect = compile::effect(p, file, id, d, "deny", &["allow"], |p, _| {
+    let effect = rules::effect(p, file, id, d, "deny", &["allow"], |p, _| {
         timing(p, file, id, d)
     })?;
-    if matches!(effect, super::Effect::Deny)
+    if matches!(effect, Effect::Deny)
         && let Some(t) = &d.timing
     {
         p.at(
@@ -155,10 +92,8 @@ pub(super) fn rule(
         return None;
     }
     let parts =
-        compile::condition_and_reason(p, env, file, id, d, &vars(catalog, for_each.is_some()))?;
-    Some(compile::assemble(
-        file, doc, common, parts, for_each, effect,
-    ))
+        rules::condition_and_reason(p, env, file, id, d, &vars(catalog, for_each.is_some()))?;
+    Some(rules::assemble(file, doc, common, parts, for_each, effect))
 }
 
 fn timing(p: &mut Problems, file: &str, id: &RuleId, d: &RuleDoc) -> Option<TimingSpec> {
@@ -256,7 +191,7 @@ pub fn input(doc: &PlanChangeDoc) -> PlanChangeInput {
     }
 }
 
-pub(super) fn test(
+pub(crate) fn test(
     p: &mut Problems,
     file: &Arc<str>,
     at: Location,

@@ -6,7 +6,6 @@ use std::{borrow::Cow, cmp::Ordering, collections::BTreeMap, fmt::Write as _};
 
 use jiff::Timestamp;
 
-use super::render::write_number;
 use crate::domain::PaymentMethod;
 
 /// A map of data a rule can read by key.
@@ -40,6 +39,11 @@ impl<'a> MapRef<'a> {
                 _ => None,
             },
         }
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Number of entries.
@@ -101,7 +105,7 @@ impl<'a> V<'a> {
     /// The CEL type name, for messages.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Self::Null => "null",
+            Self::Null => "null_type",
             Self::Bool(_) => "bool",
             Self::Int(_) => "int",
             Self::UInt(_) => "uint",
@@ -192,4 +196,26 @@ impl<'a> V<'a> {
             Self::Map(_) => out.push_str("{...}"),
         }
     }
+}
+
+/// A number as people write it: `12`, not `12.0`; `0.5` stays `0.5`.
+pub fn number(n: f64) -> String {
+    let mut s = String::new();
+    write_number(&mut s, n);
+    s
+}
+
+/// [`number`], appended to `out`.
+pub fn write_number(out: &mut String, n: f64) {
+    let _ = if n.fract() == 0.0 && n.abs() < 1e15 {
+        // Whole numbers print as integers: far cheaper than float formatting.
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a whole number below 1e15 fits an i64"
+        )]
+        let whole = n as i64;
+        write!(out, "{whole}")
+    } else {
+        write!(out, "{n}")
+    };
 }

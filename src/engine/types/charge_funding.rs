@@ -6,19 +6,48 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    codes, combine,
-    payment::{ChargeFacts, PaymentFacts, WalletView},
-    payment_link::{unknown_merchant, unknown_merchant_trace},
-    values,
-};
+use super::payment::{self, unknown_merchant, unknown_merchant_trace};
 use crate::{
-    bundle::{CompiledBundle, Effect, FundingStrategy, Merchant},
+    bundle::{
+        CompiledBundle, Effect, FundingStrategy, Merchant, RuleSet, Scope,
+        facts::Table,
+        types::payment::{
+            facts::{self, Charge, PaymentCtx, PaymentFacts},
+            wallet::WalletView,
+        },
+    },
     domain::{
         ChargeFunding, ChargeFundingDecision, FundingOutcome, FundingSource, FundingStep, Reason,
         ReasonCode,
     },
+    engine::{DecisionType, codes, combine, env::Decision, meta},
 };
+
+/// How is this charge funded when the balance is short?
+pub struct ChargeFundingType;
+
+impl DecisionType for ChargeFundingType {
+    type Ctx = PaymentFacts;
+    type Payload = FundingStrategy;
+    type Request = ChargeFunding;
+    type Decision = ChargeFundingDecision;
+
+    fn rules(bundle: &CompiledBundle) -> &RuleSet<FundingStrategy> {
+        &bundle.charge_funding
+    }
+
+    fn table() -> Table<PaymentFacts> {
+        facts::FUNDING
+    }
+
+    fn in_scope(ctx: &PaymentCtx<'_>, scope: &Scope) -> bool {
+        payment::in_scope(scope, &ctx.wallet.merchant_id)
+    }
+
+    fn decide(bundle: &CompiledBundle, req: &ChargeFunding) -> ChargeFundingDecision {
+        decide_charge_funding(bundle, req)
+    }
+}
 
 /// Decides how `req`'s charge is funded under `bundle`.
 pub fn decide_charge_funding(
@@ -34,31 +63,28 @@ pub fn decide_charge_funding(
         meta,
     };
     let Some((merchant, default_profile)) = bundle.merchants.get(&wallet.merchant_id) else {
-        let trace = unknown_merchant_trace(&bundle.charge_funding_rules, wallet.explain);
-        let meta = values::meta(bundle, wallet.as_of, trace);
+        let trace = unknown_merchant_trace(&bundle.charge_funding.rules, wallet.explain);
+        let meta = meta::meta(bundle, wallet.as_of, trace);
         return decline(vec![unknown_merchant(&wallet.merchant_id)], meta);
     };
-    let shortfall = req.shortfall_minor();
-    let top_up = req.top_up_minor();
-    let mut facts = PaymentFacts::new(bundle, wallet, merchant, default_profile);
-    facts.charge = Some(ChargeFacts {
-        req,
-        shortfall,
-        top_up,
-    });
-    let combined = combine::combine(
-        &bundle.charge_funding_rules,
-        bundle.charge_funding_index.candidates(&wallet.merchant_id),
+    let mut ctx = PaymentCtx::new(wallet, merchant, default_profile);
+    let charge = Charge::new(req);
+    let shortfall = charge.shortfall;
+    ctx.charge = Some(charge);
+    let facts = Decision::new(facts::FUNDING, &ctx, &bundle.env);
+    let combined = combine::combine::<ChargeFundingType>(
+        &bundle.charge_funding,
+        &wallet.merchant_id,
         &facts,
         wallet.explain,
     );
-    let meta = values::meta(bundle, wallet.as_of, combined.trace);
+    let meta = meta::meta(bundle, wallet.as_of, combined.trace);
     // Which fallbacks could not serve is worth saying only when the balance
     // is short in the merchant's own currency: across currencies there is no
     // shortfall to cover.
     let same_currency = req.amount.currency() == merchant.currency;
     let mut skipped = if shortfall > 0 && same_currency {
-        facts.view.skipped_reasons()
+        payment::skipped_reasons(&ctx.view)
     } else {
         Vec::new()
     };
@@ -86,7 +112,7 @@ pub fn decide_charge_funding(
             meta,
         );
     };
-    match plan(*strategy, req, merchant, &facts.view) {
+    match plan(*strategy, req, merchant, &ctx.view) {
         Ok(steps) => {
             if *strategy != FundingStrategy::AutoCharge {
                 reasons.append(&mut skipped);

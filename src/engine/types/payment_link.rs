@@ -3,15 +3,42 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    codes, combine,
-    payment::{self, PaymentFacts},
-    values,
-};
+use super::payment::{self, unknown_merchant, unknown_merchant_trace};
 use crate::{
-    bundle::{CompiledBundle, Effect, LinkPayload},
+    bundle::{
+        CompiledBundle, Effect, LinkPayload, RuleSet, Scope,
+        facts::Table,
+        types::payment::facts::{self, PaymentCtx, PaymentFacts},
+    },
     domain::{LinkOutcome, PaymentLink, PaymentLinkDecision, Reason, ReasonCode},
+    engine::{DecisionType, codes, combine, env::Decision, meta},
 };
+
+/// May this wallet link to this merchant, or what must the user do first?
+pub struct PaymentLinkType;
+
+impl DecisionType for PaymentLinkType {
+    type Ctx = PaymentFacts;
+    type Payload = LinkPayload;
+    type Request = PaymentLink;
+    type Decision = PaymentLinkDecision;
+
+    fn rules(bundle: &CompiledBundle) -> &RuleSet<LinkPayload> {
+        &bundle.payment_link
+    }
+
+    fn table() -> Table<PaymentFacts> {
+        facts::LINK
+    }
+
+    fn in_scope(ctx: &PaymentCtx<'_>, scope: &Scope) -> bool {
+        payment::in_scope(scope, &ctx.wallet.merchant_id)
+    }
+
+    fn decide(bundle: &CompiledBundle, req: &PaymentLink) -> PaymentLinkDecision {
+        decide_payment_link(bundle, req)
+    }
+}
 
 /// Decides whether `req`'s wallet may link to its merchant under `bundle`.
 pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> PaymentLinkDecision {
@@ -21,22 +48,23 @@ pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> Paymen
             outcome: LinkOutcome::Deny,
             required_actions: Vec::new(),
             reasons: vec![unknown_merchant(&wallet.merchant_id)],
-            meta: values::meta(
+            meta: meta::meta(
                 bundle,
                 wallet.as_of,
-                unknown_merchant_trace(&bundle.payment_link_rules, wallet.explain),
+                unknown_merchant_trace(&bundle.payment_link.rules, wallet.explain),
             ),
         };
     };
-    let mut facts = PaymentFacts::new(bundle, wallet, merchant, default_profile);
-    facts.health = Some(&req.health);
-    let combined = combine::combine(
-        &bundle.payment_link_rules,
-        bundle.payment_link_index.candidates(&wallet.merchant_id),
+    let mut ctx = PaymentCtx::new(wallet, merchant, default_profile);
+    ctx.health = Some(&req.health);
+    let facts = Decision::new(facts::LINK, &ctx, &bundle.env);
+    let combined = combine::combine::<PaymentLinkType>(
+        &bundle.payment_link,
+        &wallet.merchant_id,
         &facts,
         wallet.explain,
     );
-    let meta = values::meta(bundle, wallet.as_of, combined.trace);
+    let meta = meta::meta(bundle, wallet.as_of, combined.trace);
     let (outcome, required_actions, reasons) = if !combined.denies.is_empty() {
         (LinkOutcome::Deny, Vec::new(), combined.denies)
     } else {
@@ -72,29 +100,5 @@ pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> Paymen
         required_actions,
         reasons,
         meta,
-    }
-}
-
-/// The trace of a decision refused for an unknown merchant: no rule ran.
-pub fn unknown_merchant_trace<A>(
-    rules: &[crate::bundle::Rule<A>],
-    explain: bool,
-) -> Vec<crate::domain::RuleTrace> {
-    if explain {
-        combine::not_evaluated(rules, "not evaluated: unknown merchant")
-    } else {
-        Vec::new()
-    }
-}
-
-/// The reason for a merchant the bundle does not know.
-pub fn unknown_merchant(id: &str) -> Reason {
-    Reason {
-        code: ReasonCode::engine(payment::UNKNOWN_MERCHANT),
-        message: format!(
-            "merchant `{id}` is not in the bundle and there is no default merchant profile"
-        ),
-        rule_id: None,
-        details: BTreeMap::from([("merchant_id".to_owned(), id.to_owned())]),
     }
 }

@@ -1,0 +1,87 @@
+//! The facts of a `for_each` item: one limit or quota of a plan, with the
+//! request's value for it. Declared once, like every other fact.
+
+use std::collections::BTreeMap;
+
+use super::{Context, Fact, Ty, V};
+
+/// One item of a `for_each` collection.
+pub struct Item<'a> {
+    /// Metric name.
+    pub metric: &'a str,
+    /// The plan's limit or quota.
+    pub limit: f64,
+    /// The request's value, when reported.
+    pub current: Option<f64>,
+}
+
+/// The context family of item facts.
+pub struct ItemCtx;
+
+impl Context for ItemCtx {
+    type Of<'a> = Item<'a>;
+}
+
+/// The variables a `for_each` rule reads besides its decision's facts.
+pub static FACTS: &[Fact<ItemCtx>] = &[
+    Fact::new("metric", Ty::Str, "the metric of this item", |i| {
+        Some(V::str(i.metric))
+    }),
+    Fact::new(
+        "limit",
+        Ty::Double,
+        "the plan's limit or quota for the metric",
+        |i| Some(V::Float(i.limit)),
+    ),
+    Fact::new(
+        "current",
+        Ty::Double,
+        "the request's value for the metric; null when not reported",
+        |i| Some(i.current.map_or(V::Null, V::Float)),
+    ),
+    Fact::new(
+        "reported",
+        Ty::Bool,
+        "whether the request reported the metric",
+        |i| Some(V::Bool(i.current.is_some())),
+    ),
+];
+
+/// The items of a `for_each` collection: a plan's limits or quotas, each
+/// with the request's value. Iterated in place, never collected.
+pub struct Items<'a> {
+    limits: std::collections::btree_map::Iter<'a, String, f64>,
+    values: Option<&'a BTreeMap<String, f64>>,
+}
+
+impl<'a> Items<'a> {
+    /// `limits`, each paired with its value in `values`.
+    pub fn new(limits: &'a BTreeMap<String, f64>, values: &'a BTreeMap<String, f64>) -> Self {
+        Self {
+            limits: limits.iter(),
+            values: Some(values),
+        }
+    }
+
+    /// No items.
+    pub fn none() -> Self {
+        static EMPTY: BTreeMap<String, f64> = BTreeMap::new();
+        Self {
+            limits: EMPTY.iter(),
+            values: None,
+        }
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Item<'a>;
+
+    fn next(&mut self) -> Option<Item<'a>> {
+        let (metric, limit) = self.limits.next()?;
+        Some(Item {
+            metric,
+            limit: *limit,
+            current: self.values.and_then(|v| v.get(metric).copied()),
+        })
+    }
+}

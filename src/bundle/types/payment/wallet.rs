@@ -1,0 +1,122 @@
+//! A wallet classified under a merchant's settings: which methods are
+//! usable, accepted, preset as fallbacks, and whether auto-charge meets the
+//! merchant's criterion. Derived once per payment decision; both payment
+//! decision types read it as `wallet`, and funding plans are built from it.
+
+use crate::{
+    bundle::Merchant,
+    domain::{MethodStatus, MethodType, PaymentMethod, Wallet},
+};
+
+/// Why a method is not a usable fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// The merchant does not accept its type.
+    Unaccepted,
+    /// It is suspended or expired.
+    Inactive,
+    /// The user did not preset it (`fallback_rank` 0).
+    Unpreset,
+}
+
+impl Skip {
+    /// The `why` detail of a skipped method.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unaccepted => "NOT_ACCEPTED_BY_MERCHANT",
+            Self::Inactive => "NOT_ACTIVE",
+            Self::Unpreset => "NOT_PRESET",
+        }
+    }
+
+    /// Why, for people.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Unaccepted => "the merchant does not accept this method type",
+            Self::Inactive => "the method is not active",
+            Self::Unpreset => "the user did not preset it as a fallback",
+        }
+    }
+}
+
+/// A wallet classified under a merchant's settings.
+pub struct WalletView<'a> {
+    /// The listed BALANCE method, if any.
+    pub balance_method: Option<&'a PaymentMethod>,
+    /// Active non-balance methods.
+    pub active: Vec<&'a PaymentMethod>,
+    /// Active non-balance methods the merchant accepts.
+    pub accepted: Vec<&'a PaymentMethod>,
+    /// Suspended or expired non-balance methods.
+    pub inactive: Vec<&'a PaymentMethod>,
+    /// Usable fallbacks: preset, active, accepted; lowest rank first.
+    pub fallbacks: Vec<&'a PaymentMethod>,
+    /// Non-balance methods that are not usable fallbacks, and why.
+    pub skipped: Vec<(&'a PaymentMethod, Skip)>,
+    /// Auto-charge is on, draws on an active listed method, and meets the
+    /// merchant's minimum amount and threshold.
+    pub auto_charge_ok: bool,
+}
+
+impl<'a> WalletView<'a> {
+    /// Classifies `wallet`'s methods under `merchant`.
+    pub fn new(wallet: &'a Wallet, merchant: &Merchant) -> Self {
+        let mut view = Self {
+            // The first active BALANCE method, else the first listed one.
+            balance_method: wallet
+                .methods
+                .iter()
+                .filter(|m| m.kind == MethodType::Balance)
+                .min_by_key(|m| m.status != MethodStatus::Active),
+            active: Vec::new(),
+            accepted: Vec::new(),
+            inactive: Vec::new(),
+            fallbacks: Vec::new(),
+            skipped: Vec::new(),
+            auto_charge_ok: false,
+        };
+        for m in wallet
+            .methods
+            .iter()
+            .filter(|m| m.kind != MethodType::Balance)
+        {
+            let active = m.status == MethodStatus::Active;
+            let accepted = merchant.accepted.contains(&m.kind);
+            if active {
+                view.active.push(m);
+                if accepted {
+                    view.accepted.push(m);
+                }
+            } else {
+                view.inactive.push(m);
+            }
+            let why = if !accepted {
+                Some(Skip::Unaccepted)
+            } else if !active {
+                Some(Skip::Inactive)
+            } else if m.fallback_rank.is_none() {
+                Some(Skip::Unpreset)
+            } else {
+                None
+            };
+            match why {
+                Some(why) => view.skipped.push((m, why)),
+                None => view.fallbacks.push(m),
+            }
+        }
+        // Stable: equal ranks keep the order the user listed them in.
+        view.fallbacks.sort_by_key(|m| m.fallback_rank);
+        let ac = &wallet.auto_charge;
+        let source_ok = wallet.methods.iter().any(|m| {
+            m.id == ac.source_method_id
+                && m.kind != MethodType::Balance
+                && m.status == MethodStatus::Active
+        });
+        view.auto_charge_ok = ac.enabled
+            && source_ok
+            && ac.amount_minor > 0
+            && ac.amount_minor >= merchant.auto_charge.min_amount_minor
+            && ac.threshold_minor >= merchant.auto_charge.min_threshold_minor;
+        view
+    }
+}

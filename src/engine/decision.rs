@@ -1,0 +1,34 @@
+//! What a decision type is to the generic machinery (the combining rule,
+//! bundle tests): the trait every type in `types/` implements.
+
+use crate::bundle::{
+    CompiledBundle, ForEach, RuleSet, Scope,
+    facts::{Context, Table, item::Items},
+};
+
+/// One decision type: its request and decision, the rules that decide it,
+/// the facts those rules read, and how a decision is made.
+pub trait DecisionType {
+    /// What the decision's facts are read from.
+    type Ctx: Context;
+    /// What an allowing rule decides (a timing, link actions, a strategy).
+    type Payload;
+    /// The validated request.
+    type Request;
+    /// The decision.
+    type Decision;
+
+    /// The decision type's rules in `bundle`.
+    fn rules(bundle: &CompiledBundle) -> &RuleSet<Self::Payload>;
+    /// The facts its rules read.
+    fn table() -> Table<Self::Ctx>;
+    /// Whether a rule's structural scope covers the request.
+    fn in_scope(ctx: &<Self::Ctx as Context>::Of<'_>, scope: &Scope) -> bool;
+    /// The items of a `for_each` collection (none, unless the type has them).
+    fn items<'a>(ctx: &'a <Self::Ctx as Context>::Of<'_>, for_each: ForEach) -> Items<'a> {
+        let _ = (ctx, for_each);
+        Items::none()
+    }
+    /// Decides `req` under `bundle`.
+    fn decide(bundle: &CompiledBundle, req: &Self::Request) -> Self::Decision;
+}

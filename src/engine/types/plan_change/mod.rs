@@ -1,0 +1,125 @@
+//! The plan-change decision: facts from the request and catalogue, the
+//! combining rule, and the effective instant of an allow.
+
+mod timing;
+
+use std::collections::BTreeMap;
+
+pub use timing::next_anchor_boundary;
+
+use crate::{
+    bundle::{
+        CompiledBundle, Effect, ForEach, RuleSet, Scope, TimingSpec,
+        facts::{Table, item::Items},
+        types::plan_change::facts::{self, PlanChangeCtx, PlanChangeFacts},
+    },
+    domain::{PlanChange, PlanChangeDecision, Reason, ReasonCode, Verdict},
+    engine::{DecisionType, codes, combine, env::Decision, meta},
+};
+
+/// May a tenant move from one plan to another, and when?
+pub struct PlanChangeType;
+
+impl DecisionType for PlanChangeType {
+    type Ctx = PlanChangeFacts;
+    type Payload = TimingSpec;
+    type Request = PlanChange;
+    type Decision = PlanChangeDecision;
+
+    fn rules(bundle: &CompiledBundle) -> &RuleSet<TimingSpec> {
+        &bundle.plan_change
+    }
+
+    fn table() -> Table<PlanChangeFacts> {
+        facts::TABLE
+    }
+
+    fn in_scope(ctx: &PlanChangeCtx<'_>, scope: &Scope) -> bool {
+        let req = ctx.req;
+        (scope.from_plans.is_empty() || scope.from_plans.contains(&req.from_plan))
+            && (scope.to_plans.is_empty() || scope.to_plans.contains(&req.to_plan))
+            && (scope.requesters.is_empty() || scope.requesters.contains(&req.requester.role))
+            && scope.merchants.is_empty()
+    }
+
+    fn items<'a>(ctx: &'a PlanChangeCtx<'_>, for_each: ForEach) -> Items<'a> {
+        let req = ctx.req;
+        let items = match for_each {
+            ForEach::SourceLimits => ctx.source.map(|p| (&p.limits, &req.usage)),
+            ForEach::TargetLimits => ctx.target.map(|p| (&p.limits, &req.usage)),
+            ForEach::SourceQuotas => ctx.source.map(|p| (&p.quotas, &req.period_usage)),
+            ForEach::TargetQuotas => ctx.target.map(|p| (&p.quotas, &req.period_usage)),
+        };
+        items.map_or_else(Items::none, |(limits, values)| Items::new(limits, values))
+    }
+
+    fn decide(bundle: &CompiledBundle, req: &PlanChange) -> PlanChangeDecision {
+        decide_plan_change(bundle, req)
+    }
+}
+
+/// Decides whether `req` may change plans, and when, under `bundle`.
+pub fn decide_plan_change(bundle: &CompiledBundle, req: &PlanChange) -> PlanChangeDecision {
+    let ctx = PlanChangeCtx::new(req, &bundle.catalog);
+    let facts = Decision::new(facts::TABLE, &ctx, &bundle.env);
+    let combined = combine::combine::<PlanChangeType>(
+        &bundle.plan_change,
+        &req.from_plan,
+        &facts,
+        req.explain,
+    );
+    let mut meta = meta::meta(bundle, req.as_of, combined.trace);
+    let deny = |reasons, meta| PlanChangeDecision {
+        verdict: Verdict::Deny,
+        timing: None,
+        effective_at: None,
+        reasons,
+        meta,
+    };
+    if !combined.denies.is_empty() {
+        return deny(combined.denies, meta);
+    }
+    let Some((rule, reasons)) = combined.decided else {
+        let reason = Reason {
+            code: ReasonCode::engine(codes::NO_MATCHING_RULE),
+            message: format!(
+                "no rule allows a change from `{}` to `{}`",
+                req.from_plan, req.to_plan
+            ),
+            rule_id: None,
+            details: BTreeMap::new(),
+        };
+        return deny(vec![reason], meta);
+    };
+    let Effect::Allow(spec) = &rule.effect else {
+        // `combine` only decides with allow rules; fail closed all the same.
+        return deny(
+            vec![combine::error_reason(rule, "a deny rule decided")],
+            meta,
+        );
+    };
+    match timing::effective_at(spec, req) {
+        Ok(at) => PlanChangeDecision {
+            verdict: Verdict::Allow,
+            timing: Some(spec.timing()),
+            effective_at: Some(at),
+            reasons,
+            meta,
+        },
+        Err(e) => {
+            if let Some(t) = meta.trace.iter_mut().find(|t| t.rule_id == rule.id) {
+                t.note = e.clone();
+            }
+            let reason = Reason {
+                code: ReasonCode::engine(codes::EFFECTIVE_TIME_UNAVAILABLE),
+                message: format!(
+                    "rule `{}` allows the change but its effective instant is unknown: {e}",
+                    rule.id
+                ),
+                rule_id: Some(rule.id.clone()),
+                details: BTreeMap::from([("timing".to_owned(), spec.timing().as_str().to_owned())]),
+            };
+            deny(vec![reason], meta)
+        }
+    }
+}
