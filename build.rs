@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .compile_fds(fds)?;
 
-    // The floor of `tollgate bench` (`benches/floor`). A compile of its own,
+    // The floor of `tollgate-bench` (`benches/floor`). A compile of its own,
     // so the descriptor set above (served by reflection) stays Tollgate's.
     // Only the server is generated: the load generator sends pre-encoded
     // bytes. `bytes` fields are `Bytes`, so the floor can answer from a

@@ -3,7 +3,7 @@
 # answers messages of the same size with no policy work), in the same run,
 # with the server pinned to one core and the load to another (the machine
 # is small and shared), and reports Tollgate's throughput and p99 as ratios
-# to the floor's. Two witnesses: our load generator (`tollgate bench`) and
+# to the floor's. Two witnesses: our load generator (`tollgate-bench`) and
 # Debian's h2load sending a length-prefixed gRPC body.
 #
 # The floor's sockets get TCP_NODELAY, as tonic's `serve(addr)` gives them,
@@ -51,10 +51,11 @@ command -v taskset >/dev/null || { say "taskset (util-linux) is needed"; exit 1;
 [ "$(nproc)" -ge 2 ] || say "warning: fewer than 2 cores; server and load share one"
 
 say "building (release)"
-cargo build --release --quiet
+cargo build --release --quiet   # both binaries: the service and the load generator
 TOLLGATE=$TARGET_DIR/release/tollgate
+BENCH=$TARGET_DIR/release/tollgate-bench  # the load generator
 SERVER_BIN=${SERVER_BIN:-$TOLLGATE}  # the Tollgate server to measure (another build, say)
-# The bench target's executable (the `tollgate` binary is built too).
+# The bench target's executable (the package's binaries are built too).
 FLOOR=$(cargo bench --no-run --bench floor --message-format=json 2>/dev/null \
   | grep '"kind":\["bench"\]' | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
 [ -x "$FLOOR" ] || { say "cannot find the floor binary"; exit 1; }
@@ -114,7 +115,7 @@ CLIENT_MTLS=("${CLIENT_TLS[@]}" --tls-cert "$PKI/client.crt" --tls-key "$PKI/cli
 loadgen() {
   local name=$1 port=$2
   shift 2
-  taskset -c "$CLIENT_CPU" "$TOLLGATE" bench --target "${SCHEME:-http}://127.0.0.1:$port" \
+  taskset -c "$CLIENT_CPU" "$BENCH" --target "${SCHEME:-http}://127.0.0.1:$port" \
     --mix plan_change --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" \
     --duration "$DURATION" --warmup "$WARMUP" --server-pid "$SERVER_PID" --json "$@" \
     >"$OUT/$name.json"
@@ -132,8 +133,8 @@ h2load_run() {
 
 PC_PATH=/tollgate.v1.DecisionService/DecidePlanChange
 ECHO_PATH=/bench.v1.FloorService/Echo
-"$TOLLGATE" bench --mix plan_change --write-grpc-body "$OUT/plan_change.bin"
-"$TOLLGATE" bench --rpc floor --mix plan_change --write-grpc-body "$OUT/echo.bin"
+"$BENCH" --mix plan_change --write-grpc-body "$OUT/plan_change.bin"
+"$BENCH" --rpc floor --mix plan_change --write-grpc-body "$OUT/echo.bin"
 
 # h2load counts HTTP 200, and a gRPC error is an HTTP 200 too, with
 # grpc-status in the trailers: check once that each body is answered with
@@ -146,7 +147,7 @@ verify() {
     -d "$body" "http://127.0.0.1:$port$path" >"$OUT/$name.response.bin"
   grep -aq 'grpc-status: 0' "$OUT/$name.nghttp.txt" \
     || { say "$name: no grpc-status 0 in the trailers (see $OUT/$name.nghttp.txt)"; exit 1; }
-  "$TOLLGATE" bench --rpc "$rpc" --mix plan_change \
+  "$BENCH" --rpc "$rpc" --mix plan_change \
     --decode-grpc-response "$OUT/$name.response.bin" >"$OUT/$name.response.txt"
   say "verified: $name answers the h2load body with grpc-status 0 and a decodable message"
 }

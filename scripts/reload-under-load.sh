@@ -20,8 +20,9 @@ TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
 say() { printf '%s\n' "$*" >&2; }
 say "building (release)"
-cargo build --release --quiet
+cargo build --release --quiet   # both binaries: the service and the load generator
 BIN=$TARGET_DIR/release/tollgate
+BENCH=$TARGET_DIR/release/tollgate-bench
 rm -rf "$OUT"
 mkdir -p "$OUT"
 BUNDLE=$(mktemp -d)
@@ -62,7 +63,7 @@ run() {
     ) &
     RELOADER_PID=$!
   fi
-  taskset -c 1 "$BIN" bench --target "http://127.0.0.1:$PORT" \
+  taskset -c 1 "$BENCH" --target "http://127.0.0.1:$PORT" \
     --mix plan_change=1,payment_link=1,charge_funding=1 --connections 4 --concurrency 64 \
     --duration "$DURATION" --warmup "$WARMUP" --server-pid "$SERVER_PID" --json >"$OUT/$name.json"
   if [ -n "$RELOADER_PID" ]; then

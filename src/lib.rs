@@ -2,7 +2,9 @@
 //! and payment flows. Tollgate decides; the caller executes.
 //!
 //! Dependencies point one way:
-//! `main → app → {grpc, decision_log, reload, config, telemetry, loadgen} → engine → bundle → domain`.
+//! `main → app → {grpc, decision_log, reload, config, telemetry} → engine → bundle → domain`.
+//! The load generator is a binary of its own (`src/bin/tollgate-bench`) on
+//! top of this library.
 
 pub mod app;
 pub mod bundle;
@@ -11,6 +13,5 @@ pub mod decision_log;
 pub mod domain;
 pub mod engine;
 pub mod grpc;
-pub mod loadgen;
 pub mod reload;
 pub mod telemetry;

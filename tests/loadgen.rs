@@ -1,8 +1,10 @@
-//! The load generator against the real server and against the floor: a
-//! bounded number of calls, every one answered OK, and a report with every
-//! field; and `tollgate bench` as a process over TLS and mutual TLS, with
-//! the certificates `examples/gen-certs.rs` makes for `scripts/bench.sh`.
-//! Nothing here measures speed (that is `scripts/bench.sh`'s job).
+//! The load generator, `tollgate-bench`, run as a process against the real
+//! server and against the floor (each in this process on port 0): a bounded
+//! number of calls, every one answered OK, and a report with every field;
+//! over TLS and mutual TLS too, with the certificates
+//! `examples/gen-certs.rs` makes for `scripts/bench.sh`. And the `tollgate`
+//! service binary without it. Nothing here measures speed (that is
+//! `scripts/bench.sh`'s job).
 
 #![allow(clippy::expect_used, clippy::panic, reason = "test code")]
 
@@ -15,15 +17,15 @@ mod gen_certs;
 #[path = "loadgen/tls.rs"]
 mod tls;
 
-use std::{net::SocketAddr, process::Command, time::Duration};
+use std::{
+    net::SocketAddr,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
 
 use prost::Message as _;
 use tokio::{net::TcpListener, sync::oneshot};
-use tollgate::{
-    grpc::pb,
-    loadgen::{self, Mix, Report, Settings, Stop, Target},
-    reload::BundleSource,
-};
+use tollgate::{grpc::pb, reload::BundleSource};
 
 /// A server on 127.0.0.1 port 0, stopped when the sender is dropped.
 async fn listen() -> (
@@ -61,41 +63,74 @@ async fn the_floor() -> (SocketAddr, oneshot::Sender<()>) {
     (addr, tx)
 }
 
-fn settings(addr: SocketAddr, mix: &str, rpc: Target, requests: u64) -> Settings {
-    Settings {
-        target: format!("http://{addr}"),
-        connections: 2,
-        concurrency: 8,
-        stop: Stop::Count(requests),
-        warmup: Duration::ZERO,
-        mix: mix.parse::<Mix>().expect("mix"),
-        rpc,
-        server_pid: Some(std::process::id()),
-        tls: None,
+/// Runs `tollgate-bench` with `args` to its end, killed after 60 s against
+/// a hang (not a speed requirement).
+fn bench_blocking(args: &[String]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate-bench"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tollgate-bench");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("poll tollgate-bench").is_none() {
+        if Instant::now() > deadline {
+            child.kill().expect("kill tollgate-bench");
+            panic!("tollgate-bench {args:?} did not end within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
+    child.wait_with_output().expect("wait for tollgate-bench")
 }
 
-/// Runs, with a bound on time against a hang (not a speed requirement).
-async fn run(settings: &Settings) -> anyhow::Result<Report> {
-    tokio::time::timeout(Duration::from_secs(60), loadgen::run(settings))
+/// Runs `tollgate-bench` with `args` off the runtime's threads (the server
+/// runs on them).
+async fn bench(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || bench_blocking(&args))
         .await
-        .expect("the run ends")
+        .expect("the bench process ends")
+}
+
+/// The JSON report of a run that exited 0.
+fn report(out: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}\n{stdout}\n{stderr}", out.status);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// A bounded run against `addr`, reporting as JSON, with this process (the
+/// server's) as `--server-pid`.
+fn flags(addr: SocketAddr, mix: &str, rpc: &str, requests: u64) -> Vec<String> {
+    [
+        "--json",
+        "--target",
+        &format!("http://{addr}"),
+        "--connections",
+        "2",
+        "--concurrency",
+        "8",
+        "--requests",
+        &requests.to_string(),
+        "--warmup",
+        "0",
+        "--mix",
+        mix,
+        "--rpc",
+        rpc,
+        "--server-pid",
+        &std::process::id().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drives_every_decision_rpc_without_an_error() {
     let (addr, _stop) = tollgate().await;
     let mix = "plan_change=2,payment_link=1,charge_funding=1";
-    let report = run(&settings(addr, mix, Target::Decision, 500))
-        .await
-        .expect("run");
-    assert_eq!(report.requests, 500, "{report}");
-    assert_eq!(report.ok, 500, "{report}");
-    assert_eq!(report.failed(), 0, "{report}");
-    assert!(report.errors.is_empty(), "{report}");
-
-    let json: serde_json::Value = serde_json::from_str(&report.to_json().expect("JSON"))
-        .expect("the report is one JSON object");
+    let json = report(&bench(flags(addr, mix, "decision", 500)).await);
     for field in [
         "target",
         "rpc",
@@ -122,10 +157,12 @@ async fn drives_every_decision_rpc_without_an_error() {
             "no latency `{p}` in {json}"
         );
     }
-    assert_eq!(json["requests"], 500);
+    assert_eq!(json["requests"], 500, "{json}");
+    assert_eq!(json["ok"], 500, "{json}");
     assert_eq!(json["mix"], mix);
+    assert_eq!(json["rpc"], "decision");
     assert_eq!(json["errors"], serde_json::json!({}));
-    // The server runs in this process, so its CPU is this process's.
+    // The server runs in this process: its CPU is this process's.
     assert!(json["server_cpu"]["us_per_call"].is_number(), "{json}");
 }
 
@@ -133,22 +170,23 @@ async fn drives_every_decision_rpc_without_an_error() {
 async fn the_floor_answers_with_messages_the_size_of_decisions() {
     let (tollgate, _stop_tollgate) = tollgate().await;
     let (floor, _stop_floor) = the_floor().await;
-    let real = run(&settings(tollgate, "plan_change", Target::Decision, 300))
-        .await
-        .expect("run against Tollgate");
-    let echo = run(&settings(floor, "plan_change", Target::Floor, 300))
-        .await
-        .expect("run against the floor");
-    assert_eq!((echo.ok, echo.failed()), (300, 0), "{echo}");
-    assert_eq!(echo.rpc, "floor");
+    let real = report(&bench(flags(tollgate, "plan_change", "decision", 300)).await);
+    let echo = report(&bench(flags(floor, "plan_change", "floor", 300)).await);
+    assert_eq!((&echo["requests"], &echo["ok"]), (&300.into(), &300.into()));
+    assert_eq!(echo["rpc"], "floor");
+    let mean = |json: &serde_json::Value, field: &str| {
+        json[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no `{field}` in {json}"))
+    };
     // Same schedule, echo requests padded to the same sizes.
     assert!(
-        (echo.request_bytes_mean - real.request_bytes_mean).abs() < 1.0,
+        (mean(&echo, "request_bytes_mean") - mean(&real, "request_bytes_mean")).abs() < 1.0,
         "floor {echo}\ntollgate {real}"
     );
     // Decisions vary by a byte or two (timestamps); the floor's answers are
     // sized from the same decisions made locally.
-    let ratio = echo.response_bytes_mean / real.response_bytes_mean;
+    let ratio = mean(&echo, "response_bytes_mean") / mean(&real, "response_bytes_mean");
     assert!(
         (0.95..1.05).contains(&ratio),
         "floor {echo}\ntollgate {real}"
@@ -159,28 +197,76 @@ async fn the_floor_answers_with_messages_the_size_of_decisions() {
 async fn no_server_is_an_error_not_a_report() {
     let (listener, addr, _tx, _rx) = listen().await;
     drop(listener);
-    let err = run(&settings(addr, "plan_change", Target::Decision, 10))
-        .await
-        .expect_err("nothing listens");
-    assert!(format!("{err:#}").contains("cannot connect"), "{err:#}");
+    let out = bench(flags(addr, "plan_change", "decision", 10)).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(out.stdout.is_empty(), "a report: {out:?}");
+    assert!(stderr.contains("cannot connect"), "{stderr}");
 }
 
 #[test]
 fn writes_a_length_prefixed_grpc_request_for_h2load() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("body.bin");
-    let status = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["bench", "--mix", "plan_change", "--write-grpc-body"])
-        .arg(&path)
-        .status()
-        .expect("run tollgate");
-    assert!(status.success());
+    let out = bench_blocking(&[
+        "--mix".to_owned(),
+        "plan_change".to_owned(),
+        "--write-grpc-body".to_owned(),
+        path.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
     let data = std::fs::read(&path).expect("read the body");
-    let message = loadgen::unframe(&data).expect("one gRPC message");
-    assert_eq!(data.first(), Some(&0), "not compressed");
+    // A zero compression flag, the length as four big-endian bytes, then
+    // the message.
+    let (head, message) = data.split_at_checked(5).expect("a gRPC message prefix");
+    assert_eq!(head.first(), Some(&0), "not compressed");
+    let len = u32::from_be_bytes(head[1..].try_into().expect("four bytes"));
+    assert_eq!(len as usize, message.len(), "one whole message");
     let request = pb::PlanChangeRequest::decode(message).expect("a PlanChangeRequest");
     assert_eq!(
         (request.from_plan.as_str(), request.to_plan.as_str()),
         ("premium", "standard")
     );
+}
+
+#[test]
+fn the_service_binary_has_no_bench_subcommand() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("bench")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run tollgate");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "a usage error: {stderr}");
+    assert!(
+        stderr.contains("unrecognized subcommand 'bench'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_service_binary_does_not_link_the_histogram() {
+    use std::io::Read as _;
+
+    // A linked crate's name is in its symbols, panic locations and debug
+    // information. Searched as text, a block at a time: std's searcher is
+    // optimized, a byte loop in this unoptimized test is not.
+    const NAME: &str = "hdrhistogram";
+    let mut file =
+        std::fs::File::open(env!("CARGO_BIN_EXE_tollgate")).expect("open the tollgate binary");
+    let mut block = vec![0; 1 << 20];
+    // The end of the previous block, for a name across two blocks.
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = file.read(&mut block).expect("read the tollgate binary");
+        if n == 0 {
+            break;
+        }
+        carry.extend_from_slice(block.get(..n).unwrap_or_default());
+        assert!(
+            !String::from_utf8_lossy(&carry).contains(NAME),
+            "the tollgate binary links {NAME}, the load generator's histogram"
+        );
+        carry.drain(..carry.len().saturating_sub(NAME.len() - 1));
+    }
 }

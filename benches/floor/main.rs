@@ -1,11 +1,11 @@
-//! The floor of `tollgate bench`: a minimal tonic server answering
+//! The floor of `tollgate-bench`: a minimal tonic server answering
 //! `bench.v1.FloorService/Echo` with no policy work, so a load test can
 //! compare Tollgate with what gRPC alone costs on the same machine.
 //!
 //! ```text
 //! cargo bench --no-run --bench floor    # builds target/release/deps/floor-*
 //! floor --listen 127.0.0.1:50061 [--nagle]   # serves until killed
-//! tollgate bench --rpc floor --target http://127.0.0.1:50061
+//! tollgate-bench --rpc floor --target http://127.0.0.1:50061
 //! ```
 
 mod server;
@@ -14,7 +14,7 @@ use std::{net::SocketAddr, process::ExitCode};
 
 use clap::Parser as _;
 
-/// A gRPC server that does no work: the floor for `tollgate bench`.
+/// A gRPC server that does no work: the floor for `tollgate-bench`.
 #[derive(Debug, clap::Parser)]
 struct Args {
     /// Address to listen on.

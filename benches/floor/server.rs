@@ -10,14 +10,22 @@ use std::{future::Future, time::Duration};
 
 use bytes::Bytes;
 use tokio::net::TcpListener;
-use tollgate::loadgen::floor_pb::{
-    EchoRequest, EchoResponse,
-    floor_service_server::{FloorService, FloorServiceServer},
-};
 use tonic::{
     Request, Response, Status,
     transport::{Server, server::TcpIncoming},
 };
+
+use self::pb::{
+    EchoRequest, EchoResponse,
+    floor_service_server::{FloorService, FloorServiceServer},
+};
+
+/// The code `build.rs` generates for `proto/bench/v1/floor.proto`; the load
+/// generator (`tollgate-bench`) includes the same code for its messages.
+#[allow(missing_docs, clippy::all, clippy::pedantic, reason = "generated code")]
+mod pb {
+    tonic::include_proto!("bench.v1");
+}
 
 /// The largest response payload; bigger requests get this much.
 const MAX_PAYLOAD: usize = 64 * 1024;

@@ -41,11 +41,6 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
         Command::Check { path } => Ok(tools::check(path.as_ref())),
         Command::Test { path } => Ok(tools::test(path.as_ref())),
         Command::Eval(args) => tools::eval(&args),
-        Command::Bench(args) => Ok(if crate::loadgen::command(&args)? {
-            Exit::Ok
-        } else {
-            Exit::Failed
-        }),
     }
 }
 

@@ -65,9 +65,6 @@ pub enum Command {
     },
     /// Evaluate one request against a bundle and print the decision as JSON.
     Eval(EvalArgs),
-    /// Drive a running server over gRPC and report throughput, latency
-    /// percentiles and errors (a load generator).
-    Bench(crate::loadgen::BenchArgs),
 }
 
 /// Bad configuration: the process exits 64 (sysexits `EX_USAGE`).

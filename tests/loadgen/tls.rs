@@ -1,4 +1,4 @@
-//! `tollgate bench` as a process against a TLS server and a mutual-TLS
+//! `tollgate-bench` as a process against a TLS server and a mutual-TLS
 //! server with a caller policy, each in this process on port 0.
 
 use std::{net::SocketAddr, path::Path, process::Output};
@@ -11,7 +11,10 @@ use tollgate::{
     reload::BundleSource,
 };
 
-use crate::gen_certs::{CLIENT_IDENTITY, write_all};
+use crate::{
+    gen_certs::{CLIENT_IDENTITY, write_all},
+    report,
+};
 
 /// Calls each run makes.
 const REQUESTS: u64 = 400;
@@ -64,29 +67,16 @@ async fn tls_server(dir: &Path, mtls: bool) -> (SocketAddr, oneshot::Sender<()>)
     (addr, tx)
 }
 
-/// Runs `tollgate bench --json` against `target` with `flags`, off the
-/// runtime's threads (the server runs on them).
+/// Runs `tollgate-bench --json` against `target` with `flags`.
 async fn bench(target: String, flags: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-            .args(["bench", "--json", "--warmup", "0", "--connections", "3"])
-            .args(["--concurrency", "12", "--requests", &REQUESTS.to_string()])
-            .args(["--target", &target])
-            .args(flags)
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run tollgate bench")
-    })
-    .await
-    .expect("the bench process ends")
-}
-
-/// The JSON report of a run that exited 0.
-fn report(out: &Output) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{:?}\n{stdout}\n{stderr}", out.status);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    let mut args: Vec<String> = ["--json", "--warmup", "0", "--connections", "3"]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(["--concurrency".to_owned(), "12".to_owned()]);
+    args.extend(["--requests".to_owned(), REQUESTS.to_string()]);
+    args.extend(["--target".to_owned(), target]);
+    args.extend(flags);
+    crate::bench(args).await
 }
 
 fn path(dir: &TempDir, name: &str) -> String {

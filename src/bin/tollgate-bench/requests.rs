@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::grpc::pb;
+use tollgate::grpc::pb;
 
 /// 2026-03-10T09:00:00Z, the `as_of` of most requests.
 const AS_OF: i64 = 1_773_133_200;

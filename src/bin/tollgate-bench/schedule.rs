@@ -9,14 +9,15 @@ use bytes::Bytes;
 use prost::Message as _;
 use tonic::codegen::http::uri::PathAndQuery;
 
-use super::{
-    args::{Mix, Rpc, Target},
-    floor_pb, requests,
-};
-use crate::{
+use tollgate::{
     engine,
     grpc::{convert, pb},
     reload::BundleSource,
+};
+
+use crate::{
+    args::{Mix, Rpc, Target},
+    floor_pb, requests,
 };
 
 /// How many calls a schedule holds before it repeats.
@@ -89,7 +90,7 @@ pub fn encoded(rpc: Rpc) -> Vec<Bytes> {
 /// embedded demo bundle gives it. Fails if a request is not valid.
 pub fn sizes(rpc: Rpc) -> anyhow::Result<Vec<(usize, usize)>> {
     let files = BundleSource::Embedded.read()?;
-    let bundle = crate::bundle::compile(&files)?;
+    let bundle = tollgate::bundle::compile(&files)?;
     let now = jiff::Timestamp::now();
     match rpc {
         Rpc::PlanChange => requests::plan_changes()
@@ -220,7 +221,7 @@ mod tests {
             let sizes = sizes(rpc).unwrap();
             assert!(sizes.len() >= 8, "{rpc:?}");
         }
-        let bundle = crate::bundle::compile(&BundleSource::Embedded.read().unwrap()).unwrap();
+        let bundle = tollgate::bundle::compile(&BundleSource::Embedded.read().unwrap()).unwrap();
         let now = jiff::Timestamp::now();
         let denied = requests::plan_changes()
             .into_iter()

@@ -1,4 +1,4 @@
-//! `tollgate bench` over TLS and mutual TLS: the flags, and the checked
+//! `tollgate-bench` over TLS and mutual TLS: the flags, and the checked
 //! client configuration every connection of a run is made from.
 //!
 //! The scheme of `--target` says whether a run speaks TLS: `https://` needs
@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
 use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 
-/// The TLS flags of `tollgate bench`.
+/// The TLS flags of `tollgate-bench`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct BenchTlsArgs {
     /// Speak TLS, trusting the server certificates this PEM CA file signed
@@ -84,14 +84,10 @@ fn check_certificates(flag: &str, path: &Path, pem: &[u8]) -> anyhow::Result<()>
 mod tests {
     use clap::Parser as _;
 
-    use crate::config::{Cli, Command};
+    use crate::args::BenchArgs;
 
-    fn bench(flags: &[&str]) -> Result<crate::loadgen::BenchArgs, clap::Error> {
-        let args = ["tollgate", "bench"].iter().chain(flags);
-        match Cli::try_parse_from(args)?.command {
-            Command::Bench(bench) => Ok(bench),
-            _ => unreachable!("a bench command"),
-        }
+    fn bench(flags: &[&str]) -> Result<BenchArgs, clap::Error> {
+        BenchArgs::try_parse_from(["tollgate-bench"].iter().chain(flags))
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, fmt, fs};
 use serde::Serialize;
 use tonic::Code;
 
-use super::{args::Settings, drive::Outcome};
+use crate::{args::Settings, drive::Outcome};
 
 /// Linux reports `/proc/*/stat` times in USER_HZ, 100 on every architecture
 /// with a stable ABI (reading it needs `sysconf`, and this crate has no

@@ -24,7 +24,7 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
-use super::{
+use crate::{
     args::{Settings, Stop},
     codec::RawCodec,
     report::CpuTicks,

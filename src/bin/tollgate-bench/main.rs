@@ -1,6 +1,11 @@
-//! `tollgate bench`: a load generator that drives a running server over real
+//! `tollgate-bench`: a load generator that drives a running server over real
 //! gRPC and reports throughput, latency percentiles (hdrhistogram), errors
 //! by status code and CPU time per call.
+//!
+//! A binary of its own, apart from the `tollgate` service binary, so the
+//! service does not carry the load generator, its histogram or its client
+//! TLS. It uses the `tollgate` library for the request types and the
+//! embedded demo bundle.
 //!
 //! The requests (varied, valid requests for the demo bundle, a few of them
 //! refused) are encoded once, before the run; the hot loop sends those bytes
@@ -17,21 +22,49 @@
 mod args;
 mod codec;
 mod drive;
-pub mod floor_pb;
+mod floor_pb;
 mod report;
 mod requests;
 mod schedule;
 mod tls;
 
+use std::process::ExitCode;
+
 use anyhow::Context as _;
+use clap::Parser as _;
 
-pub use args::{BenchArgs, Mix, Rpc, Settings, Stop, Target};
-pub use report::{CpuUse, Latency, Report};
-pub use schedule::{echo, frame, unframe};
-pub use tls::BenchTlsArgs;
+use args::{BenchArgs, Rpc, Settings, Target};
+use report::Report;
+use schedule::{echo, frame, unframe};
 
-/// Runs `tollgate bench`; true when every measured call succeeded.
-pub fn command(args: &BenchArgs) -> anyhow::Result<bool> {
+// The same allocator as `tollgate serve`, so that measurements of the load
+// generator's own CPU compare with earlier ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Exit codes: 0 when every measured call succeeded, 1 when some failed,
+/// 64 (sysexits `EX_USAGE`) for a bad command line, 70 (`EX_SOFTWARE`) when
+/// the run could not be made (no server, a bad TLS file).
+fn main() -> ExitCode {
+    let args = match BenchArgs::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.exit_code() == 0 { 0 } else { 64 });
+        }
+    };
+    match command(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("tollgate-bench: {e:#}");
+            ExitCode::from(70)
+        }
+    }
+}
+
+/// Runs the command line; true when every measured call succeeded.
+fn command(args: &BenchArgs) -> anyhow::Result<bool> {
     let first = args.mix.first().context("the mix is empty")?;
     if let Some(path) = &args.write_grpc_body {
         let body = first_request(first, args.rpc)?.context("no request to write")?;
@@ -71,8 +104,7 @@ fn first_request(rpc: Rpc, target: Target) -> anyhow::Result<Option<bytes::Bytes
 }
 
 /// Drives `settings.target` as `settings` says and reports what it saw.
-/// The library entry point of `tollgate bench`.
-pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
+async fn run(settings: &Settings) -> anyhow::Result<Report> {
     let calls = schedule::calls(&settings.mix, settings.rpc)?;
     let request_bytes =
         calls.iter().map(|c| c.body.len()).sum::<usize>() as f64 / calls.len().max(1) as f64;

@@ -1,11 +1,12 @@
-//! `tollgate bench`'s command line: the flags, the RPC mix, and the checked
+//! `tollgate-bench`'s command line: the flags, the RPC mix, and the checked
 //! [`Settings`] a run is made from.
 
 use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
 
-/// `tollgate bench`: drive a running server over gRPC and report throughput,
-/// latency percentiles and errors.
-#[derive(Debug, Clone, clap::Args)]
+/// Drive a running Tollgate server (or the floor) over gRPC and report
+/// throughput, latency percentiles and errors: Tollgate's load generator.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "tollgate-bench", version)]
 pub struct BenchArgs {
     /// The server to drive.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
@@ -49,7 +50,7 @@ pub struct BenchArgs {
     pub decode_grpc_response: Option<PathBuf>,
     /// TLS and mutual TLS.
     #[command(flatten)]
-    pub tls: super::tls::BenchTlsArgs,
+    pub tls: crate::tls::BenchTlsArgs,
 }
 
 /// What the load generator calls.
@@ -170,7 +171,7 @@ pub enum Stop {
     Count(u64),
 }
 
-/// A checked run: what [`super::run`] needs.
+/// A checked run: what [`crate::run`] needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The server's URL.
