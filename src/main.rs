@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Ok(loaded) => loaded,
         Err(e) => return ExitCode::from(e.report()),
     };
-    let telemetry = match trace::init(&loaded.cli) {
+    let telemetry = match trace::init(&app::trace_settings(&loaded.cli)) {
         Ok(telemetry) => telemetry,
         Err(e) => return ExitCode::from(ConfigError::Invalid(format!("{e:#}")).report()),
     };

@@ -282,10 +282,11 @@ fn main() {
 }
 
 fn demo_bundle() -> CompiledBundle {
-    match BundleSource::Embedded
-        .read()
-        .and_then(|files| tollgate::bundle::compile(&files))
-    {
+    let compiled = match BundleSource::Embedded.read() {
+        Ok(files) => tollgate::bundle::compile(&files).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match compiled {
         Ok(bundle) => bundle,
         Err(errors) => {
             eprintln!("the embedded demo bundle does not compile:\n{errors}");

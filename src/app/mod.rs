@@ -8,11 +8,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::{
-    config::{self, Command, ServeArgs},
+    config::{self, Cli, Command, LogFormat, ServeArgs},
     decision_log::DecisionLog,
     grpc,
+    live::LiveBundle,
     reload::{self, BundleSource, BundleStore},
-    telemetry::{admin, scrape::Exposition},
+    telemetry::{admin, scrape::Exposition, trace},
 };
 
 /// How a command ended, as a process exit code.
@@ -22,6 +23,26 @@ pub enum Exit {
     Ok = 0,
     /// The bundle or request is invalid, or a test failed.
     Failed = 1,
+}
+
+/// What tracing needs from the command line: the log format and, when
+/// serving, span export.
+pub fn trace_settings(cli: &Cli) -> trace::TraceSettings {
+    let format = match cli.log_format {
+        LogFormat::Pretty => trace::LogFormat::Pretty,
+        LogFormat::Json => trace::LogFormat::Json,
+    };
+    match &cli.command {
+        Command::Serve(args) => trace::TraceSettings {
+            format,
+            otlp_endpoint: args.trace.otlp_endpoint.clone(),
+            otlp_service_name: args.trace.otlp_service_name.clone(),
+        },
+        _ => trace::TraceSettings {
+            format,
+            ..trace::TraceSettings::default()
+        },
+    }
 }
 
 /// Runs the command.
@@ -131,20 +152,22 @@ async fn serve_bundle(
     // A bad initial bundle does not stop the server: it stays NOT_SERVING
     // and the watcher activates the first good bundle that appears.
     let _watch = reload::start(store.clone(), poll).await?;
+    // The servers read the bundle; only `reload` knows how it arrives.
+    let live: Arc<dyn LiveBundle> = store;
     let server = grpc::ServerOptions {
         decision_log: options.decision_log,
         ..options.server
     };
     let Some(admin_listener) = options.admin else {
-        return grpc::serve(listener, store, server, shutdown).await;
+        return grpc::serve(listener, live, server, shutdown).await;
     };
     let admin = admin::Admin {
         exposition: Exposition::new(
             server.metrics.clone(),
-            store.clone(),
+            live.clone(),
             server.decision_log.clone(),
         ),
-        store: store.clone(),
+        live: live.clone(),
         max_bundle_age: server.max_bundle_age,
     };
     // The signal stops both ports. The admin port also stops when gRPC
@@ -157,7 +180,7 @@ async fn serve_bundle(
         shutdown.await;
         let _ = stop.send(true);
     };
-    let served = grpc::serve(listener, store, server, shutdown).await;
+    let served = grpc::serve(listener, live, server, shutdown).await;
     // A scrape in progress may finish; a client that holds its connection
     // open does not hold the process.
     match tokio::time::timeout(std::time::Duration::from_secs(1), admin_task).await {

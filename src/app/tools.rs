@@ -7,14 +7,16 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
 use super::Exit;
 use crate::{
+    bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle},
     config::{self, EvalArgs},
     engine,
     grpc::{self, pb},
+    reload::BundleSource,
 };
 
 pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
     let source = config::source(path);
-    match source.read().and_then(|files| engine::verify(&files)) {
+    match read(&source).and_then(|files| engine::verify(&files)) {
         Ok((bundle, report)) => {
             let (native, total) = bundle.native_coverage();
             println!(
@@ -116,14 +118,18 @@ where
     }
 }
 
-/// The compiled bundle at `source`, or `None` after printing every problem.
-fn compile_or_report(
-    source: &crate::reload::BundleSource,
-) -> Option<crate::bundle::CompiledBundle> {
-    match source
+/// The files at `source`. One that cannot be read is reported as the
+/// bundle's one problem, in the same `bundle: ...` line and count as an
+/// invalid bundle.
+fn read(source: &BundleSource) -> Result<BundleFiles, BundleErrors> {
+    source
         .read()
-        .and_then(|files| crate::bundle::compile(&files))
-    {
+        .map_err(|e| BundleError::whole("", e.to_string()).into())
+}
+
+/// The compiled bundle at `source`, or `None` after printing every problem.
+fn compile_or_report(source: &BundleSource) -> Option<CompiledBundle> {
+    match read(source).and_then(|files| crate::bundle::compile(&files)) {
         Ok(bundle) => Some(bundle),
         Err(errors) => {
             report(source, &errors);
@@ -132,7 +138,7 @@ fn compile_or_report(
     }
 }
 
-fn report(source: &crate::reload::BundleSource, errors: &crate::bundle::BundleErrors) {
+fn report(source: &BundleSource, errors: &BundleErrors) {
     for e in errors.iter() {
         eprintln!("{e}");
     }

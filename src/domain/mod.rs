@@ -2,6 +2,7 @@
 //! each built only valid. Nothing here knows about gRPC, files or clocks.
 
 mod decision;
+mod enum_input;
 mod ids;
 mod money;
 mod payment;
@@ -12,6 +13,7 @@ mod violation;
 pub use decision::{
     DecisionId, DecisionMeta, EffectiveTiming, PlanChangeDecision, Reason, RuleTrace, Verdict,
 };
+pub use enum_input::EnumInput;
 pub use ids::{ReasonCode, RuleId};
 pub use money::{Currency, Money};
 pub use payment::{

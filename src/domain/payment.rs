@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use jiff::Timestamp;
 
-use super::{Currency, Money, Violations};
+use super::{Currency, EnumInput, Money, Violations};
 
 /// The kind of a payment method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,27 +119,33 @@ pub struct HealthIndex {
 }
 
 /// A payment method as sent, before validation.
+///
+/// `Kind` and `Status` are how the method's type and status arrive: names
+/// (`Option<String>`, the default, as bundle tests write them) or
+/// [`EnumInput`]s (the gRPC conversion, already typed); both become
+/// [`EnumInput`]s.
 #[derive(Debug, Clone, Default)]
-pub struct MethodInput {
+pub struct MethodInput<Kind = Option<String>, Status = Option<String>> {
     /// Method id.
     pub id: String,
-    /// Type name, short or long; `None` when unset.
-    pub kind: Option<String>,
-    /// Status name, short or long; `None` when unset.
-    pub status: Option<String>,
+    /// Type: typed, or the short or long name; unset when not given.
+    pub kind: Kind,
+    /// Status: typed, or the short or long name; unset when not given.
+    pub status: Status,
     /// 0 = not a fallback.
     pub fallback_rank: u32,
 }
 
-/// The parts both payment requests share, as sent.
+/// The parts both payment requests share, as sent; `Kind` and `Status` as
+/// in [`MethodInput`].
 #[derive(Debug, Clone, Default)]
-pub struct WalletInput {
+pub struct WalletInput<Kind = Option<String>, Status = Option<String>> {
     /// User id.
     pub user_id: String,
     /// Merchant id.
     pub merchant_id: String,
     /// Payment methods.
-    pub methods: Vec<MethodInput>,
+    pub methods: Vec<MethodInput<Kind, Status>>,
     /// Auto-charge settings, when sent.
     pub auto_charge: Option<AutoCharge>,
     /// Free-form facts.
@@ -171,7 +177,15 @@ pub struct Wallet {
 
 impl Wallet {
     /// Validates the shared parts, recording every bad field in `bad`.
-    pub fn parse(bad: &mut Violations, input: WalletInput, now: Timestamp) -> Option<Self> {
+    pub fn parse<Kind, Status>(
+        bad: &mut Violations,
+        input: WalletInput<Kind, Status>,
+        now: Timestamp,
+    ) -> Option<Self>
+    where
+        Kind: Into<EnumInput<MethodType>>,
+        Status: Into<EnumInput<MethodStatus>>,
+    {
         for (field, value) in [
             ("user_id", &input.user_id),
             ("merchant_id", &input.merchant_id),
@@ -189,29 +203,16 @@ impl Wallet {
             } else if !seen.insert(m.id.clone()) {
                 bad.push(at("id"), format!("`{}` is listed twice", m.id));
             }
-            let kind = match m.kind.as_deref() {
-                None => {
-                    bad.push(at("type"), "is required");
-                    None
-                }
-                Some(k) => MethodType::parse(k).or_else(|| {
-                    bad.push(at("type"), format!("`{k}` is not a payment method type"));
-                    None
-                }),
-            };
-            let status = match m.status.as_deref() {
-                None => {
-                    bad.push(at("status"), "is required");
-                    None
-                }
-                Some(s) => MethodStatus::parse(s).or_else(|| {
-                    bad.push(
-                        at("status"),
-                        format!("`{s}` is not a payment method status"),
-                    );
-                    None
-                }),
-            };
+            let kind =
+                m.kind
+                    .into()
+                    .resolve(bad, at("type"), "payment method type", MethodType::parse);
+            let status = m.status.into().resolve(
+                bad,
+                at("status"),
+                "payment method status",
+                MethodStatus::parse,
+            );
             if let (Some(kind), Some(status)) = (kind, status) {
                 methods.push(PaymentMethod {
                     id: m.id,
@@ -258,11 +259,11 @@ impl Wallet {
     }
 }
 
-/// A link request as sent.
+/// A link request as sent; `Kind` and `Status` as in [`MethodInput`].
 #[derive(Debug, Clone, Default)]
-pub struct PaymentLinkInput {
+pub struct PaymentLinkInput<Kind = Option<String>, Status = Option<String>> {
     /// The shared parts.
-    pub wallet: WalletInput,
+    pub wallet: WalletInput<Kind, Status>,
     /// The health index, when sent.
     pub health: Option<HealthIndex>,
 }
@@ -278,7 +279,14 @@ pub struct PaymentLink {
 
 impl PaymentLink {
     /// Validates a link request, naming every bad field.
-    pub fn parse(input: PaymentLinkInput, now: Timestamp) -> Result<Self, Violations> {
+    pub fn parse<Kind, Status>(
+        input: PaymentLinkInput<Kind, Status>,
+        now: Timestamp,
+    ) -> Result<Self, Violations>
+    where
+        Kind: Into<EnumInput<MethodType>>,
+        Status: Into<EnumInput<MethodStatus>>,
+    {
         let mut bad = Violations::default();
         let health = input.health.unwrap_or_default();
         if health.score > 100 {
@@ -305,11 +313,11 @@ impl PaymentLink {
     }
 }
 
-/// A funding request as sent.
+/// A funding request as sent; `Kind` and `Status` as in [`MethodInput`].
 #[derive(Debug, Clone, Default)]
-pub struct ChargeFundingInput {
+pub struct ChargeFundingInput<Kind = Option<String>, Status = Option<String>> {
     /// The shared parts.
-    pub wallet: WalletInput,
+    pub wallet: WalletInput<Kind, Status>,
     /// Currency code; `None` when `amount` was not sent.
     pub currency: Option<String>,
     /// Charge amount in minor units.
@@ -331,7 +339,14 @@ pub struct ChargeFunding {
 
 impl ChargeFunding {
     /// Validates a funding request, naming every bad field.
-    pub fn parse(input: ChargeFundingInput, now: Timestamp) -> Result<Self, Violations> {
+    pub fn parse<Kind, Status>(
+        input: ChargeFundingInput<Kind, Status>,
+        now: Timestamp,
+    ) -> Result<Self, Violations>
+    where
+        Kind: Into<EnumInput<MethodType>>,
+        Status: Into<EnumInput<MethodStatus>>,
+    {
         let mut bad = Violations::default();
         let currency = match input.currency.as_deref() {
             None | Some("") => {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use jiff::{Timestamp, tz::TimeZone};
 
-use super::Violations;
+use super::{EnumInput, Violations};
 
 /// Who asks for a plan change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,16 +89,21 @@ pub struct Billing {
 }
 
 /// A plan-change request as the caller sent it, before validation.
+///
+/// `Role` is how the requester role arrives: a name (`Option<String>`, the
+/// default, as bundle tests write it) or an [`EnumInput`] (the gRPC
+/// conversion, already typed); both become an [`EnumInput`].
 #[derive(Debug, Clone, Default)]
-pub struct PlanChangeInput {
+pub struct PlanChangeInput<Role = Option<String>> {
     /// Tenant id.
     pub tenant_id: String,
     /// Source plan id.
     pub from_plan: String,
     /// Target plan id.
     pub to_plan: String,
-    /// Requester role, as the short or long enum name; `None` when unset.
-    pub requester_role: Option<String>,
+    /// Requester role: typed, or the short or long enum name; unset when
+    /// not given.
+    pub requester_role: Role,
     /// Requester id.
     pub requester_id: String,
     /// Stock usage per metric.
@@ -158,7 +163,10 @@ pub struct PlanChange {
 impl PlanChange {
     /// Validates a request, naming every bad field. `now` stands in for a
     /// missing `as_of`.
-    pub fn parse(input: PlanChangeInput, now: Timestamp) -> Result<Self, Violations> {
+    pub fn parse<Role>(input: PlanChangeInput<Role>, now: Timestamp) -> Result<Self, Violations>
+    where
+        Role: Into<EnumInput<RequesterRole>>,
+    {
         let mut bad = Violations::default();
         for (field, value) in [
             ("tenant_id", &input.tenant_id),
@@ -169,22 +177,12 @@ impl PlanChange {
                 bad.push(field, "is required");
             }
         }
-        let role = match input.requester_role.as_deref() {
-            None => {
-                bad.push("requester.role", "is required");
-                None
-            }
-            Some(name) => {
-                let role = RequesterRole::parse(name);
-                if role.is_none() {
-                    bad.push(
-                        "requester.role",
-                        format!("`{name}` is not a requester role"),
-                    );
-                }
-                role
-            }
-        };
+        let role = input.requester_role.into().resolve(
+            &mut bad,
+            "requester.role",
+            "requester role",
+            RequesterRole::parse,
+        );
         check_metrics(&mut bad, "usage", &input.usage);
         check_metrics(&mut bad, "period_usage", &input.period_usage);
         let billing = parse_billing(&mut bad, input.billing);

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     decision_log::DecisionLog,
-    reload::{BundleStore, Readiness},
+    live::{LiveBundle, Readiness},
     telemetry::{metrics::Metrics, trace::RpcSpanLayer},
 };
 
@@ -80,12 +80,12 @@ const HEALTH_SERVICES: [&str; 3] = [
     "tollgate.v1.BundleService",
 ];
 
-/// Serves Tollgate on `listener` until `shutdown` resolves, then drains.
-/// Health follows [`Readiness`]: NOT_SERVING until a bundle is active and
-/// while it is older than the maximum bundle age.
+/// Serves the `live` bundle on `listener` until `shutdown` resolves, then
+/// drains. Health follows [`Readiness`]: NOT_SERVING until a bundle is
+/// active and while it is older than the maximum bundle age.
 pub async fn serve(
     listener: TcpListener,
-    store: Arc<BundleStore>,
+    live: Arc<dyn LiveBundle>,
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -95,14 +95,14 @@ pub async fn serve(
             .set_service_status(name, ServingStatus::NotServing)
             .await;
     }
-    let mut changed = store.subscribe();
+    let mut changed = live.subscribe();
     let health_task = {
-        let (reporter, store) = (reporter.clone(), store.clone());
+        let (reporter, live) = (reporter.clone(), live.clone());
         let max_age = options.max_bundle_age;
         tokio::spawn(async move {
             loop {
                 changed.borrow_and_update();
-                let readiness = Readiness::of(&store, max_age);
+                let readiness = Readiness::of(live.as_ref(), max_age);
                 let status = if readiness.is_ready() {
                     ServingStatus::Serving
                 } else {
@@ -158,13 +158,13 @@ pub async fn serve(
 
     tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving gRPC");
     let decisions = DecisionServiceServer::new(Decisions {
-        store: store.clone(),
+        live: live.clone(),
         log: options.decision_log,
         limits: options.limits,
         metrics: options.metrics.clone(),
     })
     .max_decoding_message_size(options.max_message_bytes);
-    let bundles = BundleServiceServer::new(Bundles { store })
+    let bundles = BundleServiceServer::new(Bundles { live })
         .max_decoding_message_size(options.max_message_bytes);
     // Outermost, so a refused caller never takes a concurrency permit.
     let authorize = options.tls.as_ref().and_then(|tls| {

@@ -22,7 +22,7 @@ use crate::{
     decision_log::{CallContext, Decided, DecisionLog, Record, event},
     domain::Violations,
     engine,
-    reload::BundleStore,
+    live::LiveBundle,
     telemetry::{
         metrics::{Measured, Metrics},
         trace,
@@ -32,7 +32,9 @@ use crate::{
 /// `tollgate.v1.DecisionService`.
 #[derive(Clone)]
 pub struct Decisions {
-    pub store: Arc<BundleStore>,
+    /// The bundle to decide with.
+    pub live: Arc<dyn LiveBundle>,
+    /// Where decisions are logged.
     pub log: DecisionLog,
     /// Bounds on the requests' maps and lists.
     pub limits: convert::Limits,
@@ -81,7 +83,7 @@ impl Decisions {
         P: Bounded,
         Dec: Measured,
     {
-        let active = self.store.snapshot().ok_or(RequestError::NoBundle)?;
+        let active = self.live.snapshot().ok_or(RequestError::NoBundle)?;
         message.check(&self.limits)?;
         let req = parse(message, now)?;
         let started = Instant::now();
@@ -226,7 +228,8 @@ impl pb::decision_service_server::DecisionService for Decisions {
 
 /// `tollgate.v1.BundleService`.
 pub struct Bundles {
-    pub store: Arc<BundleStore>,
+    /// The bundle and reload status reported.
+    pub live: Arc<dyn LiveBundle>,
 }
 
 #[tonic::async_trait]
@@ -235,10 +238,10 @@ impl pb::bundle_service_server::BundleService for Bundles {
         &self,
         _request: Request<pb::GetBundleStatusRequest>,
     ) -> Result<Response<pb::BundleStatus>, Status> {
-        let active = self.store.snapshot();
+        let active = self.live.snapshot();
         Ok(Response::new(convert::bundle_status(
             active.as_deref(),
-            &self.store.status(),
+            &self.live.status(),
         )))
     }
 }

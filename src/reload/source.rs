@@ -8,8 +8,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::RemoteSource;
-use crate::bundle::{BundleError, BundleErrors, BundleFiles, is_yaml};
+use super::{ArchiveError, RemoteSource, SourceError};
+use crate::bundle::{BundleFiles, is_yaml};
 
 // `DEMO_FILES`: every file of `bundles/demo/`, embedded by `build.rs`.
 include!(concat!(env!("OUT_DIR"), "/demo_bundle.rs"));
@@ -40,7 +40,7 @@ impl fmt::Display for BundleSource {
 
 impl BundleSource {
     /// Reads the bundle's files as they are now.
-    pub fn read(&self) -> Result<BundleFiles, BundleErrors> {
+    pub fn read(&self) -> Result<BundleFiles, SourceError> {
         match self {
             Self::Embedded => {
                 let mut files = BundleFiles::default();
@@ -49,36 +49,47 @@ impl BundleSource {
                 }
                 Ok(files)
             }
-            Self::Path(path) => read_path(path).map_err(|e| BundleError::whole("", e).into()),
-            Self::Remote(r) => Err(BundleError::whole(
-                "",
-                format!("`{r}` is a remote bundle: its poller downloads it"),
-            )
-            .into()),
+            Self::Path(path) => read_path(path),
+            Self::Remote(r) => Err(SourceError::Remote {
+                shown: r.to_string(),
+            }),
         }
     }
 }
 
-fn read_path(path: &Path) -> Result<BundleFiles, String> {
-    let shown = path.display();
-    let meta = fs::metadata(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+fn read_path(path: &Path) -> Result<BundleFiles, SourceError> {
+    let path_buf = || path.to_path_buf();
+    let meta = fs::metadata(path).map_err(|error| SourceError::Read {
+        path: path_buf(),
+        error,
+    })?;
     if meta.is_dir() {
         read_dir(path)
     } else if path.to_string_lossy().ends_with(".tar.gz")
         || path.to_string_lossy().ends_with(".tgz")
     {
-        let file = fs::File::open(path).map_err(|e| format!("cannot open `{shown}`: {e}"))?;
-        read_archive(file).map_err(|e| format!("`{shown}`: {e}"))
+        let file = fs::File::open(path).map_err(|error| SourceError::Open {
+            path: path_buf(),
+            error,
+        })?;
+        read_archive(file).map_err(|error| SourceError::ArchiveFile {
+            path: path_buf(),
+            error,
+        })
     } else {
-        Err(format!("`{shown}` is neither a directory nor a `.tar.gz`"))
+        Err(SourceError::NotABundle { path: path_buf() })
     }
 }
 
-fn read_dir(dir: &Path) -> Result<BundleFiles, String> {
+fn read_dir(dir: &Path) -> Result<BundleFiles, SourceError> {
     let mut files = BundleFiles::default();
-    let entries = fs::read_dir(dir).map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
+    let cannot_list = |error| SourceError::List {
+        path: dir.to_path_buf(),
+        error,
+    };
+    let entries = fs::read_dir(dir).map_err(cannot_list)?;
     for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
+        let entry = entry.map_err(cannot_list)?;
         let name = entry.file_name().to_string_lossy().into_owned();
         // ConfigMap mounts keep `..data` and `..<timestamp>` beside the
         // files; editors leave `.swp` files. Neither is part of the bundle.
@@ -88,13 +99,12 @@ fn read_dir(dir: &Path) -> Result<BundleFiles, String> {
         let path = entry.path();
         // `fs::metadata` follows symlinks, as ConfigMap files are symlinks.
         match fs::metadata(&path) {
-            Ok(m) if m.is_file() => {
-                let content = fs::read(&path)
-                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-                files.insert(name, content);
-            }
+            Ok(m) if m.is_file() => match fs::read(&path) {
+                Ok(content) => files.insert(name, content),
+                Err(error) => return Err(SourceError::Read { path, error }),
+            },
             Ok(_) => {}
-            Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+            Err(error) => return Err(SourceError::Read { path, error }),
         }
     }
     Ok(files)
@@ -102,7 +112,7 @@ fn read_dir(dir: &Path) -> Result<BundleFiles, String> {
 
 /// Reads the YAML files of a gzipped tar, by base name; refuses an archive
 /// that unpacks to more than 64 MiB.
-pub(crate) fn read_archive(reader: impl std::io::Read) -> Result<BundleFiles, String> {
+pub(crate) fn read_archive(reader: impl std::io::Read) -> Result<BundleFiles, ArchiveError> {
     read_archive_limited(reader, MAX_ARCHIVE_BYTES)
 }
 
@@ -110,32 +120,29 @@ pub(crate) fn read_archive(reader: impl std::io::Read) -> Result<BundleFiles, St
 pub(crate) fn read_archive_limited(
     reader: impl std::io::Read,
     limit: u64,
-) -> Result<BundleFiles, String> {
+) -> Result<BundleFiles, ArchiveError> {
     // One byte past the limit tells an archive that is too large from one
     // that ends exactly there; `take` alone would cut it off silently.
     let gz = flate2::read::GzDecoder::new(reader).take(limit.saturating_add(1));
     let mut archive = tar::Archive::new(gz);
     let files = read_entries(&mut archive);
     if archive.into_inner().limit() == 0 {
-        return Err(format!("unpacks to more than {limit} bytes"));
+        return Err(ArchiveError::TooLarge { limit });
     }
     files
 }
 
-fn read_entries(archive: &mut tar::Archive<impl std::io::Read>) -> Result<BundleFiles, String> {
+fn read_entries(
+    archive: &mut tar::Archive<impl std::io::Read>,
+) -> Result<BundleFiles, ArchiveError> {
     let mut files = BundleFiles::default();
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("not a tar.gz: {e}"))?;
+    let entries = archive.entries().map_err(ArchiveError::NotTarGz)?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| format!("not a tar.gz: {e}"))?;
+        let mut entry = entry.map_err(ArchiveError::NotTarGz)?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let path = entry
-            .path()
-            .map_err(|e| format!("bad entry name: {e}"))?
-            .into_owned();
+        let path = entry.path().map_err(ArchiveError::EntryName)?.into_owned();
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
@@ -143,12 +150,12 @@ fn read_entries(archive: &mut tar::Archive<impl std::io::Read>) -> Result<Bundle
             continue;
         }
         if files.contains(&name) {
-            return Err(format!("two files named `{name}`"));
+            return Err(ArchiveError::Duplicate(name));
         }
         let mut content = Vec::new();
-        entry
-            .read_to_end(&mut content)
-            .map_err(|e| format!("cannot read `{name}`: {e}"))?;
+        if let Err(error) = entry.read_to_end(&mut content) {
+            return Err(ArchiveError::Entry { name, error });
+        }
         files.insert(name, content);
     }
     Ok(files)
@@ -188,6 +195,6 @@ mod tests {
         ]);
         assert!(archive.len() < 8 * 1024);
         let err = read_archive_limited(archive.as_slice(), 64 * 1024).unwrap_err();
-        assert_eq!(err, "unpacks to more than 65536 bytes");
+        assert_eq!(err.to_string(), "unpacks to more than 65536 bytes");
     }
 }

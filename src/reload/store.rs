@@ -1,7 +1,7 @@
-//! The active bundle and the reload status. Requests take one snapshot
-//! (`Arc<Active>`) and never see a half-loaded bundle; a reload verifies a
-//! new bundle completely before the atomic swap, and keeps the last good one
-//! when anything fails.
+//! The active bundle and the reload status: the [`LiveBundle`] the servers
+//! read. Requests take one snapshot (`Arc<Active>`) and never see a
+//! half-loaded bundle; a reload verifies a new bundle completely before the
+//! atomic swap, and keeps the last good one when anything fails.
 
 use std::{
     sync::{
@@ -15,42 +15,12 @@ use arc_swap::ArcSwapOption;
 use jiff::Timestamp;
 use tokio::sync::watch;
 
-use super::BundleSource;
+use super::{BundleSource, SourceError};
 use crate::{
-    bundle::{BundleFiles, CompiledBundle},
+    bundle::BundleFiles,
     engine,
+    live::{Active, FailureKind, LiveBundle, ReloadCounts, ReloadError, ReloadStatus},
 };
-
-/// A bundle that passed every check, with where and when it was loaded.
-pub struct Active {
-    /// The compiled bundle.
-    pub bundle: CompiledBundle,
-    /// When it became active.
-    pub loaded_at: Timestamp,
-    /// The same moment on the monotonic clock, for ages that a wall-clock
-    /// step cannot bend (readiness, `/metrics`).
-    pub loaded: Instant,
-    /// Where it was read from.
-    pub source: String,
-    /// Number of bundle tests it passed.
-    pub test_count: usize,
-}
-
-/// The outcome of the last reload attempt.
-#[derive(Debug, Clone, Default)]
-pub struct ReloadStatus {
-    /// Why the last attempt failed; empty when it succeeded.
-    pub last_error: String,
-    /// When the last attempt was made.
-    pub last_attempt_at: Option<Timestamp>,
-    /// The active bundle was read from the local cache of a remote source,
-    /// and the source has not confirmed it since (it may be out of date).
-    pub from_cache: bool,
-    /// When the source last confirmed the active bundle current: it was
-    /// activated from the source, re-read unchanged, or answered "not
-    /// modified". `None` while a cached bundle is unconfirmed.
-    pub confirmed: Option<Instant>,
-}
 
 /// Where the files of a reload come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,15 +31,6 @@ pub enum Origin {
     Cache,
 }
 
-/// How many reloads were attempted and how many failed, since start.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReloadCounts {
-    /// Every call of [`BundleStore::reload`], whatever came of it.
-    pub attempts: u64,
-    /// Attempts that kept the previous bundle because the new one was bad.
-    pub failures: u64,
-}
-
 /// Holds the active bundle for every request and reloads it from its source.
 pub struct BundleStore {
     source: BundleSource,
@@ -78,7 +39,7 @@ pub struct BundleStore {
     // Counted here, the one place every reload (watcher, poll, SIGHUP,
     // start-up) goes through; `/metrics` reads them at scrape time.
     attempts: AtomicU64,
-    failures: AtomicU64,
+    failures: [(FailureKind, AtomicU64); FailureKind::ALL.len()],
     // Held for the whole of a reload: at most one runs at a time.
     reloading: Mutex<()>,
     ready: watch::Sender<Option<String>>,
@@ -92,30 +53,9 @@ impl BundleStore {
             active: ArcSwapOption::empty(),
             status: Mutex::new(ReloadStatus::default()),
             attempts: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
+            failures: FailureKind::ALL.map(|kind| (kind, AtomicU64::new(0))),
             reloading: Mutex::new(()),
             ready: watch::Sender::new(None),
-        }
-    }
-
-    /// The bundle to decide with: take it once per request.
-    pub fn snapshot(&self) -> Option<Arc<Active>> {
-        self.active.load_full()
-    }
-
-    /// The last reload attempt's outcome.
-    pub fn status(&self) -> ReloadStatus {
-        self.status
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Reloads attempted and failed so far.
-    pub fn reload_counts(&self) -> ReloadCounts {
-        ReloadCounts {
-            attempts: self.attempts.load(Ordering::Relaxed),
-            failures: self.failures.load(Ordering::Relaxed),
         }
     }
 
@@ -124,20 +64,11 @@ impl BundleStore {
         &self.source
     }
 
-    /// Follows the active revision (`None` until a bundle is active); also
-    /// marked changed when the source confirms the active bundle, since
-    /// readiness with a maximum bundle age depends on that too.
-    pub fn subscribe(&self) -> watch::Receiver<Option<String>> {
-        self.ready.subscribe()
-    }
-
     /// Reads, compiles and tests the bundle at the source, and swaps it in
     /// when it passes. Blocking: run it off the async runtime. Returns
     /// whether a new bundle was activated (an unchanged digest is not).
-    pub fn reload(&self) -> Result<bool, String> {
-        self.reload_from(Origin::Source, || {
-            self.source.read().map_err(|e| e.to_string())
-        })
+    pub fn reload(&self) -> Result<bool, ReloadError> {
+        self.reload_from(Origin::Source, || self.source.read())
     }
 
     /// [`BundleStore::reload`] with files obtained elsewhere (a download,
@@ -146,20 +77,22 @@ impl BundleStore {
     pub fn reload_from(
         &self,
         origin: Origin,
-        read: impl FnOnce() -> Result<BundleFiles, String>,
-    ) -> Result<bool, String> {
+        read: impl FnOnce() -> Result<BundleFiles, SourceError>,
+    ) -> Result<bool, ReloadError> {
         let _single_flight = self
             .reloading
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let attempt_at = Timestamp::now();
         self.attempts.fetch_add(1, Ordering::Relaxed);
-        let result = read().and_then(|files| self.load(&files));
+        let result = read()
+            .map_err(ReloadError::from)
+            .and_then(|files| self.load(&files));
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         status.last_attempt_at = Some(attempt_at);
         match result {
             Ok(Some(active)) => {
-                status.last_error.clear();
+                status.last_error = None;
                 status.from_cache = origin == Origin::Cache;
                 status.confirmed = (origin == Origin::Source).then(Instant::now);
                 let revision = active.bundle.revision.clone();
@@ -178,7 +111,7 @@ impl BundleStore {
                 Ok(true)
             }
             Ok(None) => {
-                status.last_error.clear();
+                status.last_error = None;
                 status.from_cache &= origin == Origin::Cache;
                 if origin == Origin::Source {
                     self.confirmed(&mut status);
@@ -187,9 +120,12 @@ impl BundleStore {
                 Ok(false)
             }
             Err(e) => {
-                tracing::error!(source = %self.source, error = %e, "bundle rejected; the active bundle keeps serving");
-                self.failures.fetch_add(1, Ordering::Relaxed);
-                status.last_error = e.clone();
+                let kind = e.kind();
+                tracing::error!(source = %self.source, kind = kind.as_str(), error = %e, "bundle rejected; the active bundle keeps serving");
+                if let Some((_, failures)) = self.failures.iter().find(|(k, _)| *k == kind) {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+                status.last_error = Some(e.clone());
                 Err(e)
             }
         }
@@ -201,7 +137,7 @@ impl BundleStore {
     pub fn confirm(&self) {
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         status.last_attempt_at = Some(Timestamp::now());
-        status.last_error.clear();
+        status.last_error = None;
         status.from_cache = false;
         self.confirmed(&mut status);
         tracing::debug!(source = %self.source, "bundle not modified");
@@ -214,13 +150,13 @@ impl BundleStore {
         self.ready.send_modify(|_| {});
     }
 
-    fn load(&self, files: &BundleFiles) -> Result<Option<Active>, String> {
+    fn load(&self, files: &BundleFiles) -> Result<Option<Active>, ReloadError> {
         if let Some(current) = self.active.load().as_ref()
             && *current.bundle.digest == *files.digest()
         {
             return Ok(None);
         }
-        let (bundle, report) = engine::verify(files).map_err(|e| e.to_string())?;
+        let (bundle, report) = engine::verify(files).map_err(ReloadError::Bundle)?;
         Ok(Some(Active {
             bundle,
             loaded_at: Timestamp::now(),
@@ -228,5 +164,82 @@ impl BundleStore {
             source: self.source.to_string(),
             test_count: report.outcomes.len(),
         }))
+    }
+}
+
+impl LiveBundle for BundleStore {
+    fn snapshot(&self) -> Option<Arc<Active>> {
+        self.active.load_full()
+    }
+
+    fn status(&self) -> ReloadStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn reload_counts(&self) -> ReloadCounts {
+        ReloadCounts {
+            attempts: self.attempts.load(Ordering::Relaxed),
+            failures: self
+                .failures
+                .each_ref()
+                .map(|(kind, n)| (*kind, n.load(Ordering::Relaxed))),
+        }
+    }
+
+    fn subscribe(&self) -> watch::Receiver<Option<String>> {
+        self.ready.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::FailureKind::{Bundle, Fetch};
+
+    #[test]
+    fn a_source_that_cannot_be_read_is_a_fetch_failure() {
+        let store = BundleStore::new(BundleSource::Path("no/such/bundle".into()));
+        let error = store.reload().unwrap_err();
+        assert_eq!(error.kind(), Fetch);
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot read `no/such/bundle`: "),
+            "{error}"
+        );
+        assert_eq!(store.reload_counts().failures, [(Fetch, 1), (Bundle, 0)]);
+        let last = store.status().last_error.map(|e| e.to_string());
+        assert_eq!(last, Some(error.to_string()));
+    }
+
+    #[test]
+    fn a_bad_bundle_is_a_bundle_failure_that_keeps_its_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in BundleSource::Embedded.read().unwrap().iter() {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let store = BundleStore::new(BundleSource::Path(dir.path().to_owned()));
+        assert!(store.reload().unwrap());
+        std::fs::write(dir.path().join("plan_change.yaml"), "rules: [\n").unwrap();
+
+        let error = store.reload().unwrap_err();
+        let ReloadError::Bundle(problems) = &error else {
+            panic!("not a bundle error: {error}");
+        };
+        assert!(!problems.is_empty());
+        assert!(
+            problems.iter().all(|p| p.file == "plan_change.yaml"),
+            "{error}"
+        );
+        let counts = store.reload_counts();
+        assert_eq!(
+            (counts.attempts, counts.failures),
+            (2, [(Fetch, 0), (Bundle, 1)])
+        );
+        // The last good bundle keeps serving.
+        assert!(store.snapshot().is_some());
     }
 }

@@ -12,15 +12,8 @@ use std::{
 use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
-use super::{BundleSource, BundleStore};
-
-/// Quiet time after the last event before reloading: a ConfigMap update or
-/// an editor's save arrives as a burst of events.
-const DEBOUNCE: Duration = Duration::from_millis(100);
-
-/// The longest a reload waits after the first event of a burst, so a source
-/// that never goes quiet (a bundle rewritten every 100 ms) is still picked up.
-const MAX_DELAY: Duration = Duration::from_millis(300);
+use super::{BundleSource, BundleStore, StartError};
+use crate::debounce::settle;
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct WatchHandle {
@@ -38,13 +31,15 @@ impl Drop for WatchHandle {
 pub fn spawn_watcher(
     store: Arc<BundleStore>,
     poll: Option<Duration>,
-) -> anyhow::Result<WatchHandle> {
+) -> Result<WatchHandle, StartError> {
     let (tx, rx) = mpsc::channel::<()>(1);
     let watches = match store.source() {
         BundleSource::Embedded => None,
         BundleSource::Path(path) => Some(Watches::new(path, tx.clone())?),
         BundleSource::Remote(r) => {
-            anyhow::bail!("`{r}` is a remote bundle: it is polled, not watched")
+            return Err(StartError::Remote {
+                shown: r.to_string(),
+            });
         }
     };
     let task = tokio::spawn(run(store, watches, rx, tx, poll));
@@ -88,17 +83,21 @@ struct Watches {
 }
 
 impl Watches {
-    fn new(path: &Path, tx: mpsc::Sender<()>) -> anyhow::Result<Self> {
+    fn new(path: &Path, tx: mpsc::Sender<()>) -> Result<Self, StartError> {
         let parent = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let parent = std::fs::canonicalize(parent)
-            .map_err(|e| anyhow::anyhow!("cannot watch `{}`: {e}", parent.display()))?;
+        let parent = std::fs::canonicalize(parent).map_err(|error| StartError::Unwatchable {
+            path: parent.to_path_buf(),
+            error,
+        })?;
         let name = path
             .file_name()
             .map(ToOwned::to_owned)
-            .ok_or_else(|| anyhow::anyhow!("`{}` names no file or directory", path.display()))?;
+            .ok_or_else(|| StartError::NoName {
+                path: path.to_path_buf(),
+            })?;
         let filter = Arc::new(Mutex::new(Filter {
             parent: parent.clone(),
             name,
@@ -119,8 +118,17 @@ impl Watches {
                     // A full channel already holds a pending reload.
                     let _ = tx.try_send(());
                 }
+            })
+            .map_err(|error| StartError::Watcher {
+                path: parent.clone(),
+                error,
             })?;
-        watcher.watch(&parent, RecursiveMode::NonRecursive)?;
+        watcher
+            .watch(&parent, RecursiveMode::NonRecursive)
+            .map_err(|error| StartError::Watcher {
+                path: parent.clone(),
+                error,
+            })?;
         tracing::info!(path = %path.display(), "watching bundle");
         let mut watches = Self {
             watcher,
@@ -193,21 +201,6 @@ async fn run(
         let store = store.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || store.reload()).await {
             tracing::error!(error = %e, "reload task failed");
-        }
-    }
-}
-
-/// After a first event, waits until events stop for [`DEBOUNCE`], but no
-/// longer than [`MAX_DELAY`] in all, so a burst (a ConfigMap update, a
-/// certificate rotation writing two files) becomes one re-read. Shared by
-/// the bundle watcher and the TLS certificate reloader.
-pub async fn settle(rx: &mut mpsc::Receiver<()>) {
-    let deadline = tokio::time::Instant::now() + MAX_DELAY;
-    loop {
-        let quiet = (tokio::time::Instant::now() + DEBOUNCE).min(deadline);
-        match tokio::time::timeout_at(quiet, rx.recv()).await {
-            Ok(Some(())) if tokio::time::Instant::now() < deadline => {}
-            _ => return,
         }
     }
 }

@@ -14,14 +14,14 @@ use axum::{
 use tokio::net::TcpListener;
 
 use super::scrape::{self, Exposition};
-use crate::reload::{BundleStore, Readiness};
+use crate::live::{LiveBundle, Readiness};
 
 /// What the admin port reports on.
 pub struct Admin {
     /// `/metrics`.
     pub exposition: Exposition,
     /// The bundle whose presence and age `/readyz` reports.
-    pub store: Arc<BundleStore>,
+    pub live: Arc<dyn LiveBundle>,
     /// `--max-bundle-age`: older is not ready.
     pub max_bundle_age: Option<Duration>,
 }
@@ -29,7 +29,6 @@ pub struct Admin {
 impl std::fmt::Debug for Admin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Admin")
-            .field("source", &self.store.source().to_string())
             .field("max_bundle_age", &self.max_bundle_age)
             .finish_non_exhaustive()
     }
@@ -75,7 +74,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
-    let readiness = Readiness::of(&admin.store, admin.max_bundle_age);
+    let readiness = Readiness::of(admin.live.as_ref(), admin.max_bundle_age);
     let status = if readiness.is_ready() {
         StatusCode::OK
     } else {

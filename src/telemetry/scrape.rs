@@ -13,7 +13,7 @@ use prometheus_client::{
 };
 
 use super::metrics::Metrics;
-use crate::{decision_log::DecisionLog, reload::BundleStore};
+use crate::{decision_log::DecisionLog, live::LiveBundle};
 
 /// The content type of the exposition: OpenMetrics text, which Prometheus
 /// asks for and parses (it is what `prometheus-client` writes).
@@ -27,10 +27,10 @@ pub struct Exposition {
 }
 
 impl Exposition {
-    /// The exposition of `metrics` and of the live state of `store` and `log`.
-    pub fn new(metrics: Metrics, store: Arc<BundleStore>, log: DecisionLog) -> Self {
+    /// The exposition of `metrics` and of the live state of `live` and `log`.
+    pub fn new(metrics: Metrics, live: Arc<dyn LiveBundle>, log: DecisionLog) -> Self {
         let mut state = Registry::default();
-        state.register_collector(Box::new(State { store, log }));
+        state.register_collector(Box::new(State { live, log }));
         Self { metrics, state }
     }
 
@@ -44,17 +44,15 @@ impl Exposition {
     }
 }
 
-/// Reads the store and the decision log at each scrape.
+/// Reads the live bundle and the decision log at each scrape.
 struct State {
-    store: Arc<BundleStore>,
+    live: Arc<dyn LiveBundle>,
     log: DecisionLog,
 }
 
 impl fmt::Debug for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("State")
-            .field("source", &self.store.source().to_string())
-            .finish_non_exhaustive()
+        f.debug_struct("State").finish_non_exhaustive()
     }
 }
 
@@ -70,24 +68,38 @@ struct ResultLabels {
     result: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
 impl Collector for State {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
-        let reloads = self.store.reload_counts();
+        let reloads = self.live.reload_counts();
         counter(
             &mut encoder,
             "tollgate_bundle_reloads",
             "Bundle reloads attempted (start-up, file changes, polling, SIGHUP).",
             reloads.attempts,
         )?;
-        counter(
-            &mut encoder,
-            "tollgate_bundle_reload_failures",
-            "Bundle reloads that failed; the previous bundle kept serving.",
-            reloads.failures,
-        )?;
+        {
+            let mut failures = encoder.encode_descriptor(
+                "tollgate_bundle_reload_failures",
+                "Bundle reloads that failed, by kind: fetch (reading or downloading), bundle (invalid, or a test failing); the previous bundle kept serving.",
+                None,
+                MetricType::Counter,
+            )?;
+            // Every kind, zeros too, so each series exists from the start.
+            for (kind, n) in reloads.failures {
+                let labels = KindLabels {
+                    kind: kind.as_str(),
+                };
+                ConstCounter::new(n).encode(failures.encode_family(&labels)?)?;
+            }
+        }
 
         // No bundle, no series: `absent()` or `/readyz` tell that case.
-        if let Some(active) = self.store.snapshot() {
+        if let Some(active) = self.live.snapshot() {
             let labels = BundleLabels {
                 revision: active.bundle.revision.to_string(),
                 digest: active.bundle.digest.to_string(),

@@ -27,8 +27,6 @@ use tracing_subscriber::{
     EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
-use crate::config::{Cli, Command, LogFormat, TraceArgs};
-
 mod rpc;
 
 pub use rpc::{RpcFuture, RpcSpan, RpcSpanLayer, decision_span, record_decision, traced};
@@ -42,6 +40,31 @@ const SERVICE_NAME: &str = "tollgate";
 
 /// How long the last flush may take at exit.
 const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What [`init`] installs: the log format and, when serving, where spans
+/// go. Built from the command line by the caller; tracing knows nothing of
+/// flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceSettings {
+    /// How logs are written on stderr.
+    pub format: LogFormat,
+    /// The OTLP/gRPC collector to export a span per call to; no export when
+    /// `None`.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of exported spans; without it
+    /// `OTEL_SERVICE_NAME`, then `tollgate`.
+    pub otlp_service_name: Option<String>,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
 
 /// The installed subscriber's exporter, if any. Shut it down (or drop it)
 /// after the server has stopped: pending spans are flushed then.
@@ -58,34 +81,23 @@ struct Export {
 }
 
 /// Installs the process-wide subscriber: logs on stderr in the format
-/// `cli` asks for and, when it serves with an OTLP endpoint, span export.
+/// `settings` asks for and, with an OTLP endpoint, span export.
 ///
 /// # Errors
 /// The exporter cannot be built, or a subscriber is already installed.
-pub fn init(cli: &Cli) -> anyhow::Result<Telemetry> {
-    let trace = match &cli.command {
-        Command::Serve(args) => Some(&args.trace),
-        _ => None,
-    };
-    subscriber(cli.log_format, trace)
-}
-
-fn subscriber(format: LogFormat, trace: Option<&TraceArgs>) -> anyhow::Result<Telemetry> {
+pub fn init(settings: &TraceSettings) -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let logs = match format {
+    let logs = match settings.format {
         LogFormat::Pretty => logs.boxed(),
         LogFormat::Json => logs.json().boxed(),
     }
     .with_filter(filter);
-    let export = match trace {
-        Some(TraceArgs {
-            otlp_endpoint: Some(endpoint),
-            otlp_service_name,
-        }) => Some(export(endpoint, otlp_service_name.as_deref())?),
-        _ => None,
+    let export = match &settings.otlp_endpoint {
+        Some(endpoint) => Some(export(endpoint, settings.otlp_service_name.as_deref())?),
+        None => None,
     };
     let spans = export.as_ref().map(|e| {
         tracing_opentelemetry::layer()
@@ -101,11 +113,7 @@ fn subscriber(format: LogFormat, trace: Option<&TraceArgs>) -> anyhow::Result<Te
         .with(spans)
         .try_init()
         .context("installing the log subscriber")?;
-    if let Some(TraceArgs {
-        otlp_endpoint: Some(endpoint),
-        ..
-    }) = trace
-    {
+    if let Some(endpoint) = &settings.otlp_endpoint {
         tracing::info!(endpoint = %endpoint, "exporting spans over OTLP");
     }
     Ok(Telemetry { export })

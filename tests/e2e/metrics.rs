@@ -32,6 +32,14 @@ fn reasons(text: &str, decision: &str, code: &str) -> Option<f64> {
     value(text, "tollgate_decision_reasons_total", &labels)
 }
 
+fn reload_failures(text: &str, kind: &str) -> Option<f64> {
+    value(
+        text,
+        "tollgate_bundle_reload_failures_total",
+        &[("kind", kind)],
+    )
+}
+
 fn rejected(text: &str, reason: &str) -> Option<f64> {
     value(
         text,
@@ -259,7 +267,8 @@ async fn reloads_failures_and_the_active_revision_are_reported() {
         1.0,
         "{text}"
     );
-    assert_eq!(counter(&text, "tollgate_bundle_reload_failures_total"), 0.0);
+    assert_eq!(reload_failures(&text, "fetch"), Some(0.0), "{text}");
+    assert_eq!(reload_failures(&text, "bundle"), Some(0.0), "{text}");
     let info = [
         ("revision", DEMO_REVISION),
         ("digest", status.digest.as_str()),
@@ -277,10 +286,12 @@ async fn reloads_failures_and_the_active_revision_are_reported() {
     let text = server.scrape().await;
     let attempts = counter(&text, "tollgate_bundle_reloads_total");
     assert!(attempts >= 2.0, "{text}");
+    // A file that does not parse: the bundle's fault, not the source's.
     assert!(
-        counter(&text, "tollgate_bundle_reload_failures_total") >= 1.0,
+        reload_failures(&text, "bundle").is_some_and(|n| n >= 1.0),
         "{text}"
     );
+    assert_eq!(reload_failures(&text, "fetch"), Some(0.0), "{text}");
     // The last good bundle keeps serving, and is still the one reported.
     let revision = [("revision", DEMO_REVISION)];
     assert_eq!(value(&text, "tollgate_bundle_info", &revision), Some(1.0));

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use super::pb;
 use crate::{
     domain::{DecisionMeta, Reason, RuleTrace, Violations},
-    reload::{Active, ReloadStatus},
+    live::{Active, ReloadStatus},
 };
 
 /// Converts a proto timestamp, recording a violation when out of range.
@@ -129,10 +129,15 @@ pub fn request_error(e: &crate::grpc::status::RequestError) -> pb::RequestError 
     }
 }
 
-/// Encodes the bundle status.
+/// Encodes the bundle status. The last reload error becomes its message:
+/// a bundle's problems one per line, `file:line:column: message`.
 pub fn bundle_status(active: Option<&Active>, status: &ReloadStatus) -> pb::BundleStatus {
     let mut out = pb::BundleStatus {
-        last_reload_error: status.last_error.clone(),
+        last_reload_error: status
+            .last_error
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         last_reload_attempt_at: status.last_attempt_at.map(to_proto_timestamp),
         from_cache: status.from_cache && active.is_some(),
         ..Default::default()

@@ -5,32 +5,55 @@ use jiff::Timestamp;
 use super::{finish, meta, reason, timestamp};
 use crate::{
     domain::{
-        AutoCharge, ChargeFunding, ChargeFundingDecision, ChargeFundingInput, FundingOutcome,
-        FundingSource, HealthIndex, LinkOutcome, MethodInput, PaymentLink, PaymentLinkDecision,
-        PaymentLinkInput, RequiredAction, Violations, WalletInput,
+        AutoCharge, ChargeFunding, ChargeFundingDecision, ChargeFundingInput, EnumInput,
+        FundingOutcome, FundingSource, HealthIndex, LinkOutcome, MethodInput, MethodStatus,
+        MethodType, PaymentLink, PaymentLinkDecision, PaymentLinkInput, RequiredAction, Violations,
+        WalletInput,
     },
     grpc::pb,
 };
 
-/// An enum value's proto name, `None` for UNSPECIFIED, the number for an unknown value.
-fn enum_name<E: TryFrom<i32>>(value: i32, name: impl Fn(&E) -> &'static str) -> Option<String> {
-    match E::try_from(value) {
-        Ok(_) if value == 0 => None,
-        Ok(e) => Some(name(&e).to_owned()),
-        Err(_) => Some(value.to_string()),
-    }
-}
+/// A payment method as the domain takes it from gRPC: type and status typed.
+type Method = MethodInput<EnumInput<MethodType>, EnumInput<MethodStatus>>;
 
-fn methods(methods: Vec<pb::PaymentMethod>) -> Vec<MethodInput> {
+fn methods(methods: Vec<pb::PaymentMethod>) -> Vec<Method> {
     methods
         .into_iter()
         .map(|m| MethodInput {
             id: m.id,
-            kind: enum_name(m.r#type, pb::PaymentMethodType::as_str_name),
-            status: enum_name(m.status, pb::PaymentMethodStatus::as_str_name),
+            kind: method_type(m.r#type),
+            status: method_status(m.status),
             fallback_rank: m.fallback_rank,
         })
         .collect()
+}
+
+/// The proto method type as the domain's, without a detour through its
+/// name; a number this build does not know is quoted as it is.
+fn method_type(value: i32) -> EnumInput<MethodType> {
+    use pb::PaymentMethodType as P;
+    EnumInput::Typed(match P::try_from(value) {
+        Ok(P::Unspecified) => return EnumInput::Unset,
+        Ok(P::Balance) => MethodType::Balance,
+        Ok(P::CreditCard) => MethodType::CreditCard,
+        Ok(P::DebitCard) => MethodType::DebitCard,
+        Ok(P::BankAccount) => MethodType::BankAccount,
+        Ok(P::Postpaid) => MethodType::Postpaid,
+        Ok(P::Points) => MethodType::Points,
+        Err(_) => return EnumInput::Text(value.to_string()),
+    })
+}
+
+/// The proto method status as the domain's, like [`method_type`].
+fn method_status(value: i32) -> EnumInput<MethodStatus> {
+    use pb::PaymentMethodStatus as P;
+    EnumInput::Typed(match P::try_from(value) {
+        Ok(P::Unspecified) => return EnumInput::Unset,
+        Ok(P::Active) => MethodStatus::Active,
+        Ok(P::Suspended) => MethodStatus::Suspended,
+        Ok(P::Expired) => MethodStatus::Expired,
+        Err(_) => return EnumInput::Text(value.to_string()),
+    })
 }
 
 fn auto_charge(a: Option<pb::AutoCharge>) -> Option<AutoCharge> {

@@ -5,8 +5,8 @@ use jiff::Timestamp;
 use super::{finish, meta, reason, timestamp, to_proto_timestamp};
 use crate::{
     domain::{
-        BillingInput, EffectiveTiming, PlanChange, PlanChangeDecision, PlanChangeInput, Verdict,
-        Violations,
+        BillingInput, EffectiveTiming, EnumInput, PlanChange, PlanChangeDecision, PlanChangeInput,
+        RequesterRole, Verdict, Violations,
     },
     grpc::pb,
 };
@@ -15,17 +15,12 @@ use crate::{
 pub fn plan_change(req: pb::PlanChangeRequest, now: Timestamp) -> Result<PlanChange, Violations> {
     let mut bad = Violations::default();
     let requester = req.requester.unwrap_or_default();
-    let role = match pb::RequesterRole::try_from(requester.role) {
-        Ok(pb::RequesterRole::Unspecified) => None,
-        Ok(role) => Some(role.as_str_name().to_owned()),
-        Err(_) => Some(format!("REQUESTER_ROLE_{}", requester.role)),
-    };
     let billing = req.billing.unwrap_or_default();
     let input = PlanChangeInput {
         tenant_id: req.tenant_id,
         from_plan: req.from_plan,
         to_plan: req.to_plan,
-        requester_role: role,
+        requester_role: requester_role(requester.role),
         requester_id: requester.id,
         usage: req.usage.into_iter().collect(),
         period_usage: req.period_usage.into_iter().collect(),
@@ -53,6 +48,20 @@ pub fn plan_change(req: pb::PlanChangeRequest, now: Timestamp) -> Result<PlanCha
         explain: req.explain,
     };
     finish(bad, PlanChange::parse(input, now))
+}
+
+/// The proto role as the domain's, without a detour through its name.
+fn requester_role(value: i32) -> EnumInput<RequesterRole> {
+    use pb::RequesterRole as P;
+    EnumInput::Typed(match P::try_from(value) {
+        Ok(P::Unspecified) => return EnumInput::Unset,
+        Ok(P::Tenant) => RequesterRole::Tenant,
+        Ok(P::Reseller) => RequesterRole::Reseller,
+        Ok(P::Provider) => RequesterRole::Provider,
+        Ok(P::Operator) => RequesterRole::Operator,
+        // A number this build does not know, quoted as the proto would name it.
+        Err(_) => return EnumInput::Text(format!("REQUESTER_ROLE_{value}")),
+    })
 }
 
 impl From<&PlanChangeDecision> for pb::PlanChangeDecision {

@@ -212,7 +212,7 @@ async fn run(
             event = rx.recv() => if event.is_none() { return },
             _ = tick.tick() => {}
         }
-        crate::reload::settle(&mut rx).await;
+        crate::debounce::settle(&mut rx).await;
         let reloading = current.clone();
         match tokio::task::spawn_blocking(move || reloading.reload()).await {
             Ok(Ok(())) => {}

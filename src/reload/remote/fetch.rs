@@ -11,6 +11,7 @@ use reqwest::{
 };
 
 use super::RemoteSource;
+use crate::reload::{SourceError, StartError, TokenProblem};
 
 /// The longest a connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,23 +32,6 @@ pub(super) enum Fetched {
     },
 }
 
-/// Why a fetch failed.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum FetchError {
-    /// The token file could not be read, or holds no usable token.
-    #[error("bearer token file `{path}`: {why}")]
-    Token { path: String, why: String },
-    /// The request failed: DNS, connection, TLS, a timeout.
-    #[error("`{url}`: {why}")]
-    Request { url: String, why: String },
-    /// The source answered something other than 200 or 304.
-    #[error("`{url}`: the source answered {status}")]
-    Status { url: String, status: StatusCode },
-    /// The archive is larger than `--bundle-max-bytes`.
-    #[error("`{url}`: the download is larger than {limit} bytes (--bundle-max-bytes)")]
-    TooLarge { url: String, limit: u64 },
-}
-
 /// An HTTP client for one remote source.
 pub(super) struct Fetcher {
     client: reqwest::Client,
@@ -60,30 +44,41 @@ pub(super) struct Fetcher {
 impl Fetcher {
     /// A client with rustls on the `ring` provider and the platform's
     /// trusted roots.
-    pub(super) fn new(source: &RemoteSource) -> anyhow::Result<Self> {
+    pub(super) fn new(source: &RemoteSource) -> Result<Self, StartError> {
         use rustls_platform_verifier::BuilderVerifierExt as _;
+        let shown = source.to_string();
+        let tls_error = |error| StartError::Tls {
+            shown: shown.clone(),
+            error,
+        };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_platform_verifier()?
+            .with_safe_default_protocol_versions()
+            .map_err(tls_error)?
+            .with_platform_verifier()
+            .map_err(tls_error)?
             .with_no_client_auth();
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .build()
+            .map_err(|error| StartError::Client {
+                shown: shown.clone(),
+                error,
+            })?;
         Ok(Self {
             client,
             url: source.url.clone(),
-            shown: source.to_string(),
+            shown,
             token_file: source.token_file.clone(),
             max_bytes: source.max_bytes,
         })
     }
 
     /// GETs the bundle, conditional on `etag` when there is one.
-    pub(super) async fn fetch(&self, etag: Option<&str>) -> Result<Fetched, FetchError> {
+    pub(super) async fn fetch(&self, etag: Option<&str>) -> Result<Fetched, SourceError> {
         let mut request = self.client.get(self.url.clone());
         if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
             request = request.header(IF_NONE_MATCH, etag);
@@ -96,13 +91,13 @@ impl Fetcher {
             StatusCode::NOT_MODIFIED => return Ok(Fetched::NotModified),
             StatusCode::OK => {}
             status => {
-                return Err(FetchError::Status {
+                return Err(SourceError::Status {
                     url: self.shown.clone(),
                     status,
                 });
             }
         }
-        let too_large = || FetchError::TooLarge {
+        let too_large = || SourceError::TooLarge {
             url: self.shown.clone(),
             limit: self.max_bytes,
         };
@@ -131,30 +126,30 @@ impl Fetcher {
 
     /// `Bearer <token>` from the token file, read now, marked sensitive so
     /// that no debug output of the request shows it.
-    async fn token(&self) -> Result<Option<HeaderValue>, FetchError> {
+    async fn token(&self) -> Result<Option<HeaderValue>, SourceError> {
         let Some(path) = &self.token_file else {
             return Ok(None);
         };
-        let bad = |why: String| FetchError::Token {
+        let bad = |problem| SourceError::Token {
             path: path.display().to_string(),
-            why,
+            problem,
         };
         let text = tokio::fs::read_to_string(path)
             .await
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(TokenProblem::Unreadable(e)))?;
         let token = text.trim();
         if token.is_empty() {
-            return Err(bad("the file is empty".to_owned()));
+            return Err(bad(TokenProblem::Empty));
         }
         let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| bad("the token holds characters a header cannot carry".to_owned()))?;
+            .map_err(|_| bad(TokenProblem::NotAHeader))?;
         value.set_sensitive(true);
         Ok(Some(value))
     }
 
     /// The error with its causes ("connection refused" is a cause), without
     /// the URL that reqwest would print in full: a query may hold a secret.
-    fn request_error(&self, e: &reqwest::Error) -> FetchError {
+    fn request_error(&self, e: &reqwest::Error) -> SourceError {
         let mut why = if e.is_timeout() {
             "timed out".to_owned()
         } else if e.is_connect() {
@@ -168,7 +163,7 @@ impl Fetcher {
             why.push_str(&c.to_string());
             cause = c.source();
         }
-        FetchError::Request {
+        SourceError::Request {
             url: self.shown.clone(),
             why,
         }

@@ -18,7 +18,9 @@ use self::{
     cache::Cache,
     fetch::{Fetched, Fetcher},
 };
-use super::{BundleStore, source::read_archive, store::Origin, watch::spawn_sighup};
+use super::{
+    BundleStore, SourceError, StartError, source::read_archive, store::Origin, watch::spawn_sighup,
+};
 
 /// Where and how to poll a remote bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +81,7 @@ const FIRST_POLL_WAIT: Duration = Duration::from_secs(10);
 pub(super) async fn start(
     store: Arc<BundleStore>,
     source: &RemoteSource,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
     let mut poller = Poller {
         fetcher: Fetcher::new(source)?,
         cache: source.cache.as_deref().map(|dir| Cache::new(dir, source)),
@@ -112,7 +114,9 @@ impl Poller {
             let cached = cache.load()?;
             tracing::info!(path = %cached.path.display(), "activating the cached bundle");
             // On failure the store has logged why; the source is polled instead.
-            let result = store.reload_from(Origin::Cache, || read_archive(cached.body.as_slice()));
+            let result = store.reload_from(Origin::Cache, || {
+                read_archive(cached.body.as_slice()).map_err(SourceError::Archive)
+            });
             result.ok().map(|_| cached.etag)
         })
         .await;
@@ -176,9 +180,8 @@ impl Poller {
             }
             Err(e) => {
                 self.failures = self.failures.saturating_add(1);
-                let why = e.to_string();
                 let _ = tokio::task::spawn_blocking(move || {
-                    store.reload_from(Origin::Source, || Err(why))
+                    store.reload_from(Origin::Source, || Err(e))
                 })
                 .await;
             }
@@ -192,7 +195,9 @@ impl Poller {
         let cache = self.cache.clone();
         let etag_changed = etag != self.etag;
         let outcome = tokio::task::spawn_blocking(move || {
-            let result = store.reload_from(Origin::Source, || read_archive(body.as_slice()));
+            let result = store.reload_from(Origin::Source, || {
+                read_archive(body.as_slice()).map_err(SourceError::Archive)
+            });
             if let (Ok(activated), Some(cache)) = (&result, &cache)
                 && (*activated || etag_changed)
                 && let Err(e) = cache.save(&body, etag.as_deref())

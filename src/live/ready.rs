@@ -10,7 +10,7 @@
 
 use std::{fmt, time::Duration};
 
-use super::BundleStore;
+use super::LiveBundle;
 
 /// Whether the server should receive traffic, and if not, why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +33,12 @@ pub enum Readiness {
 }
 
 impl Readiness {
-    /// The readiness of `store` now, with an optional maximum bundle age.
-    pub fn of(store: &BundleStore, max_age: Option<Duration>) -> Self {
-        let Some(active) = store.snapshot() else {
+    /// The readiness of `live` now, with an optional maximum bundle age.
+    pub fn of(live: &dyn LiveBundle, max_age: Option<Duration>) -> Self {
+        let Some(active) = live.snapshot() else {
             return Self::NoBundle;
         };
-        let age = store
+        let age = live
             .status()
             .confirmed
             .map_or_else(|| active.loaded.elapsed(), |at| at.elapsed());
