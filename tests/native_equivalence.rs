@@ -230,35 +230,46 @@ prop_compose! {
     }
 }
 
+/// The demo bundle and the bundle reading every declared fact, each
+/// compiled natively and for the interpreter.
+fn pairs() -> [&'static (CompiledBundle, CompiledBundle); 2] {
+    [bundles(), every_fact()]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn plan_change_decisions_match_the_interpreter(input in plan_change()) {
-        let (native, interpreted) = bundles();
+    fn plan_change_decisions_match_the_interpreter(input in plan_change(), web in any::<bool>()) {
+        let mut input = input;
+        if web { input.attributes.insert("channel".to_owned(), "web".to_owned()); }
         let req = PlanChange::parse(input, instant(0)).expect("valid");
-        let mut a = engine::decide_plan_change(native, &req);
-        let b = engine::decide_plan_change(interpreted, &req);
-        a.meta.decision_id = b.meta.decision_id;
-        prop_assert_eq!(a, b);
+        for (native, interpreted) in pairs() {
+            let mut a = engine::decide_plan_change(native, &req);
+            let b = engine::decide_plan_change(interpreted, &req);
+            a.meta.decision_id = b.meta.decision_id;
+            prop_assert_eq!(a, b);
+        }
+        let generated = engine::decide_plan_change(&every_fact().0, &req);
+        prop_assert!(generated.reasons.len() > 10, "the generated rules ran: {:?}", generated.reasons);
     }
 
     #[test]
     fn payment_link_decisions_match_the_interpreter(wallet in wallet(), score in prop::option::of(0u32..=100)) {
-        let (native, interpreted) = bundles();
         let input = PaymentLinkInput { wallet, health: score.map(|score| HealthIndex { score, ..HealthIndex::default() }) };
         let req = PaymentLink::parse(input, instant(0)).expect("valid");
-        let mut a = engine::decide_payment_link(native, &req);
-        let b = engine::decide_payment_link(interpreted, &req);
-        a.meta.decision_id = b.meta.decision_id;
-        prop_assert_eq!(a, b);
+        for (native, interpreted) in pairs() {
+            let mut a = engine::decide_payment_link(native, &req);
+            let b = engine::decide_payment_link(interpreted, &req);
+            a.meta.decision_id = b.meta.decision_id;
+            prop_assert_eq!(a, b);
+        }
     }
 
     #[test]
     fn charge_funding_decisions_match_the_interpreter(
         wallet in wallet(), amount in 1i64..20_000, balance in 0i64..20_000, usd in any::<bool>(),
     ) {
-        let (native, interpreted) = bundles();
         let input = ChargeFundingInput {
             wallet,
             currency: Some(if usd { "USD" } else { "JPY" }.to_owned()),
@@ -266,51 +277,11 @@ proptest! {
             balance_minor: balance,
         };
         let req = ChargeFunding::parse(input, instant(0)).expect("valid");
-        let mut a = engine::decide_charge_funding(native, &req);
-        let b = engine::decide_charge_funding(interpreted, &req);
-        a.meta.decision_id = b.meta.decision_id;
-        prop_assert_eq!(a, b);
-    }
-
-    #[test]
-    fn every_plan_change_fact_reads_the_same_in_both(input in plan_change(), web in any::<bool>()) {
-        let (native, interpreted) = every_fact();
-        let mut input = input;
-        if web { input.attributes.insert("channel".to_owned(), "web".to_owned()); }
-        let req = PlanChange::parse(input, instant(0)).expect("valid");
-        let mut a = engine::decide_plan_change(native, &req);
-        let b = engine::decide_plan_change(interpreted, &req);
-        a.meta.decision_id = b.meta.decision_id;
-        prop_assert!(a.reasons.len() > 10, "the generated rules ran: {:?}", a.reasons);
-        prop_assert_eq!(a, b);
-    }
-
-    #[test]
-    fn every_payment_link_fact_reads_the_same_in_both(wallet in wallet(), score in prop::option::of(0u32..=100)) {
-        let (native, interpreted) = every_fact();
-        let input = PaymentLinkInput { wallet, health: score.map(|score| HealthIndex { score, ..HealthIndex::default() }) };
-        let req = PaymentLink::parse(input, instant(0)).expect("valid");
-        let mut a = engine::decide_payment_link(native, &req);
-        let b = engine::decide_payment_link(interpreted, &req);
-        a.meta.decision_id = b.meta.decision_id;
-        prop_assert_eq!(a, b);
-    }
-
-    #[test]
-    fn every_charge_funding_fact_reads_the_same_in_both(
-        wallet in wallet(), amount in 1i64..20_000, balance in 0i64..20_000,
-    ) {
-        let (native, interpreted) = every_fact();
-        let input = ChargeFundingInput {
-            wallet,
-            currency: Some("JPY".to_owned()),
-            amount_minor: amount,
-            balance_minor: balance,
-        };
-        let req = ChargeFunding::parse(input, instant(0)).expect("valid");
-        let mut a = engine::decide_charge_funding(native, &req);
-        let b = engine::decide_charge_funding(interpreted, &req);
-        a.meta.decision_id = b.meta.decision_id;
-        prop_assert_eq!(a, b);
+        for (native, interpreted) in pairs() {
+            let mut a = engine::decide_charge_funding(native, &req);
+            let b = engine::decide_charge_funding(interpreted, &req);
+            a.meta.decision_id = b.meta.decision_id;
+            prop_assert_eq!(a, b);
+        }
     }
 }
