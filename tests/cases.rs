@@ -237,7 +237,7 @@ impl Request {
             tenant_id: self.tenant_id,
             from_plan: self.from_plan,
             to_plan: self.to_plan,
-            requester_role: requester.role,
+            requester_role: requester.role.into(),
             requester_id: requester.id,
             usage: self.usage,
             period_usage: self.period_usage,

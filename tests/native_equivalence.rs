@@ -183,7 +183,7 @@ prop_compose! {
             tenant_id: "t1".to_owned(),
             from_plan: PLANS[from].to_owned(),
             to_plan: PLANS[to].to_owned(),
-            requester_role: Some(ROLES[role].to_owned()),
+            requester_role: Some(ROLES[role].to_owned()).into(),
             usage,
             period_usage,
             billing: BillingInput {
@@ -208,8 +208,8 @@ prop_compose! {
     ) -> WalletInput {
         let methods: Vec<MethodInput> = methods.iter().enumerate().map(|(i, (t, s, r))| MethodInput {
             id: format!("m{i}"),
-            kind: Some(TYPES[*t].to_owned()),
-            status: Some(STATUSES[*s].to_owned()),
+            kind: Some(TYPES[*t].to_owned()).into(),
+            status: Some(STATUSES[*s].to_owned()).into(),
             fallback_rank: *r,
         }).collect();
         let auto_charge = auto.map(|(enabled, src, threshold, amount)| AutoCharge {

@@ -223,7 +223,7 @@ fn request_between(
                     tenant_id: "t1".to_owned(),
                     from_plan: from_plan.clone(),
                     to_plan: to_plan.clone(),
-                    requester_role: Some(role.to_owned()),
+                    requester_role: Some(role.to_owned()).into(),
                     requester_id: String::new(),
                     usage,
                     period_usage,
@@ -273,7 +273,7 @@ fn fitting_downgrade() -> impl Strategy<Value = PlanChangeInput> {
                     tenant_id: "t1".to_owned(),
                     from_plan: from_plan.clone(),
                     to_plan: to_plan.clone(),
-                    requester_role: Some(role.to_owned()),
+                    requester_role: Some(role.to_owned()).into(),
                     requester_id: String::new(),
                     usage: usage.into_iter().collect(),
                     period_usage: period_usage.into_iter().collect(),
@@ -552,8 +552,8 @@ fn methods() -> impl Strategy<Value = Vec<MethodInput>> {
                 };
                 MethodInput {
                     id: format!("m{i}"),
-                    kind: Some(kind),
-                    status: Some(status),
+                    kind: Some(kind).into(),
+                    status: Some(status).into(),
                     fallback_rank,
                 }
             })

@@ -9,8 +9,8 @@ use super::Exit;
 use crate::{
     bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle},
     config::{self, EvalArgs},
-    engine,
-    grpc::{self, pb},
+    engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
+    grpc::{convert::Wire, pb},
     reload::BundleSource,
 };
 
@@ -63,58 +63,57 @@ pub(super) fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
     };
     let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
     let now = jiff::Timestamp::now();
+    let eval = DecideJson {
+        pool: &pool,
+        bundle: &bundle,
+        now,
+    };
     if let Some(path) = &args.plan_change {
-        decide_json(&pool, path, "PlanChange", |r| {
-            grpc::convert::plan_change(r, now)
-                .map(|req| pb::PlanChangeDecision::from(&engine::decide_plan_change(&bundle, &req)))
-        })
+        eval.run::<PlanChangeType>(path)
     } else if let Some(path) = &args.payment_link {
-        decide_json(&pool, path, "PaymentLink", |r| {
-            grpc::convert::payment_link(r, now).map(|req| {
-                pb::PaymentLinkDecision::from(&engine::decide_payment_link(&bundle, &req))
-            })
-        })
+        eval.run::<PaymentLinkType>(path)
     } else if let Some(path) = &args.charge_funding {
-        decide_json(&pool, path, "ChargeFunding", |r| {
-            grpc::convert::charge_funding(r, now).map(|req| {
-                pb::ChargeFundingDecision::from(&engine::decide_charge_funding(&bundle, &req))
-            })
-        })
+        eval.run::<ChargeFundingType>(path)
     } else {
         anyhow::bail!("give one of --plan-change, --payment-link, --charge-funding");
     }
 }
 
-/// Reads `tollgate.v1.{kind}Request` from `path`, decides, prints
-/// `tollgate.v1.{kind}Decision`; bad input is exit 1 with a message.
-fn decide_json<Req, Dec>(
-    pool: &DescriptorPool,
-    path: &std::path::Path,
-    kind: &str,
-    decide: impl FnOnce(Req) -> Result<Dec, crate::domain::Violations>,
-) -> anyhow::Result<Exit>
-where
-    Req: prost::Message + Default,
-    Dec: prost::Message,
-{
-    let request = match from_json::<Req>(pool, &format!("tollgate.v1.{kind}Request"), path) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("tollgate: {e:#}");
-            return Ok(Exit::Failed);
-        }
-    };
-    match decide(request) {
-        Ok(decision) => {
-            let json = to_json(pool, &format!("tollgate.v1.{kind}Decision"), &decision)?;
-            let mut out = std::io::stdout().lock();
-            match writeln!(out, "{json}") {
-                // A reader that stops early (`| head`) is not a failure.
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-                _ => Ok(Exit::Ok),
+/// One `tollgate eval`: a request in proto JSON, its decision printed.
+struct DecideJson<'a> {
+    pool: &'a DescriptorPool,
+    bundle: &'a CompiledBundle,
+    now: jiff::Timestamp,
+}
+
+impl DecideJson<'_> {
+    /// Reads `tollgate.v1.{NAME}Request` from `path`, decides, prints
+    /// `tollgate.v1.{NAME}Decision`; bad input is exit 1 with a message.
+    fn run<T: Wire>(&self, path: &std::path::Path) -> anyhow::Result<Exit> {
+        let request_type = format!("tollgate.v1.{}Request", T::NAME);
+        let request = match from_json::<T::PbRequest>(self.pool, &request_type, path) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("tollgate: {e:#}");
+                return Ok(Exit::Failed);
             }
+        };
+        let req = match T::convert(request, self.now) {
+            Ok(req) => req,
+            Err(violations) => return Ok(invalid(&violations)),
+        };
+        let decision = T::PbDecision::from(&T::decide(self.bundle, &req));
+        let json = to_json(
+            self.pool,
+            &format!("tollgate.v1.{}Decision", T::NAME),
+            &decision,
+        )?;
+        let mut out = std::io::stdout().lock();
+        match writeln!(out, "{json}") {
+            // A reader that stops early (`| head`) is not a failure.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+            _ => Ok(Exit::Ok),
         }
-        Err(violations) => Ok(invalid(&violations)),
     }
 }
 

@@ -26,9 +26,9 @@ pub use errors::{BundleError, BundleErrors, Location};
 pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
 pub use model::{
-    AnyRuleSet, AutoChargeCriterion, Catalog, CompiledBundle, Effect, ForEach, FundingStrategy,
-    LinkPayload, Merchant, Merchants, Plan, ReasonTemplate, Rule, RuleSet, Scope, TestCase,
-    TestRequest, TimingSpec, Want, WantKind,
+    AnyRuleSet, AutoChargeCriterion, Catalog, ChargeFundingWant, CompiledBundle, Effect, ForEach,
+    FundingStrategy, LinkPayload, Merchant, Merchants, PaymentLinkWant, Plan, PlanChangeWant,
+    ReasonTemplate, Rule, RuleSet, Scope, TestCase, TestRequest, TimingSpec, Want, WantKind,
 };
 pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use parse::yaml_message;

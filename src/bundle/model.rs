@@ -326,28 +326,37 @@ pub struct Want {
 /// The decision-specific part of a test's expectations.
 pub enum WantKind {
     /// A plan-change decision.
-    PlanChange {
-        /// The verdict.
-        verdict: Verdict,
-        /// The timing, when checked.
-        timing: Option<EffectiveTiming>,
-        /// The effective instant, when checked.
-        effective_at: Option<Timestamp>,
-    },
+    PlanChange(PlanChangeWant),
     /// A payment-link decision.
-    PaymentLink {
-        /// The outcome.
-        outcome: LinkOutcome,
-        /// The actions in order, when checked.
-        required_actions: Option<Vec<RequiredAction>>,
-    },
+    PaymentLink(PaymentLinkWant),
     /// A charge-funding decision.
-    ChargeFunding {
-        /// The outcome.
-        outcome: FundingOutcome,
-        /// The steps in order, when checked.
-        steps: Option<Vec<FundingStep>>,
-    },
+    ChargeFunding(ChargeFundingWant),
+}
+
+/// What a plan-change test expects.
+pub struct PlanChangeWant {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The timing, when checked.
+    pub timing: Option<EffectiveTiming>,
+    /// The effective instant, when checked.
+    pub effective_at: Option<Timestamp>,
+}
+
+/// What a payment-link test expects.
+pub struct PaymentLinkWant {
+    /// The outcome.
+    pub outcome: LinkOutcome,
+    /// The actions in order, when checked.
+    pub required_actions: Option<Vec<RequiredAction>>,
+}
+
+/// What a charge-funding test expects.
+pub struct ChargeFundingWant {
+    /// The outcome.
+    pub outcome: FundingOutcome,
+    /// The steps in order, when checked.
+    pub steps: Option<Vec<FundingStep>>,
 }
 
 /// Merchant settings: listed merchants and the optional default profile.

@@ -33,7 +33,7 @@ pub(crate) fn common(
     let id = match RuleId::parse(&d.id.value) {
         Ok(id) => id,
         Err(e) => {
-            p.at(file, (&d.id).into(), e);
+            p.at(file, (&d.id).into(), e.to_string());
             return None;
         }
     };

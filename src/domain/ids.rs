@@ -2,23 +2,43 @@
 
 use std::{fmt, sync::Arc};
 
+/// Why a text is not a valid identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// A rule id that is empty.
+    #[error("rule id is empty")]
+    EmptyRuleId,
+    /// A rule id with a character outside `[A-Za-z0-9_.-]`.
+    #[error("rule id `{id}` contains `{bad}`: use letters, digits, `_`, `-`, `.`")]
+    RuleIdCharacter {
+        /// The id as written.
+        id: String,
+        /// The first character not allowed.
+        bad: char,
+    },
+    /// A reason code that is not `UPPER_SNAKE_CASE`.
+    #[error("reason code `{0}` is not UPPER_SNAKE_CASE")]
+    ReasonCode(String),
+}
+
 /// The id of a rule in a bundle: non-empty, `[A-Za-z0-9_.-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RuleId(Arc<str>);
 
 impl RuleId {
     /// Parses a rule id, or says what is wrong with it.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
         if s.is_empty() {
-            return Err("rule id is empty".to_owned());
+            return Err(IdError::EmptyRuleId);
         }
-        if let Some(c) = s
+        if let Some(bad) = s
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
         {
-            return Err(format!(
-                "rule id `{s}` contains `{c}`: use letters, digits, `_`, `-`, `.`"
-            ));
+            return Err(IdError::RuleIdCharacter {
+                id: s.to_owned(),
+                bad,
+            });
         }
         Ok(Self(Arc::from(s)))
     }
@@ -41,7 +61,7 @@ pub struct ReasonCode(Arc<str>);
 
 impl ReasonCode {
     /// Parses a reason code, or says what is wrong with it.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
         let ok = !s.is_empty()
             && s.starts_with(|c: char| c.is_ascii_uppercase())
             && s.chars()
@@ -49,7 +69,7 @@ impl ReasonCode {
         if ok {
             Ok(Self(Arc::from(s)))
         } else {
-            Err(format!("reason code `{s}` is not UPPER_SNAKE_CASE"))
+            Err(IdError::ReasonCode(s.to_owned()))
         }
     }
 

@@ -14,7 +14,7 @@ pub use decision::{
     DecisionId, DecisionMeta, EffectiveTiming, PlanChangeDecision, Reason, RuleTrace, Verdict,
 };
 pub use enum_input::EnumInput;
-pub use ids::{ReasonCode, RuleId};
+pub use ids::{IdError, ReasonCode, RuleId};
 pub use money::{Currency, Money};
 pub use payment::{
     AutoCharge, ChargeFunding, ChargeFundingInput, HealthIndex, MethodInput, MethodStatus,

@@ -119,33 +119,27 @@ pub struct HealthIndex {
 }
 
 /// A payment method as sent, before validation.
-///
-/// `Kind` and `Status` are how the method's type and status arrive: names
-/// (`Option<String>`, the default, as bundle tests write them) or
-/// [`EnumInput`]s (the gRPC conversion, already typed); both become
-/// [`EnumInput`]s.
 #[derive(Debug, Clone, Default)]
-pub struct MethodInput<Kind = Option<String>, Status = Option<String>> {
+pub struct MethodInput {
     /// Method id.
     pub id: String,
     /// Type: typed, or the short or long name; unset when not given.
-    pub kind: Kind,
+    pub kind: EnumInput<MethodType>,
     /// Status: typed, or the short or long name; unset when not given.
-    pub status: Status,
+    pub status: EnumInput<MethodStatus>,
     /// 0 = not a fallback.
     pub fallback_rank: u32,
 }
 
-/// The parts both payment requests share, as sent; `Kind` and `Status` as
-/// in [`MethodInput`].
+/// The parts both payment requests share, as sent.
 #[derive(Debug, Clone, Default)]
-pub struct WalletInput<Kind = Option<String>, Status = Option<String>> {
+pub struct WalletInput {
     /// User id.
     pub user_id: String,
     /// Merchant id.
     pub merchant_id: String,
     /// Payment methods.
-    pub methods: Vec<MethodInput<Kind, Status>>,
+    pub methods: Vec<MethodInput>,
     /// Auto-charge settings, when sent.
     pub auto_charge: Option<AutoCharge>,
     /// Free-form facts.
@@ -177,15 +171,7 @@ pub struct Wallet {
 
 impl Wallet {
     /// Validates the shared parts, recording every bad field in `bad`.
-    pub fn parse<Kind, Status>(
-        bad: &mut Violations,
-        input: WalletInput<Kind, Status>,
-        now: Timestamp,
-    ) -> Option<Self>
-    where
-        Kind: Into<EnumInput<MethodType>>,
-        Status: Into<EnumInput<MethodStatus>>,
-    {
+    pub fn parse(bad: &mut Violations, input: WalletInput, now: Timestamp) -> Option<Self> {
         for (field, value) in [
             ("user_id", &input.user_id),
             ("merchant_id", &input.merchant_id),
@@ -203,11 +189,10 @@ impl Wallet {
             } else if !seen.insert(m.id.clone()) {
                 bad.push(at("id"), format!("`{}` is listed twice", m.id));
             }
-            let kind =
-                m.kind
-                    .into()
-                    .resolve(bad, at("type"), "payment method type", MethodType::parse);
-            let status = m.status.into().resolve(
+            let kind = m
+                .kind
+                .resolve(bad, at("type"), "payment method type", MethodType::parse);
+            let status = m.status.resolve(
                 bad,
                 at("status"),
                 "payment method status",
@@ -259,11 +244,11 @@ impl Wallet {
     }
 }
 
-/// A link request as sent; `Kind` and `Status` as in [`MethodInput`].
+/// A link request as sent.
 #[derive(Debug, Clone, Default)]
-pub struct PaymentLinkInput<Kind = Option<String>, Status = Option<String>> {
+pub struct PaymentLinkInput {
     /// The shared parts.
-    pub wallet: WalletInput<Kind, Status>,
+    pub wallet: WalletInput,
     /// The health index, when sent.
     pub health: Option<HealthIndex>,
 }
@@ -279,14 +264,7 @@ pub struct PaymentLink {
 
 impl PaymentLink {
     /// Validates a link request, naming every bad field.
-    pub fn parse<Kind, Status>(
-        input: PaymentLinkInput<Kind, Status>,
-        now: Timestamp,
-    ) -> Result<Self, Violations>
-    where
-        Kind: Into<EnumInput<MethodType>>,
-        Status: Into<EnumInput<MethodStatus>>,
-    {
+    pub fn parse(input: PaymentLinkInput, now: Timestamp) -> Result<Self, Violations> {
         let mut bad = Violations::default();
         let health = input.health.unwrap_or_default();
         if health.score > 100 {
@@ -313,11 +291,11 @@ impl PaymentLink {
     }
 }
 
-/// A funding request as sent; `Kind` and `Status` as in [`MethodInput`].
+/// A funding request as sent.
 #[derive(Debug, Clone, Default)]
-pub struct ChargeFundingInput<Kind = Option<String>, Status = Option<String>> {
+pub struct ChargeFundingInput {
     /// The shared parts.
-    pub wallet: WalletInput<Kind, Status>,
+    pub wallet: WalletInput,
     /// Currency code; `None` when `amount` was not sent.
     pub currency: Option<String>,
     /// Charge amount in minor units.
@@ -339,14 +317,7 @@ pub struct ChargeFunding {
 
 impl ChargeFunding {
     /// Validates a funding request, naming every bad field.
-    pub fn parse<Kind, Status>(
-        input: ChargeFundingInput<Kind, Status>,
-        now: Timestamp,
-    ) -> Result<Self, Violations>
-    where
-        Kind: Into<EnumInput<MethodType>>,
-        Status: Into<EnumInput<MethodStatus>>,
-    {
+    pub fn parse(input: ChargeFundingInput, now: Timestamp) -> Result<Self, Violations> {
         let mut bad = Violations::default();
         let currency = match input.currency.as_deref() {
             None | Some("") => {

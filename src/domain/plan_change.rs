@@ -89,12 +89,8 @@ pub struct Billing {
 }
 
 /// A plan-change request as the caller sent it, before validation.
-///
-/// `Role` is how the requester role arrives: a name (`Option<String>`, the
-/// default, as bundle tests write it) or an [`EnumInput`] (the gRPC
-/// conversion, already typed); both become an [`EnumInput`].
 #[derive(Debug, Clone, Default)]
-pub struct PlanChangeInput<Role = Option<String>> {
+pub struct PlanChangeInput {
     /// Tenant id.
     pub tenant_id: String,
     /// Source plan id.
@@ -103,7 +99,7 @@ pub struct PlanChangeInput<Role = Option<String>> {
     pub to_plan: String,
     /// Requester role: typed, or the short or long enum name; unset when
     /// not given.
-    pub requester_role: Role,
+    pub requester_role: EnumInput<RequesterRole>,
     /// Requester id.
     pub requester_id: String,
     /// Stock usage per metric.
@@ -163,10 +159,7 @@ pub struct PlanChange {
 impl PlanChange {
     /// Validates a request, naming every bad field. `now` stands in for a
     /// missing `as_of`.
-    pub fn parse<Role>(input: PlanChangeInput<Role>, now: Timestamp) -> Result<Self, Violations>
-    where
-        Role: Into<EnumInput<RequesterRole>>,
-    {
+    pub fn parse(input: PlanChangeInput, now: Timestamp) -> Result<Self, Violations> {
         let mut bad = Violations::default();
         for (field, value) in [
             ("tenant_id", &input.tenant_id),
@@ -177,7 +170,7 @@ impl PlanChange {
                 bad.push(field, "is required");
             }
         }
-        let role = input.requester_role.into().resolve(
+        let role = input.requester_role.resolve(
             &mut bad,
             "requester.role",
             "requester role",

@@ -1,9 +1,14 @@
 //! What a decision type is to the generic machinery (the combining rule,
 //! bundle tests): the trait every type in `types/` implements.
 
-use crate::bundle::{
-    CompiledBundle, ForEach, RuleSet, Scope,
-    facts::{Context, Table, item::Items},
+use jiff::Timestamp;
+
+use crate::{
+    bundle::{
+        CompiledBundle, ForEach, RuleSet, Scope, TestCase,
+        facts::{Context, Table, item::Items},
+    },
+    domain::{Reason, Violations},
 };
 
 /// One decision type: its request and decision, the rules that decide it,
@@ -31,4 +36,19 @@ pub trait DecisionType {
     }
     /// Decides `req` under `bundle`.
     fn decide(bundle: &CompiledBundle, req: &Self::Request) -> Self::Decision;
+
+    /// A bundle test's request as written, before validation.
+    type Input: Clone;
+    /// What a bundle test of this type expects.
+    type Want;
+
+    /// This type's request and expectations, when `test` is one of its tests.
+    fn test_case(test: &TestCase) -> Option<(&Self::Input, &Self::Want)>;
+    /// Validates a test's request; `now` stands in for a missing `as_of`.
+    fn parse(input: Self::Input, now: Timestamp) -> Result<Self::Request, Violations>;
+    /// How `decision` reads in a test report (`ALLOW IMMEDIATE`), and what
+    /// in it differs from `want`, if anything.
+    fn compare(decision: &Self::Decision, want: &Self::Want) -> (String, Option<String>);
+    /// The decision's reasons.
+    fn reasons(decision: &Self::Decision) -> &[Reason];
 }

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument as _;
 
 use super::{
-    convert::{self, Bounded},
+    convert::{self, Bounded, Wire},
     pb,
     status::RequestError,
     tls::Peer,
@@ -21,7 +21,7 @@ use crate::{
     bundle::CompiledBundle,
     decision_log::{CallContext, Decided, DecisionLog, Record, event},
     domain::Violations,
-    engine,
+    engine::{ChargeFundingType, DecisionType as _, PaymentLinkType, PlanChangeType},
     live::LiveBundle,
     telemetry::{
         metrics::{Measured, Metrics},
@@ -48,23 +48,20 @@ pub type PlanChangeResults =
 
 impl Decisions {
     /// Snapshot, convert, evaluate (timed), log, convert back.
-    async fn answer<P, Req, Dec, Out>(
+    async fn answer<T>(
         &self,
-        request: Request<P>,
-        parse: fn(P, Timestamp) -> Result<Req, Violations>,
-        decide: fn(&CompiledBundle, &Req) -> Dec,
-        logged: fn(Box<(Req, Dec)>) -> Decided,
-    ) -> Result<Response<Out>, Status>
+        request: Request<T::PbRequest>,
+    ) -> Result<Response<T::PbDecision>, Status>
     where
-        P: Bounded,
-        Dec: Measured,
-        Out: for<'a> From<&'a Dec>,
+        T: Wire,
+        T::Decision: Measured,
     {
         let context = self.context(&request);
         let now = Timestamp::now();
-        let (req, decision, eval) = self.evaluate(request.into_inner(), now, parse, decide)?;
-        let reply = Out::from(&decision);
-        self.record(context, now, eval, || logged(Box::new((req, decision))))
+        let (req, decision, eval) =
+            self.evaluate(request.into_inner(), now, T::convert, T::decide)?;
+        let reply = T::PbDecision::from(&decision);
+        self.record(context, now, eval, || T::logged(Box::new((req, decision))))
             .await;
         Ok(Response::new(reply))
     }
@@ -104,8 +101,8 @@ impl Decisions {
         let decided = self.evaluate(
             request,
             now,
-            convert::plan_change,
-            engine::decide_plan_change,
+            PlanChangeType::convert,
+            PlanChangeType::decide,
         );
         let result = match decided {
             Ok((req, decision, eval)) => {
@@ -202,27 +199,21 @@ impl pb::decision_service_server::DecisionService for Decisions {
         &self,
         request: Request<pb::PlanChangeRequest>,
     ) -> Result<Response<pb::PlanChangeDecision>, Status> {
-        let (parse, decide) = (convert::plan_change, engine::decide_plan_change);
-        self.answer(request, parse, decide, Decided::PlanChange)
-            .await
+        self.answer::<PlanChangeType>(request).await
     }
 
     async fn decide_payment_link(
         &self,
         request: Request<pb::PaymentLinkRequest>,
     ) -> Result<Response<pb::PaymentLinkDecision>, Status> {
-        let (parse, decide) = (convert::payment_link, engine::decide_payment_link);
-        self.answer(request, parse, decide, Decided::PaymentLink)
-            .await
+        self.answer::<PaymentLinkType>(request).await
     }
 
     async fn decide_charge_funding(
         &self,
         request: Request<pb::ChargeFundingRequest>,
     ) -> Result<Response<pb::ChargeFundingDecision>, Status> {
-        let (parse, decide) = (convert::charge_funding, engine::decide_charge_funding);
-        self.answer(request, parse, decide, Decided::ChargeFunding)
-            .await
+        self.answer::<ChargeFundingType>(request).await
     }
 }
 

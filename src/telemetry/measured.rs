@@ -19,6 +19,14 @@ pub enum DecisionKind {
 }
 
 impl DecisionKind {
+    /// Every decision type, in [`index`](Self::index) order.
+    pub const ALL: [Self; 3] = [Self::PlanChange, Self::PaymentLink, Self::ChargeFunding];
+
+    /// The position of this type in [`ALL`](Self::ALL).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The `decision` label value.
     pub fn label(self) -> &'static str {
         match self {

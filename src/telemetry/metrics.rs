@@ -94,9 +94,8 @@ pub struct Metrics {
 #[derive(Debug)]
 struct Inner {
     registry: Registry,
-    plan_change: ByKind,
-    payment_link: ByKind,
-    charge_funding: ByKind,
+    /// One entry per decision type, by [`DecisionKind::index`].
+    by_kind: Vec<ByKind>,
     decisions: Family<DecisionLabels, Counter>,
     reasons: Family<ReasonLabels, Counter>,
     in_flight: Gauge,
@@ -180,9 +179,7 @@ impl Metrics {
         let rejection = |reason| rejected.get_or_create_owned(&RejectionLabels { reason });
         Self {
             inner: Arc::new(Inner {
-                plan_change: by_kind(DecisionKind::PlanChange),
-                payment_link: by_kind(DecisionKind::PaymentLink),
-                charge_funding: by_kind(DecisionKind::ChargeFunding),
+                by_kind: DecisionKind::ALL.into_iter().map(by_kind).collect(),
                 concurrency: rejection("concurrency"),
                 deadline: rejection("deadline"),
                 message_size: rejection("message_size"),
@@ -200,13 +197,10 @@ impl Metrics {
     /// outcome, each of its reason codes, and its latency.
     pub fn decided<D: Measured>(&self, decision: &D, took: Duration) {
         let kind = D::KIND;
-        let series = match kind {
-            DecisionKind::PlanChange => &self.inner.plan_change,
-            DecisionKind::PaymentLink => &self.inner.payment_link,
-            DecisionKind::ChargeFunding => &self.inner.charge_funding,
-        };
+        let series = self.inner.by_kind.get(kind.index());
         let outcome = decision.outcome();
-        match series.outcomes.iter().find(|(o, _)| *o == outcome) {
+        let counter = series.and_then(|s| s.outcomes.iter().find(|(o, _)| *o == outcome));
+        match counter {
             Some((_, counter)) => {
                 counter.inc();
             }
@@ -219,7 +213,9 @@ impl Metrics {
                 self.inner.decisions.get_or_create(&labels).inc();
             }
         }
-        series.latency.observe(took.as_secs_f64());
+        if let Some(series) = series {
+            series.latency.observe(took.as_secs_f64());
+        }
         for reason in decision.reasons() {
             let labels = ReasonLabels {
                 decision: kind.label(),

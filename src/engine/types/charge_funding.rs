@@ -6,10 +6,13 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
+
 use super::payment::{self, unknown_merchant, unknown_merchant_trace};
 use crate::{
     bundle::{
-        CompiledBundle, Effect, FundingStrategy, Merchant, RuleSet, Scope,
+        ChargeFundingWant, CompiledBundle, Effect, FundingStrategy, Merchant, RuleSet, Scope,
+        TestCase, TestRequest, WantKind,
         facts::Table,
         types::payment::{
             facts::{self, Charge, PaymentCtx, PaymentFacts},
@@ -17,10 +20,10 @@ use crate::{
         },
     },
     domain::{
-        ChargeFunding, ChargeFundingDecision, FundingOutcome, FundingSource, FundingStep, Reason,
-        ReasonCode,
+        ChargeFunding, ChargeFundingDecision, ChargeFundingInput, FundingOutcome, FundingSource,
+        FundingStep, Reason, ReasonCode, Violations,
     },
-    engine::{DecisionType, codes, combine, env::Decision, meta},
+    engine::{DecisionType, codes, combine, env::Decision, meta, verify::steps_text},
 };
 
 /// How is this charge funded when the balance is short?
@@ -42,6 +45,39 @@ impl DecisionType for ChargeFundingType {
 
     fn in_scope(ctx: &PaymentCtx<'_>, scope: &Scope) -> bool {
         payment::in_scope(scope, &ctx.wallet.merchant_id)
+    }
+
+    type Input = ChargeFundingInput;
+    type Want = ChargeFundingWant;
+
+    fn test_case(test: &TestCase) -> Option<(&ChargeFundingInput, &ChargeFundingWant)> {
+        match (&test.request, &test.want.kind) {
+            (TestRequest::ChargeFunding(input), WantKind::ChargeFunding(want)) => {
+                Some((input, want))
+            }
+            _ => None,
+        }
+    }
+
+    fn parse(input: ChargeFundingInput, now: Timestamp) -> Result<ChargeFunding, Violations> {
+        ChargeFunding::parse(input, now)
+    }
+
+    fn compare(d: &ChargeFundingDecision, want: &ChargeFundingWant) -> (String, Option<String>) {
+        let summary = format!("{} [{}]", d.outcome.as_str(), steps_text(&d.steps));
+        let mismatch = if d.outcome != want.outcome {
+            Some(format!("want outcome {}", want.outcome.as_str()))
+        } else {
+            match &want.steps {
+                Some(w) if *w != d.steps => Some(format!("want steps [{}]", steps_text(w))),
+                _ => None,
+            }
+        };
+        (summary, mismatch)
+    }
+
+    fn reasons(d: &ChargeFundingDecision) -> &[Reason] {
+        &d.reasons
     }
 
     fn decide(bundle: &CompiledBundle, req: &ChargeFunding) -> ChargeFundingDecision {

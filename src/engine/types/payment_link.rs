@@ -3,14 +3,20 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
+
 use super::payment::{self, unknown_merchant, unknown_merchant_trace};
 use crate::{
     bundle::{
-        CompiledBundle, Effect, LinkPayload, RuleSet, Scope,
+        CompiledBundle, Effect, LinkPayload, PaymentLinkWant, RuleSet, Scope, TestCase,
+        TestRequest, WantKind,
         facts::Table,
         types::payment::facts::{self, PaymentCtx, PaymentFacts},
     },
-    domain::{LinkOutcome, PaymentLink, PaymentLinkDecision, Reason, ReasonCode},
+    domain::{
+        LinkOutcome, PaymentLink, PaymentLinkDecision, PaymentLinkInput, Reason, ReasonCode,
+        RequiredAction, Violations,
+    },
     engine::{DecisionType, codes, combine, env::Decision, meta},
 };
 
@@ -33,6 +39,42 @@ impl DecisionType for PaymentLinkType {
 
     fn in_scope(ctx: &PaymentCtx<'_>, scope: &Scope) -> bool {
         payment::in_scope(scope, &ctx.wallet.merchant_id)
+    }
+
+    type Input = PaymentLinkInput;
+    type Want = PaymentLinkWant;
+
+    fn test_case(test: &TestCase) -> Option<(&PaymentLinkInput, &PaymentLinkWant)> {
+        match (&test.request, &test.want.kind) {
+            (TestRequest::PaymentLink(input), WantKind::PaymentLink(want)) => Some((input, want)),
+            _ => None,
+        }
+    }
+
+    fn parse(input: PaymentLinkInput, now: Timestamp) -> Result<PaymentLink, Violations> {
+        PaymentLink::parse(input, now)
+    }
+
+    fn compare(d: &PaymentLinkDecision, want: &PaymentLinkWant) -> (String, Option<String>) {
+        let names = |actions: &[RequiredAction]| -> Vec<&'static str> {
+            actions.iter().map(|a| a.as_str()).collect()
+        };
+        let summary = format!("{} {:?}", d.outcome.as_str(), names(&d.required_actions));
+        let mismatch = if d.outcome != want.outcome {
+            Some(format!("want outcome {}", want.outcome.as_str()))
+        } else {
+            match &want.required_actions {
+                Some(w) if *w != d.required_actions => {
+                    Some(format!("want required_actions {:?}", names(w)))
+                }
+                _ => None,
+            }
+        };
+        (summary, mismatch)
+    }
+
+    fn reasons(d: &PaymentLinkDecision) -> &[Reason] {
+        &d.reasons
     }
 
     fn decide(bundle: &CompiledBundle, req: &PaymentLink) -> PaymentLinkDecision {

@@ -4,11 +4,13 @@
 mod limits;
 mod payment;
 mod plan_change;
+mod wire;
 
 pub use limits::{Bounded, Limits};
 
 pub use payment::{charge_funding, payment_link};
 pub use plan_change::plan_change;
+pub use wire::Wire;
 
 use jiff::Timestamp;
 

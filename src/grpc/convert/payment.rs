@@ -13,10 +13,7 @@ use crate::{
     grpc::pb,
 };
 
-/// A payment method as the domain takes it from gRPC: type and status typed.
-type Method = MethodInput<EnumInput<MethodType>, EnumInput<MethodStatus>>;
-
-fn methods(methods: Vec<pb::PaymentMethod>) -> Vec<Method> {
+fn methods(methods: Vec<pb::PaymentMethod>) -> Vec<MethodInput> {
     methods
         .into_iter()
         .map(|m| MethodInput {

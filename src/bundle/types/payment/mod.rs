@@ -13,8 +13,8 @@ use crate::bundle::{
     Effect, Location,
     facts::declared,
     model::{
-        AutoChargeCriterion, FundingStrategy, LinkPayload, Merchant, Merchants, Rule, TestRequest,
-        WantKind,
+        AutoChargeCriterion, ChargeFundingWant, FundingStrategy, LinkPayload, Merchant, Merchants,
+        PaymentLinkWant, Rule, TestRequest, WantKind,
     },
     parse::Parsed,
     problems::Problems,
@@ -352,8 +352,8 @@ fn methods(docs: &[MethodDoc]) -> Vec<MethodInput> {
     docs.iter()
         .map(|m| MethodInput {
             id: m.id.clone(),
-            kind: m.kind.clone(),
-            status: m.status.clone(),
+            kind: m.kind.clone().into(),
+            status: m.status.clone().into(),
             fallback_rank: m.fallback_rank,
         })
         .collect()
@@ -482,10 +482,10 @@ pub(crate) fn link_test(
     }
     Some((
         TestRequest::PaymentLink(request),
-        WantKind::PaymentLink {
+        WantKind::PaymentLink(PaymentLinkWant {
             outcome: outcome?,
             required_actions,
-        },
+        }),
     ))
 }
 
@@ -537,9 +537,9 @@ pub(crate) fn funding_test(
     }
     Some((
         TestRequest::ChargeFunding(request),
-        WantKind::ChargeFunding {
+        WantKind::ChargeFunding(ChargeFundingWant {
             outcome: outcome?,
             steps,
-        },
+        }),
     ))
 }

@@ -11,7 +11,7 @@ pub mod facts;
 use crate::bundle::{
     Effect, ForEach, Location,
     facts::declared,
-    model::{Catalog, Rule, TestRequest, TimingSpec, WantKind},
+    model::{Catalog, PlanChangeWant, Rule, TestRequest, TimingSpec, WantKind},
     problems::Problems,
     rules::{self, Common},
     schema::{PlanChangeDoc, RuleDoc, WantDoc},
@@ -174,7 +174,7 @@ pub fn input(doc: &PlanChangeDoc) -> PlanChangeInput {
         tenant_id: doc.tenant_id.clone(),
         from_plan: doc.from_plan.clone(),
         to_plan: doc.to_plan.clone(),
-        requester_role: requester.and_then(|r| r.role.clone()),
+        requester_role: requester.and_then(|r| r.role.clone()).into(),
         requester_id: requester.map(|r| r.id.clone()).unwrap_or_default(),
         usage: doc.usage.clone(),
         period_usage: doc.period_usage.clone(),
@@ -263,10 +263,10 @@ pub(crate) fn test(
     }
     Some((
         TestRequest::PlanChange(request),
-        WantKind::PlanChange {
+        WantKind::PlanChange(PlanChangeWant {
             verdict: verdict?,
             timing,
             effective_at: want.effective_at,
-        },
+        }),
     ))
 }

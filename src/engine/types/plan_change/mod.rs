@@ -5,15 +5,20 @@ mod timing;
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
+
 pub use timing::next_anchor_boundary;
 
 use crate::{
     bundle::{
-        CompiledBundle, Effect, ForEach, RuleSet, Scope, TimingSpec,
+        CompiledBundle, Effect, ForEach, PlanChangeWant, RuleSet, Scope, TestCase, TestRequest,
+        TimingSpec, WantKind,
         facts::{Table, item::Items},
         types::plan_change::facts::{self, PlanChangeCtx, PlanChangeFacts},
     },
-    domain::{PlanChange, PlanChangeDecision, Reason, ReasonCode, Verdict},
+    domain::{
+        PlanChange, PlanChangeDecision, PlanChangeInput, Reason, ReasonCode, Verdict, Violations,
+    },
     engine::{DecisionType, codes, combine, env::Decision, meta},
 };
 
@@ -51,6 +56,44 @@ impl DecisionType for PlanChangeType {
             ForEach::TargetQuotas => ctx.target.map(|p| (&p.quotas, &req.period_usage)),
         };
         items.map_or_else(Items::none, |(limits, values)| Items::new(limits, values))
+    }
+
+    type Input = PlanChangeInput;
+    type Want = PlanChangeWant;
+
+    fn test_case(test: &TestCase) -> Option<(&PlanChangeInput, &PlanChangeWant)> {
+        match (&test.request, &test.want.kind) {
+            (TestRequest::PlanChange(input), WantKind::PlanChange(want)) => Some((input, want)),
+            _ => None,
+        }
+    }
+
+    fn parse(input: PlanChangeInput, now: Timestamp) -> Result<PlanChange, Violations> {
+        PlanChange::parse(input, now)
+    }
+
+    fn compare(d: &PlanChangeDecision, want: &PlanChangeWant) -> (String, Option<String>) {
+        let t = d
+            .timing
+            .map_or(String::new(), |t| format!(" {}", t.as_str()));
+        let summary = format!("{}{t}", d.verdict.as_str());
+        let mismatch = if d.verdict != want.verdict {
+            Some(format!("want verdict {}", want.verdict.as_str()))
+        } else if want.timing.is_some() && d.timing != want.timing {
+            let w = want.timing.map_or("", |t| t.as_str());
+            Some(format!("want timing {w}"))
+        } else if want.effective_at.is_some() && d.effective_at != want.effective_at {
+            let g = d.effective_at.map_or("none".to_owned(), |t| t.to_string());
+            let w = want.effective_at.map_or(String::new(), |t| t.to_string());
+            Some(format!("want effective_at {w}, got {g}"))
+        } else {
+            None
+        };
+        (summary, mismatch)
+    }
+
+    fn reasons(d: &PlanChangeDecision) -> &[Reason] {
+        &d.reasons
     }
 
     fn decide(bundle: &CompiledBundle, req: &PlanChange) -> PlanChangeDecision {
