@@ -2,39 +2,62 @@
 //! request and decision, moved, not copied) and the JSON line the writer
 //! makes of it, off the request path.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, fmt, time::Duration};
 
 use jiff::Timestamp;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::mask::{ErasePath, Masker};
-use crate::domain::{
-    ChargeFunding, ChargeFundingDecision, DecisionMeta, PaymentLink, PaymentLinkDecision,
-    PlanChange, PlanChangeDecision, Reason, Wallet,
-};
+use crate::domain::{DecisionKind, DecisionMeta, Reason};
+
+/// What the log writes of one decision type: one implementation per type
+/// (in `entries.rs`), so the writer, sampling and tracing never match on
+/// the type.
+pub trait Logged: fmt::Debug + Send {
+    /// The decision type.
+    fn kind(&self) -> DecisionKind;
+    /// The decision's provenance.
+    fn meta(&self) -> &DecisionMeta;
+    /// The outcome as the proto names it without its prefix (`ALLOW`).
+    fn outcome(&self) -> &'static str;
+    /// The decision's reasons.
+    fn reasons(&self) -> &[Reason];
+    /// The request the rules saw, ids masked.
+    fn input(&self, masker: &Masker) -> Value;
+    /// The decision's own fields (timing, actions, steps), ids masked.
+    fn detail(&self, masker: &Masker) -> Value;
+}
 
 /// A decision as the handler answered it, with the request the rules saw.
 #[derive(Debug)]
-pub enum Decided {
-    /// `DecidePlanChange`.
-    PlanChange(Box<(PlanChange, PlanChangeDecision)>),
-    /// One item of a `DecidePlanChanges` stream, with its index.
-    PlanChangeBatch(u64, Box<(PlanChange, PlanChangeDecision)>),
-    /// `DecidePaymentLink`.
-    PaymentLink(Box<(PaymentLink, PaymentLinkDecision)>),
-    /// `DecideChargeFunding`.
-    ChargeFunding(Box<(ChargeFunding, ChargeFundingDecision)>),
+pub struct Decided {
+    /// The request and its decision.
+    pub entry: Box<dyn Logged>,
+    /// Its index in a stream, for a streamed decision.
+    pub batch_index: Option<u64>,
 }
 
 impl Decided {
+    /// A unary call's decision.
+    pub fn new(entry: Box<dyn Logged>) -> Self {
+        Self {
+            entry,
+            batch_index: None,
+        }
+    }
+
+    /// The decision of item `index` of a stream.
+    pub fn batch(index: u64, entry: Box<dyn Logged>) -> Self {
+        Self {
+            entry,
+            batch_index: Some(index),
+        }
+    }
+
     /// The decision's provenance.
     pub fn meta(&self) -> &DecisionMeta {
-        match self {
-            Self::PlanChange(b) | Self::PlanChangeBatch(_, b) => &b.1.meta,
-            Self::PaymentLink(b) => &b.1.meta,
-            Self::ChargeFunding(b) => &b.1.meta,
-        }
+        self.entry.meta()
     }
 }
 
@@ -93,55 +116,16 @@ pub fn write_line(
     masker: &Masker,
     erase: &[ErasePath],
 ) -> serde_json::Result<()> {
-    let (decision, batch_index, mut input, outcome, detail, reasons) = match &record.decided {
-        Decided::PlanChange(b) => plan_change("plan_change", None, b, masker),
-        Decided::PlanChangeBatch(i, b) => plan_change("plan_change_batch", Some(*i), b, masker),
-        Decided::PaymentLink(b) => {
-            let (req, d) = (&b.0, &b.1);
-            let input = json!({
-                "wallet": wallet(&req.wallet, masker),
-                "health": { "score": req.health.score, "signals": req.health.signals },
-            });
-            let actions: Vec<&str> = d.required_actions.iter().map(|a| a.as_str()).collect();
-            let detail = json!({ "required_actions": actions });
-            (
-                "payment_link",
-                None,
-                input,
-                d.outcome.as_str(),
-                detail,
-                &d.reasons,
-            )
-        }
-        Decided::ChargeFunding(b) => {
-            let (req, d) = (&b.0, &b.1);
-            let input = json!({
-                "wallet": wallet(&req.wallet, masker),
-                "amount": { "currency": req.amount.currency_code(), "minor": req.amount.minor() },
-                "balance_minor": req.balance_minor,
-            });
-            let steps: Vec<Value> = d
-                .steps
-                .iter()
-                .map(|s| {
-                    json!({
-                        "source": s.source.as_str(),
-                        "method_id": masker.id(&s.method_id),
-                        "amount_minor": s.amount_minor,
-                    })
-                })
-                .collect();
-            let detail = json!({ "steps": steps, "currency": d.currency.as_str() });
-            (
-                "charge_funding",
-                None,
-                input,
-                d.outcome.as_str(),
-                detail,
-                &d.reasons,
-            )
-        }
+    let entry = &record.decided.entry;
+    let batch_index = record.decided.batch_index;
+    let kind = entry.kind();
+    let decision = match batch_index {
+        Some(_) => kind.batch_label(),
+        None => kind.label(),
     };
+    let mut input = entry.input(masker);
+    let detail = entry.detail(masker);
+    let (outcome, reasons) = (entry.outcome(), entry.reasons());
     for path in erase {
         path.erase(&mut input);
     }
@@ -168,78 +152,6 @@ pub fn write_line(
     serde_json::to_writer(&mut *out, &event)?;
     out.push(b'\n');
     Ok(())
-}
-
-type Parts<'a> = (
-    &'static str,
-    Option<u64>,
-    Value,
-    &'static str,
-    Value,
-    &'a Vec<Reason>,
-);
-
-fn plan_change<'a>(
-    kind: &'static str,
-    index: Option<u64>,
-    b: &'a (PlanChange, PlanChangeDecision),
-    masker: &Masker,
-) -> Parts<'a> {
-    let (req, d) = (&b.0, &b.1);
-    let billing = &req.billing;
-    let input = json!({
-        "tenant_id": masker.id(&req.tenant_id),
-        "from_plan": req.from_plan,
-        "to_plan": req.to_plan,
-        "requester": { "role": req.requester.role.as_str(), "id": masker.id(&req.requester.id) },
-        "usage": req.usage,
-        "period_usage": req.period_usage,
-        "billing": {
-            "current_period_start": billing.current_period_start.map(|t| t.to_string()),
-            "current_period_end": billing.current_period_end.map(|t| t.to_string()),
-            "commitment_end": billing.commitment_end.map(|t| t.to_string()),
-            "anchor_day": billing.anchor_day.map(|a| a.get()),
-            "time_zone": billing.time_zone_name,
-        },
-        "attributes": req.attributes,
-        "as_of": req.as_of.to_string(),
-        "explain": req.explain,
-    });
-    let detail = json!({
-        "timing": d.timing.map(|t| t.as_str()),
-        "effective_at": d.effective_at.map(|t| t.to_string()),
-    });
-    (kind, index, input, d.verdict.as_str(), detail, &d.reasons)
-}
-
-fn wallet(w: &Wallet, masker: &Masker) -> Value {
-    let methods: Vec<Value> = w
-        .methods
-        .iter()
-        .map(|m| {
-            json!({
-                "id": masker.id(&m.id),
-                "type": m.kind.as_str(),
-                "status": m.status.as_str(),
-                "fallback_rank": m.fallback_rank,
-            })
-        })
-        .collect();
-    let ac = &w.auto_charge;
-    json!({
-        "user_id": masker.id(&w.user_id),
-        "merchant_id": w.merchant_id,
-        "methods": methods,
-        "auto_charge": {
-            "enabled": ac.enabled,
-            "source_method_id": masker.id(&ac.source_method_id),
-            "threshold_minor": ac.threshold_minor,
-            "amount_minor": ac.amount_minor,
-        },
-        "attributes": w.attributes,
-        "as_of": w.as_of.to_string(),
-        "explain": w.explain,
-    })
 }
 
 /// The rule ids behind the reasons, each once, in reason order.

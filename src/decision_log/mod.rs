@@ -10,6 +10,7 @@
 //! decision id, so it is deterministic. Personal and payment ids are
 //! replaced with keyed hashes ([`mask`]).
 
+mod entries;
 pub mod event;
 pub mod mask;
 mod sample;
@@ -27,7 +28,7 @@ use std::{
 use anyhow::Context as _;
 use tokio::sync::{mpsc, oneshot};
 
-pub use event::{CallContext, Decided, Record};
+pub use event::{CallContext, Decided, Logged, Record};
 pub use mask::{ErasePath, Masker};
 pub use sink::Target;
 pub use stats::{Stats, StatsSnapshot};

@@ -4,6 +4,7 @@
 mod decision;
 mod enum_input;
 mod ids;
+mod kind;
 mod money;
 mod payment;
 mod payment_decision;
@@ -15,6 +16,7 @@ pub use decision::{
 };
 pub use enum_input::EnumInput;
 pub use ids::{IdError, ReasonCode, RuleId};
+pub use kind::DecisionKind;
 pub use money::{Currency, Money};
 pub use payment::{
     AutoCharge, ChargeFunding, ChargeFundingInput, HealthIndex, MethodInput, MethodStatus,

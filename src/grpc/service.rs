@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     bundle::CompiledBundle,
-    decision_log::{CallContext, Decided, DecisionLog, Record, event},
+    decision_log::{CallContext, Decided, DecisionLog, Logged, Record, event},
     domain::Violations,
     engine::{ChargeFundingType, DecisionType as _, PaymentLinkType, PlanChangeType},
     live::LiveBundle,
@@ -55,6 +55,7 @@ impl Decisions {
     where
         T: Wire,
         T::Decision: Measured,
+        (T::Request, T::Decision): Logged + 'static,
     {
         let context = self.context(&request);
         let now = Timestamp::now();
@@ -107,7 +108,7 @@ impl Decisions {
         let result = match decided {
             Ok((req, decision, eval)) => {
                 let reply = pb::PlanChangeDecision::from(&decision);
-                let logged = || Decided::PlanChangeBatch(index, Box::new((req, decision)));
+                let logged = || Decided::batch(index, Box::new((req, decision)));
                 self.record(context.clone(), now, eval, logged).await;
                 pb::plan_change_result::Result::Decision(reply)
             }

@@ -2,49 +2,11 @@
 //! label value, and its reasons. The domain knows nothing of metrics, so
 //! the mapping lives here.
 
+pub use crate::domain::DecisionKind;
 use crate::domain::{
     ChargeFundingDecision, FundingOutcome, LinkOutcome, PaymentLinkDecision, PlanChangeDecision,
     Reason, Verdict,
 };
-
-/// The decision types, each with its fixed outcomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecisionKind {
-    /// `DecidePlanChange` and `DecidePlanChanges`.
-    PlanChange,
-    /// `DecidePaymentLink`.
-    PaymentLink,
-    /// `DecideChargeFunding`.
-    ChargeFunding,
-}
-
-impl DecisionKind {
-    /// Every decision type, in [`index`](Self::index) order.
-    pub const ALL: [Self; 3] = [Self::PlanChange, Self::PaymentLink, Self::ChargeFunding];
-
-    /// The position of this type in [`ALL`](Self::ALL).
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The `decision` label value.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::PlanChange => "plan_change",
-            Self::PaymentLink => "payment_link",
-            Self::ChargeFunding => "charge_funding",
-        }
-    }
-
-    /// Every `outcome` label value a decision of this type can have.
-    pub fn outcomes(self) -> &'static [&'static str] {
-        match self {
-            Self::PlanChange => &["allow", "deny"],
-            Self::PaymentLink => &["link", "require_action", "deny"],
-            Self::ChargeFunding => &["approve", "decline"],
-        }
-    }
-}
 
 /// A decision the metrics can count: its type, outcome and reasons.
 pub trait Measured {

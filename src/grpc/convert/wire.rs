@@ -1,12 +1,13 @@
 //! Each decision type as the wire carries it: its proto messages, their
-//! conversion, and its decision-log entry. The handlers and `tollgate eval`
+//! conversion, and its decision-log entry (the request and decision as
+//! [`Logged`]). The handlers and `tollgate eval`
 //! go through this one trait, not a match on the type.
 
 use jiff::Timestamp;
 
 use super::{Bounded, payment, plan_change};
 use crate::{
-    decision_log::Decided,
+    decision_log::{Decided, Logged},
     domain::Violations,
     engine::{ChargeFundingType, DecisionType, PaymentLinkType, PlanChangeType},
     grpc::pb,
@@ -24,7 +25,12 @@ pub trait Wire: DecisionType {
     /// Validates a request message, naming every bad field.
     fn convert(req: Self::PbRequest, now: Timestamp) -> Result<Self::Request, Violations>;
     /// The decision-log entry of an answered request.
-    fn logged(decided: Box<(Self::Request, Self::Decision)>) -> Decided;
+    fn logged(decided: Box<(Self::Request, Self::Decision)>) -> Decided
+    where
+        (Self::Request, Self::Decision): Logged + 'static,
+    {
+        Decided::new(decided)
+    }
 }
 
 impl Wire for PlanChangeType {
@@ -34,10 +40,6 @@ impl Wire for PlanChangeType {
 
     fn convert(req: pb::PlanChangeRequest, now: Timestamp) -> Result<Self::Request, Violations> {
         plan_change::plan_change(req, now)
-    }
-
-    fn logged(decided: Box<(Self::Request, Self::Decision)>) -> Decided {
-        Decided::PlanChange(decided)
     }
 }
 
@@ -49,10 +51,6 @@ impl Wire for PaymentLinkType {
     fn convert(req: pb::PaymentLinkRequest, now: Timestamp) -> Result<Self::Request, Violations> {
         payment::payment_link(req, now)
     }
-
-    fn logged(decided: Box<(Self::Request, Self::Decision)>) -> Decided {
-        Decided::PaymentLink(decided)
-    }
 }
 
 impl Wire for ChargeFundingType {
@@ -62,9 +60,5 @@ impl Wire for ChargeFundingType {
 
     fn convert(req: pb::ChargeFundingRequest, now: Timestamp) -> Result<Self::Request, Violations> {
         payment::charge_funding(req, now)
-    }
-
-    fn logged(decided: Box<(Self::Request, Self::Decision)>) -> Decided {
-        Decided::ChargeFunding(decided)
     }
 }

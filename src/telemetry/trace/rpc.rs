@@ -23,7 +23,6 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::RPC_TARGET;
 use crate::decision_log::Decided;
-use crate::telemetry::metrics::DecisionKind;
 
 /// The [`tower::Layer`] of [`RpcSpan`]: goes outermost, so the span covers
 /// the limits and sees the status they answer with.
@@ -150,17 +149,11 @@ pub fn traced() -> Option<Span> {
 /// Records the decision's id, type, outcome and bundle revision on `span`.
 pub fn record_decision(span: &Span, decided: &Decided) {
     // The decision types are named as in the metrics.
-    let (kind, outcome) = match decided {
-        Decided::PlanChange(b) | Decided::PlanChangeBatch(_, b) => {
-            (DecisionKind::PlanChange, b.1.verdict.as_str())
-        }
-        Decided::PaymentLink(b) => (DecisionKind::PaymentLink, b.1.outcome.as_str()),
-        Decided::ChargeFunding(b) => (DecisionKind::ChargeFunding, b.1.outcome.as_str()),
-    };
-    let meta = decided.meta();
+    let entry = &decided.entry;
+    let meta = entry.meta();
     span.record("decision_id", tracing::field::display(meta.decision_id));
-    span.record("decision_type", kind.label());
-    span.record("outcome", outcome);
+    span.record("decision_type", entry.kind().label());
+    span.record("outcome", entry.outcome());
     span.record("bundle_revision", &*meta.bundle_revision);
 }
 
