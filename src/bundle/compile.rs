@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use super::{
-    BundleError, BundleErrors, BundleFiles, Location, catalog, is_yaml,
+    BundleError, BundleErrors, BundleFiles, Location, Phase, catalog, is_yaml,
     model::{CompiledBundle, RuleSet},
     parse::{Parsed, parse_file},
     problems::Problems,
@@ -15,7 +15,7 @@ use crate::domain::RuleId;
 
 pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleErrors> {
     let mut p = Problems {
-        errors: BundleErrors::default(),
+        errors: BundleErrors::in_phase(Phase::Parse),
     };
     let mut parsed = Vec::new();
     for (name, content) in files.iter().filter(|(n, _)| is_yaml(n)) {
@@ -36,6 +36,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
     if !p.errors.is_empty() {
         return Err(p.errors.sorted());
     }
+    p.errors = BundleErrors::in_phase(Phase::Compile);
     let (name, revision, description) = header(&mut p, files, &parsed);
 
     let env = Arc::new(cel::Env::stdlib());

@@ -43,11 +43,45 @@ impl fmt::Display for BundleError {
     }
 }
 
-/// Every problem found in a bundle, sorted by file and line.
+/// Which step of making a bundle found its problems.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// A file is not valid YAML (or not UTF-8): nothing else was checked.
+    Parse,
+    /// The YAML parsed but does not validate or compile.
+    #[default]
+    Compile,
+    /// It compiled, but its own tests failed.
+    Test,
+}
+
+impl Phase {
+    /// The label value (`parse`, `compile`, `test`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Parse => "parse",
+            Self::Compile => "compile",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// Every problem found in a bundle, sorted by file and line, and the step
+/// that found them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BundleErrors(Vec<BundleError>);
+pub struct BundleErrors(Vec<BundleError>, Phase);
 
 impl BundleErrors {
+    /// No problems yet, found while `phase`.
+    pub fn in_phase(phase: Phase) -> Self {
+        Self(Vec::new(), phase)
+    }
+
+    /// The step that found these problems.
+    pub fn phase(&self) -> Phase {
+        self.1
+    }
+
     /// Records a problem.
     pub fn push(&mut self, error: BundleError) {
         self.0.push(error);
@@ -87,7 +121,7 @@ impl BundleErrors {
 
 impl From<BundleError> for BundleErrors {
     fn from(error: BundleError) -> Self {
-        Self(vec![error])
+        Self(vec![error], Phase::default())
     }
 }
 

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 
 use super::{ChargeFundingType, DecisionType, PaymentLinkType, PlanChangeType, codes};
 use crate::{
-    bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle, TestCase},
+    bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle, Phase, TestCase},
     domain::FundingStep,
 };
 
@@ -61,7 +61,7 @@ pub fn run_tests(bundle: &CompiledBundle) -> TestReport {
 pub fn verify(files: &BundleFiles) -> Result<(CompiledBundle, TestReport), BundleErrors> {
     let bundle = crate::bundle::compile(files)?;
     let report = run_tests(&bundle);
-    let mut errors = BundleErrors::default();
+    let mut errors = BundleErrors::in_phase(Phase::Test);
     for (test, outcome) in bundle.tests.iter().zip(&report.outcomes) {
         if let Some(failure) = &outcome.failure {
             errors.push(BundleError::at(

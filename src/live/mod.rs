@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 pub use ready::Readiness;
 
-use crate::bundle::{BundleErrors, CompiledBundle};
+use crate::bundle::{BundleErrors, CompiledBundle, Phase};
 
 /// The live bundle: what every request decides with, and its status.
 pub trait LiveBundle: Send + Sync {
@@ -82,32 +82,39 @@ impl ReloadError {
     pub fn kind(&self) -> FailureKind {
         match self {
             Self::Fetch(_) => FailureKind::Fetch,
-            Self::Bundle(_) => FailureKind::Bundle,
+            Self::Bundle(errors) => match errors.phase() {
+                Phase::Parse => FailureKind::Parse,
+                Phase::Compile => FailureKind::Compile,
+                Phase::Test => FailureKind::Test,
+            },
         }
     }
 }
 
 /// Which step of a reload failed: the label of the reload-failure metric.
-//
-// Parse, compile and test failures are all `Bundle`: the bundle's errors
-// do not tell those steps apart (yet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FailureKind {
     /// Reading or downloading the bundle.
     Fetch,
-    /// Parsing, compiling or testing it.
-    Bundle,
+    /// A file is not valid YAML.
+    Parse,
+    /// It does not validate or compile.
+    Compile,
+    /// Its own tests failed.
+    Test,
 }
 
 impl FailureKind {
     /// Every kind, in label order.
-    pub const ALL: [Self; 2] = [Self::Fetch, Self::Bundle];
+    pub const ALL: [Self; 4] = [Self::Fetch, Self::Parse, Self::Compile, Self::Test];
 
     /// The metric label value.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Fetch => "fetch",
-            Self::Bundle => "bundle",
+            Self::Parse => "parse",
+            Self::Compile => "compile",
+            Self::Test => "test",
         }
     }
 }

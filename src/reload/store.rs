@@ -197,7 +197,7 @@ impl LiveBundle for BundleStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::FailureKind::{Bundle, Fetch};
+    use crate::live::FailureKind::{Compile, Fetch, Parse, Test};
 
     #[test]
     fn a_source_that_cannot_be_read_is_a_fetch_failure() {
@@ -210,7 +210,8 @@ mod tests {
                 .starts_with("cannot read `no/such/bundle`: "),
             "{error}"
         );
-        assert_eq!(store.reload_counts().failures, [(Fetch, 1), (Bundle, 0)]);
+        let failures = store.reload_counts().failures;
+        assert_eq!(failures, [(Fetch, 1), (Parse, 0), (Compile, 0), (Test, 0)]);
         let last = store.status().last_error.map(|e| e.to_string());
         assert_eq!(last, Some(error.to_string()));
     }
@@ -237,9 +238,21 @@ mod tests {
         let counts = store.reload_counts();
         assert_eq!(
             (counts.attempts, counts.failures),
-            (2, [(Fetch, 0), (Bundle, 1)])
+            (2, [(Fetch, 0), (Parse, 1), (Compile, 0), (Test, 0)])
         );
         // The last good bundle keeps serving.
         assert!(store.snapshot().is_some());
+
+        // YAML that parses but reads an undeclared fact does not compile.
+        let rule = "plan_change_rules:\n  - { id: r, when: \"request.nope\", effect: deny, reason: { code: X, message: x } }\n";
+        std::fs::write(dir.path().join("plan_change.yaml"), rule).unwrap();
+        assert_eq!(store.reload().unwrap_err().kind(), Compile);
+        // A bundle that compiles but fails its own tests.
+        let deny_all =
+            "plan_change_rules:\n  - { id: r, effect: deny, reason: { code: X, message: x } }\n";
+        std::fs::write(dir.path().join("plan_change.yaml"), deny_all).unwrap();
+        assert_eq!(store.reload().unwrap_err().kind(), Test);
+        let failures = store.reload_counts().failures;
+        assert_eq!(failures, [(Fetch, 0), (Parse, 1), (Compile, 1), (Test, 1)]);
     }
 }

@@ -267,8 +267,9 @@ async fn reloads_failures_and_the_active_revision_are_reported() {
         1.0,
         "{text}"
     );
-    assert_eq!(reload_failures(&text, "fetch"), Some(0.0), "{text}");
-    assert_eq!(reload_failures(&text, "bundle"), Some(0.0), "{text}");
+    for kind in ["fetch", "parse", "compile", "test"] {
+        assert_eq!(reload_failures(&text, kind), Some(0.0), "{kind}: {text}");
+    }
     let info = [
         ("revision", DEMO_REVISION),
         ("digest", status.digest.as_str()),
@@ -288,10 +289,19 @@ async fn reloads_failures_and_the_active_revision_are_reported() {
     assert!(attempts >= 2.0, "{text}");
     // A file that does not parse: the bundle's fault, not the source's.
     assert!(
-        reload_failures(&text, "bundle").is_some_and(|n| n >= 1.0),
+        reload_failures(&text, "parse").is_some_and(|n| n >= 1.0),
         "{text}"
     );
     assert_eq!(reload_failures(&text, "fetch"), Some(0.0), "{text}");
+    // GetBundleStatus says the same, with each problem in place.
+    let status = server.status().await;
+    assert_eq!(status.last_reload_failure, "parse");
+    let problem = status.last_reload_problems.first().expect("a problem");
+    assert_eq!(problem.file, "plan_change.yaml");
+    assert!(
+        problem.line > 0 && !problem.message.is_empty(),
+        "{problem:?}"
+    );
     // The last good bundle keeps serving, and is still the one reported.
     let revision = [("revision", DEMO_REVISION)];
     assert_eq!(value(&text, "tollgate_bundle_info", &revision), Some(1.0));

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use super::pb;
 use crate::{
     domain::{DecisionMeta, Reason, RuleTrace, Violations},
-    live::{Active, ReloadStatus},
+    live::{Active, ReloadError, ReloadStatus},
 };
 
 /// Converts a proto timestamp, recording a violation when out of range.
@@ -142,6 +142,23 @@ pub fn bundle_status(active: Option<&Active>, status: &ReloadStatus) -> pb::Bund
             .unwrap_or_default(),
         last_reload_attempt_at: status.last_attempt_at.map(to_proto_timestamp),
         from_cache: status.from_cache && active.is_some(),
+        last_reload_failure: status
+            .last_error
+            .as_ref()
+            .map(|e| e.kind().as_str().to_owned())
+            .unwrap_or_default(),
+        last_reload_problems: match &status.last_error {
+            Some(ReloadError::Bundle(problems)) => problems
+                .iter()
+                .map(|p| pb::BundleProblem {
+                    file: p.file.clone(),
+                    line: u32::try_from(p.line).unwrap_or(u32::MAX),
+                    column: u32::try_from(p.column).unwrap_or(u32::MAX),
+                    message: p.message.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
         ..Default::default()
     };
     if let Some(a) = active {
