@@ -5,8 +5,8 @@
 use std::{fs, path::Path, time::Duration};
 
 use crate::support::{
-    DEMO_REVISION, Server, bundle_yaml, copy_demo, demo_file, eventually, revision_of_a_decision,
-    wait_for_revision,
+    DEMO_REVISION, Server, bundle_yaml, copy_demo, demo_file, revision_of_a_decision,
+    wait_for_another_attempt, wait_for_revision,
 };
 
 /// Passes today only because of the reload loop that
@@ -25,15 +25,7 @@ async fn bundle_dir_created_after_start_goes_live() {
     // A volume or a sync tool creates the directory before it fills it: wait
     // for the reload the new directory triggers, then add the files.
     fs::create_dir(&dir).expect("create bundle dir");
-    eventually("a reload attempt after the directory appears", async || {
-        let status = server.status().await;
-        if status.last_reload_attempt_at == before.last_reload_attempt_at {
-            Err(format!("{status:?}"))
-        } else {
-            Ok(())
-        }
-    })
-    .await;
+    wait_for_another_attempt(&server, &before).await;
     copy_demo(&dir);
     wait_for_revision(&server, DEMO_REVISION).await;
 }
@@ -116,8 +108,9 @@ fn write_tar_gz(path: &Path, revision: &str) {
     fs::rename(&partial, path).expect("rename archive into place");
 }
 
-#[tokio::test]
-async fn tar_gz_bundle_update_goes_live() {
+/// A server on the demo bundle as `bundle.tar.gz`, which is then replaced
+/// by one at revision 2026-11-22.2.
+async fn tar_gz_updated() -> (tempfile::TempDir, Server) {
     let dir = tempfile::TempDir::new().expect("temp dir");
     let archive = dir.path().join("bundle.tar.gz");
     write_tar_gz(&archive, DEMO_REVISION);
@@ -125,8 +118,13 @@ async fn tar_gz_bundle_update_goes_live() {
     let status = server.status().await;
     assert_eq!(status.revision, DEMO_REVISION, "{status:?}");
     assert_eq!(status.test_count, 11);
-
     write_tar_gz(&archive, "2026-11-22.2");
+    (dir, server)
+}
+
+#[tokio::test]
+async fn tar_gz_bundle_update_goes_live() {
+    let (_dir, server) = tar_gz_updated().await;
     wait_for_revision(&server, "2026-11-22.2").await;
     assert_eq!(revision_of_a_decision(&server).await, "2026-11-22.2");
 }
@@ -136,11 +134,7 @@ async fn tar_gz_bundle_update_goes_live() {
 /// reload it re-reads the bundle every debounce period, forever.
 #[tokio::test]
 async fn settled_tar_gz_bundle_is_not_reread() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let archive = dir.path().join("bundle.tar.gz");
-    write_tar_gz(&archive, DEMO_REVISION);
-    let server = Server::at(&archive).await;
-    write_tar_gz(&archive, "2026-11-22.2");
+    let (_dir, server) = tar_gz_updated().await;
     let settled = wait_for_revision(&server, "2026-11-22.2").await;
 
     // Nothing changes on disk any more, so nothing may trigger a reload. This

@@ -2,19 +2,9 @@
 
 use tollgate::grpc::pb;
 use tonic::Code;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::support::{BundleDir, DEADLINE, Server, demo_file, eventually, request};
-
-async fn health_of(server: &Server, service: &str) -> Result<ServingStatus, tonic::Status> {
-    let response = server
-        .health()
-        .check(HealthCheckRequest {
-            service: service.to_owned(),
-        })
-        .await?;
-    Ok(response.into_inner().status())
-}
+use crate::support::{BundleDir, DEADLINE, Server, demo_file, eventually_eq, request};
 
 #[tokio::test]
 async fn health_is_serving_for_the_server_and_each_service_with_the_demo_bundle() {
@@ -24,18 +14,16 @@ async fn health_is_serving_for_the_server_and_each_service_with_the_demo_bundle(
         "tollgate.v1.DecisionService",
         "tollgate.v1.BundleService",
     ] {
-        assert_eq!(
-            health_of(&server, service).await.map_err(|s| s.code()),
-            Ok(ServingStatus::Serving),
-            "service `{service}`"
-        );
+        let health = server.health_of(service).await.map_err(|s| s.code());
+        assert_eq!(health, Ok(ServingStatus::Serving), "service `{service}`");
     }
 }
 
 #[tokio::test]
 async fn health_of_an_unknown_service_is_not_found() {
     let server = Server::embedded().await;
-    let err = health_of(&server, "tollgate.v1.NoSuchService")
+    let err = server
+        .health_of("tollgate.v1.NoSuchService")
         .await
         .expect_err("unknown service");
     assert_eq!(err.code(), Code::NotFound);
@@ -51,22 +39,14 @@ async fn broken_bundle_dir_is_not_serving_until_a_good_bundle_appears() {
     dir.write("plan_change.yaml", &broken);
     let server = Server::at(dir.path()).await;
 
-    let mut watch = server
-        .health()
-        .watch(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .expect("Health/Watch")
-        .into_inner();
+    let mut watch = server.watch_health().await;
     let first = watch.message().await.expect("watch").expect("a status");
     assert_eq!(first.status(), ServingStatus::NotServing);
-    assert_eq!(
-        health_of(&server, "tollgate.v1.DecisionService")
-            .await
-            .map_err(|s| s.code()),
-        Ok(ServingStatus::NotServing)
-    );
+    let decisions = async || {
+        let health = server.health_of("tollgate.v1.DecisionService").await;
+        health.map_err(|s| s.code())
+    };
+    assert_eq!(decisions().await, Ok(ServingStatus::NotServing));
     let err = server.decide_err(request("free", "standard")).await;
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
 
@@ -91,12 +71,11 @@ async fn broken_bundle_dir_is_not_serving_until_a_good_bundle_appears() {
         .await
         .expect("health changes after the fix");
     assert_eq!(next, ServingStatus::Serving);
-    eventually("DecisionService serving", async || {
-        match health_of(&server, "tollgate.v1.DecisionService").await {
-            Ok(ServingStatus::Serving) => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
+    eventually_eq(
+        "DecisionService serving",
+        Ok(ServingStatus::Serving),
+        decisions,
+    )
     .await;
     let d = server.decide(request("free", "standard")).await;
     assert_eq!(d.verdict(), pb::Verdict::Allow, "{d:#?}");

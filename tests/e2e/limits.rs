@@ -4,11 +4,13 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use tollgate::grpc::{Limits, ServerOptions, pb};
+use tollgate::grpc::{Limits, ServerOptions};
 use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::{
-    DEADLINE, Server, bad_fields, eventually, funding_request, link_request, method, request,
+    DEADLINE, Server, bad_fields, card, eventually, funding_request, link_request, request,
+    stream_error, streamed,
 };
 
 fn entries(n: usize) -> HashMap<String, f64> {
@@ -40,13 +42,7 @@ async fn an_oversized_message_in_a_batch_stream_is_resource_exhausted() {
     .await;
     let mut big = request("free", "standard");
     big.attributes.insert("note".to_owned(), "x".repeat(2048));
-    let stream = tokio_stream::iter([request("free", "standard"), big]);
-    let mut results = server
-        .decisions()
-        .decide_plan_changes(stream)
-        .await
-        .expect("stream opens")
-        .into_inner();
+    let mut results = server.stream(vec![request("free", "standard"), big]).await;
     let first = results.message().await.expect("first result");
     assert!(first.is_some(), "the small request is decided");
     let err = results
@@ -85,25 +81,12 @@ async fn map_and_list_limits_are_configurable() {
     req.usage = entries(3);
     assert_eq!(bad_fields(&server.decide_err(req).await), ["usage"]);
 
-    let methods = vec![
-        method(
-            "m1",
-            pb::PaymentMethodType::CreditCard,
-            pb::PaymentMethodStatus::Active,
-            1,
-        ),
-        method(
-            "m2",
-            pb::PaymentMethodType::CreditCard,
-            pb::PaymentMethodStatus::Active,
-            2,
-        ),
-    ];
+    let methods = vec![card("m1", 1), card("m2", 2)];
     let mut link = link_request("merchant-a", 90, methods.clone());
     if let Some(h) = link.health.as_mut() {
         h.signals = entries(3);
     }
-    let err = server.decide_link_err(link).await;
+    let err = server.decide_err(link).await;
     assert_eq!(bad_fields(&err), ["methods", "health.signals"]);
     assert!(
         err.message()
@@ -112,7 +95,7 @@ async fn map_and_list_limits_are_configurable() {
     );
 
     let err = server
-        .decide_funding_err(funding_request("merchant-a", 100, 0, methods))
+        .decide_err(funding_request("merchant-a", 100, 0, methods))
         .await;
     assert_eq!(bad_fields(&err), ["methods"]);
 }
@@ -122,30 +105,15 @@ async fn too_many_entries_in_a_batch_is_that_requests_error() {
     let server = Server::embedded().await;
     let mut big = request("free", "standard");
     big.usage = entries(257);
-    let stream = tokio_stream::iter([big, request("free", "standard")]);
-    let mut results = server
-        .decisions()
-        .decide_plan_changes(stream)
-        .await
-        .expect("stream opens")
-        .into_inner();
-    let first = results.message().await.expect("result").expect("first");
-    match first.result {
-        Some(pb::plan_change_result::Result::Error(e)) => {
-            assert_eq!(e.code, "INVALID_ARGUMENT", "{e:?}");
-            assert_eq!(e.field_violations.len(), 1, "{e:?}");
-            assert_eq!(e.field_violations[0].field, "usage", "{e:?}");
-        }
-        other => panic!("expected an error: {other:?}"),
-    }
-    let second = results.message().await.expect("result").expect("second");
-    assert!(
-        matches!(
-            second.result,
-            Some(pb::plan_change_result::Result::Decision(_))
-        ),
-        "{second:?}"
-    );
+    let results = server
+        .decide_stream(vec![big, request("free", "standard")])
+        .await;
+    let [first, second] = <[_; 2]>::try_from(results).expect("two results");
+    let e = stream_error(first);
+    assert_eq!(e.code, "INVALID_ARGUMENT", "{e:?}");
+    let fields: Vec<&str> = e.field_violations.iter().map(|v| &*v.field).collect();
+    assert_eq!(fields, ["usage"], "{e:?}");
+    streamed(second);
 }
 
 /// Opens a unary call whose request message never comes, so only a
@@ -224,15 +192,8 @@ async fn over_the_concurrency_limit_a_call_is_shed_not_queued() {
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
     assert!(err.message().contains("at most 1"), "{err:?}");
     // Health checks are never shed.
-    let health = server
-        .health()
-        .check(tonic_health::pb::HealthCheckRequest::default())
-        .await
-        .expect("health is answered while the limit is reached");
-    assert_eq!(
-        health.into_inner().status(),
-        tonic_health::pb::health_check_response::ServingStatus::Serving
-    );
+    let health = server.health_of("").await.map_err(|s| s.code());
+    assert_eq!(health, Ok(ServingStatus::Serving));
 
     // The stream still works, and once it ends the permit is free again.
     requests

@@ -1,6 +1,9 @@
-//! End-to-end tests: each test starts the real server (`app::serve_on`) on
-//! 127.0.0.1 port 0 and talks to it with real tonic clients: decisions,
-//! effective instants, error details, health, reflection and hot reload.
+//! End-to-end tests of the transport: each test starts the real server
+//! (`app::serve_with`) on 127.0.0.1 port 0 and talks to it with real tonic
+//! clients: request conversion, each decision arriving intact, status codes
+//! and error details, streaming, reflection, health, reload, TLS, limits,
+//! metrics, the decision log and provenance. What a bundle decides is tested
+//! by its own tests and `tests/cases/`, not here.
 
 // clippy.toml allows these inside `#[test]` functions only; the harness's
 // helpers fail the test the same way, by panicking.
@@ -13,6 +16,7 @@
 
 mod batch;
 mod charge_funding;
+mod conversion;
 mod decision_log;
 mod deployments;
 mod health;
@@ -29,6 +33,5 @@ mod readiness;
 mod reflection;
 mod reload;
 mod support;
-mod timing;
 mod tls;
 mod tls_serve;

@@ -17,8 +17,8 @@ use crate::{
     http::value,
     limits::stalled_unary_call,
     support::{
-        BundleDir, DEMO_REVISION, Server, codes, demo_file, eventually, funding_request,
-        link_request, method, request, wait_for_reload_error, wait_for_revision,
+        BundleDir, DEMO_REVISION, Server, card, codes, demo_file, eventually, funding_request,
+        link_request, request, streamed, wait_for_reload_error, wait_for_revision,
     },
 };
 
@@ -62,15 +62,6 @@ fn tally<'a>(codes: impl IntoIterator<Item = &'a str>) -> BTreeMap<&'a str, f64>
     out
 }
 
-fn card(id: &str, rank: u32) -> pb::PaymentMethod {
-    method(
-        id,
-        pb::PaymentMethodType::CreditCard,
-        pb::PaymentMethodStatus::Active,
-        rank,
-    )
-}
-
 #[tokio::test]
 async fn every_decision_is_counted_by_type_outcome_reason_and_latency() {
     let server = Server::with_admin(BundleSource::Embedded, ServeOptions::default()).await;
@@ -91,30 +82,20 @@ async fn every_decision_is_counted_by_type_outcome_reason_and_latency() {
     let allow = server.decide(request("free", "standard")).await;
     let deny = server.decide(request("free", "free")).await;
     let link = server
-        .decide_link(link_request("video-stream", 40, vec![card("card-1", 0)]))
+        .decide(link_request("video-stream", 40, vec![card("card-1", 0)]))
         .await;
     let unknown = server
-        .decide_link(link_request("bookshop", 100, vec![card("card-1", 1)]))
+        .decide(link_request("bookshop", 100, vec![card("card-1", 1)]))
         .await;
     let funded = server
-        .decide_funding(funding_request("video-stream", 3000, 5000, vec![]))
+        .decide(funding_request("video-stream", 3000, 5000, vec![]))
         .await;
     // A decision in a batch stream is counted like a unary one; a request
     // that is invalid is not a decision.
-    let stream = tokio_stream::iter([request("free", "standard")]);
     let mut results = server
-        .decisions()
-        .decide_plan_changes(stream)
-        .await
-        .expect("stream opens")
-        .into_inner();
-    let batched = match results.message().await.expect("a result") {
-        Some(pb::PlanChangeResult {
-            result: Some(pb::plan_change_result::Result::Decision(d)),
-            ..
-        }) => d,
-        other => panic!("expected a decision: {other:?}"),
-    };
+        .decide_stream(vec![request("free", "standard")])
+        .await;
+    let batched = streamed(results.remove(0));
     let mut invalid = request("free", "standard");
     invalid.tenant_id.clear();
     let err = server.decide_err(invalid).await;

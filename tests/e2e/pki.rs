@@ -16,7 +16,7 @@ use rcgen::{
     KeyUsagePurpose, SanType,
 };
 use tempfile::TempDir;
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::net::TcpListener;
 use tollgate::{
     app::ServeOptions,
     decision_log::DecisionLog,
@@ -26,7 +26,7 @@ use tollgate::{
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
-use crate::support::eventually;
+use crate::support::{Running, eventually};
 
 /// A certificate authority.
 pub struct Ca {
@@ -169,8 +169,7 @@ pub struct TlsServer {
     pub addr: SocketAddr,
     /// The admin HTTP port (plaintext), for `/metrics`.
     pub admin: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<anyhow::Result<()>>,
+    running: Running,
 }
 
 impl TlsServer {
@@ -184,7 +183,6 @@ impl TlsServer {
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
-        let (tx, rx) = oneshot::channel::<()>();
         let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let admin_addr = admin.local_addr().expect("local address");
         let options = ServeOptions {
@@ -195,24 +193,13 @@ impl TlsServer {
             },
             admin: Some(admin),
         };
-        let task = tokio::spawn(tollgate::app::serve_with(
-            listener,
-            BundleSource::Embedded,
-            None,
-            options,
-            async move {
-                let _ = rx.await;
-            },
-        ));
         let server = Self {
             addr,
             admin: admin_addr,
-            shutdown: Some(tx),
-            task,
+            running: Running::spawn(listener, BundleSource::Embedded, options),
         };
         eventually("a TLS health check", async || {
-            let channel = server.connect(ca, identity).await?;
-            check_health(channel).await
+            server.check(ca, identity).await
         })
         .await;
         server
@@ -223,24 +210,17 @@ impl TlsServer {
         connect(self.addr, ca, identity).await
     }
 
-    /// Resolves the shutdown future and waits for the server to return.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        tokio::time::timeout(crate::support::DEADLINE, &mut self.task)
-            .await
-            .expect("the server stops")
-            .expect("no panic")
-            .expect("served without error");
+    /// A health check on a new connection trusting `ca`, presenting
+    /// `identity` if given: `Ok` once it answers SERVING. A refused client
+    /// certificate may surface at connect or at the call (TLS 1.3 reports
+    /// it after the client's side of the handshake), an `Err` either way.
+    pub async fn check(&self, ca: &str, identity: Option<&Leaf>) -> Result<(), String> {
+        check_health(self.connect(ca, identity).await?).await
     }
-}
 
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    /// Resolves the shutdown future and waits for the server to return.
+    pub async fn stop(self) {
+        self.running.stop().await.expect("served without error");
     }
 }
 

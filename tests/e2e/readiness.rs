@@ -4,11 +4,14 @@
 use std::time::Duration;
 
 use tollgate::{app::ServeOptions, grpc::ServerOptions, reload::BundleSource};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::{
     http::value,
-    support::{BundleDir, DEADLINE, Server, demo_file, eventually, request, wait_for_revision},
+    support::{
+        BundleDir, DEADLINE, Server, demo_file, eventually, eventually_eq, request,
+        wait_for_revision,
+    },
 };
 
 fn counter(text: &str, name: &str) -> f64 {
@@ -16,12 +19,20 @@ fn counter(text: &str, name: &str) -> f64 {
 }
 
 async fn health(server: &Server) -> ServingStatus {
-    let response = server
-        .health()
-        .check(HealthCheckRequest::default())
-        .await
-        .expect("Health/Check");
-    response.into_inner().status()
+    server.health_of("").await.expect("Health/Check")
+}
+
+/// Waits for `/readyz` to answer `want`, and returns its answer.
+async fn readyz_becomes(server: &Server, want: u16) -> crate::http::Answer {
+    eventually(&format!("/readyz {want}"), async || {
+        let readyz = server.get("/readyz").await;
+        if readyz.status == want {
+            Ok(readyz)
+        } else {
+            Err(format!("{readyz:?}"))
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -44,27 +55,15 @@ async fn healthz_is_always_ok_and_readyz_waits_for_a_bundle() {
     assert_eq!(value(&text, "tollgate_bundle_info", &[]), None, "{text}");
 
     dir.write("plan_change.yaml", &demo_file("plan_change.yaml"));
-    eventually("/readyz ready", async || {
-        let readyz = server.get("/readyz").await;
-        if readyz.status == 200 {
-            Ok(())
-        } else {
-            Err(format!("{readyz:?}"))
-        }
-    })
-    .await;
-    assert_eq!(server.get("/readyz").await.body, "ready\n");
+    assert_eq!(readyz_becomes(&server, 200).await.body, "ready\n");
     assert_eq!(server.get("/healthz").await.status, 200);
     assert_eq!(server.get("/nothing-here").await.status, 404);
 }
 
 /// Waits for gRPC health (the server as a whole) to report `want`.
 async fn health_becomes(server: &Server, want: ServingStatus) {
-    eventually(&format!("gRPC health {want:?}"), async || {
-        match health(server).await {
-            got if got == want => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
+    eventually_eq(&format!("gRPC health {want:?}"), want, async || {
+        health(server).await
     })
     .await;
 }
@@ -87,22 +86,8 @@ async fn one_second_bundles() -> (BundleDir, Server) {
 #[tokio::test]
 async fn a_bundle_older_than_the_maximum_age_is_not_ready_until_a_new_one_loads() {
     let (dir, server) = one_second_bundles().await;
-    let mut watch = server
-        .health()
-        .watch(HealthCheckRequest::default())
-        .await
-        .expect("Health/Watch")
-        .into_inner();
-
-    let stale = eventually("/readyz stale", async || {
-        let readyz = server.get("/readyz").await;
-        if readyz.status == 503 {
-            Ok(readyz)
-        } else {
-            Err(format!("{readyz:?}"))
-        }
-    })
-    .await;
+    let mut watch = server.watch_health().await;
+    let stale = readyz_becomes(&server, 503).await;
     assert!(
         stale.body.contains("longer than --max-bundle-age 1s"),
         "{stale:?}"
@@ -145,33 +130,17 @@ async fn the_admin_port_stops_with_the_server() {
 async fn a_bundle_its_source_re_confirms_unchanged_is_ready_again() {
     let (dir, server) = one_second_bundles().await;
     let revision = server.status().await.revision;
-    let readyz = async |want: u16| {
-        eventually(&format!("/readyz {want}"), async || {
-            let readyz = server.get("/readyz").await;
-            if readyz.status == want {
-                Ok(())
-            } else {
-                Err(format!("{readyz:?}"))
-            }
-        })
-        .await;
-    };
-    readyz(503).await;
+    readyz_becomes(&server, 503).await;
     health_becomes(&server, ServingStatus::NotServing).await;
     // Watched from here: a re-confirmed bundle turns stale again a second
     // later, which a single check could miss.
-    let mut watch = server
-        .health()
-        .watch(HealthCheckRequest::default())
-        .await
-        .expect("Health/Watch")
-        .into_inner();
+    let mut watch = server.watch_health().await;
     // The same bytes written again: the watcher re-reads them, the digest
     // is unchanged, nothing is swapped, and the source has confirmed the
     // active bundle current.
     let same = dir.read("bundle.yaml");
     dir.write("bundle.yaml", &same);
-    readyz(200).await;
+    readyz_becomes(&server, 200).await;
     // gRPC health follows the same confirmation, not only new revisions.
     let serving = async {
         while let Some(update) = watch.message().await.expect("watch") {

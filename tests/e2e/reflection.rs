@@ -2,52 +2,85 @@
 
 use std::{path::Path, process::Command};
 
-use prost::Message as _;
-use tonic_reflection::pb::{v1, v1alpha};
-
 use crate::support::Server;
 
 const TOLLGATE_SERVICES: [&str; 2] = ["tollgate.v1.DecisionService", "tollgate.v1.BundleService"];
 const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 
-/// One v1 reflection exchange.
-async fn reflect_v1(
-    server: &Server,
-    request: v1::server_reflection_request::MessageRequest,
-) -> Result<v1::server_reflection_response::MessageResponse, tonic::Status> {
-    let mut client = v1::server_reflection_client::ServerReflectionClient::new(server.channel());
-    let request = v1::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(request),
+/// A reflection client of one protocol version: `list` the services,
+/// `describe` the file defining a symbol, `file` a file by name (each
+/// answer's file descriptors decoded).
+macro_rules! reflection {
+    ($version:ident) => {
+        pub mod $version {
+            use prost::Message as _;
+            use tonic_reflection::pb::$version::{
+                ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+                server_reflection_request::MessageRequest,
+                server_reflection_response::MessageResponse,
+            };
+
+            use crate::support::Server;
+
+            async fn exchange(server: &Server, request: MessageRequest) -> MessageResponse {
+                let mut client = ServerReflectionClient::new(server.channel());
+                let request = ServerReflectionRequest {
+                    host: String::new(),
+                    message_request: Some(request),
+                };
+                let mut responses = client
+                    .server_reflection_info(tokio_stream::iter([request]))
+                    .await
+                    .expect("ServerReflectionInfo")
+                    .into_inner();
+                let response = responses.message().await.expect("an answer");
+                let response = response.expect("a response").message_response;
+                response.expect("a message response")
+            }
+
+            async fn files(
+                server: &Server,
+                request: MessageRequest,
+            ) -> Vec<prost_types::FileDescriptorProto> {
+                match exchange(server, request).await {
+                    MessageResponse::FileDescriptorResponse(found) => found
+                        .file_descriptor_proto
+                        .iter()
+                        .map(|b| prost_types::FileDescriptorProto::decode(&b[..]).expect("fd"))
+                        .collect(),
+                    other => panic!("no file descriptors: {other:?}"),
+                }
+            }
+
+            pub async fn list(server: &Server) -> Vec<String> {
+                match exchange(server, MessageRequest::ListServices(String::new())).await {
+                    MessageResponse::ListServicesResponse(list) => {
+                        list.service.into_iter().map(|s| s.name).collect()
+                    }
+                    other => panic!("not a list of services: {other:?}"),
+                }
+            }
+
+            pub async fn describe(
+                server: &Server,
+                symbol: &str,
+            ) -> Vec<prost_types::FileDescriptorProto> {
+                let symbol = MessageRequest::FileContainingSymbol(symbol.to_owned());
+                files(server, symbol).await
+            }
+
+            pub async fn file(
+                server: &Server,
+                name: &str,
+            ) -> Vec<prost_types::FileDescriptorProto> {
+                files(server, MessageRequest::FileByFilename(name.to_owned())).await
+            }
+        }
     };
-    let mut responses = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("ServerReflectionInfo")
-        .into_inner();
-    let response = responses.message().await?.expect("a response");
-    Ok(response.message_response.expect("a message response"))
 }
 
-/// One v1alpha reflection exchange.
-async fn reflect_v1alpha(
-    server: &Server,
-    request: v1alpha::server_reflection_request::MessageRequest,
-) -> Result<v1alpha::server_reflection_response::MessageResponse, tonic::Status> {
-    let mut client =
-        v1alpha::server_reflection_client::ServerReflectionClient::new(server.channel());
-    let request = v1alpha::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(request),
-    };
-    let mut responses = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("ServerReflectionInfo")
-        .into_inner();
-    let response = responses.message().await?.expect("a response");
-    Ok(response.message_response.expect("a message response"))
-}
+reflection!(v1);
+reflection!(v1alpha);
 
 fn assert_lists(names: &[String], services: &[&str]) {
     for want in services {
@@ -58,65 +91,28 @@ fn assert_lists(names: &[String], services: &[&str]) {
     }
 }
 
-/// Decodes file descriptors and checks the one defining `tollgate.v1.PlanChangeRequest`.
-fn assert_describes_plan_change_request(files: &[Vec<u8>]) {
-    let files: Vec<prost_types::FileDescriptorProto> = files
-        .iter()
-        .map(|b| prost_types::FileDescriptorProto::decode(b.as_slice()).expect("descriptor"))
-        .collect();
+/// Checks the file defining `tollgate.v1.PlanChangeRequest`.
+fn assert_describes_plan_change_request(files: &[prost_types::FileDescriptorProto]) {
     let file = files
         .iter()
         .find(|f| f.name() == "tollgate/v1/tollgate.proto")
-        .unwrap_or_else(|| panic!("no tollgate.proto in {:?}", names(&files)));
+        .unwrap_or_else(|| panic!("no tollgate.proto in {:?}", names(files)));
     assert_eq!(file.package(), "tollgate.v1");
-    assert!(
-        file.message_type
-            .iter()
-            .any(|m| m.name() == "PlanChangeRequest"),
-        "no PlanChangeRequest message"
-    );
-    assert!(
-        file.service.iter().any(|s| s.name() == "DecisionService"),
-        "no DecisionService"
-    );
+    let messages: Vec<&str> = file.message_type.iter().map(|m| m.name()).collect();
+    assert!(messages.contains(&"PlanChangeRequest"), "{messages:?}");
+    let services: Vec<&str> = file.service.iter().map(|s| s.name()).collect();
+    assert!(services.contains(&"DecisionService"), "{services:?}");
 }
 
 fn names(files: &[prost_types::FileDescriptorProto]) -> Vec<&str> {
     files.iter().map(|f| f.name()).collect()
 }
 
-async fn list_v1(server: &Server) -> Vec<String> {
-    use v1::server_reflection_request::MessageRequest;
-    use v1::server_reflection_response::MessageResponse;
-    match reflect_v1(server, MessageRequest::ListServices(String::new())).await {
-        Ok(MessageResponse::ListServicesResponse(list)) => {
-            list.service.into_iter().map(|s| s.name).collect()
-        }
-        other => panic!("not a list of services: {other:?}"),
-    }
-}
-
-async fn list_v1alpha(server: &Server) -> Vec<String> {
-    use v1alpha::server_reflection_request::MessageRequest;
-    use v1alpha::server_reflection_response::MessageResponse;
-    match reflect_v1alpha(server, MessageRequest::ListServices(String::new())).await {
-        Ok(MessageResponse::ListServicesResponse(list)) => {
-            list.service.into_iter().map(|s| s.name).collect()
-        }
-        other => panic!("not a list of services: {other:?}"),
-    }
-}
-
 #[tokio::test]
-async fn reflection_v1_lists_the_tollgate_services() {
+async fn reflection_v1_and_v1alpha_list_the_tollgate_services() {
     let server = Server::embedded().await;
-    assert_lists(&list_v1(&server).await, &TOLLGATE_SERVICES);
-}
-
-#[tokio::test]
-async fn reflection_v1alpha_lists_the_tollgate_services() {
-    let server = Server::embedded().await;
-    assert_lists(&list_v1alpha(&server).await, &TOLLGATE_SERVICES);
+    assert_lists(&v1::list(&server).await, &TOLLGATE_SERVICES);
+    assert_lists(&v1alpha::list(&server).await, &TOLLGATE_SERVICES);
 }
 
 /// Shows a server bug: the health service is served but not registered with
@@ -124,77 +120,30 @@ async fn reflection_v1alpha_lists_the_tollgate_services() {
 #[tokio::test]
 async fn reflection_v1_and_v1alpha_list_the_health_service() {
     let server = Server::embedded().await;
-    assert_lists(&list_v1(&server).await, &[HEALTH_SERVICE]);
-    assert_lists(&list_v1alpha(&server).await, &[HEALTH_SERVICE]);
+    assert_lists(&v1::list(&server).await, &[HEALTH_SERVICE]);
+    assert_lists(&v1alpha::list(&server).await, &[HEALTH_SERVICE]);
 }
 
 #[tokio::test]
-async fn reflection_v1_describes_plan_change_request_and_its_imports() {
-    use v1::server_reflection_request::MessageRequest;
-    use v1::server_reflection_response::MessageResponse;
+async fn reflection_v1_and_v1alpha_describe_plan_change_request_and_its_imports() {
     let server = Server::embedded().await;
-    let symbol = "tollgate.v1.PlanChangeRequest".to_owned();
-    let Ok(MessageResponse::FileDescriptorResponse(found)) =
-        reflect_v1(&server, MessageRequest::FileContainingSymbol(symbol)).await
-    else {
-        panic!("no descriptor");
-    };
-    assert_describes_plan_change_request(&found.file_descriptor_proto);
+    let symbol = "tollgate.v1.PlanChangeRequest";
+    assert_describes_plan_change_request(&v1::describe(&server, symbol).await);
+    assert_describes_plan_change_request(&v1alpha::describe(&server, symbol).await);
 
     // A client resolves the import the same way.
-    let import = "google/protobuf/timestamp.proto".to_owned();
-    let Ok(MessageResponse::FileDescriptorResponse(found)) =
-        reflect_v1(&server, MessageRequest::FileByFilename(import)).await
-    else {
-        panic!("no descriptor for the import");
-    };
-    let file = prost_types::FileDescriptorProto::decode(
-        found
-            .file_descriptor_proto
-            .first()
-            .expect("a file")
-            .as_slice(),
-    )
-    .expect("descriptor");
-    assert_eq!(file.name(), "google/protobuf/timestamp.proto");
-}
-
-#[tokio::test]
-async fn reflection_v1alpha_describes_plan_change_request() {
-    use v1alpha::server_reflection_request::MessageRequest;
-    use v1alpha::server_reflection_response::MessageResponse;
-    let server = Server::embedded().await;
-    let symbol = "tollgate.v1.PlanChangeRequest".to_owned();
-    let Ok(MessageResponse::FileDescriptorResponse(found)) =
-        reflect_v1alpha(&server, MessageRequest::FileContainingSymbol(symbol)).await
-    else {
-        panic!("no descriptor");
-    };
-    assert_describes_plan_change_request(&found.file_descriptor_proto);
+    let import = "google/protobuf/timestamp.proto";
+    assert_eq!(names(&v1::file(&server, import).await), [import]);
+    assert_eq!(names(&v1alpha::file(&server, import).await), [import]);
 }
 
 /// Shows the same server bug as `reflection_v1_and_v1alpha_list_the_health_service`.
 #[tokio::test]
 async fn reflection_describes_the_health_service() {
-    use v1::server_reflection_request::MessageRequest;
-    use v1::server_reflection_response::MessageResponse;
     let server = Server::embedded().await;
-    let symbol = HEALTH_SERVICE.to_owned();
-    match reflect_v1(&server, MessageRequest::FileContainingSymbol(symbol)).await {
-        Ok(MessageResponse::FileDescriptorResponse(found)) => {
-            let files: Vec<_> = found
-                .file_descriptor_proto
-                .iter()
-                .map(|b| prost_types::FileDescriptorProto::decode(b.as_slice()).expect("fd"))
-                .collect();
-            assert!(
-                files.iter().any(|f| f.package() == "grpc.health.v1"),
-                "{:?}",
-                names(&files)
-            );
-        }
-        other => panic!("`{HEALTH_SERVICE}` is not described: {other:?}"),
-    }
+    let files = v1::describe(&server, HEALTH_SERVICE).await;
+    let packages: Vec<&str> = files.iter().map(|f| f.package()).collect();
+    assert!(packages.contains(&"grpc.health.v1"), "{:?}", names(&files));
 }
 
 /// The reference Python client (grpcio-reflection) lists the services and

@@ -13,10 +13,12 @@ use std::{
 };
 
 use tollgate::grpc::pb::{self, decision_service_client::DecisionServiceClient};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::{
-    BundleDir, DEMO_REVISION, Server, bundle_yaml, copy_demo, demo_file, eventually, metrics,
-    request, revision_of_a_decision, wait_for_reload_error, wait_for_revision,
+    BundleDir, DEMO_REVISION, Server, bundle_yaml, copy_demo, demo_file, metrics, request,
+    revision_of_a_decision, wait_for_another_attempt, wait_for_reload_error, wait_for_revision,
+    wait_for_status,
 };
 
 /// The demo `plan_change.yaml` with a CEL syntax error on line 56, in rule
@@ -55,17 +57,10 @@ async fn rewriting_identical_content_does_not_reactivate_the_bundle() {
     let dir = BundleDir::demo();
     let server = Server::at(dir.path()).await;
     let before = server.status().await;
-    let attempted_before = before.last_reload_attempt_at.expect("attempted");
+    assert!(before.last_reload_attempt_at.is_some(), "{before:?}");
 
     dir.write("bundle.yaml", &demo_file("bundle.yaml"));
-    let after = eventually("another reload attempt", async || {
-        let status = server.status().await;
-        match status.last_reload_attempt_at {
-            Some(at) if at != attempted_before => Ok(status),
-            _ => Err(format!("{status:?}")),
-        }
-    })
-    .await;
+    let after = wait_for_another_attempt(&server, &before).await;
     assert_eq!(after.revision, DEMO_REVISION);
     assert_eq!(after.digest, before.digest);
     assert_eq!(after.loaded_at, before.loaded_at, "not activated again");
@@ -89,17 +84,10 @@ async fn broken_rule_is_refused_until_a_later_good_update_clears_the_error() {
         "the last good bundle serves"
     );
     assert_eq!(revision_of_a_decision(&server).await, DEMO_REVISION);
-    let health = server
-        .health()
-        .check(tonic_health::pb::HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .expect("Health/Check")
-        .into_inner();
+    let health = server.health_of("").await.map_err(|s| s.code());
     assert_eq!(
-        health.status(),
-        tonic_health::pb::health_check_response::ServingStatus::Serving,
+        health,
+        Ok(ServingStatus::Serving),
         "a refused update does not make the server unready"
     );
 
@@ -134,13 +122,8 @@ async fn bundle_whose_own_test_fails_is_refused() {
     // Reverting to the active content clears the error without reactivating.
     dir.write("plan_change_tests.yaml", &good);
     dir.set_revision(DEMO_REVISION);
-    let reverted = eventually("the reload error to clear", async || {
-        let s = server.status().await;
-        if s.last_reload_error.is_empty() {
-            Ok(s)
-        } else {
-            Err(format!("{s:?}"))
-        }
+    let reverted = wait_for_status(&server, "the reload error to clear", |s| {
+        s.last_reload_error.is_empty()
     })
     .await;
     assert_eq!(reverted.revision, DEMO_REVISION);
@@ -156,11 +139,17 @@ fn configmap_version(root: &Path, stamp: &str, revision: &str) {
     fs::write(dir.join("bundle.yaml"), bundle_yaml(revision)).expect("bundle.yaml");
 }
 
-/// The kubelet's atomic update: `..data_tmp -> <stamp>`, renamed over `..data`.
+/// The kubelet's update from version `old` to `new` at `revision`:
+/// `..data_tmp -> <new>`, renamed over `..data`, then `old` removed; waits
+/// for `revision` to serve.
 #[cfg(unix)]
-fn configmap_swap(root: &Path, stamp: &str) {
-    std::os::unix::fs::symlink(stamp, root.join("..data_tmp")).expect("..data_tmp");
+async fn configmap_update(server: &Server, root: &Path, old: &str, new: &str, revision: &str) {
+    configmap_version(root, new, revision);
+    std::os::unix::fs::symlink(new, root.join("..data_tmp")).expect("..data_tmp");
     fs::rename(root.join("..data_tmp"), root.join("..data")).expect("rename over ..data");
+    fs::remove_dir_all(root.join(old)).expect("old version removed");
+    wait_for_revision(server, revision).await;
+    assert_eq!(revision_of_a_decision(server).await, revision);
 }
 
 #[cfg(unix)]
@@ -187,19 +176,10 @@ async fn configmap_symlink_swap_goes_live() {
     assert_eq!(status.rule_count, 10);
 
     let second = "..2026_11_22_00_05_00.2";
-    configmap_version(root, second, "2026-11-22.2");
-    configmap_swap(root, second);
-    fs::remove_dir_all(root.join(first)).expect("old version removed");
-    wait_for_revision(&server, "2026-11-22.2").await;
-    assert_eq!(revision_of_a_decision(&server).await, "2026-11-22.2");
-
+    configmap_update(&server, root, first, second, "2026-11-22.2").await;
     // The watch survives the swap: the next update is seen too.
     let third = "..2026_11_22_00_10_00.3";
-    configmap_version(root, third, "2026-11-22.3");
-    configmap_swap(root, third);
-    fs::remove_dir_all(root.join(second)).expect("old version removed");
-    wait_for_revision(&server, "2026-11-22.3").await;
-    assert_eq!(revision_of_a_decision(&server).await, "2026-11-22.3");
+    configmap_update(&server, root, second, third, "2026-11-22.3").await;
 }
 
 /// What one load-generating client saw.
