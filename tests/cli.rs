@@ -422,6 +422,7 @@ fn a_bundle_test_without_as_of_runs_at_the_fixed_test_clock_not_the_wall_clock()
       to_plan: standard
       requester: { role: TENANT }
       usage: { users: 10, storage_gb: 20 }
+      period_usage: { api_calls: 500 }
       billing: { commitment_end: "2001-01-01T00:00:00Z" }
     want: { verdict: ALLOW, timing: END_OF_TERM, effective_at: "2001-01-01T00:00:00Z" }
 "#;
@@ -532,6 +533,7 @@ fn eval_reads_rfc_3339_instants_with_an_offset() {
           "to_plan": "standard",
           "requester": { "role": "REQUESTER_ROLE_TENANT" },
           "usage": { "users": 10, "storage_gb": 20 },
+          "period_usage": { "api_calls": 500 },
           "billing": { "commitment_end": "2027-01-01T00:00:00+09:00" },
           "as_of": "2026-03-10T18:00:00+09:00"
         }"#,
@@ -559,6 +561,7 @@ fn eval_prints_a_deny_without_timing_or_effective_at() {
           "to_plan": "free",
           "requester": { "role": "REQUESTER_ROLE_RESELLER" },
           "usage": { "users": 10 },
+          "period_usage": { "api_calls": 20 },
           "as_of": "2026-03-10T09:00:00Z"
         }"#,
     );

@@ -486,6 +486,7 @@ const MERCHANTS: &[&str] = &["video-stream", "ride-share", "bookshop"];
 /// The reason codes the demo's funding rules and the engine give.
 const FUNDING_CODES: &[&str] = &[
     "CURRENCY_NOT_ACCEPTED",
+    "BALANCE_UNAVAILABLE",
     "BALANCE_COVERS",
     "AUTO_CHARGE_TOP_UP",
     "FALLBACK_METHOD_USED",
@@ -676,7 +677,13 @@ proptest! {
             .map_err(|v| TestCaseError::fail(format!("a valid request was refused: {v}")))?;
         let d = engine::decide_charge_funding(&DEMO, &req);
         let amount = req.amount.minor();
-        let shortfall = amount.saturating_sub(req.balance_minor).max(0);
+        // The balance is usable unless the BALANCE method listed (the first
+        // active one, else the first) is suspended or expired.
+        let balances = || req.wallet.methods.iter().filter(|m| m.kind == MethodType::Balance);
+        let balance_usable = balances().next().is_none()
+            || balances().any(|m| m.status == MethodStatus::Active);
+        let usable = if balance_usable { req.balance_minor } else { 0 };
+        let shortfall = amount.saturating_sub(usable).max(0);
         let got = reason_codes(&d.reasons);
 
         prop_assert!(!got.is_empty(), "a decision without reasons: {d:?}");
@@ -708,6 +715,13 @@ proptest! {
                     .filter(|&i| d.steps[i].source == FundingSource::AutoCharge)
                     .collect();
                 prop_assert!(top_ups.is_empty() || top_ups == [0], "top-up first: {d:?}");
+                // A frozen balance is never drawn from nor topped up.
+                if !balance_usable {
+                    prop_assert!(
+                        d.steps.iter().all(|s| s.source == FundingSource::PaymentMethod),
+                        "{d:?}"
+                    );
+                }
                 let ac = &req.wallet.auto_charge;
                 if let [top_up, ..] = d.steps.as_slice()
                     && top_up.source == FundingSource::AutoCharge
@@ -721,7 +735,6 @@ proptest! {
                 let merchant = merchant.expect("an approve is for a known merchant");
                 prop_assert_eq!(merchant.currency, req.amount.currency());
                 // The first active balance method, else the first listed one.
-                let balances = || req.wallet.methods.iter().filter(|m| m.kind == MethodType::Balance);
                 let balance_id = balances()
                     .find(|m| m.status == MethodStatus::Active)
                     .or_else(|| balances().next())

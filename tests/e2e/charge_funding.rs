@@ -47,6 +47,7 @@ async fn a_charge_funding_decision_arrives_intact() {
         trace(&d),
         [
             ("currency-not-accepted", "decline", false, false, ""),
+            ("balance-unavailable", "decline", false, false, ""),
             ("balance-covers", "approve", false, false, ""),
             ("auto-charge-top-up", "approve", true, true, ""),
             ("fallback-method", "approve", false, false, AFTER_ALLOW),
@@ -87,6 +88,7 @@ async fn a_charge_funding_decision_arrives_intact() {
         trace(&d),
         [
             ("currency-not-accepted", "decline", true, true, ""),
+            ("balance-unavailable", "decline", false, false, ""),
             ("balance-covers", "approve", false, false, AFTER_DENY),
             ("auto-charge-top-up", "approve", false, false, AFTER_DENY),
             ("fallback-method", "approve", false, false, AFTER_DENY),

@@ -4,7 +4,7 @@ use tollgate::grpc::pb;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::support::{BundleDir, DEADLINE, Server, demo_file, eventually_eq, request};
+use crate::support::{BundleDir, DEADLINE, Server, demo_file, demo_line, eventually_eq, request};
 
 #[tokio::test]
 async fn health_is_serving_for_the_server_and_each_service_with_the_demo_bundle() {
@@ -53,7 +53,9 @@ async fn broken_bundle_dir_is_not_serving_until_a_good_bundle_appears() {
     let status = server.status().await;
     assert_eq!(status.revision, "");
     assert!(
-        status.last_reload_error.contains("plan_change.yaml:56"),
+        status
+            .last_reload_error
+            .contains(&demo_line("plan_change.yaml", "    when: change.upgrade")),
         "{status:?}"
     );
 

@@ -56,6 +56,7 @@ async fn a_plan_change_decision_arrives_intact() {
             ("reseller-contract-only", "deny", false, false, OUT_OF_SCOPE),
             ("usage-within-target-limits", "deny", false, false, ""),
             ("downgrade-usage-reported", "deny", false, false, ""),
+            ("downgrade-period-usage-reported", "deny", false, false, ""),
             ("upgrade-immediate", "allow", false, false, ""),
             ("downgrade-in-commitment", "allow", false, false, ""),
             ("downgrade-over-quota", "allow", true, true, ""),
@@ -95,7 +96,22 @@ async fn a_plan_change_decision_arrives_intact() {
                 "USAGE_NOT_REPORTED",
                 "downgrade-usage-reported",
                 "storage_gb must be reported to move down to `standard`, which limits it to 100",
-                &[("metric", "storage_gb"), ("limit", "100")],
+                &[
+                    ("metric", "storage_gb"),
+                    ("limit", "100"),
+                    ("field", "usage")
+                ],
+            ),
+            reason(
+                "USAGE_NOT_REPORTED",
+                "downgrade-period-usage-reported",
+                "api_calls this period must be reported to move down to `standard`, \
+                 whose quota is 100000",
+                &[
+                    ("metric", "api_calls"),
+                    ("limit", "100000"),
+                    ("field", "period_usage"),
+                ],
             ),
         ]
     );
@@ -106,6 +122,7 @@ async fn a_plan_change_decision_arrives_intact() {
         "reseller-contract-only",
         "usage-within-target-limits",
         "downgrade-usage-reported",
+        "downgrade-period-usage-reported",
     ];
     assert_eq!(decisive, denies, "every matching deny rule decides");
     let allows: Vec<&str> = t.iter().filter(|r| r.1 == "allow").map(|r| r.4).collect();

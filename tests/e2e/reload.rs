@@ -16,13 +16,17 @@ use tollgate::grpc::pb::{self, decision_service_client::DecisionServiceClient};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::{
-    BundleDir, DEMO_REVISION, Server, bundle_yaml, copy_demo, demo_file, metrics, request,
-    revision_of_a_decision, wait_for_another_attempt, wait_for_reload_error, wait_for_revision,
-    wait_for_status,
+    BundleDir, DEMO_REVISION, Server, bundle_yaml, copy_demo, demo_counts, demo_file, demo_line,
+    metrics, request, revision_of_a_decision, wait_for_another_attempt, wait_for_reload_error,
+    wait_for_revision, wait_for_status,
 };
 
-/// The demo `plan_change.yaml` with a CEL syntax error on line 56, in rule
-/// `upgrade-immediate`.
+/// The demo `plan_change.yaml` with a CEL syntax error in rule
+/// `upgrade-immediate`, on the line [`broken_line`] names.
+fn broken_line() -> String {
+    demo_line("plan_change.yaml", "    when: change.upgrade")
+}
+
 fn broken_rules() -> String {
     let good = demo_file("plan_change.yaml");
     let broken = good.replace(
@@ -40,7 +44,7 @@ async fn good_update_goes_live_in_status_and_decisions() {
     let before = server.status().await;
     assert_eq!(before.revision, DEMO_REVISION);
     assert_eq!(before.source, dir.path().display().to_string());
-    assert_eq!(before.test_count, 31);
+    assert_eq!(before.test_count, demo_counts(&[]).1);
 
     dir.set_revision("2026-11-22.2");
     let after = wait_for_revision(&server, "2026-11-22.2").await;
@@ -74,7 +78,7 @@ async fn broken_rule_is_refused_until_a_later_good_update_clears_the_error() {
 
     dir.write("plan_change.yaml", &broken_rules());
     dir.set_revision("2026-11-22.2");
-    let status = wait_for_reload_error(&server, "plan_change.yaml:56").await;
+    let status = wait_for_reload_error(&server, &broken_line()).await;
     assert!(
         status.last_reload_error.contains("upgrade-immediate"),
         "{status:?}"
@@ -173,7 +177,13 @@ async fn configmap_symlink_swap_goes_live() {
     let server = Server::at(root).await;
     let status = server.status().await;
     assert_eq!(status.revision, DEMO_REVISION, "{status:?}");
-    assert_eq!(status.rule_count, 10);
+    let files = [
+        "bundle.yaml",
+        "plans.yaml",
+        "plan_change.yaml",
+        "plan_change_tests.yaml",
+    ];
+    assert_eq!(status.rule_count, demo_counts(&files).0);
 
     let second = "..2026_11_22_00_05_00.2";
     configmap_update(&server, root, first, second, "2026-11-22.2").await;

@@ -9,7 +9,7 @@ mod waits;
 
 use std::{net::SocketAddr, time::Duration};
 
-pub use bundles::{BundleDir, bundle_yaml, copy_demo, demo_file};
+pub use bundles::{BundleDir, bundle_yaml, copy_demo, demo_counts, demo_file, demo_line};
 pub use decisions::*;
 pub use requests::*;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};

@@ -104,7 +104,7 @@ pub fn decide_charge_funding(
         return decline(vec![unknown_merchant(&wallet.merchant_id)], meta);
     };
     let mut ctx = PaymentCtx::new(wallet, merchant, default_profile);
-    let charge = Charge::new(req);
+    let charge = Charge::new(req, ctx.view.balance_usable);
     let shortfall = charge.shortfall;
     ctx.charge = Some(charge);
     let facts = Decision::new(facts::FUNDING, &ctx, &bundle.env);
@@ -148,7 +148,13 @@ pub fn decide_charge_funding(
             meta,
         );
     };
-    match plan(*strategy, req, merchant, &ctx.view) {
+    let Some(charge) = &ctx.charge else {
+        return decline(
+            vec![combine::error_reason(rule, "the charge is missing")],
+            meta,
+        );
+    };
+    match plan(*strategy, charge, merchant, &ctx.view) {
         Ok(steps) => {
             if *strategy != FundingStrategy::AutoCharge {
                 reasons.append(&mut skipped);
@@ -180,14 +186,19 @@ pub fn decide_charge_funding(
 /// The steps of `strategy` for `req`, checked against the funding invariants.
 pub fn plan(
     strategy: FundingStrategy,
-    req: &ChargeFunding,
+    charge: &Charge<'_>,
     merchant: &Merchant,
     view: &WalletView<'_>,
 ) -> Result<Vec<FundingStep>, String> {
+    let req = charge.req;
     let amount = req.amount.minor();
-    let balance = req.balance_minor;
-    let shortfall = req.shortfall_minor();
+    let balance = charge.usable_balance;
+    let shortfall = charge.shortfall;
     let balance_id = view.balance_method.map_or(String::new(), |m| m.id.clone());
+    let frozen = || {
+        let status = view.balance_method.map_or("", |m| m.status.as_str());
+        format!("the balance `{balance_id}` is {status}: it is neither drawn from nor topped up")
+    };
     let step = |source, method_id: &str, amount_minor| FundingStep {
         source,
         method_id: method_id.to_owned(),
@@ -195,12 +206,18 @@ pub fn plan(
     };
     let steps = match strategy {
         FundingStrategy::Balance => {
+            if !view.balance_usable {
+                return Err(frozen());
+            }
             if shortfall > 0 {
                 return Err(format!("the balance lacks {shortfall}"));
             }
             vec![step(FundingSource::Balance, &balance_id, amount)]
         }
         FundingStrategy::AutoCharge => {
+            if !view.balance_usable {
+                return Err(frozen());
+            }
             if !view.auto_charge_ok {
                 return Err("auto-charge does not meet the merchant's criterion".to_owned());
             }
@@ -210,7 +227,7 @@ pub fn plan(
                 steps.push(step(
                     FundingSource::AutoCharge,
                     &ac.source_method_id,
-                    req.top_up_minor(),
+                    charge.top_up,
                 ));
             }
             steps.push(step(FundingSource::Balance, &balance_id, amount));

@@ -99,3 +99,32 @@ impl BundleDir {
         self.write("bundle.yaml", &bundle_yaml(revision));
     }
 }
+
+/// The number of rules and of tests in the demo bundle's `files` (all of
+/// them when empty), compiled here: what `GetBundleStatus` should report.
+pub fn demo_counts(files: &[&str]) -> (u32, u32) {
+    let mut bundle = tollgate::bundle::BundleFiles::default();
+    for entry in fs::read_dir(demo_dir()).expect("list demo bundle") {
+        let path = entry.expect("demo entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("a file name")
+            .to_owned();
+        if files.is_empty() || files.contains(&name.as_str()) {
+            bundle.insert(name, fs::read(&path).expect("demo file"));
+        }
+    }
+    let compiled = tollgate::bundle::compile(&bundle).expect("the demo compiles");
+    let count = |n: usize| u32::try_from(n).expect("a small count");
+    (count(compiled.rule_count()), count(compiled.tests.len()))
+}
+
+/// `file:line` of the first line of the demo's `file` that is `line`.
+pub fn demo_line(file: &str, line: &str) -> String {
+    let n = demo_file(file)
+        .lines()
+        .position(|l| l == line)
+        .expect("the line is in the demo file");
+    format!("{file}:{}", n + 1)
+}

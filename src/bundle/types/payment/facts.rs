@@ -32,19 +32,31 @@ pub struct PaymentCtx<'a> {
 pub struct Charge<'a> {
     /// The request.
     pub req: &'a ChargeFunding,
-    /// What the balance lacks (0 when it covers the charge).
+    /// What the balance can pay: the balance, or 0 when it is not usable.
+    pub usable_balance: i64,
+    /// What the usable balance lacks (0 when it covers the charge).
     pub shortfall: i64,
-    /// What an auto-charge would top up.
+    /// What an auto-charge would top up (0 when the balance is not usable:
+    /// nothing is topped up into a frozen balance).
     pub top_up: i64,
 }
 
 impl<'a> Charge<'a> {
-    /// The charge of `req`, with its shortfall and top-up.
-    pub fn new(req: &'a ChargeFunding) -> Self {
+    /// The charge of `req`, with what its balance can pay given whether
+    /// the balance is usable.
+    pub fn new(req: &'a ChargeFunding, balance_usable: bool) -> Self {
+        let usable_balance = if balance_usable { req.balance_minor } else { 0 };
+        let shortfall = req.amount.minor().saturating_sub(usable_balance).max(0);
+        let top_up = match shortfall {
+            0 => 0,
+            _ if !balance_usable => 0,
+            short => short.max(req.wallet.auto_charge.amount_minor),
+        };
         Self {
             req,
-            shortfall: req.shortfall_minor(),
-            top_up: req.top_up_minor(),
+            usable_balance,
+            shortfall,
+            top_up,
         }
     }
 }
@@ -218,6 +230,22 @@ static WALLET: &[F] = &[
         Ty::StrList,
         "usable preset fallbacks, lowest rank first",
         |c| Some(ids(&c.view.fallbacks)),
+    ),
+    F::new(
+        "wallet.balance_usable",
+        Ty::Bool,
+        "the balance can pay and be topped up (no BALANCE method listed, or it is ACTIVE)",
+        |c| Some(V::Bool(c.view.balance_usable)),
+    ),
+    F::new(
+        "wallet.balance_status",
+        Ty::Str,
+        "the listed BALANCE method's status, or empty",
+        |c| {
+            Some(V::str(
+                c.view.balance_method.map_or("", |m| m.status.as_str()),
+            ))
+        },
     ),
     F::new(
         "wallet.auto_charge_ok",

@@ -56,6 +56,10 @@ pub struct WalletView<'a> {
     /// Auto-charge is on, draws on an active listed method, and meets the
     /// merchant's minimum amount and threshold.
     pub auto_charge_ok: bool,
+    /// The balance can pay and be topped up: no BALANCE method is listed
+    /// (the balance is implied), or the listed one is ACTIVE. A suspended or
+    /// expired balance is never drawn from nor topped up.
+    pub balance_usable: bool,
 }
 
 impl<'a> WalletView<'a> {
@@ -74,7 +78,11 @@ impl<'a> WalletView<'a> {
             fallbacks: Vec::new(),
             skipped: Vec::new(),
             auto_charge_ok: false,
+            balance_usable: true,
         };
+        view.balance_usable = view
+            .balance_method
+            .is_none_or(|m| m.status == MethodStatus::Active);
         for m in wallet
             .methods
             .iter()
