@@ -792,6 +792,11 @@ proptest! {
                 (d.outcome, got),
                 (LinkOutcome::Deny, vec![codes::UNKNOWN_MERCHANT])
             ),
+            // Health not sent is not a score of 0: it is its own reason.
+            Some(_) if !req.health_reported => prop_assert_eq!(
+                (d.outcome, got),
+                (LinkOutcome::Deny, vec!["HEALTH_NOT_REPORTED"])
+            ),
             Some((m, _)) if req.health.score < m.min_health_score => prop_assert_eq!(
                 (d.outcome, got),
                 (LinkOutcome::Deny, vec!["HEALTH_SCORE_TOO_LOW"])

@@ -258,14 +258,18 @@ pub struct PaymentLinkInput {
 pub struct PaymentLink {
     /// The wallet and its methods.
     pub wallet: Wallet,
-    /// Health; score 0 when not sent.
+    /// Health; score 0 when not sent (see `health_reported`).
     pub health: HealthIndex,
+    /// Whether the request sent a health index at all: a missing one is
+    /// not a score of 0, and rules can tell.
+    pub health_reported: bool,
 }
 
 impl PaymentLink {
     /// Validates a link request, naming every bad field.
     pub fn parse(input: PaymentLinkInput, now: Timestamp) -> Result<Self, Violations> {
         let mut bad = Violations::default();
+        let health_reported = input.health.is_some();
         let health = input.health.unwrap_or_default();
         if health.score > 100 {
             bad.push(
@@ -285,7 +289,11 @@ impl PaymentLink {
         }
         let wallet = Wallet::parse(&mut bad, input.wallet, now);
         match wallet {
-            Some(wallet) if bad.is_empty() => Ok(Self { wallet, health }),
+            Some(wallet) if bad.is_empty() => Ok(Self {
+                wallet,
+                health,
+                health_reported,
+            }),
             _ => Err(bad),
         }
     }

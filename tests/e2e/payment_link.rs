@@ -51,6 +51,7 @@ async fn a_payment_link_decision_arrives_intact() {
     assert_eq!(
         trace(&d),
         [
+            ("health-not-reported", "deny", false, false, ""),
             ("health-score-too-low", "deny", false, false, ""),
             ("balance-frozen", "require_action", false, false, ""),
             ("auto-charge-available", "link", false, false, ""),
@@ -88,7 +89,7 @@ async fn a_payment_link_decision_arrives_intact() {
     );
     assert_provenance(&d, &status, AS_OF);
     let t = trace(&d);
-    assert_eq!(t.len(), 8, "every link rule: {t:?}");
+    assert_eq!(t.len(), 9, "every link rule: {t:?}");
     for (rule, _, matched, decisive, note) in t {
         assert!(!matched && !decisive && !note.is_empty(), "{rule}: {d:#?}");
     }

@@ -98,7 +98,7 @@ pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> Paymen
         };
     };
     let mut ctx = PaymentCtx::new(wallet, merchant, default_profile);
-    ctx.health = Some(&req.health);
+    ctx.health = Some((&req.health, req.health_reported));
     let facts = Decision::new(facts::LINK, &ctx, &bundle.env);
     let combined = combine::combine::<PaymentLinkType>(
         &bundle.payment_link,

@@ -22,8 +22,8 @@ pub struct PaymentCtx<'a> {
     pub default_profile: bool,
     /// The wallet classified under the merchant (derived once).
     pub view: WalletView<'a>,
-    /// Links: the health index.
-    pub health: Option<&'a HealthIndex>,
+    /// Links: the health index, and whether the request sent one.
+    pub health: Option<(&'a HealthIndex, bool)>,
     /// Funding: the charge and what it lacks.
     pub charge: Option<Charge<'a>>,
 }
@@ -261,13 +261,19 @@ static HEALTH: &[F] = &[
         "request.health.score",
         Ty::Int,
         "the user's fund-management health (0-100)",
-        |c| Some(V::Int(i64::from(c.health?.score))),
+        |c| Some(V::Int(i64::from(c.health?.0.score))),
     ),
     F::new(
         "request.health.signals",
         Ty::Metrics,
         "the signals behind the score",
-        |c| Some(V::Map(MapRef::Metrics(&c.health?.signals))),
+        |c| Some(V::Map(MapRef::Metrics(&c.health?.0.signals))),
+    ),
+    F::new(
+        "request.health.reported",
+        Ty::Bool,
+        "whether the request sent a health index (a missing one reads as score 0)",
+        |c| Some(V::Bool(c.health?.1)),
     ),
 ];
 
