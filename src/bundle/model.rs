@@ -415,13 +415,30 @@ pub enum LinkPayload {
     RequireAction(Vec<RequiredAction>),
 }
 
+/// How the user's preset auto-charge amount applies to a shortfall: never
+/// more than the preset allows, so nothing is topped up without the user's
+/// say-so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopUp {
+    /// One top-up of the preset amount.
+    Preset,
+    /// As many preset amounts as the shortfall needs, at most `max_minor`
+    /// in all (rounded down to whole presets).
+    PresetMultiples {
+        /// The most one charge may top up.
+        max_minor: i64,
+    },
+}
+
 /// How an approving charge-funding rule funds the charge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FundingStrategy {
     /// Pay the whole charge from the balance.
     Balance,
-    /// Top up the balance by auto-charge, then pay from it.
-    AutoCharge,
+    /// Top up the balance by auto-charge as the user's preset allows, then
+    /// pay from it; what the top-up leaves unpaid goes to the lowest-ranked
+    /// usable fallback where the merchant allows a split.
+    AutoCharge(TopUp),
     /// Pay with the lowest-ranked usable fallback method (split with the
     /// balance when the merchant allows).
     Fallback,

@@ -148,6 +148,21 @@ pub(crate) fn forbid(
     }
 }
 
+/// Reports the auto-charge settings (`top_up`, `max_top_up_minor`) on a
+/// rule that does not fund a charge by auto-charge.
+pub(crate) fn forbid_top_up(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &RuleDoc) {
+    forbid(
+        p,
+        file,
+        id,
+        section,
+        "top_up",
+        d.top_up.as_ref().map(Into::into),
+    );
+    let max = d.max_top_up_minor.as_ref().map(Into::into);
+    forbid(p, file, id, section, "max_top_up_minor", max);
+}
+
 /// Compiles a rule's condition and reason against its variables.
 pub(crate) fn condition_and_reason(
     p: &mut Problems,

@@ -114,6 +114,11 @@ pub struct RuleDoc {
     pub actions: Option<Spanned<Vec<String>>>,
     /// For `approve`: `balance`, `auto_charge` or `fallback`.
     pub funding: Option<Spanned<String>>,
+    /// For `funding: auto_charge`: how the user's preset amount applies
+    /// (`preset`, the default, or `preset_multiples`).
+    pub top_up: Option<Spanned<String>>,
+    /// For `top_up: preset_multiples`: the most one top-up may be.
+    pub max_top_up_minor: Option<Spanned<i64>>,
     /// For `allow`: when the change takes effect.
     pub timing: Option<Spanned<String>>,
     /// For `timing: scheduled`.

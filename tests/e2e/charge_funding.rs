@@ -18,10 +18,10 @@ async fn a_charge_funding_decision_arrives_intact() {
     let server = Server::embedded().await;
     let status = server.status().await;
 
-    // tests/cases/charge_funding/top_up_the_shortfall_when_larger.yaml,
-    // explained: two steps, from a method and from the balance.
+    // A preset top-up that covers the shortfall, explained: two steps, from
+    // a method and from the balance.
     let mut req = funding_request("video-stream", 3000, 500, vec![card("card-1", 0)]);
-    req.auto_charge = auto_charge("card-1", 1000);
+    req.auto_charge = auto_charge("card-1", 2500);
     req.explain = true;
     let d = server.decide(req).await;
     assert_eq!(d.outcome(), FundingOutcome::Approve, "{d:#?}");
@@ -38,7 +38,7 @@ async fn a_charge_funding_decision_arrives_intact() {
         [reason(
             "AUTO_CHARGE_TOP_UP",
             "auto-charge-top-up",
-            "top up 2500 from `card-1` to cover the shortfall of 2500",
+            "top up the user's preset 2500 from `card-1` for the shortfall of 2500",
             &[],
         )]
     );
@@ -49,6 +49,7 @@ async fn a_charge_funding_decision_arrives_intact() {
             ("currency-not-accepted", "decline", false, false, ""),
             ("balance-unavailable", "decline", false, false, ""),
             ("balance-covers", "approve", false, false, ""),
+            ("top-up-below-shortfall", "decline", false, false, ""),
             ("auto-charge-top-up", "approve", true, true, ""),
             ("fallback-method", "approve", false, false, AFTER_ALLOW),
             // A decline rule is still evaluated after an approve decided.
@@ -90,6 +91,7 @@ async fn a_charge_funding_decision_arrives_intact() {
             ("currency-not-accepted", "decline", true, true, ""),
             ("balance-unavailable", "decline", false, false, ""),
             ("balance-covers", "approve", false, false, AFTER_DENY),
+            ("top-up-below-shortfall", "decline", false, false, ""),
             ("auto-charge-top-up", "approve", false, false, AFTER_DENY),
             ("fallback-method", "approve", false, false, AFTER_DENY),
             ("insufficient-funds", "decline", true, true, ""),

@@ -113,7 +113,10 @@ async fn without_a_split_the_fallback_pays_the_whole_charge() {
 
     // `allow_split` removed: it defaults to false.
     dir.edit(MERCHANTS, "    allow_split: true\n", "");
-    let pinned = ["the lowest-ranked fallback pays the shortfall when the merchant allows a split"];
+    let pinned = [
+        "the lowest-ranked fallback pays the shortfall when the merchant allows a split",
+        "a preset auto-charge below the shortfall is topped up once and the preset fallback pays the rest",
+    ];
     go_live(&dir, &server, &pinned).await;
 
     let d = server.decide(req()).await;

@@ -12,7 +12,7 @@ use super::payment::{self, unknown_merchant, unknown_merchant_trace};
 use crate::{
     bundle::{
         ChargeFundingWant, CompiledBundle, Effect, FundingStrategy, Merchant, RuleSet, Scope,
-        TestCase, TestRequest, WantKind,
+        TestCase, TestRequest, TopUp, WantKind,
         facts::Table,
         types::payment::{
             facts::{self, Charge, PaymentCtx, PaymentFacts},
@@ -156,7 +156,12 @@ pub fn decide_charge_funding(
     };
     match plan(*strategy, charge, merchant, &ctx.view) {
         Ok(steps) => {
-            if *strategy != FundingStrategy::AutoCharge {
+            // Which methods could not serve matters when a fallback was
+            // looked for: not when a top-up alone paid.
+            let fallback_paid = steps
+                .iter()
+                .any(|s| s.source == FundingSource::PaymentMethod);
+            if !matches!(strategy, FundingStrategy::AutoCharge(_)) || fallback_paid {
                 reasons.append(&mut skipped);
             }
             ChargeFundingDecision {
@@ -214,24 +219,46 @@ pub fn plan(
             }
             vec![step(FundingSource::Balance, &balance_id, amount)]
         }
-        FundingStrategy::AutoCharge => {
+        FundingStrategy::AutoCharge(mode) => {
             if !view.balance_usable {
                 return Err(frozen());
             }
             if !view.auto_charge_ok {
                 return Err("auto-charge does not meet the merchant's criterion".to_owned());
             }
+            if shortfall == 0 {
+                return checked(
+                    vec![step(FundingSource::Balance, &balance_id, amount)],
+                    amount,
+                );
+            }
             let ac = &req.wallet.auto_charge;
-            let mut steps = Vec::new();
-            if shortfall > 0 {
-                steps.push(step(
-                    FundingSource::AutoCharge,
-                    &ac.source_method_id,
-                    charge.top_up,
+            let top_up = top_up_amount(mode, ac.amount_minor, shortfall);
+            if top_up <= 0 {
+                return Err(format!(
+                    "the cap on top-ups is below the user's preset of {}",
+                    ac.amount_minor
                 ));
             }
-            steps.push(step(FundingSource::Balance, &balance_id, amount));
-            steps
+            let top = step(FundingSource::AutoCharge, &ac.source_method_id, top_up);
+            let remaining = shortfall.saturating_sub(top_up).max(0);
+            if remaining == 0 {
+                vec![top, step(FundingSource::Balance, &balance_id, amount)]
+            } else {
+                let fallback = view.fallbacks.first().filter(|_| merchant.allow_split);
+                let Some(method) = fallback else {
+                    return Err(format!(
+                        "the user's preset top-up of {top_up} leaves {remaining} unpaid, \
+                         and no preset fallback the merchant accepts may pay it in a split"
+                    ));
+                };
+                let from_balance = amount.saturating_sub(remaining);
+                vec![
+                    top,
+                    step(FundingSource::Balance, &balance_id, from_balance),
+                    step(FundingSource::PaymentMethod, &method.id, remaining),
+                ]
+            }
         }
         FundingStrategy::Fallback => {
             let Some(method) = view.fallbacks.first() else {
@@ -255,8 +282,30 @@ pub fn plan(
             }
         }
     };
+    checked(steps, amount)
+}
+
+/// `steps`, once they meet the funding invariants.
+fn checked(steps: Vec<FundingStep>, amount: i64) -> Result<Vec<FundingStep>, String> {
     check(&steps, amount)?;
     Ok(steps)
+}
+
+/// What one auto-charge tops up for `shortfall` given the user's `preset`:
+/// never more than the preset allows.
+pub fn top_up_amount(mode: TopUp, preset: i64, shortfall: i64) -> i64 {
+    match mode {
+        TopUp::Preset => preset,
+        TopUp::PresetMultiples { max_minor } => {
+            if preset <= 0 {
+                return 0;
+            }
+            // Whole presets: as many as cover the shortfall, within the cap.
+            let needed = shortfall / preset + i64::from(shortfall % preset != 0);
+            let allowed = max_minor / preset;
+            needed.min(allowed).saturating_mul(preset)
+        }
+    }
 }
 
 /// The funding invariants; a violation is a bug, reported and failed closed.
@@ -284,4 +333,27 @@ fn check(steps: &[FundingStep], amount: i64) -> Result<(), String> {
         return Err("an auto-charge top-up comes after a payment".to_owned());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TopUp, top_up_amount};
+
+    #[test]
+    fn a_top_up_never_exceeds_what_the_preset_allows() {
+        // One preset, whatever the shortfall.
+        assert_eq!(top_up_amount(TopUp::Preset, 1000, 48_000), 1000);
+        assert_eq!(top_up_amount(TopUp::Preset, 5000, 1), 5000);
+        // Whole presets that cover the shortfall, within the cap.
+        let multiples = |max_minor| TopUp::PresetMultiples { max_minor };
+        assert_eq!(top_up_amount(multiples(10_000), 1000, 2500), 3000);
+        assert_eq!(top_up_amount(multiples(10_000), 1000, 3000), 3000);
+        assert_eq!(top_up_amount(multiples(10_000), 1000, 48_000), 10_000);
+        // A cap that is not a whole number of presets rounds down.
+        assert_eq!(top_up_amount(multiples(2500), 1000, 48_000), 2000);
+        // A cap below one preset tops up nothing (the plan fails closed).
+        assert_eq!(top_up_amount(multiples(500), 1000, 48_000), 0);
+        // No overflow near the int64 limit.
+        assert_eq!(top_up_amount(multiples(i64::MAX), 1, i64::MAX), i64::MAX);
+    }
 }

@@ -36,8 +36,9 @@ pub struct Charge<'a> {
     pub usable_balance: i64,
     /// What the usable balance lacks (0 when it covers the charge).
     pub shortfall: i64,
-    /// What an auto-charge would top up (0 when the balance is not usable:
-    /// nothing is topped up into a frozen balance).
+    /// What one auto-charge of the user's preset tops up when the balance
+    /// is short (0 when it covers the charge, or when the balance is not
+    /// usable: nothing is topped up into a frozen balance).
     pub top_up: i64,
 }
 
@@ -50,7 +51,7 @@ impl<'a> Charge<'a> {
         let top_up = match shortfall {
             0 => 0,
             _ if !balance_usable => 0,
-            short => short.max(req.wallet.auto_charge.amount_minor),
+            _ => req.wallet.auto_charge.amount_minor,
         };
         Self {
             req,
@@ -312,7 +313,7 @@ static CHARGE: &[F] = &[
     F::new(
         "charge.top_up_minor",
         Ty::Int,
-        "what an auto-charge would top up",
+        "what one auto-charge of the user's preset tops up (0 when covered or frozen)",
         |c| Some(V::Int(c.charge.as_ref()?.top_up)),
     ),
 ];

@@ -14,7 +14,7 @@ use crate::bundle::{
     facts::declared,
     model::{
         AutoChargeCriterion, ChargeFundingWant, FundingStrategy, LinkPayload, Merchant, Merchants,
-        PaymentLinkWant, Rule, TestRequest, WantKind,
+        PaymentLinkWant, Rule, TestRequest, TopUp, WantKind,
     },
     parse::Parsed,
     problems::Problems,
@@ -210,6 +210,7 @@ pub(crate) fn link_rule(
     let d = &doc.value;
     let id = &common.id;
     payment_only(p, file, id, "payment_link_rules", d);
+    rules::forbid_top_up(p, file, id, "payment_link_rules", d);
     rules::forbid(
         p,
         file,
@@ -322,7 +323,7 @@ pub(crate) fn funding_rule(
         };
         match f.value.as_str() {
             "balance" => Some(FundingStrategy::Balance),
-            "auto_charge" => Some(FundingStrategy::AutoCharge),
+            "auto_charge" => top_up(p, file, id, d).map(FundingStrategy::AutoCharge),
             "fallback" => Some(FundingStrategy::Fallback),
             other => {
                 p.at(
@@ -334,6 +335,9 @@ pub(crate) fn funding_rule(
             }
         }
     })?;
+    if !matches!(effect, Effect::Allow(FundingStrategy::AutoCharge(_))) {
+        rules::forbid_top_up(p, file, id, "a rule that does not fund by auto-charge", d);
+    }
     if matches!(effect, Effect::Deny) {
         rules::forbid(
             p,
@@ -346,6 +350,53 @@ pub(crate) fn funding_rule(
     }
     let parts = rules::condition_and_reason(p, env, file, id, d, &vars(true))?;
     Some(rules::assemble(file, doc, common, parts, None, effect))
+}
+
+/// How an `auto_charge` rule applies the user's preset.
+fn top_up(p: &mut Problems, file: &str, id: &RuleId, d: &RuleDoc) -> Option<TopUp> {
+    let max = d.max_top_up_minor.as_ref();
+    match (d.top_up.as_ref().map(|t| t.value.as_str()), max) {
+        (None | Some("preset"), None) => Some(TopUp::Preset),
+        (Some("preset_multiples"), Some(m)) if m.value > 0 => {
+            Some(TopUp::PresetMultiples { max_minor: m.value })
+        }
+        (Some("preset_multiples"), Some(m)) => {
+            p.at(
+                file,
+                m.into(),
+                format!("rule `{id}`: max_top_up_minor: `{}` must be > 0", m.value),
+            );
+            None
+        }
+        (Some("preset_multiples"), None) => {
+            let at = d.top_up.as_ref().map(Into::into).unwrap_or_default();
+            p.at(
+                file,
+                at,
+                format!("rule `{id}`: top_up `preset_multiples` needs `max_top_up_minor`"),
+            );
+            None
+        }
+        (None | Some("preset"), Some(m)) => {
+            p.at(
+                file,
+                m.into(),
+                format!("rule `{id}`: max_top_up_minor: only `top_up: preset_multiples` has a cap"),
+            );
+            None
+        }
+        (Some(other), _) => {
+            let at = d.top_up.as_ref().map(Into::into).unwrap_or_default();
+            p.at(
+                file,
+                at,
+                format!(
+                    "rule `{id}`: top_up: `{other}` is not one of `preset`, `preset_multiples`"
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn methods(docs: &[MethodDoc]) -> Vec<MethodInput> {

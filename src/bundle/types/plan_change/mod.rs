@@ -54,6 +54,7 @@ pub(crate) fn rule(
         },
     };
     const SECTION: &str = "plan_change_rules";
+    rules::forbid_top_up(p, file, id, SECTION, d);
     rules::forbid(
         p,
         file,
