@@ -7,14 +7,23 @@ use std::fmt;
 pub struct Currency([u8; 3]);
 
 impl Currency {
-    /// Parses `JPY`, `USD`, ...
+    /// Parses an ISO 4217 code (`JPY`, `USD`, ...), checked against the
+    /// `iso_currency` crate's table: `ABC` is three letters but no currency.
     pub fn parse(s: &str) -> Option<Self> {
+        iso_currency::Currency::from_code(s)?;
         match s.as_bytes() {
             [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
                 Some(Self([*a, *b, *c]))
             }
             _ => None,
         }
+    }
+
+    /// The number of digits after the decimal point of its minor unit
+    /// (JPY 0, USD 2), from the ISO 4217 table; `None` for codes without
+    /// one (XAU, XDR).
+    pub fn exponent(&self) -> Option<u16> {
+        iso_currency::Currency::from_code(self.as_str())?.exponent()
     }
 
     /// The code as text.
@@ -62,5 +71,25 @@ impl Money {
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.minor, self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Currency;
+
+    #[test]
+    fn only_codes_in_the_iso_4217_table_are_currencies() {
+        for code in ["JPY", "USD", "EUR", "XAU"] {
+            assert!(Currency::parse(code).is_some(), "{code}");
+        }
+        for code in ["ABC", "XYZ", "jpy", "JP", "JPYY", ""] {
+            assert!(Currency::parse(code).is_none(), "{code}");
+        }
+        let minor = |code| Currency::parse(code).and_then(|c| c.exponent());
+        assert_eq!(
+            (minor("JPY"), minor("USD"), minor("XAU")),
+            (Some(0), Some(2), None)
+        );
     }
 }

@@ -57,8 +57,9 @@ async fn a_charge_funding_decision_arrives_intact() {
         ]
     );
 
-    // A decline in the charge's own currency, without steps: the decline
-    // rules decide, and no approve rule is evaluated.
+    // A decline in the charge's own currency, without steps: the currency
+    // decides alone (a shortfall in another unit means nothing), and no
+    // approve rule is evaluated.
     let mut req = funding_request("video-stream", 3000, 1000, vec![]);
     req.amount = money("USD", 3000);
     req.explain = true;
@@ -68,21 +69,12 @@ async fn a_charge_funding_decision_arrives_intact() {
     assert_eq!(d.currency, "USD");
     assert_eq!(
         d.reasons,
-        [
-            reason(
-                "CURRENCY_NOT_ACCEPTED",
-                "currency-not-accepted",
-                "`video-stream` charges in JPY, not USD",
-                &[],
-            ),
-            reason(
-                "INSUFFICIENT_FUNDS",
-                "insufficient-funds",
-                "the balance lacks 2000 USD, and neither auto-charge nor a preset fallback \
-                 `video-stream` accepts can cover it",
-                &[],
-            ),
-        ]
+        [reason(
+            "CURRENCY_NOT_ACCEPTED",
+            "currency-not-accepted",
+            "`video-stream` charges in JPY, not USD",
+            &[],
+        ),]
     );
     assert_provenance(&d, &status, AS_OF);
     assert_eq!(
@@ -94,7 +86,7 @@ async fn a_charge_funding_decision_arrives_intact() {
             ("top-up-below-shortfall", "decline", false, false, ""),
             ("auto-charge-top-up", "approve", false, false, AFTER_DENY),
             ("fallback-method", "approve", false, false, AFTER_DENY),
-            ("insufficient-funds", "decline", true, true, ""),
+            ("insufficient-funds", "decline", false, false, ""),
         ]
     );
 

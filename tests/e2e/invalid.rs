@@ -453,7 +453,10 @@ async fn a_malformed_charge_is_refused_naming_every_bad_field() {
             &["amount.amount_minor"],
         ));
     }
-    for currency in ["jpy", "Jpy", "JP", "JPYY", "JP1", " JP", "ÉUR", "円"] {
+    // ABC and XYZ are three upper-case letters but no ISO 4217 currency.
+    for currency in [
+        "jpy", "Jpy", "JP", "JPYY", "JP1", " JP", "ÉUR", "円", "ABC", "XYZ",
+    ] {
         let bad = row(
             "not an ISO 4217 code",
             &base,
