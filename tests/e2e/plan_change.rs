@@ -54,6 +54,7 @@ async fn a_plan_change_decision_arrives_intact() {
             ("unknown-source-plan", "deny", false, false, ""),
             ("unknown-target-plan", "deny", false, false, ""),
             ("reseller-contract-only", "deny", false, false, OUT_OF_SCOPE),
+            ("tenant-contract-only", "deny", false, false, ""),
             ("usage-within-target-limits", "deny", false, false, ""),
             ("downgrade-usage-reported", "deny", false, false, ""),
             ("downgrade-period-usage-reported", "deny", false, false, ""),
@@ -84,7 +85,7 @@ async fn a_plan_change_decision_arrives_intact() {
                 "reseller-contract-only",
                 "a reseller cannot move a tenant to or from a contract-only plan \
                  (`enterprise` -> `standard`)",
-                &[],
+                &[("plan", "enterprise"), ("requester_role", "RESELLER")],
             ),
             reason(
                 "USAGE_EXCEEDS_TARGET_LIMIT",
