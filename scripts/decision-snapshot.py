@@ -33,10 +33,16 @@ def requests(root):
         kind = path.split("/")[-2]
         yield path.split("tests/")[-1], kind, yaml.safe_load(open(path))["request"]
     for path in sorted(glob.glob(f"{root}/bundles/demo/*.yaml")):
-        for t in (yaml.safe_load(open(path)) or {}).get("tests", []) or []:
+        doc = yaml.safe_load(open(path)) or {}
+        # A test without `as_of` runs at its file's default.
+        default = (doc.get("test_defaults") or {}).get("as_of")
+        for t in doc.get("tests", []) or []:
             for kind in KIND:
                 if kind in t:
-                    yield f"{os.path.basename(path)}:{t['name']}", kind, t[kind]
+                    req = dict(t[kind])
+                    if "as_of" not in req and default is not None:
+                        req["as_of"] = default
+                    yield f"{os.path.basename(path)}:{t['name']}", kind, req
 
 
 def generated():
@@ -92,8 +98,9 @@ def main():
     for name, kind, req in list(requests(root)) + list(generated()):
         req = dict(full_enums(req))
         req["explain"] = True
+        # Every bundle test and case states one; generated requests too.
         if "as_of" not in req:
-            req["as_of"] = "1970-01-01T00:00:00Z"
+            req["as_of"] = "2026-03-10T09:00:00Z"
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(req, f)
         out = subprocess.run([binary, "eval", KIND[kind], f.name],

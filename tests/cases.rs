@@ -25,6 +25,21 @@
 //!       details: { metric: users, current: 10, limit: 3 }    # optional, exact
 //! ```
 //!
+//! A request the deciding rule cannot be decided on (its timing needs a
+//! billing date the request lacks: gRPC `FAILED_PRECONDITION`) wants no
+//! decision, only what is missing:
+//!
+//! ```yaml
+//! want:
+//!   precondition:
+//!     subject: billing.current_period_end    # the missing field
+//!     rule: downgrade-over-quota             # optional
+//!     description: "rule `downgrade-over-quota` takes effect ..."   # optional, exact
+//! ```
+//!
+//! A malformed request (gRPC `INVALID_ARGUMENT`) wants the fields it is
+//! refused for, in the order named: `want: { invalid: [billing.current_period_start] }`.
+//!
 //! Payment cases (`payment_link/`, `charge_funding/`) take the request of a
 //! bundle test (`payment_link:` / `charge_funding:` in the demo's
 //! `payment_tests.yaml`), read by the bundle's own reader, and want every
@@ -74,8 +89,9 @@ use tollgate::{
         BillingInput, ChargeFunding, ChargeFundingDecision, DecisionMeta, EffectiveTiming,
         FundingOutcome, FundingSource, FundingStep, LinkOutcome, PaymentLink, PaymentLinkDecision,
         PlanChange, PlanChangeDecision, PlanChangeInput, Reason, RequiredAction, Verdict,
+        Violations,
     },
-    engine,
+    engine::{self, DecideError},
     reload::BundleSource,
 };
 
@@ -121,16 +137,30 @@ struct Billing {
     time_zone: String,
 }
 
-/// What the decision must be.
+/// What the decision must be, or what the request lacks to be decided.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Want {
-    verdict: String,
+    verdict: Option<String>,
     timing: Option<String>,
     effective_at: Option<Timestamp>,
     /// Each a code, or a map read as a [`WantReason`] (read in two steps,
     /// as an untagged enum would only say that nothing matched).
-    reasons: Vec<serde_json::Value>,
+    reasons: Option<Vec<serde_json::Value>>,
+    /// No decision: a precondition failure.
+    precondition: Option<WantPrecondition>,
+    /// No decision: the request is refused, naming these fields in order.
+    invalid: Option<Vec<String>>,
+}
+
+/// A precondition failure: the field the request lacks, and optionally
+/// the rule that needs it and the exact description.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WantPrecondition {
+    subject: String,
+    rule: Option<String>,
+    description: Option<String>,
 }
 
 /// A reason: its code, and whichever other parts the case checks.
@@ -399,7 +429,33 @@ fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> 
         return Err("`request.as_of` is required: a case must not depend on the clock".into());
     };
     let want = &case.want;
-    let verdict = match want.verdict.as_str() {
+    let given = [
+        ("verdict", want.verdict.is_some()),
+        ("timing", want.timing.is_some()),
+        ("effective_at", want.effective_at.is_some()),
+        ("reasons", want.reasons.is_some()),
+    ];
+    let decision_wanted = given.iter().find(|(_, g)| *g).map(|(key, _)| key);
+    let parsed = PlanChange::parse(case.request.into_input(), Timestamp::UNIX_EPOCH);
+    match (&want.invalid, &want.precondition, decision_wanted) {
+        (Some(_), Some(_), _) => {
+            return Err("want.invalid and want.precondition exclude each other".into());
+        }
+        (Some(_), None, Some(key)) | (None, Some(_), Some(key)) => {
+            return Err(format!("a case that wants no decision has no want.{key}").into());
+        }
+        (Some(fields), None, None) => return check_invalid(&case.description, fields, parsed),
+        _ => {}
+    }
+    let req = parsed.map_err(|v| format!("invalid request: {v}"))?;
+    let decided = engine::decide_plan_change(bundle, &req);
+    if let Some(precondition) = &want.precondition {
+        return check_precondition(&case.description, precondition, decided);
+    }
+    let Some(verdict) = &want.verdict else {
+        return Err("want.verdict or want.precondition is required".into());
+    };
+    let verdict = match verdict.as_str() {
         "ALLOW" => Verdict::Allow,
         "DENY" => Verdict::Deny,
         other => return Err(format!("want.verdict `{other}` is not ALLOW or DENY").into()),
@@ -421,15 +477,21 @@ fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> 
         _ => {}
     }
 
-    let want_reasons = want_reasons(&want.reasons)?;
-
-    let req = PlanChange::parse(case.request.into_input(), Timestamp::UNIX_EPOCH)
-        .map_err(|v| format!("invalid request: {v}"))?;
-    let d = engine::decide_plan_change(bundle, &req);
+    let Some(reasons) = &want.reasons else {
+        return Err("want.reasons is required: every reason, in order".into());
+    };
+    let want_reasons = want_reasons(reasons)?;
+    let d = decided.map_err(|e| {
+        format!(
+            "{}\nwant verdict {}, got a precondition failure: {e}",
+            case.description.trim(),
+            verdict.as_str()
+        )
+    })?;
 
     let mut problems = Vec::new();
     if d.verdict != verdict {
-        problems.push(format!("verdict: want {}", want.verdict));
+        problems.push(format!("verdict: want {}", verdict.as_str()));
     }
     if d.timing != timing {
         problems.push(format!(
@@ -447,6 +509,78 @@ fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> 
     check_meta(&d.meta, bundle, as_of, &mut problems);
     check_reasons(&want_reasons, &d.reasons, &mut problems);
     report(&case.description, &problems, &describe(&d))
+}
+
+/// Compares a refused request's fields with what the case wants; a valid
+/// request fails the case.
+fn check_invalid(
+    description: &str,
+    want: &[String],
+    parsed: Result<PlanChange, Violations>,
+) -> Result<(), Failed> {
+    let Err(violations) = parsed else {
+        let problems = [format!(
+            "want the request refused for [{}]",
+            want.join(", ")
+        )];
+        return report(description, &problems, "  a valid request\n");
+    };
+    let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    let problems = if fields == want {
+        Vec::new()
+    } else {
+        vec![format!("invalid: want [{}]", want.join(", "))]
+    };
+    report(
+        description,
+        &problems,
+        &format!("  invalid request: {violations}\n"),
+    )
+}
+
+/// Compares a precondition failure with what the case wants; a decision
+/// fails the case.
+fn check_precondition(
+    description: &str,
+    want: &WantPrecondition,
+    decided: Result<PlanChangeDecision, DecideError>,
+) -> Result<(), Failed> {
+    let e = match decided {
+        Err(e) => e,
+        Ok(d) => {
+            let problems = [format!(
+                "want a precondition failure for `{}`, got a decision",
+                want.subject
+            )];
+            return report(description, &problems, &describe(&d));
+        }
+    };
+    let DecideError::MissingFact {
+        subject,
+        rule,
+        description: text,
+    } = &e;
+    let mut problems = Vec::new();
+    if *subject != want.subject {
+        problems.push(format!("precondition.subject: want {}", want.subject));
+    }
+    if e.kind() != "MISSING_BILLING_FACT" {
+        problems.push(format!("precondition type {}", e.kind()));
+    }
+    if want.rule.as_ref().is_some_and(|r| r != rule.as_str()) {
+        problems.push(format!("precondition.rule: want {:?}", want.rule));
+    }
+    if want.description.as_ref().is_some_and(|d| d != text) {
+        problems.push(format!(
+            "precondition.description: want {:?}",
+            want.description
+        ));
+    }
+    report(
+        description,
+        &problems,
+        &format!("  precondition failure: {e}\n"),
+    )
 }
 
 /// Reads a payment case's `request` exactly as the bundle reads a test's

@@ -407,33 +407,78 @@ fn test_exits_1_and_says_why_when_a_test_fails() {
     );
 }
 
-#[test]
-fn a_bundle_test_without_as_of_runs_at_the_fixed_test_clock_not_the_wall_clock() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    copy_demo(tmp.path());
-    // Without `as_of` the test runs at 1970-01-01T00:00:00Z, so a commitment
-    // term that ended in 2001 still holds the downgrade back, today and on
-    // every later reload.
-    let test = r#"
-  - name: committed downgrade without as_of
+/// A plan-change test of the demo's premium tenant moving down to standard
+/// after a commitment term that ended in 2001, at once on 2026-03-10, with
+/// `as_of` written in as `as_of_line` (nothing when empty).
+fn committed_downgrade_test(as_of_line: &str) -> String {
+    format!(
+        r#"
+  - name: committed downgrade
     plan_change:
       tenant_id: t1
       from_plan: premium
       to_plan: standard
-      requester: { role: TENANT }
-      usage: { users: 10, storage_gb: 20 }
-      period_usage: { api_calls: 500 }
-      billing: { commitment_end: "2001-01-01T00:00:00Z" }
-    want: { verdict: ALLOW, timing: END_OF_TERM, effective_at: "2001-01-01T00:00:00Z" }
-"#;
+      requester: {{ role: TENANT }}
+      usage: {{ users: 10, storage_gb: 20 }}
+      period_usage: {{ api_calls: 500 }}
+      billing: {{ commitment_end: "2001-01-01T00:00:00Z" }}{as_of_line}
+    want: {{ verdict: ALLOW, timing: IMMEDIATE, effective_at: "2026-03-10T09:00:00Z" }}
+"#
+    )
+}
+
+#[test]
+fn a_bundle_test_without_as_of_is_a_bundle_error_naming_its_place() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    // No clock stands in for a missing `as_of`: at 1970 this test would
+    // pass for a reason nobody meant (the term of 2001 still holding).
     let file = tmp.path().join("plan_change_tests.yaml");
-    let text = std::fs::read_to_string(&file).expect("read tests");
-    std::fs::write(&file, format!("{text}{test}")).expect("write tests");
+    let text = fs::read_to_string(&file).expect("read tests");
+    let line = text.lines().count() + 2;
+    fs::write(&file, format!("{text}{}", committed_downgrade_test(""))).expect("write tests");
+    let out = run(&["test", path_str(tmp.path())]);
+    assert_eq!(out.code, Some(1), "{out}");
+    let want = format!(
+        "plan_change_tests.yaml:{line}:5: test `committed downgrade`: no `as_of`: \
+         give the request one, or give the file `test_defaults: {{ as_of: ... }}`"
+    );
+    assert!(out.stderr.contains(&want), "`{want}` in\n{out}");
+    let out = run(&["check", path_str(tmp.path())]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains(&want), "`{want}` in\n{out}");
+}
+
+#[test]
+fn a_bundle_test_without_as_of_runs_at_its_files_default() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    // The file's default instant, long after the commitment term: the
+    // downgrade takes effect at once.
+    let file = tmp.path().join("plan_change_tests.yaml");
+    let text = fs::read_to_string(&file).expect("read tests");
+    let text = text.replacen(
+        "tests:\n",
+        "test_defaults: { as_of: \"2026-03-10T09:00:00Z\" }\ntests:\n",
+        1,
+    );
+    fs::write(&file, format!("{text}{}", committed_downgrade_test(""))).expect("write tests");
     let out = run(&["test", path_str(tmp.path())]);
     assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("ok    committed downgrade  ("), "{out}");
+
+    // A test's own `as_of` wins over the default: in 2000 the term still
+    // holds the downgrade back.
+    let own = "\n      as_of: \"2000-06-01T00:00:00Z\"";
+    fs::write(&file, format!("{text}{}", committed_downgrade_test(own))).expect("write tests");
+    let out = run(&["test", path_str(tmp.path())]);
+    assert_eq!(out.code, Some(1), "{out}");
     assert!(
         out.stdout
-            .contains("ok    committed downgrade without as_of"),
+            .contains("FAIL  committed downgrade  (plan_change_tests.yaml:")
+            && out
+                .stdout
+                .contains("want timing IMMEDIATE, got ALLOW END_OF_TERM [IN_COMMITMENT_TERM]"),
         "{out}"
     );
 }
@@ -621,6 +666,33 @@ fn eval_names_the_missing_field_of_an_invalid_request() {
     assert_eq!(out.stdout, "", "{out}");
     assert_eq!(
         out.stderr, "invalid request: tenant_id: is required\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn eval_names_the_billing_date_a_timing_needs_and_fails() {
+    // A downgrade over the target's quota waits for the next billing cycle,
+    // and the request gives no calendar to compute it from: no decision.
+    let out = run_with_stdin(
+        &["eval", "--plan-change", "-"],
+        r#"{
+          "tenant_id": "t1",
+          "from_plan": "premium",
+          "to_plan": "standard",
+          "requester": { "role": "REQUESTER_ROLE_TENANT" },
+          "usage": { "users": 10, "storage_gb": 20 },
+          "period_usage": { "api_calls": 250000 },
+          "as_of": "2026-03-10T09:00:00Z"
+        }"#,
+    );
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert_eq!(
+        out.stderr,
+        "failed precondition: the request lacks `billing.current_period_end`: \
+         rule `downgrade-over-quota` takes effect at the next billing cycle, \
+         which needs `billing.current_period_end` or `billing.anchor_day`\n",
         "{out}"
     );
 }

@@ -245,13 +245,17 @@ proptest! {
         if web { input.attributes.insert("channel".to_owned(), "web".to_owned()); }
         let req = PlanChange::parse(input, instant(0)).expect("valid");
         for (native, interpreted) in pairs() {
+            // A decision, or the same precondition failure.
             let mut a = engine::decide_plan_change(native, &req);
             let b = engine::decide_plan_change(interpreted, &req);
-            a.meta.decision_id = b.meta.decision_id;
+            if let (Ok(a), Ok(b)) = (&mut a, &b) {
+                a.meta.decision_id = b.meta.decision_id;
+            }
             prop_assert_eq!(a, b);
         }
         let generated = engine::decide_plan_change(&every_fact().0, &req);
-        prop_assert!(generated.reasons.len() > 10, "the generated rules ran: {:?}", generated.reasons);
+        let reasons = generated.as_ref().map(|d| d.reasons.len()).unwrap_or_default();
+        prop_assert!(reasons > 10, "the generated rules ran: {:?}", generated);
     }
 
     #[test]

@@ -88,7 +88,8 @@ struct DecideJson<'a> {
 
 impl DecideJson<'_> {
     /// Reads `tollgate.v1.{NAME}Request` from `path`, decides, prints
-    /// `tollgate.v1.{NAME}Decision`; bad input is exit 1 with a message.
+    /// `tollgate.v1.{NAME}Decision`; bad input, or a request lacking a fact
+    /// the deciding rule needs, is exit 1 with a message.
     fn run<T: Wire>(&self, path: &std::path::Path) -> anyhow::Result<Exit> {
         let request_type = format!("tollgate.v1.{}Request", T::NAME);
         let request = match from_json::<T::PbRequest>(self.pool, &request_type, path) {
@@ -102,7 +103,10 @@ impl DecideJson<'_> {
             Ok(req) => req,
             Err(violations) => return Ok(invalid(&violations)),
         };
-        let decision = T::PbDecision::from(&T::decide(self.bundle, &req));
+        let decision = match T::decide(self.bundle, &req) {
+            Ok(decision) => T::PbDecision::from(&decision),
+            Err(failure) => return Ok(failed_precondition(&failure)),
+        };
         let json = to_json(
             self.pool,
             &format!("tollgate.v1.{}Decision", T::NAME),
@@ -148,6 +152,13 @@ fn invalid(violations: &crate::domain::Violations) -> Exit {
     for v in violations.iter() {
         eprintln!("invalid request: {}: {}", v.field, v.description);
     }
+    Exit::Failed
+}
+
+/// No decision: what the request lacks, as the server's
+/// `FAILED_PRECONDITION` says it.
+fn failed_precondition(failure: &engine::DecideError) -> Exit {
+    eprintln!("failed precondition: {failure}");
     Exit::Failed
 }
 

@@ -83,7 +83,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
     let mut tests = Vec::new();
     for f in &parsed {
         for doc in &f.doc.tests {
-            if let Some(t) = test_cases::test(&mut p, &f.file, doc) {
+            if let Some(t) = test_cases::test(&mut p, &f.file, doc, f.doc.test_defaults.as_ref()) {
                 tests.push(t);
             }
         }

@@ -27,8 +27,9 @@ pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
 pub use model::{
     AnyRuleSet, AutoChargeCriterion, Catalog, ChargeFundingWant, CompiledBundle, Effect, ForEach,
-    FundingStrategy, LinkPayload, Merchant, Merchants, PaymentLinkWant, Plan, PlanChangeWant,
-    ReasonTemplate, Rule, RuleSet, Scope, TestCase, TestRequest, TimingSpec, TopUp, Want, WantKind,
+    FundingStrategy, LinkPayload, Merchant, Merchants, PaymentLinkWant, Plan,
+    PlanChangeDecisionWant, PlanChangeWant, ReasonTemplate, Rule, RuleSet, Scope, TestCase,
+    TestRequest, TimingSpec, TopUp, Want, WantKind,
 };
 pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use parse::yaml_message;

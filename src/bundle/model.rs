@@ -315,6 +315,17 @@ pub enum TestRequest {
     ChargeFunding(ChargeFundingInput),
 }
 
+impl TestRequest {
+    /// The request's evaluation instant, as written.
+    pub fn as_of_mut(&mut self) -> &mut Option<Timestamp> {
+        match self {
+            Self::PlanChange(r) => &mut r.as_of,
+            Self::PaymentLink(r) => &mut r.wallet.as_of,
+            Self::ChargeFunding(r) => &mut r.wallet.as_of,
+        }
+    }
+}
+
 /// What a bundle test expects.
 pub struct Want {
     /// The decision-specific expectations.
@@ -334,7 +345,16 @@ pub enum WantKind {
 }
 
 /// What a plan-change test expects.
-pub struct PlanChangeWant {
+pub enum PlanChangeWant {
+    /// A decision.
+    Decided(PlanChangeDecisionWant),
+    /// No decision: the request lacks this field (`billing.anchor_day`),
+    /// which the deciding rule's timing needs (`want: { precondition: ... }`).
+    MissingFact(String),
+}
+
+/// The plan-change decision a test expects.
+pub struct PlanChangeDecisionWant {
     /// The verdict.
     pub verdict: Verdict,
     /// The timing, when checked.

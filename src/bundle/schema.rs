@@ -29,8 +29,18 @@ pub struct FileDoc {
     pub payment_link_rules: Vec<Spanned<RuleDoc>>,
     #[serde(default)]
     pub charge_funding_rules: Vec<Spanned<RuleDoc>>,
+    /// What every test of this file takes when it does not say.
+    pub test_defaults: Option<TestDefaultsDoc>,
     #[serde(default)]
     pub tests: Vec<Spanned<TestDoc>>,
+}
+
+/// The defaults of a file's tests.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestDefaultsDoc {
+    /// The evaluation instant of every test whose request gives none.
+    pub as_of: Timestamp,
 }
 
 /// A merchant's settings: data a billing team edits without touching rules.
@@ -286,4 +296,7 @@ pub struct WantDoc {
     pub effective_at: Option<Timestamp>,
     /// Reason codes, in order; absent means not checked.
     pub reasons: Option<Vec<String>>,
+    /// Plan change: no decision, because the request lacks this field
+    /// (`billing.current_period_end`), which the deciding rule needs.
+    pub precondition: Option<String>,
 }

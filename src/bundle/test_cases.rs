@@ -1,5 +1,6 @@
 //! A bundle's own tests: one request of one decision type and what it
-//! should decide.
+//! should decide. Every test is evaluated at a stated instant: its own
+//! `as_of`, or its file's `test_defaults.as_of`; never at a clock.
 
 use std::sync::Arc;
 
@@ -9,17 +10,53 @@ use super::{
     Location,
     model::{TestCase, Want},
     problems::Problems,
-    schema::{TestDoc, WantDoc},
+    schema::{TestDefaultsDoc, TestDoc, WantDoc},
     types::{payment, plan_change},
 };
 use crate::domain::ReasonCode;
 
-pub(super) fn test(p: &mut Problems, file: &Arc<str>, doc: &Spanned<TestDoc>) -> Option<TestCase> {
+pub(super) fn test(
+    p: &mut Problems,
+    file: &Arc<str>,
+    doc: &Spanned<TestDoc>,
+    defaults: Option<&TestDefaultsDoc>,
+) -> Option<TestCase> {
     let d = &doc.value;
     let at = Location::from(doc);
     let (want, reasons) = (&d.want, want_reasons(p, file, at, &d.name, &d.want));
+    let own_as_of = match (&d.plan_change, &d.payment_link, &d.charge_funding) {
+        (Some(r), None, None) => Some(r.as_of),
+        (None, Some(r), None) => Some(r.as_of),
+        (None, None, Some(r)) => Some(r.as_of),
+        _ => None,
+    };
+    // `None` when there is not exactly one request (reported below).
+    let as_of = own_as_of.map(|own| own.or(defaults.map(|t| t.as_of)));
+    if as_of == Some(None) {
+        p.at(
+            file,
+            at,
+            format!(
+                "test `{}`: no `as_of`: give the request one, or give the file `test_defaults: {{ as_of: ... }}`",
+                d.name
+            ),
+        );
+    }
+    let as_of = as_of.flatten();
+    if want.precondition.is_some() && d.plan_change.is_none() {
+        p.at(
+            file,
+            at,
+            format!(
+                "test `{}`: want: precondition: only a plan change can lack a billing fact",
+                d.name
+            ),
+        );
+    }
     let kind = match (&d.plan_change, &d.payment_link, &d.charge_funding) {
-        (Some(request), None, None) => plan_change::test(p, file, at, &d.name, request, want),
+        (Some(request), None, None) => {
+            plan_change::test(p, (file, at, &d.name), request, want, as_of)
+        }
         (None, Some(request), None) => payment::link_test(p, file, at, &d.name, request, want),
         (None, None, Some(request)) => payment::funding_test(p, file, at, &d.name, request, want),
         _ => {
@@ -34,7 +71,8 @@ pub(super) fn test(p: &mut Problems, file: &Arc<str>, doc: &Spanned<TestDoc>) ->
             None
         }
     };
-    let (request, kind) = kind?;
+    let (mut request, kind) = kind?;
+    *request.as_of_mut() = Some(as_of?);
     Some(TestCase {
         name: d.name.clone(),
         file: file.clone(),

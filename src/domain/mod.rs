@@ -27,6 +27,7 @@ pub use payment_decision::{
     PaymentLinkDecision, RequiredAction,
 };
 pub use plan_change::{
-    AnchorDay, Billing, BillingInput, PlanChange, PlanChangeInput, Requester, RequesterRole,
+    AnchorDay, Billing, BillingField, BillingInput, PlanChange, PlanChangeInput, Requester,
+    RequesterRole,
 };
 pub use violation::{FieldViolation, Violations};

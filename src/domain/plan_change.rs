@@ -71,6 +71,37 @@ impl AnchorDay {
     }
 }
 
+/// A billing-calendar field that an effective instant may need and a
+/// request may lack: the subject of a missing-fact precondition failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BillingField {
+    /// `billing.current_period_end`.
+    CurrentPeriodEnd,
+    /// `billing.anchor_day`.
+    AnchorDay,
+    /// `billing.commitment_end`.
+    CommitmentEnd,
+}
+
+impl BillingField {
+    /// Every field, in declaration order.
+    pub const ALL: [Self; 3] = [Self::CurrentPeriodEnd, Self::AnchorDay, Self::CommitmentEnd];
+
+    /// The field's path in proto field names (`billing.current_period_end`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CurrentPeriodEnd => "billing.current_period_end",
+            Self::AnchorDay => "billing.anchor_day",
+            Self::CommitmentEnd => "billing.commitment_end",
+        }
+    }
+
+    /// Parses a field path (`billing.anchor_day`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
 /// The tenant's billing calendar.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Billing {
@@ -178,7 +209,8 @@ impl PlanChange {
         );
         check_metrics(&mut bad, "usage", &input.usage);
         check_metrics(&mut bad, "period_usage", &input.period_usage);
-        let billing = parse_billing(&mut bad, input.billing);
+        let as_of = input.as_of.unwrap_or(now);
+        let billing = parse_billing(&mut bad, input.billing, as_of);
 
         match (role, billing) {
             (Some(role), Some(billing)) if bad.is_empty() => Ok(Self {
@@ -193,7 +225,7 @@ impl PlanChange {
                 period_usage: input.period_usage,
                 billing,
                 attributes: input.attributes,
-                as_of: input.as_of.unwrap_or(now),
+                as_of,
                 explain: input.explain,
             }),
             _ => Err(bad),
@@ -219,7 +251,7 @@ fn check_metrics(bad: &mut Violations, field: &str, metrics: &BTreeMap<String, f
     }
 }
 
-fn parse_billing(bad: &mut Violations, input: BillingInput) -> Option<Billing> {
+fn parse_billing(bad: &mut Violations, input: BillingInput, as_of: Timestamp) -> Option<Billing> {
     let anchor_day = match input.anchor_day {
         0 => None,
         day => {
@@ -245,14 +277,11 @@ fn parse_billing(bad: &mut Violations, input: BillingInput) -> Option<Billing> {
             None
         }
     };
-    if let (Some(start), Some(end)) = (input.current_period_start, input.current_period_end)
-        && end <= start
-    {
-        bad.push(
-            "billing.current_period_end",
-            "must be after `billing.current_period_start`",
-        );
-    }
+    check_period(
+        bad,
+        (input.current_period_start, input.current_period_end),
+        as_of,
+    );
     Some(Billing {
         current_period_start: input.current_period_start,
         current_period_end: input.current_period_end,
@@ -261,4 +290,32 @@ fn parse_billing(bad: &mut Violations, input: BillingInput) -> Option<Billing> {
         time_zone: time_zone?,
         time_zone_name: name,
     })
+}
+
+/// The current period has begun by `as_of` and ends after it begins.
+fn check_period(
+    bad: &mut Violations,
+    (start, end): (Option<Timestamp>, Option<Timestamp>),
+    as_of: Timestamp,
+) {
+    const START: &str = "billing.current_period_start";
+    if let Some(start) = start
+        && start > as_of
+    {
+        bad.push(
+            START,
+            format!("`{start}` is after `as_of` (`{as_of}`): the current period has not begun"),
+        );
+    }
+    match (start, end) {
+        (Some(start), Some(end)) if start > end => bad.push(
+            START,
+            format!("`{start}` is after `billing.current_period_end` (`{end}`)"),
+        ),
+        (Some(start), Some(end)) if start == end => bad.push(
+            "billing.current_period_end",
+            "must be after `billing.current_period_start`",
+        ),
+        _ => {}
+    }
 }

@@ -9,6 +9,7 @@ use crate::{
         facts::{Context, Table, item::Items},
     },
     domain::{Reason, Violations},
+    engine::DecideError,
 };
 
 /// One decision type: its request and decision, the rules that decide it,
@@ -34,8 +35,9 @@ pub trait DecisionType {
         let _ = (ctx, for_each);
         Items::none()
     }
-    /// Decides `req` under `bundle`.
-    fn decide(bundle: &CompiledBundle, req: &Self::Request) -> Self::Decision;
+    /// Decides `req` under `bundle`, or says which fact the deciding rule
+    /// needs that `req` lacks.
+    fn decide(bundle: &CompiledBundle, req: &Self::Request) -> Result<Self::Decision, DecideError>;
 
     /// A bundle test's request as written, before validation.
     type Input: Clone;
@@ -49,6 +51,12 @@ pub trait DecisionType {
     /// How `decision` reads in a test report (`ALLOW IMMEDIATE`), and what
     /// in it differs from `want`, if anything.
     fn compare(decision: &Self::Decision, want: &Self::Want) -> (String, Option<String>);
+    /// The field a test expects the request to lack (`want: { precondition:
+    /// ... }`), when it expects no decision at all.
+    fn missing_fact(want: &Self::Want) -> Option<&str> {
+        let _ = want;
+        None
+    }
     /// The decision's reasons.
     fn reasons(decision: &Self::Decision) -> &[Reason];
 }

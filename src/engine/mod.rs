@@ -1,4 +1,5 @@
-//! Evaluation: `DecisionType::decide(&CompiledBundle, &Request) -> Decision`,
+//! Evaluation: `DecisionType::decide(&CompiledBundle, &Request) ->
+//! Result<Decision, DecideError>`,
 //! pure and synchronous, the same machinery for every decision type.
 //!
 //! # The combining rule
@@ -22,6 +23,15 @@
 //!    instant cannot be computed is a deny `EFFECTIVE_TIME_UNAVAILABLE`,
 //!    an approve whose funding plan cannot be built is a decline
 //!    `FUNDING_PLAN_UNAVAILABLE`. No error ever lets a request through.
+//! 6. **Missing facts are not a verdict.** An allow whose timing needs a
+//!    billing date the request did not send (`NEXT_BILLING_CYCLE` without
+//!    `billing.current_period_end` after `as_of` or `billing.anchor_day`,
+//!    `END_OF_TERM` without `billing.commitment_end`) gives no decision:
+//!    [`DecideError::MissingFact`] names the field and the rule, and the
+//!    caller asks again with it (gRPC `FAILED_PRECONDITION`). It is neither
+//!    an allow nor a deny: the policy was never asked about that calendar.
+//!    A timing never takes effect before `as_of`: a commitment end or a
+//!    schedule already past takes effect at `as_of`.
 //!
 //! The deny effect is spelt `deny` for plan changes and links and `decline`
 //! for funding; the deciding effects are `allow` (with a timing), `link` and
@@ -34,6 +44,7 @@
 mod combine;
 mod decision;
 mod env;
+mod error;
 mod meta;
 mod native;
 mod render;
@@ -42,6 +53,7 @@ pub mod types;
 mod verify;
 
 pub use decision::DecisionType;
+pub use error::DecideError;
 pub use types::{
     charge_funding::{ChargeFundingType, decide_charge_funding},
     payment_link::{PaymentLinkType, decide_payment_link},

@@ -8,7 +8,9 @@ use crate::{
     domain::FundingStep,
 };
 
-/// The evaluation instant of a bundle test that gives no `as_of`.
+/// The `now` a bundle test's request is validated with. Never its
+/// evaluation instant: every compiled test has an `as_of`, its own or its
+/// file's `test_defaults`, so a test gives the same answer on every reload.
 pub const TEST_CLOCK: Timestamp = Timestamp::UNIX_EPOCH;
 
 /// How one bundle test fared.
@@ -86,13 +88,20 @@ fn run_one(bundle: &CompiledBundle, test: &TestCase) -> Option<String> {
 /// Runs `test` if it is one of `T`'s: `Some(failure)` then, `None` if not.
 fn check<T: DecisionType>(bundle: &CompiledBundle, test: &TestCase) -> Option<Option<String>> {
     let (input, want) = T::test_case(test)?;
-    // Bundle tests never read the clock: a test without `as_of` is evaluated
-    // at the fixed instant below, so it gives the same answer on every reload.
     let req = match T::parse(input.clone(), TEST_CLOCK) {
         Ok(r) => r,
         Err(v) => return Some(Some(format!("invalid request: {v}"))),
     };
-    let decision = T::decide(bundle, &req);
+    let decision = match (T::decide(bundle, &req), T::missing_fact(want)) {
+        (Ok(decision), _) => decision,
+        (Err(e), Some(subject)) if e.subject() == subject => return Some(None),
+        (Err(e), Some(subject)) => {
+            return Some(Some(format!(
+                "want a precondition failure for `{subject}`, got: {e}"
+            )));
+        }
+        (Err(e), None) => return Some(Some(format!("failed precondition: {e}"))),
+    };
     let (summary, mismatch) = T::compare(&decision, want);
     let reasons = T::reasons(&decision);
     let codes_got: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();

@@ -21,7 +21,7 @@ use crate::{
     bundle::CompiledBundle,
     decision_log::{CallContext, Decided, DecisionLog, Logged, Record, event},
     domain::Violations,
-    engine::{ChargeFundingType, DecisionType as _, PaymentLinkType, PlanChangeType},
+    engine::{ChargeFundingType, DecideError, DecisionType as _, PaymentLinkType, PlanChangeType},
     live::LiveBundle,
     telemetry::{
         metrics::{Measured, Metrics},
@@ -68,14 +68,14 @@ impl Decisions {
     }
 
     /// Snapshot, limits, convert, decide, count: the part every request
-    /// shares, unary or streamed, and so the one place decisions are
-    /// counted in the metrics.
+    /// shares, unary or streamed, and so the one place decisions (and
+    /// requests that lack a fact to decide on) are counted in the metrics.
     fn evaluate<P, Req, Dec>(
         &self,
         message: P,
         now: Timestamp,
         parse: fn(P, Timestamp) -> Result<Req, Violations>,
-        decide: fn(&CompiledBundle, &Req) -> Dec,
+        decide: fn(&CompiledBundle, &Req) -> Result<Dec, DecideError>,
     ) -> Result<(Req, Dec, Duration), RequestError>
     where
         P: Bounded,
@@ -85,10 +85,19 @@ impl Decisions {
         message.check(&self.limits)?;
         let req = parse(message, now)?;
         let started = Instant::now();
-        let decision = decide(&active.bundle, &req);
+        let decided = decide(&active.bundle, &req);
         let eval = started.elapsed();
-        self.metrics.decided(&decision, eval);
-        Ok((req, decision, eval))
+        match decided {
+            Ok(decision) => {
+                self.metrics.decided(&decision, eval);
+                Ok((req, decision, eval))
+            }
+            // No decision: counted apart, never as a deny, and not logged.
+            Err(e) => {
+                self.metrics.precondition_failed(Dec::KIND, e.subject());
+                Err(e.into())
+            }
+        }
     }
 
     /// One request of a batch: its decision, or its own error.

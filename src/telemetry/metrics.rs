@@ -73,6 +73,12 @@ impl EncodeLabelValue for Code {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PreconditionLabels {
+    decision: &'static str,
+    subject: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RejectionLabels {
     reason: &'static str,
 }
@@ -98,6 +104,7 @@ struct Inner {
     by_kind: Vec<ByKind>,
     decisions: Family<DecisionLabels, Counter>,
     reasons: Family<ReasonLabels, Counter>,
+    preconditions: Family<PreconditionLabels, Counter>,
     in_flight: Gauge,
     concurrency: Counter,
     deadline: Counter,
@@ -134,6 +141,12 @@ impl Metrics {
             "tollgate_decision_reasons",
             "Reasons given in answered decisions, by decision type and reason code",
             reasons.clone(),
+        );
+        let preconditions = Family::<PreconditionLabels, Counter>::default();
+        registry.register(
+            "tollgate_decision_precondition_failures",
+            "Requests answered FAILED_PRECONDITION instead of a decision (the deciding rule needs a fact the request lacks), by decision type and missing field",
+            preconditions.clone(),
         );
         let latency: Histograms = Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS));
         registry.register_with_unit(
@@ -186,6 +199,7 @@ impl Metrics {
                 registry,
                 decisions,
                 reasons,
+                preconditions,
                 in_flight,
                 denied,
                 denied_rpcs: AtomicUsize::new(0),
@@ -223,6 +237,17 @@ impl Metrics {
             };
             self.inner.reasons.get_or_create(&labels).inc();
         }
+    }
+
+    /// Counts a request of `kind` that got no decision because it lacks
+    /// `subject` (`billing.current_period_end`), a field the deciding rule
+    /// needs. Not a decision: `tollgate_decisions_total` does not count it.
+    pub fn precondition_failed(&self, kind: DecisionKind, subject: &'static str) {
+        let labels = PreconditionLabels {
+            decision: kind.label(),
+            subject,
+        };
+        self.inner.preconditions.get_or_create(&labels).inc();
     }
 
     /// Counts a call as in flight until the returned guard is dropped.

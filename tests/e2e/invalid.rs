@@ -176,6 +176,46 @@ async fn a_malformed_plan_change_is_refused_naming_every_bad_field() {
             &["billing.current_period_end"],
         ),
         row(
+            "a period starting after as_of",
+            &base,
+            billing(pb::Billing {
+                current_period_start: Some(ts("2026-03-10T09:00:01Z")),
+                ..Default::default()
+            }),
+            &["billing.current_period_start"],
+        )
+        .saying(
+            "billing.current_period_start: `2026-03-10T09:00:01Z` is after `as_of` \
+             (`2026-03-10T09:00:00Z`): the current period has not begun",
+        ),
+        row(
+            "a period starting after it ends",
+            &base,
+            billing(pb::Billing {
+                current_period_start: Some(ts("2026-03-01T00:00:00Z")),
+                current_period_end: Some(ts("2026-02-01T00:00:00Z")),
+                ..Default::default()
+            }),
+            &["billing.current_period_start"],
+        )
+        .saying(
+            "billing.current_period_start: `2026-03-01T00:00:00Z` is after \
+             `billing.current_period_end` (`2026-02-01T00:00:00Z`)",
+        ),
+        row(
+            "a period starting after as_of and after it ends",
+            &base,
+            billing(pb::Billing {
+                current_period_start: Some(ts("2026-04-01T00:00:00Z")),
+                current_period_end: Some(ts("2026-03-01T00:00:00Z")),
+                ..Default::default()
+            }),
+            &[
+                "billing.current_period_start",
+                "billing.current_period_start",
+            ],
+        ),
+        row(
             "out-of-range timestamps",
             &base,
             |r| {

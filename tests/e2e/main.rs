@@ -28,6 +28,7 @@ mod metrics;
 mod payment_link;
 mod pki;
 mod plan_change;
+mod precondition;
 mod provenance;
 mod readiness;
 mod reflection;

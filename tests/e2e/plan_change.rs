@@ -58,6 +58,13 @@ async fn a_plan_change_decision_arrives_intact() {
             ("usage-within-target-limits", "deny", false, false, ""),
             ("downgrade-usage-reported", "deny", false, false, ""),
             ("downgrade-period-usage-reported", "deny", false, false, ""),
+            (
+                "operator-catalogue-migration",
+                "allow",
+                false,
+                false,
+                OUT_OF_SCOPE
+            ),
             ("upgrade-immediate", "allow", false, false, ""),
             ("downgrade-in-commitment", "allow", false, false, ""),
             ("downgrade-over-quota", "allow", true, true, ""),
@@ -127,5 +134,7 @@ async fn a_plan_change_decision_arrives_intact() {
     ];
     assert_eq!(decisive, denies, "every matching deny rule decides");
     let allows: Vec<&str> = t.iter().filter(|r| r.1 == "allow").map(|r| r.4).collect();
-    assert_eq!(allows, [AFTER_DENY; 4], "no allow rule is evaluated: {t:?}");
+    // The operator's migration rule is out of a reseller's scope.
+    let evaluated = [OUT_OF_SCOPE, AFTER_DENY, AFTER_DENY, AFTER_DENY, AFTER_DENY];
+    assert_eq!(allows, evaluated, "no allow rule is evaluated: {t:?}");
 }

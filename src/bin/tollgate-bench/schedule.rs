@@ -97,7 +97,7 @@ pub fn sizes(rpc: Rpc) -> anyhow::Result<Vec<(usize, usize)>> {
             .into_iter()
             .map(|r| {
                 let len = r.encoded_len();
-                let d = engine::decide_plan_change(&bundle, &convert::plan_change(r, now)?);
+                let d = engine::decide_plan_change(&bundle, &convert::plan_change(r, now)?)?;
                 Ok((len, pb::PlanChangeDecision::from(&d).encoded_len()))
             })
             .collect(),
@@ -225,7 +225,9 @@ mod tests {
         let now = jiff::Timestamp::now();
         let denied = requests::plan_changes()
             .into_iter()
-            .map(|r| engine::decide_plan_change(&bundle, &convert::plan_change(r, now).unwrap()))
+            .map(|r| {
+                engine::decide_plan_change(&bundle, &convert::plan_change(r, now).unwrap()).unwrap()
+            })
             .map(|d| pb::PlanChangeDecision::from(&d))
             .filter(|d| d.verdict() == pb::Verdict::Deny)
             .count();

@@ -23,7 +23,7 @@ use crate::{
         ChargeFunding, ChargeFundingDecision, ChargeFundingInput, FundingOutcome, FundingSource,
         FundingStep, Reason, ReasonCode, Violations,
     },
-    engine::{DecisionType, codes, combine, env::Decision, meta, verify::steps_text},
+    engine::{DecideError, DecisionType, codes, combine, env::Decision, meta, verify::steps_text},
 };
 
 /// How is this charge funded when the balance is short?
@@ -80,8 +80,11 @@ impl DecisionType for ChargeFundingType {
         &d.reasons
     }
 
-    fn decide(bundle: &CompiledBundle, req: &ChargeFunding) -> ChargeFundingDecision {
-        decide_charge_funding(bundle, req)
+    fn decide(
+        bundle: &CompiledBundle,
+        req: &ChargeFunding,
+    ) -> Result<ChargeFundingDecision, DecideError> {
+        Ok(decide_charge_funding(bundle, req))
     }
 }
 

@@ -17,7 +17,7 @@ use crate::{
         LinkOutcome, PaymentLink, PaymentLinkDecision, PaymentLinkInput, Reason, ReasonCode,
         RequiredAction, Violations,
     },
-    engine::{DecisionType, codes, combine, env::Decision, meta},
+    engine::{DecideError, DecisionType, codes, combine, env::Decision, meta},
 };
 
 /// May this wallet link to this merchant, or what must the user do first?
@@ -77,8 +77,11 @@ impl DecisionType for PaymentLinkType {
         &d.reasons
     }
 
-    fn decide(bundle: &CompiledBundle, req: &PaymentLink) -> PaymentLinkDecision {
-        decide_payment_link(bundle, req)
+    fn decide(
+        bundle: &CompiledBundle,
+        req: &PaymentLink,
+    ) -> Result<PaymentLinkDecision, DecideError> {
+        Ok(decide_payment_link(bundle, req))
     }
 }
 

@@ -122,11 +122,22 @@ pub fn request_error(e: &crate::grpc::status::RequestError) -> pb::RequestError 
                     description: v.description.clone(),
                 })
                 .collect(),
+            precondition_violations: Vec::new(),
+        },
+        E::Precondition(failure) => pb::RequestError {
+            code: "FAILED_PRECONDITION".to_owned(),
+            message: e.to_string(),
+            field_violations: Vec::new(),
+            precondition_violations: vec![pb::PreconditionViolation {
+                r#type: failure.kind().to_owned(),
+                subject: failure.subject().to_owned(),
+                description: failure.description().to_owned(),
+            }],
         },
         E::NoBundle => pb::RequestError {
             code: "UNAVAILABLE".to_owned(),
             message: e.to_string(),
-            field_violations: Vec::new(),
+            ..Default::default()
         },
     }
 }

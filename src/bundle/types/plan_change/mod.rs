@@ -7,17 +7,21 @@ use jiff::{Timestamp, civil::Date};
 use serde_saphyr::Spanned;
 
 pub mod facts;
+mod test_case;
+
+pub use test_case::input;
+pub(crate) use test_case::test;
 
 use crate::bundle::{
     Effect, ForEach, Location,
     facts::declared,
-    model::{Catalog, PlanChangeWant, Rule, TestRequest, TimingSpec, WantKind},
+    model::{Catalog, Rule, TimingSpec},
     problems::Problems,
     rules::{self, Common},
-    schema::{PlanChangeDoc, RuleDoc, WantDoc},
+    schema::RuleDoc,
     vars::Vars,
 };
-use crate::domain::{BillingInput, EffectiveTiming, PlanChange, PlanChangeInput, RuleId, Verdict};
+use crate::domain::{EffectiveTiming, RuleId};
 
 /// The variables a plan-change condition or template may read.
 pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
@@ -166,108 +170,4 @@ fn timing(p: &mut Problems, file: &str, id: &RuleId, d: &RuleDoc) -> Option<Timi
         (Some(EffectiveTiming::NextBillingCycle), None) => Some(TimingSpec::NextBillingCycle),
         (Some(EffectiveTiming::EndOfTerm), None) => Some(TimingSpec::EndOfTerm),
     }
-}
-
-/// Turns a test's request into the domain's unvalidated input.
-pub fn input(doc: &PlanChangeDoc) -> PlanChangeInput {
-    let requester = doc.requester.as_ref();
-    PlanChangeInput {
-        tenant_id: doc.tenant_id.clone(),
-        from_plan: doc.from_plan.clone(),
-        to_plan: doc.to_plan.clone(),
-        requester_role: requester.and_then(|r| r.role.clone()).into(),
-        requester_id: requester.map(|r| r.id.clone()).unwrap_or_default(),
-        usage: doc.usage.clone(),
-        period_usage: doc.period_usage.clone(),
-        billing: BillingInput {
-            current_period_start: doc.billing.current_period_start,
-            current_period_end: doc.billing.current_period_end,
-            commitment_end: doc.billing.commitment_end,
-            anchor_day: doc.billing.anchor_day,
-            time_zone: doc.billing.time_zone.clone(),
-        },
-        attributes: doc.attributes.clone(),
-        as_of: doc.as_of,
-        explain: doc.explain,
-    }
-}
-
-pub(crate) fn test(
-    p: &mut Problems,
-    file: &Arc<str>,
-    at: Location,
-    name: &str,
-    doc: &PlanChangeDoc,
-    want: &WantDoc,
-) -> Option<(TestRequest, WantKind)> {
-    let before = p.errors.len();
-    let request = input(doc);
-    if let Err(violations) = PlanChange::parse(request.clone(), Timestamp::UNIX_EPOCH) {
-        p.at(
-            file,
-            at,
-            format!("test `{name}`: plan_change: {violations}"),
-        );
-    }
-    if want.outcome.is_some() || want.required_actions.is_some() || want.steps.is_some() {
-        p.at(
-            file,
-            at,
-            format!("test `{name}`: want: a plan change has a `verdict`, not `outcome`, `required_actions` or `steps`"),
-        );
-    }
-    let verdict = match want
-        .verdict
-        .as_deref()
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
-        Some("ALLOW" | "VERDICT_ALLOW") => Some(Verdict::Allow),
-        Some("DENY" | "VERDICT_DENY") => Some(Verdict::Deny),
-        Some(other) => {
-            p.at(
-                file,
-                at,
-                format!("test `{name}`: want: verdict: `{other}` is not `ALLOW` or `DENY`"),
-            );
-            None
-        }
-        None => {
-            p.at(
-                file,
-                at,
-                format!("test `{name}`: want: `verdict` is required"),
-            );
-            None
-        }
-    };
-    let timing = want.timing.as_ref().and_then(|t| {
-        let parsed = EffectiveTiming::parse(&t.to_ascii_uppercase());
-        if parsed.is_none() {
-            p.at(
-                file,
-                at,
-                format!("test `{name}`: want: timing: `{t}` is not an effective timing"),
-            );
-        }
-        parsed
-    });
-    if verdict == Some(Verdict::Deny) && (want.timing.is_some() || want.effective_at.is_some()) {
-        p.at(
-            file,
-            at,
-            format!("test `{name}`: want: a deny has no timing or effective_at"),
-        );
-    }
-    if p.errors.len() > before {
-        return None;
-    }
-    Some((
-        TestRequest::PlanChange(request),
-        WantKind::PlanChange(PlanChangeWant {
-            verdict: verdict?,
-            timing,
-            effective_at: want.effective_at,
-        }),
-    ))
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use timing::Unavailable;
 pub use timing::next_anchor_boundary;
 
 use crate::{
@@ -19,7 +20,7 @@ use crate::{
     domain::{
         PlanChange, PlanChangeDecision, PlanChangeInput, Reason, ReasonCode, Verdict, Violations,
     },
-    engine::{DecisionType, codes, combine, env::Decision, meta},
+    engine::{DecideError, DecisionType, codes, combine, env::Decision, meta},
 };
 
 /// May a tenant move from one plan to another, and when?
@@ -77,6 +78,13 @@ impl DecisionType for PlanChangeType {
             .timing
             .map_or(String::new(), |t| format!(" {}", t.as_str()));
         let summary = format!("{}{t}", d.verdict.as_str());
+        let want = match want {
+            PlanChangeWant::Decided(want) => want,
+            PlanChangeWant::MissingFact(subject) => {
+                let mismatch = format!("want a precondition failure for `{subject}`");
+                return (summary, Some(mismatch));
+            }
+        };
         let mismatch = if d.verdict != want.verdict {
             Some(format!("want verdict {}", want.verdict.as_str()))
         } else if want.timing.is_some() && d.timing != want.timing {
@@ -92,17 +100,32 @@ impl DecisionType for PlanChangeType {
         (summary, mismatch)
     }
 
+    fn missing_fact(want: &PlanChangeWant) -> Option<&str> {
+        match want {
+            PlanChangeWant::MissingFact(subject) => Some(subject.as_str()),
+            PlanChangeWant::Decided(_) => None,
+        }
+    }
+
     fn reasons(d: &PlanChangeDecision) -> &[Reason] {
         &d.reasons
     }
 
-    fn decide(bundle: &CompiledBundle, req: &PlanChange) -> PlanChangeDecision {
+    fn decide(
+        bundle: &CompiledBundle,
+        req: &PlanChange,
+    ) -> Result<PlanChangeDecision, DecideError> {
         decide_plan_change(bundle, req)
     }
 }
 
-/// Decides whether `req` may change plans, and when, under `bundle`.
-pub fn decide_plan_change(bundle: &CompiledBundle, req: &PlanChange) -> PlanChangeDecision {
+/// Decides whether `req` may change plans, and when, under `bundle`; or,
+/// when the deciding allow rule's timing needs a billing date `req` lacks,
+/// names it.
+pub fn decide_plan_change(
+    bundle: &CompiledBundle,
+    req: &PlanChange,
+) -> Result<PlanChangeDecision, DecideError> {
     let ctx = PlanChangeCtx::new(req, &bundle.catalog);
     let facts = Decision::new(facts::TABLE, &ctx, &bundle.env);
     let combined = combine::combine::<PlanChangeType>(
@@ -120,7 +143,7 @@ pub fn decide_plan_change(bundle: &CompiledBundle, req: &PlanChange) -> PlanChan
         meta,
     };
     if !combined.denies.is_empty() {
-        return deny(combined.denies, meta);
+        return Ok(deny(combined.denies, meta));
     }
     let Some((rule, reasons)) = combined.decided else {
         let reason = Reason {
@@ -132,24 +155,30 @@ pub fn decide_plan_change(bundle: &CompiledBundle, req: &PlanChange) -> PlanChan
             rule_id: None,
             details: BTreeMap::new(),
         };
-        return deny(vec![reason], meta);
+        return Ok(deny(vec![reason], meta));
     };
     let Effect::Allow(spec) = &rule.effect else {
         // `combine` only decides with allow rules; fail closed all the same.
-        return deny(
+        return Ok(deny(
             vec![combine::error_reason(rule, "a deny rule decided")],
             meta,
-        );
+        ));
     };
     match timing::effective_at(spec, req) {
-        Ok(at) => PlanChangeDecision {
+        Ok(at) => Ok(PlanChangeDecision {
             verdict: Verdict::Allow,
             timing: Some(spec.timing()),
             effective_at: Some(at),
             reasons,
             meta,
-        },
-        Err(e) => {
+        }),
+        // Not a deny: the policy allows; the caller must send the date.
+        Err(Unavailable::Missing { field, needs }) => Err(DecideError::MissingFact {
+            subject: field.as_str(),
+            rule: rule.id.clone(),
+            description: format!("rule `{}` {needs}", rule.id),
+        }),
+        Err(Unavailable::Failed(e)) => {
             if let Some(t) = meta.trace.iter_mut().find(|t| t.rule_id == rule.id) {
                 t.note = e.clone();
             }
@@ -162,7 +191,7 @@ pub fn decide_plan_change(bundle: &CompiledBundle, req: &PlanChange) -> PlanChan
                 rule_id: Some(rule.id.clone()),
                 details: BTreeMap::from([("timing".to_owned(), spec.timing().as_str().to_owned())]),
             };
-            deny(vec![reason], meta)
+            Ok(deny(vec![reason], meta))
         }
     }
 }
