@@ -868,11 +868,13 @@ fn eval_prints_a_payment_link_decision() {
         "{d}"
     );
     assert_eq!(reason_codes(&d), ["PAYMENT_METHOD_INACTIVE"]);
-    assert_eq!(d["reasons"][0]["rule_id"], "second-method-inactive");
+    assert_eq!(d["reasons"][0]["rule_id"], "accepted-method-inactive");
     assert_eq!(
         d["reasons"][0]["message"],
-        "the user's other methods are suspended or expired: [card-1]"
+        "`card-1` (CREDIT_CARD) is EXPIRED; reactivate it, or enable auto-charge of at least 1000 JPY"
     );
+    assert_eq!(d["reasons"][0]["details"]["method_id"], "card-1");
+    assert_eq!(d["reasons"][0]["details"]["status"], "EXPIRED");
     let meta = &d["meta"];
     assert_eq!(meta["bundle_name"], "demo");
     assert_eq!(meta["evaluated_at"], "2026-03-10T09:00:00Z");

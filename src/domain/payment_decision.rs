@@ -44,6 +44,8 @@ pub enum RequiredAction {
     EnableAutoCharge,
     /// Reactivate a suspended or expired method.
     ReactivatePaymentMethod,
+    /// Raise an auto-charge that is on but below the merchant's criterion.
+    AdjustAutoCharge,
 }
 
 impl RequiredAction {
@@ -53,6 +55,7 @@ impl RequiredAction {
             Self::AddPaymentMethod => "ADD_PAYMENT_METHOD",
             Self::EnableAutoCharge => "ENABLE_AUTO_CHARGE",
             Self::ReactivatePaymentMethod => "REACTIVATE_PAYMENT_METHOD",
+            Self::AdjustAutoCharge => "ADJUST_AUTO_CHARGE",
         }
     }
 
@@ -62,6 +65,7 @@ impl RequiredAction {
             "ADD_PAYMENT_METHOD" => Some(Self::AddPaymentMethod),
             "ENABLE_AUTO_CHARGE" => Some(Self::EnableAutoCharge),
             "REACTIVATE_PAYMENT_METHOD" => Some(Self::ReactivatePaymentMethod),
+            "ADJUST_AUTO_CHARGE" => Some(Self::AdjustAutoCharge),
             _ => None,
         }
     }

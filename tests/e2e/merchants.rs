@@ -9,7 +9,7 @@ use tollgate::grpc::pb::{
     FundingOutcome::{Approve, Decline},
     FundingSource::{Balance, PaymentMethod},
     LinkOutcome::{Deny, Link, RequireAction},
-    RequiredAction::EnableAutoCharge,
+    RequiredAction::{AddPaymentMethod, EnableAutoCharge},
 };
 
 use crate::support::{
@@ -159,14 +159,20 @@ async fn a_default_merchant_profile_decides_for_unlisted_merchants() {
         d.reasons[0].message,
         "fund-management health score 69 is below the minimum of 70 for `bookshop`"
     );
-    // It accepts bank accounts only: the card asks for auto-charge.
+    // It accepts bank accounts only: the card asks for one it accepts, or
+    // auto-charge.
     let d = server.decide(link(70)).await;
     let asks = ["METHOD_NOT_ACCEPTED_BY_MERCHANT"];
-    assert_link(&d, RequireAction, &[EnableAutoCharge], &asks);
+    assert_link(
+        &d,
+        RequireAction,
+        &[AddPaymentMethod, EnableAutoCharge],
+        &asks,
+    );
     assert_eq!(
         d.reasons[0].message,
-        "`bookshop` accepts none of the user's other methods; \
-         enable auto-charge of at least 2000 JPY"
+        "`bookshop` accepts none of the user's other methods; add one it accepts \
+         ([BANK_ACCOUNT]) or enable auto-charge of at least 2000 JPY"
     );
     // A funding decision by the profile: no fallback it accepts.
     let d = server.decide(charge()).await;

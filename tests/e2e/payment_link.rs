@@ -21,7 +21,8 @@ async fn a_payment_link_decision_arrives_intact() {
     let status = server.status().await;
 
     // Two actions, in order: the demo bundle's "only an expired second
-    // method asks to reactivate it", with two inactive methods, explained.
+    // method asks to reactivate it", with two inactive methods (the first
+    // listed is named, with its details), explained.
     let mut req = link_request(
         "video-stream",
         80,
@@ -42,9 +43,16 @@ async fn a_payment_link_decision_arrives_intact() {
         d.reasons,
         [reason(
             "PAYMENT_METHOD_INACTIVE",
-            "second-method-inactive",
-            "the user's other methods are suspended or expired: [card-1, bank-1]",
-            &[],
+            "accepted-method-inactive",
+            "`card-1` (CREDIT_CARD) is EXPIRED; reactivate it, or enable auto-charge of \
+             at least 1000 JPY",
+            &[
+                ("method_id", "card-1"),
+                ("type", "CREDIT_CARD"),
+                ("status", "EXPIRED"),
+                ("min_amount_minor", "1000"),
+                ("currency", "JPY"),
+            ],
         )]
     );
     assert_provenance(&d, &status, AS_OF);
@@ -56,8 +64,28 @@ async fn a_payment_link_decision_arrives_intact() {
             ("balance-frozen", "require_action", false, false, ""),
             ("auto-charge-available", "link", false, false, ""),
             ("second-method-available", "link", false, false, ""),
-            ("method-not-accepted", "require_action", false, false, ""),
-            ("second-method-inactive", "require_action", true, true, ""),
+            (
+                "auto-charge-below-criterion",
+                "require_action",
+                false,
+                false,
+                ""
+            ),
+            ("accepted-method-inactive", "require_action", true, true, ""),
+            (
+                "methods-not-accepted",
+                "require_action",
+                false,
+                false,
+                AFTER_ALLOW
+            ),
+            (
+                "method-not-accepted",
+                "require_action",
+                false,
+                false,
+                AFTER_ALLOW
+            ),
             (
                 "balance-only-second-method-possible",
                 "require_action",
@@ -89,7 +117,7 @@ async fn a_payment_link_decision_arrives_intact() {
     );
     assert_provenance(&d, &status, AS_OF);
     let t = trace(&d);
-    assert_eq!(t.len(), 9, "every link rule: {t:?}");
+    assert_eq!(t.len(), 11, "every link rule: {t:?}");
     for (rule, _, matched, decisive, note) in t {
         assert!(!matched && !decisive && !note.is_empty(), "{rule}: {d:#?}");
     }

@@ -123,6 +123,7 @@ impl From<&PaymentLinkDecision> for pb::PaymentLinkDecision {
                 .map(|a| match a {
                     RequiredAction::AddPaymentMethod => pb::RequiredAction::AddPaymentMethod,
                     RequiredAction::EnableAutoCharge => pb::RequiredAction::EnableAutoCharge,
+                    RequiredAction::AdjustAutoCharge => pb::RequiredAction::AdjustAutoCharge,
                     RequiredAction::ReactivatePaymentMethod => {
                         pb::RequiredAction::ReactivatePaymentMethod
                     }

@@ -227,6 +227,19 @@ static WALLET: &[F] = &[
         |c| Some(ids(&c.view.inactive)),
     ),
     F::new(
+        "wallet.reactivatable",
+        Ty::Records,
+        "suspended or expired methods of a type the merchant accepts: `id`, `type`, `status`, `fallback_rank`",
+        |c| {
+            let methods = c
+                .view
+                .reactivatable
+                .iter()
+                .map(|m| V::Map(MapRef::Method(m)));
+            Some(V::List(methods.collect()))
+        },
+    ),
+    F::new(
         "wallet.fallbacks",
         Ty::StrList,
         "usable preset fallbacks, lowest rank first",

@@ -49,6 +49,9 @@ pub struct WalletView<'a> {
     pub accepted: Vec<&'a PaymentMethod>,
     /// Suspended or expired non-balance methods.
     pub inactive: Vec<&'a PaymentMethod>,
+    /// Suspended or expired methods of a type the merchant accepts: the
+    /// ones worth asking the user to reactivate.
+    pub reactivatable: Vec<&'a PaymentMethod>,
     /// Usable fallbacks: preset, active, accepted; lowest rank first.
     pub fallbacks: Vec<&'a PaymentMethod>,
     /// Non-balance methods that are not usable fallbacks, and why.
@@ -75,6 +78,7 @@ impl<'a> WalletView<'a> {
             active: Vec::new(),
             accepted: Vec::new(),
             inactive: Vec::new(),
+            reactivatable: Vec::new(),
             fallbacks: Vec::new(),
             skipped: Vec::new(),
             auto_charge_ok: false,
@@ -97,6 +101,9 @@ impl<'a> WalletView<'a> {
                 }
             } else {
                 view.inactive.push(m);
+                if accepted {
+                    view.reactivatable.push(m);
+                }
             }
             let why = if !accepted {
                 Some(Skip::Unaccepted)
