@@ -34,6 +34,7 @@
 mod combine;
 mod decision;
 mod env;
+mod error;
 mod meta;
 mod native;
 mod render;
@@ -42,6 +43,7 @@ pub mod types;
 mod verify;
 
 pub use decision::DecisionType;
+pub use error::EvalError;
 pub use types::{
     charge_funding::{ChargeFundingType, decide_charge_funding},
     payment_link::{PaymentLinkType, decide_payment_link},
