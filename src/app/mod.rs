@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::{
+    bundle::limits::STACK_SIZE,
     config::{self, Cli, Command, LogFormat, ServeArgs},
     decision_log::DecisionLog,
     grpc,
@@ -55,13 +56,37 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Serve(args) => {
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            // Workers evaluate decisions and the blocking pool compiles and
+            // tests bundles: both on the stack the one-shot tools get.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_stack_size(STACK_SIZE)
+                .build()
+                .context("starting the async runtime")?;
             runtime.block_on(serve(*args))?;
             Ok(Exit::Ok)
         }
-        Command::Check { path } => Ok(tools::check(path.as_ref())),
-        Command::Test { path } => Ok(tools::test(path.as_ref())),
-        Command::Eval(args) => tools::eval(&args),
+        Command::Check { path } => on_server_stack(move || Ok(tools::check(path.as_ref()))),
+        Command::Test { path } => on_server_stack(move || Ok(tools::test(path.as_ref()))),
+        Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
+    }
+}
+
+/// Runs a one-shot tool on a thread with the stack the server's threads
+/// have, not on the main thread's (8 MiB on Linux, set by `ulimit -s`), so
+/// that a bundle `check` accepts is one `serve` survives.
+fn on_server_stack(
+    tool: impl FnOnce() -> anyhow::Result<Exit> + Send + 'static,
+) -> anyhow::Result<Exit> {
+    let thread = std::thread::Builder::new()
+        .name("tollgate-tool".to_owned())
+        .stack_size(STACK_SIZE)
+        .spawn(tool)
+        .context("starting the tool's thread")?;
+    match thread.join() {
+        Ok(result) => result,
+        // The panic has been reported; end the process as it would have.
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 

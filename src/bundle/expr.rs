@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr};
 
 use super::{
+    limits,
     native::Node,
     vars::{Shape, Vars},
 };
@@ -21,8 +22,11 @@ pub struct Expr {
     pub source: String,
 }
 
-/// Compiles `source` and checks every variable and field it reads.
+/// Compiles `source` and checks every variable and field it reads, and its
+/// size against the [`limits`]: the text before the parser sees it, the tree
+/// before anything walks it.
 pub fn compile(env: &cel::Env, source: &str, vars: &Vars) -> Result<Expr, String> {
+    limits::text(source).map_err(|e| e.to_string())?;
     let program = env.compile(source).map_err(|errors| {
         errors
             .errors
@@ -38,6 +42,7 @@ pub fn compile(env: &cel::Env, source: &str, vars: &Vars) -> Result<Expr, String
             })
             .unwrap_or_else(|| "syntax error".to_owned())
     })?;
+    limits::tree(&program.expression().expr).map_err(|e| e.to_string())?;
     let mut problems = Vec::new();
     let mut locals = HashSet::new();
     collect_locals(&program.expression().expr, &mut locals);
@@ -71,7 +76,9 @@ fn collect_locals(expr: &Ast, out: &mut HashSet<String>) {
     }
 }
 
-fn children(expr: &Ast) -> Vec<&IdedExpr> {
+/// The sub-expressions of `expr`, comprehension parts and map entries
+/// included.
+pub(super) fn children(expr: &Ast) -> Vec<&IdedExpr> {
     match expr {
         Ast::Call(call) => call
             .target

@@ -9,6 +9,7 @@ mod errors;
 mod expr;
 pub mod facts;
 mod index;
+pub mod limits;
 mod model;
 mod native;
 mod parse;

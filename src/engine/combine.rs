@@ -1,12 +1,13 @@
 //! The combining rule, written once for every decision type: scope, deny
 //! overrides, first allow decides, default deny, errors fail closed.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, fmt::Display};
 
 use super::{
     codes,
     decision::DecisionType,
     env::{Decision, Env},
+    error::EvalError,
     render,
 };
 use crate::{
@@ -65,7 +66,7 @@ pub fn combine<'r, T: DecisionType>(
         let (reasons, error) = evaluate::<T>(rule, facts);
         let matched = !reasons.is_empty();
         if explain {
-            let note = error.clone().unwrap_or_default();
+            let note = error.as_ref().map(ToString::to_string).unwrap_or_default();
             out.trace
                 .push(trace(rule, matched, note, matched || error.is_some()));
         }
@@ -108,13 +109,15 @@ pub fn not_evaluated<A>(rules: &[Rule<A>], note: &str) -> Vec<RuleTrace> {
         .collect()
 }
 
-/// The reason for a run-time failure of `rule`.
-pub fn error_reason<A>(rule: &Rule<A>, error: &str) -> Reason {
+/// The reason for a run-time failure of `rule`: an [`EvalError`], or why
+/// a deciding rule's effect could not be carried out.
+pub fn error_reason<A>(rule: &Rule<A>, error: impl Display) -> Reason {
+    let error = error.to_string();
     Reason {
         code: ReasonCode::engine(codes::POLICY_EVALUATION_ERROR),
         message: format!("rule `{}` failed: {error}", rule.id),
         rule_id: Some(rule.id.clone()),
-        details: BTreeMap::from([("error".to_owned(), error.to_owned())]),
+        details: BTreeMap::from([("error".to_owned(), error)]),
     }
 }
 
@@ -133,7 +136,7 @@ fn trace<A>(rule: &Rule<A>, matched: bool, note: String, decisive: bool) -> Rule
 fn evaluate<T: DecisionType>(
     rule: &Rule<T::Payload>,
     facts: &Decision<'_, '_, T::Ctx>,
-) -> (Vec<Reason>, Option<String>) {
+) -> (Vec<Reason>, Option<EvalError>) {
     let Some(for_each) = rule.for_each else {
         let env = facts.at(None);
         return match holds(rule, &env) {
@@ -167,7 +170,10 @@ fn evaluate<T: DecisionType>(
             Err(e) => {
                 return (
                     Vec::new(),
-                    Some(format!("for metric `{}`: {e}", item.metric)),
+                    Some(EvalError::ForMetric {
+                        metric: item.metric.to_owned(),
+                        error: Box::new(e),
+                    }),
                 );
             }
         }
@@ -175,7 +181,7 @@ fn evaluate<T: DecisionType>(
     (reasons, None)
 }
 
-fn holds<A, C: Context>(rule: &Rule<A>, env: &Env<'_, '_, C>) -> Result<bool, String> {
+fn holds<A, C: Context>(rule: &Rule<A>, env: &Env<'_, '_, C>) -> Result<bool, EvalError> {
     match &rule.condition {
         None => Ok(true),
         Some(condition) => env.condition(condition),

@@ -4,7 +4,7 @@
 
 use std::{cell::OnceCell, sync::Arc};
 
-use super::{native, text};
+use super::{error::EvalError, native, text};
 use crate::bundle::{
     Expr,
     facts::{self, Context, Facts, Table, V, item::Item},
@@ -65,39 +65,32 @@ pub struct Env<'e, 'b, C: Context> {
 
 impl<C: Context> Env<'_, '_, C> {
     /// Evaluates a condition to a bool.
-    pub fn condition(&self, expr: &Expr) -> Result<bool, String> {
+    pub fn condition(&self, expr: &Expr) -> Result<bool, EvalError> {
         if let Some(node) = &expr.native {
             return match native::eval(node, &self.facts) {
                 Ok(V::Bool(b)) => Ok(b),
-                Ok(other) => Err(format!(
-                    "condition returned `{}`, not a bool",
-                    other.type_name()
-                )),
-                Err(e) => Err(format!("condition: {e}")),
+                Ok(other) => Err(EvalError::NotABool(other.type_name().to_owned())),
+                Err(e) => Err(EvalError::Condition(Box::new(e))),
             };
         }
         match self.interpret(expr) {
             Ok(cel::Value::Bool(b)) => Ok(b),
-            Ok(other) => Err(format!(
-                "condition returned `{}`, not a bool",
-                other.type_of()
-            )),
-            Err(e) => Err(format!(
-                "condition: {}",
-                text::lowercase_first(&e.to_string())
-            )),
+            Ok(other) => Err(EvalError::NotABool(other.type_of().to_string())),
+            Err(e) => Err(EvalError::Condition(Box::new(EvalError::Interpreter(
+                Box::new(e),
+            )))),
         }
     }
 
     /// Evaluates a template hole to text.
-    pub fn text(&self, expr: &Expr, out: &mut String) -> Result<(), String> {
+    pub fn text(&self, expr: &Expr, out: &mut String) -> Result<(), EvalError> {
         if let Some(node) = &expr.native {
             native::eval(node, &self.facts)?.render(out);
             return Ok(());
         }
         let v = self
             .interpret(expr)
-            .map_err(|e| text::lowercase_first(&e.to_string()))?;
+            .map_err(|e| EvalError::Interpreter(Box::new(e)))?;
         out.push_str(&text::value(&v));
         Ok(())
     }

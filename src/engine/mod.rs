@@ -42,6 +42,7 @@
 //! facts to judge by.
 
 mod combine;
+mod decide_error;
 mod decision;
 mod env;
 mod error;
@@ -52,8 +53,9 @@ mod text;
 pub mod types;
 mod verify;
 
+pub use decide_error::DecideError;
 pub use decision::DecisionType;
-pub use error::DecideError;
+pub use error::EvalError;
 pub use types::{
     charge_funding::{ChargeFundingType, decide_charge_funding},
     payment_link::{PaymentLinkType, decide_payment_link},

@@ -1,17 +1,34 @@
 //! Evaluating a native expression tree against a decision's facts, with
 //! CEL's semantics: `&&` and `||` absorb an error when the other side
 //! decides, numbers compare across types, arithmetic overflow is an error.
+//! The recursion is bounded whatever the tree: past [`MAX_EVAL_DEPTH`] it
+//! is an error, which fails closed.
 
 use std::{borrow::Cow, cmp::Ordering};
 
+use super::error::EvalError;
 use crate::bundle::{
     ArithOp, CmpOp, Conv, Lit, Node,
     facts::{Lookup, V},
+    limits::MAX_DEPTH,
 };
 
-/// Evaluates `node`; an error is a message for `POLICY_EVALUATION_ERROR`.
-pub fn eval<'a>(node: &'a Node, facts: &'a dyn Lookup) -> Result<V<'a>, String> {
-    let ev = |n: &'a Node| eval(n, facts);
+/// The deepest tree the evaluator follows: twice the depth a bundle's
+/// expressions are held to, so no compiled bundle reaches it, and far
+/// inside any thread's stack.
+pub const MAX_EVAL_DEPTH: usize = 2 * MAX_DEPTH;
+
+/// Evaluates `node`; an error becomes a `POLICY_EVALUATION_ERROR` reason.
+pub fn eval<'a>(node: &'a Node, facts: &'a dyn Lookup) -> Result<V<'a>, EvalError> {
+    eval_at(node, facts, 1)
+}
+
+/// Evaluates `node`, `depth` levels down the tree.
+fn eval_at<'a>(node: &'a Node, facts: &'a dyn Lookup, depth: usize) -> Result<V<'a>, EvalError> {
+    if depth > MAX_EVAL_DEPTH {
+        return Err(too_deep());
+    }
+    let ev = |n: &'a Node| eval_at(n, facts, depth + 1);
     Ok(match node {
         Node::Lit(lit) => match lit {
             Lit::Null => V::Null,
@@ -23,15 +40,22 @@ pub fn eval<'a>(node: &'a Node, facts: &'a dyn Lookup) -> Result<V<'a>, String> 
         },
         Node::Field(f) => facts
             .fact(*f)
-            .ok_or_else(|| format!("no such key: {}", facts.name(*f)))?,
+            .ok_or_else(|| EvalError::NoSuchKey(facts.name(*f).to_owned()))?,
         Node::HasField(f) => V::Bool(facts.fact(*f).is_some()),
         Node::Key(map, key) => match ev(map)? {
-            V::Map(m) => m.get(key).ok_or_else(|| format!("no such key: {key}"))?,
-            other => return Err(format!("no such key: {key} (on a {})", other.type_name())),
+            V::Map(m) => m
+                .get(key)
+                .ok_or_else(|| EvalError::NoSuchKey(key.to_string()))?,
+            other => {
+                return Err(EvalError::KeyOfNonMap {
+                    key: key.clone(),
+                    found: other.type_name(),
+                });
+            }
         },
         Node::HasKey(map, key) => match ev(map)? {
             V::Map(m) => V::Bool(m.get(key).is_some()),
-            other => return Err(format!("has() needs a map, not a {}", other.type_name())),
+            other => return Err(EvalError::HasOfNonMap(other.type_name())),
         },
         Node::Index(target, index) => index_of(ev(target)?, &ev(index)?)?,
         Node::Not(x) => match ev(x)? {
@@ -39,7 +63,7 @@ pub fn eval<'a>(node: &'a Node, facts: &'a dyn Lookup) -> Result<V<'a>, String> 
             other => return Err(overload("!_", &[&other])),
         },
         Node::Neg(x) => match ev(x)? {
-            V::Int(i) => V::Int(i.checked_neg().ok_or("integer overflow")?),
+            V::Int(i) => V::Int(i.checked_neg().ok_or(EvalError::NegationOverflow)?),
             V::Float(f) => V::Float(-f),
             other => return Err(overload("-_", &[&other])),
         },
@@ -91,6 +115,14 @@ pub fn eval<'a>(node: &'a Node, facts: &'a dyn Lookup) -> Result<V<'a>, String> 
     })
 }
 
+/// The error past [`MAX_EVAL_DEPTH`]; out of line, so that the check costs
+/// the common path only a comparison.
+#[cold]
+#[inline(never)]
+fn too_deep() -> EvalError {
+    EvalError::TooDeep(MAX_EVAL_DEPTH)
+}
+
 fn len(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -98,10 +130,10 @@ fn len(n: usize) -> i64 {
 /// `&&` (`decides` false) and `||` (`decides` true), absorbing an error on
 /// one side when the other side decides, as CEL does.
 fn logic<'a>(
-    a: Result<V<'a>, String>,
-    b: impl FnOnce() -> Result<V<'a>, String>,
+    a: Result<V<'a>, EvalError>,
+    b: impl FnOnce() -> Result<V<'a>, EvalError>,
     decides: bool,
-) -> Result<V<'a>, String> {
+) -> Result<V<'a>, EvalError> {
     let name = if decides { "_||_" } else { "_&&_" };
     match a {
         Ok(V::Bool(x)) if x == decides => Ok(V::Bool(decides)),
@@ -117,7 +149,7 @@ fn logic<'a>(
     }
 }
 
-fn index_of<'a>(target: V<'a>, index: &V<'_>) -> Result<V<'a>, String> {
+fn index_of<'a>(target: V<'a>, index: &V<'_>) -> Result<V<'a>, EvalError> {
     match (target, index) {
         (V::List(items), V::Int(_) | V::UInt(_)) => {
             let i = match index {
@@ -127,9 +159,12 @@ fn index_of<'a>(target: V<'a>, index: &V<'_>) -> Result<V<'a>, String> {
             };
             let n = items.len();
             i.and_then(|i| items.into_iter().nth(i))
-                .ok_or_else(|| format!("index out of bounds: {} of {n}", render_one(index)))
+                .ok_or_else(|| EvalError::IndexOutOfBounds {
+                    index: render_one(index),
+                    len: n,
+                })
         }
-        (V::Map(m), V::Str(k)) => m.get(k).ok_or_else(|| format!("no such key: {k}")),
+        (V::Map(m), V::Str(k)) => m.get(k).ok_or_else(|| EvalError::NoSuchKey(k.to_string())),
         (t, i) => Err(overload("_[_]", &[&t, i])),
     }
 }
@@ -142,17 +177,17 @@ macro_rules! checked {
             ArithOp::Add => $x.checked_add($y),
             ArithOp::Sub => $x.checked_sub($y),
             ArithOp::Mul => $x.checked_mul($y),
-            ArithOp::Div if $y == 0 => return Err("division by zero".to_owned()),
+            ArithOp::Div if $y == 0 => return Err(EvalError::DivisionByZero),
             ArithOp::Div => $x.checked_div($y),
-            ArithOp::Rem if $y == 0 => return Err("modulus by zero".to_owned()),
+            ArithOp::Rem if $y == 0 => return Err(EvalError::ModulusByZero),
             ArithOp::Rem => $x.checked_rem($y),
         }
     };
 }
 
-fn arith<'a>(op: ArithOp, a: V<'a>, b: V<'a>) -> Result<V<'a>, String> {
+fn arith<'a>(op: ArithOp, a: V<'a>, b: V<'a>) -> Result<V<'a>, EvalError> {
     let name = arith_name(op);
-    let overflow = || format!("{name}: integer overflow");
+    let overflow = || EvalError::ArithmeticOverflow(name);
     Ok(match (a, b) {
         (V::Int(x), V::Int(y)) => V::Int(checked!(op, x, y).ok_or_else(overflow)?),
         (V::UInt(x), V::UInt(y)) => V::UInt(checked!(op, x, y).ok_or_else(overflow)?),
@@ -176,20 +211,18 @@ fn arith<'a>(op: ArithOp, a: V<'a>, b: V<'a>) -> Result<V<'a>, String> {
     clippy::cast_possible_truncation,
     reason = "CEL's int(double) truncates toward zero"
 )]
-fn convert(conv: Conv, x: V<'_>) -> Result<V<'_>, String> {
+fn convert(conv: Conv, x: V<'_>) -> Result<V<'_>, EvalError> {
     Ok(match (conv, x) {
         (Conv::String, V::Str(s)) => V::Str(s),
         (Conv::String, x @ (V::Int(_) | V::UInt(_) | V::Float(_) | V::Bool(_) | V::Ts(_))) => {
             V::Str(Cow::Owned(render_one(&x)))
         }
         (Conv::Int, V::Int(i)) => V::Int(i),
-        (Conv::Int, V::UInt(u)) => {
-            V::Int(i64::try_from(u).map_err(|_| "int: overflow".to_owned())?)
-        }
+        (Conv::Int, V::UInt(u)) => V::Int(i64::try_from(u).map_err(|_| EvalError::IntOverflow)?),
         (Conv::Int, V::Float(f)) if f.is_finite() && f.abs() < 9.2e18 => V::Int(f.trunc() as i64),
         (Conv::Int, V::Str(s)) => V::Int(
             s.parse()
-                .map_err(|_| format!("int: `{s}` is not an integer"))?,
+                .map_err(|_| EvalError::NotAnInteger(s.to_string()))?,
         ),
         (Conv::Int, V::Ts(t)) => V::Int(t.as_second()),
         (Conv::Double, V::Float(f)) => V::Float(f),
@@ -199,7 +232,7 @@ fn convert(conv: Conv, x: V<'_>) -> Result<V<'_>, String> {
         (Conv::Double, V::UInt(u)) => V::Float(u as f64),
         (Conv::Double, V::Str(s)) => V::Float(
             s.parse()
-                .map_err(|_| format!("double: `{s}` is not a number"))?,
+                .map_err(|_| EvalError::NotANumber(s.to_string()))?,
         ),
         (conv, x) => {
             let name = match conv {
@@ -218,12 +251,11 @@ fn render_one(v: &V<'_>) -> String {
     s
 }
 
-fn overload(name: &str, args: &[&V<'_>]) -> String {
-    let types: Vec<&str> = args.iter().map(|a| a.type_name()).collect();
-    format!(
-        "found no matching overload for '{name}' applied to '({})'",
-        types.join(", ")
-    )
+fn overload(function: &'static str, args: &[&V<'_>]) -> EvalError {
+    EvalError::NoMatchingOverload {
+        function,
+        args: args.iter().map(|a| a.type_name()).collect(),
+    }
 }
 
 fn cmp_name(op: CmpOp) -> &'static str {
@@ -244,5 +276,57 @@ fn arith_name(op: ArithOp) -> &'static str {
         ArithOp::Mul => "_*_",
         ArithOp::Div => "_/_",
         ArithOp::Rem => "_%_",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::facts::FactRef;
+
+    /// A decision with no facts: the trees below read none.
+    struct NoFacts;
+
+    impl Lookup for NoFacts {
+        fn fact(&self, _: FactRef) -> Option<V<'_>> {
+            None
+        }
+
+        fn name(&self, _: FactRef) -> &'static str {
+            "fact"
+        }
+    }
+
+    /// `!!...!true` with `nots` negations: a tree `nots + 1` deep.
+    fn negations(nots: usize) -> Node {
+        (0..nots).fold(Node::Lit(Lit::Bool(true)), |n, _| Node::Not(Box::new(n)))
+    }
+
+    #[test]
+    fn a_tree_as_deep_as_the_guard_evaluates() {
+        let node = negations(MAX_EVAL_DEPTH - 1);
+        let even = (MAX_EVAL_DEPTH - 1).is_multiple_of(2);
+        let got = eval(&node, &NoFacts);
+        assert!(matches!(got, Ok(V::Bool(b)) if b == even), "{got:?}");
+    }
+
+    #[test]
+    fn a_deeper_tree_is_an_error_not_an_overflow() {
+        // Far deeper than any stack would survive unguarded in a debug
+        // build (several KiB a level), and still an ordinary error.
+        let node = negations(50_000);
+        assert!(matches!(
+            eval(&node, &NoFacts),
+            Err(EvalError::TooDeep(MAX_EVAL_DEPTH))
+        ));
+        assert_eq!(
+            EvalError::TooDeep(MAX_EVAL_DEPTH).to_string(),
+            "expression nests deeper than 128 levels"
+        );
+        // Dropping a box chain recurses too; unwind it a level at a time.
+        let mut node = node;
+        while let Node::Not(inner) = node {
+            node = *inner;
+        }
     }
 }

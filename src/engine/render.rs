@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::env::Env;
+use super::{env::Env, error::EvalError};
 use crate::{
     bundle::{Part, Rule, Template, facts::Context},
     domain::Reason,
@@ -13,10 +13,14 @@ pub fn reason<A, C: Context>(
     rule: &Rule<A>,
     env: &Env<'_, '_, C>,
     mut details: BTreeMap<String, String>,
-) -> Result<Reason, String> {
-    let message = template(&rule.reason.message, env).map_err(|e| format!("message {e}"))?;
+) -> Result<Reason, EvalError> {
+    let message =
+        template(&rule.reason.message, env).map_err(|e| EvalError::Message(Box::new(e)))?;
     for (key, t) in &rule.reason.details {
-        let value = template(t, env).map_err(|e| format!("details `{key}` {e}"))?;
+        let value = template(t, env).map_err(|error| EvalError::Detail {
+            key: key.clone(),
+            error: Box::new(error),
+        })?;
         details.insert(key.clone(), value);
     }
     Ok(Reason {
@@ -27,14 +31,15 @@ pub fn reason<A, C: Context>(
     })
 }
 
-fn template<C: Context>(t: &Template, env: &Env<'_, '_, C>) -> Result<String, String> {
+fn template<C: Context>(t: &Template, env: &Env<'_, '_, C>) -> Result<String, EvalError> {
     let mut out = String::with_capacity(96);
     for part in &t.parts {
         match part {
             Part::Text(s) => out.push_str(s),
-            Part::Hole(e) => env
-                .text(e, &mut out)
-                .map_err(|err| format!("`{{{}}}`: {err}", e.source))?,
+            Part::Hole(e) => env.text(e, &mut out).map_err(|error| EvalError::Hole {
+                hole: e.source.clone(),
+                error: Box::new(error),
+            })?,
         }
     }
     Ok(out)
