@@ -113,6 +113,10 @@ pub enum ArchiveError {
     /// Two entries have the same base name.
     #[error("two files named `{0}`")]
     Duplicate(String),
+    /// An entry whose path leaves the archive (`../bundle.yaml`) or is
+    /// absolute (`/etc/bundle.yaml`): refused, never read by its base name.
+    #[error("entry `{0}` leaves the archive: a path with `..` or an absolute path is refused")]
+    UnsafePath(String),
     /// An entry cannot be read.
     #[error("cannot read `{name}`: {error}")]
     Entry {

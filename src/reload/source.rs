@@ -143,6 +143,17 @@ fn read_entries(
             continue;
         }
         let path = entry.path().map_err(ArchiveError::EntryName)?.into_owned();
+        let escapes = path.components().any(|c| {
+            matches!(
+                c,
+                std::path::Component::ParentDir
+                    | std::path::Component::RootDir
+                    | std::path::Component::Prefix(_)
+            )
+        });
+        if escapes {
+            return Err(ArchiveError::UnsafePath(path.display().to_string()));
+        }
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
@@ -177,6 +188,39 @@ mod tests {
                 .unwrap();
         }
         tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    /// An archive of one entry whose raw name is `name`, written as is (the
+    /// tar crate refuses to build such a path itself).
+    fn tar_gz_raw(name: &[u8], content: &[u8]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name);
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        tar.append(&header, content).unwrap();
+        tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn entries_that_leave_the_archive_are_refused_by_name() {
+        for name in ["../bundle.yaml", "/etc/bundle.yaml", "a/../../plans.yaml"] {
+            let archive = tar_gz_raw(name.as_bytes(), b"name: x");
+            let err = read_archive_limited(archive.as_slice(), 64 * 1024).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "entry `{name}` leaves the archive: a path with `..` or an absolute path is refused"
+                )
+            );
+        }
+        // A nested path that stays inside is read by its base name, as before.
+        let archive = tar_gz_raw(b"./b/plans.yaml", b"plans: []");
+        let files = read_archive_limited(archive.as_slice(), 64 * 1024).unwrap();
+        assert!(files.contains("plans.yaml"));
     }
 
     #[test]

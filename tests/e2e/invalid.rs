@@ -70,6 +70,29 @@ fn bad_nanos(nanos: i32) -> Option<prost_types::Timestamp> {
 }
 
 #[tokio::test]
+async fn instants_at_both_ends_of_the_protobuf_range_are_accepted() {
+    let server = Server::embedded().await;
+    let mut req = request("premium", "enterprise");
+    req.requester = requester(RequesterRole::Provider);
+    req.billing = Some(pb::Billing {
+        // 0001-01-01T00:00:00Z, protobuf's first instant, and jiff's last,
+        // 9999-12-30T22:00:00.999999999Z: protobuf's last 26 hours are past
+        // what the calendar arithmetic can represent, and refused by name.
+        current_period_start: Some(prost_types::Timestamp {
+            seconds: -62_135_596_800,
+            nanos: 0,
+        }),
+        commitment_end: Some(prost_types::Timestamp {
+            seconds: jiff::Timestamp::MAX.as_second(),
+            nanos: 999_999_999,
+        }),
+        ..Default::default()
+    });
+    let d = server.decide(req).await;
+    assert_eq!(d.verdict(), pb::Verdict::Allow, "{d:#?}");
+}
+
+#[tokio::test]
 async fn a_malformed_plan_change_is_refused_naming_every_bad_field() {
     let server = Server::embedded().await;
     let base = request("free", "standard");
@@ -226,6 +249,36 @@ async fn a_malformed_plan_change_is_refused_naming_every_bad_field() {
                 };
                 r.billing = Some(pb::Billing {
                     commitment_end: Some(far),
+                    ..Default::default()
+                });
+            },
+            &["as_of", "billing.commitment_end"],
+        ),
+        row(
+            "protobuf's last instant, past jiff's",
+            &base,
+            |r| {
+                r.as_of = Some(prost_types::Timestamp {
+                    seconds: 253_402_300_799,
+                    nanos: 999_999_999,
+                });
+            },
+            &["as_of"],
+        ),
+        row(
+            "one second outside the protobuf range at either end",
+            &base,
+            |r| {
+                // 0000-12-31T23:59:59Z and 10000-01-01T00:00:00Z.
+                r.as_of = Some(prost_types::Timestamp {
+                    seconds: -62_135_596_801,
+                    nanos: 0,
+                });
+                r.billing = Some(pb::Billing {
+                    commitment_end: Some(prost_types::Timestamp {
+                        seconds: 253_402_300_800,
+                        nanos: 0,
+                    }),
                     ..Default::default()
                 });
             },

@@ -20,7 +20,13 @@ use crate::{
     live::{Active, ReloadError, ReloadStatus},
 };
 
-/// Converts a proto timestamp, recording a violation when out of range.
+/// The range of `google.protobuf.Timestamp`: 0001-01-01T00:00:00Z to
+/// 9999-12-31T23:59:59.999999999Z, in seconds since the epoch.
+const PROTO_SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+
+/// Converts a proto timestamp, recording a violation when it is outside
+/// the range protobuf defines (what its own JSON encoder accepts), so a
+/// decision never echoes an instant a client cannot decode.
 fn timestamp(
     bad: &mut Violations,
     field: &str,
@@ -28,9 +34,23 @@ fn timestamp(
 ) -> Option<Timestamp> {
     let ts = ts?;
     // Proto timestamps keep `nanos` in 0..=999_999_999, even before 1970.
-    let valid = (0..1_000_000_000).contains(&ts.nanos);
+    let valid = (0..1_000_000_000).contains(&ts.nanos) && PROTO_SECONDS.contains(&ts.seconds);
     match Timestamp::new(ts.seconds, ts.nanos) {
         Ok(t) if valid => Some(t),
+        // Valid in protobuf, but in the last 26 hours of year 9999, which
+        // jiff (and so the calendar arithmetic) cannot represent.
+        Err(_) if valid => {
+            bad.push(
+                field,
+                format!(
+                    "`{}s {}ns` is after {}, the last instant Tollgate computes with",
+                    ts.seconds,
+                    ts.nanos,
+                    Timestamp::MAX
+                ),
+            );
+            None
+        }
         _ => {
             bad.push(
                 field,
