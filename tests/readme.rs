@@ -224,13 +224,9 @@ fn run_example(example: &Example, grpcurl: &Path, address: &str) -> Result<(), F
             out.status.code()
         ));
     }
-    // Only what the README promises is checked. For the malformed request
-    // that is the status code and its message: the status also carries a
-    // google.rpc.BadRequest detail, which grpcurl 1.8 prints raw
-    // (`google.rpc.BadRequest is not recognized`) because the server's
-    // reflection does not serve google/rpc/error_details.proto yet (issue
-    // 13). Once it does, the README can show the field violations and this
-    // example can promise them.
+    // Only what the README promises is checked: for the malformed request,
+    // the status code, its message and the google.rpc.BadRequest detail as
+    // grpcurl decodes it through the server's reflection.
     for piece in example.expected() {
         if !printed.contains(&piece) {
             problems.push(format!("does not print `{piece}`"));

@@ -137,6 +137,27 @@ async fn reflection_v1_and_v1alpha_describe_plan_change_request_and_its_imports(
     assert_eq!(names(&v1alpha::file(&server, import).await), [import]);
 }
 
+/// The error details Tollgate sends are described through both versions,
+/// so a client without them compiled in (grpcurl, buf curl) decodes them.
+#[tokio::test]
+async fn reflection_v1_and_v1alpha_describe_the_error_details_tollgate_sends() {
+    let server = Server::embedded().await;
+    for symbol in ["google.rpc.BadRequest", "google.rpc.PreconditionFailure"] {
+        for files in [
+            v1::describe(&server, symbol).await,
+            v1alpha::describe(&server, symbol).await,
+        ] {
+            let described = files.iter().any(|f| {
+                f.package() == "google.rpc"
+                    && f.message_type
+                        .iter()
+                        .any(|m| Some(m.name()) == symbol.rsplit('.').next())
+            });
+            assert!(described, "{symbol}: {:?}", names(&files));
+        }
+    }
+}
+
 /// Shows the same server bug as `reflection_v1_and_v1alpha_list_the_health_service`.
 #[tokio::test]
 async fn reflection_describes_the_health_service() {
