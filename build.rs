@@ -19,9 +19,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     embed_demo_bundle(&out_dir)?;
 
+    // Tollgate's codec: a request that is not valid protobuf is the
+    // caller's INVALID_ARGUMENT, not INTERNAL (src/grpc/codec.rs).
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .codec_path("crate::grpc::codec::Codec")
         .compile_fds(fds)?;
 
     // The floor of `tollgate-bench` (`benches/floor`). A compile of its own,

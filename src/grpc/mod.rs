@@ -2,6 +2,7 @@
 //! error→status mapping, thin handlers and the server entry point.
 
 pub mod callers;
+pub mod codec;
 pub mod convert;
 mod limits;
 pub mod pb;

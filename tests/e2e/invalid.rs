@@ -596,3 +596,82 @@ async fn a_malformed_charge_is_refused_naming_every_bad_field() {
     ]);
     assert_refused(&server, rows).await;
 }
+
+/// The `grpc-status` and `grpc-message` Tollgate answers a DecidePlanChange
+/// whose one gRPC frame carries `message`, sent as raw HTTP/2.
+async fn answer_to_raw_bytes(server: &Server, message: &[u8]) -> (String, String) {
+    let tcp = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
+    let driver = tokio::spawn(connection);
+    let mut client = client.ready().await.expect("ready");
+    let request = http::Request::post(format!(
+        "http://{}/tollgate.v1.DecisionService/DecidePlanChange",
+        server.addr()
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(())
+    .expect("request");
+    let (response, mut body) = client.send_request(request, false).expect("send");
+    let mut frame = vec![0];
+    frame.extend_from_slice(&u32::try_from(message.len()).expect("small").to_be_bytes());
+    frame.extend_from_slice(message);
+    body.send_data(bytes::Bytes::from(frame), true)
+        .expect("send the message");
+    let response = tokio::time::timeout(crate::support::DEADLINE, response)
+        .await
+        .expect("answered before the test's bound")
+        .expect("response");
+    let field = |headers: &http::HeaderMap, name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    // Trailers-only (status in the headers), or headers then trailers.
+    let (status, message) = match field(response.headers(), "grpc-status") {
+        Some(status) => (status, field(response.headers(), "grpc-message")),
+        None => {
+            let mut body = response.into_body();
+            let trailers = body
+                .trailers()
+                .await
+                .expect("trailers")
+                .expect("a trailer block");
+            (
+                field(&trailers, "grpc-status").expect("grpc-status"),
+                field(&trailers, "grpc-message"),
+            )
+        }
+    };
+    driver.abort();
+    (status, message.unwrap_or_default())
+}
+
+/// Bytes that are not a protobuf message are the caller's error: every
+/// such request is INVALID_ARGUMENT saying so, never INTERNAL (which stays
+/// for Tollgate's own bugs).
+#[tokio::test]
+async fn bytes_that_are_not_protobuf_are_invalid_argument() {
+    let server = Server::embedded().await;
+    let cases: [(&str, &[u8]); 4] = [
+        // Field 1 (tenant_id) says 127 bytes follow; two do.
+        ("a truncated field", &[0x0a, 0x7f, b'a', b'b']),
+        // Field 1 as a string that is not UTF-8.
+        ("a string that is not UTF-8", &[0x0a, 0x02, 0xff, 0xfe]),
+        // Field 1 with wire type 7, which does not exist.
+        ("an unknown wire type", &[0x0f, 0x00]),
+        // A varint that never ends.
+        ("an endless varint", &[0x08, 0xff, 0xff, 0xff]),
+    ];
+    for (what, bytes) in cases {
+        let (status, message) = answer_to_raw_bytes(&server, bytes).await;
+        assert_eq!(status, "3", "{what}: {message}");
+        assert!(
+            message.contains("not%20valid%20protobuf") || message.contains("not valid protobuf"),
+            "{what}: {message}"
+        );
+    }
+}
