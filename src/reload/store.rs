@@ -121,7 +121,11 @@ impl BundleStore {
             }
             Err(e) => {
                 let kind = e.kind();
-                tracing::error!(source = %self.source, kind = kind.as_str(), error = %e, "bundle rejected; the active bundle keeps serving");
+                if self.active.load().is_some() {
+                    tracing::error!(source = %self.source, kind = kind.as_str(), error = %e, "bundle rejected; the active bundle keeps serving");
+                } else {
+                    tracing::error!(source = %self.source, kind = kind.as_str(), error = %e, "bundle rejected; no bundle is active, so decisions are refused with UNAVAILABLE until one loads");
+                }
                 if let Some((_, failures)) = self.failures.iter().find(|(k, _)| *k == kind) {
                     failures.fetch_add(1, Ordering::Relaxed);
                 }

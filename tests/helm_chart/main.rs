@@ -47,16 +47,15 @@ fn probes_are_grpc_unless_tls_is_on() {
                 assert_eq!(c[probe]["grpc"], grpc, "{case}: {probe}");
             }
         }
+        // Liveness is the process, never the bundle: always /healthz, so a
+        // bundle source that is down never has the kubelet restart replicas.
         let liveness = &c["livenessProbe"];
-        if tls || config.get("max-bundle-age").is_some() {
-            assert_eq!(
-                liveness["httpGet"],
-                json!({"path": "/healthz", "port": "metrics"}),
-                "{case}"
-            );
-        } else {
-            assert_eq!(liveness["grpc"], grpc, "{case}: liveness");
-        }
+        assert_eq!(
+            liveness["httpGet"],
+            json!({"path": "/healthz", "port": "metrics"}),
+            "{case}"
+        );
+        assert!(liveness.get("grpc").is_none(), "{case}: liveness");
     }
 }
 

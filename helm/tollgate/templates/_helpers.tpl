@@ -178,7 +178,8 @@ when the bundle source is down, turning a stale bundle into an outage.
 {{- $kind := index . 1 }}
 {{- $timing := index $root.Values.probes $kind }}
 {{- $grpc := not $root.Values.tls.enabled }}
-{{- if and (eq $kind "liveness") $root.Values.server.maxBundleAge }}{{ $grpc = false }}{{ end }}
+{{- /* Liveness is the process, never the bundle: always /healthz. */}}
+{{- if eq $kind "liveness" }}{{ $grpc = false }}{{ end }}
 {{- if $grpc }}
 grpc:
   port: {{ $root.Values.server.grpcPort }}
