@@ -36,6 +36,15 @@ pub enum SourceError {
         /// Why it failed.
         error: io::Error,
     },
+    /// A bundle directory's YAML files add up to more than an archive may
+    /// unpack to: the same limit for both.
+    #[error("`{}`: its YAML files add up to more than {limit} bytes", path.display())]
+    DirectoryTooLarge {
+        /// The directory.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The path is a file, but not a `.tar.gz`.
     #[error("`{}` is neither a directory nor a `.tar.gz`", path.display())]
     NotABundle {

@@ -82,7 +82,14 @@ fn read_path(path: &Path) -> Result<BundleFiles, SourceError> {
 }
 
 fn read_dir(dir: &Path) -> Result<BundleFiles, SourceError> {
+    read_dir_limited(dir, MAX_ARCHIVE_BYTES)
+}
+
+/// [`read_dir`] with the total-size limit given: a directory bundle is held
+/// to the limit an archive is (a 50 MB file was accepted before).
+fn read_dir_limited(dir: &Path, limit: u64) -> Result<BundleFiles, SourceError> {
     let mut files = BundleFiles::default();
+    let mut total: u64 = 0;
     let cannot_list = |error| SourceError::List {
         path: dir.to_path_buf(),
         error,
@@ -99,8 +106,17 @@ fn read_dir(dir: &Path) -> Result<BundleFiles, SourceError> {
         let path = entry.path();
         // `fs::metadata` follows symlinks, as ConfigMap files are symlinks.
         match fs::metadata(&path) {
+            Ok(m) if m.is_file() && total.saturating_add(m.len()) > limit => {
+                return Err(SourceError::DirectoryTooLarge {
+                    path: dir.to_path_buf(),
+                    limit,
+                });
+            }
             Ok(m) if m.is_file() => match fs::read(&path) {
-                Ok(content) => files.insert(name, content),
+                Ok(content) => {
+                    total = total.saturating_add(m.len());
+                    files.insert(name, content);
+                }
                 Err(error) => return Err(SourceError::Read { path, error }),
             },
             Ok(_) => {}
@@ -203,6 +219,22 @@ mod tests {
         header.set_cksum();
         tar.append(&header, content).unwrap();
         tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn a_directory_past_the_archive_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("plans.yaml"), vec![b'#'; 40 * 1024]).unwrap();
+        assert!(read_dir_limited(dir.path(), 64 * 1024).is_ok());
+        std::fs::write(dir.path().join("more.yaml"), vec![b'#'; 40 * 1024]).unwrap();
+        let err = read_dir_limited(dir.path(), 64 * 1024).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`{}`: its YAML files add up to more than 65536 bytes",
+                dir.path().display()
+            )
+        );
     }
 
     #[test]
