@@ -22,7 +22,7 @@ use std::{
 use tollgate::grpc::pb::{self, decision_service_client::DecisionServiceClient};
 use tonic::transport::Channel;
 
-use support::{Serve, free_port};
+use support::{Serve, free_port, free_to_standard};
 
 /// A bound against hanging, not a speed requirement.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -35,22 +35,9 @@ fn signal(child: &Child, name: &str) {
     assert!(sent.success(), "kill -{name}");
 }
 
-fn request() -> pb::PlanChangeRequest {
-    pb::PlanChangeRequest {
-        tenant_id: "tenant-secret".to_owned(),
-        from_plan: "free".to_owned(),
-        to_plan: "standard".to_owned(),
-        requester: Some(pb::Requester {
-            role: pb::RequesterRole::Tenant.into(),
-            id: String::new(),
-        }),
-        ..Default::default()
-    }
-}
-
 async fn decide(client: &mut DecisionServiceClient<Channel>) -> String {
     let d = client
-        .decide_plan_change(request())
+        .decide_plan_change(free_to_standard("tenant-secret", pb::RequesterRole::Tenant))
         .await
         .expect("decided")
         .into_inner();

@@ -21,7 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use support::{Run, Serve, connect, copy_demo, free_port, tollgate};
+use support::{Run, Serve, connect, copy_demo, free_port, free_to_standard, tollgate};
 use tollgate::{
     bundle::limits::{MAX_BRACKETS, MAX_DEPTH, MAX_NODES, MAX_SOURCE_BYTES},
     grpc::pb::{
@@ -251,26 +251,13 @@ fn serve(dir: &Path, port: u16) -> Serve {
     Serve(child)
 }
 
-fn operator_upgrade() -> pb::PlanChangeRequest {
-    pb::PlanChangeRequest {
-        tenant_id: "t1".to_owned(),
-        from_plan: "free".to_owned(),
-        to_plan: "standard".to_owned(),
-        requester: Some(pb::Requester {
-            role: pb::RequesterRole::Operator.into(),
-            id: String::new(),
-        }),
-        ..Default::default()
-    }
-}
-
 fn tenant_upgrade() -> pb::PlanChangeRequest {
     pb::PlanChangeRequest {
         requester: Some(pb::Requester {
             role: pb::RequesterRole::Tenant.into(),
             id: String::new(),
         }),
-        ..operator_upgrade()
+        ..free_to_standard("t1", pb::RequesterRole::Operator)
     }
 }
 
@@ -287,7 +274,7 @@ async fn serve_decides_at_every_limit() {
     let mut client = DecisionServiceClient::new(connect(port).await);
     for _ in 0..3 {
         let d = client
-            .decide_plan_change(operator_upgrade())
+            .decide_plan_change(free_to_standard("t1", pb::RequesterRole::Operator))
             .await
             .expect("DecidePlanChange")
             .into_inner();

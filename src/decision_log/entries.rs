@@ -1,41 +1,70 @@
-//! What the decision log writes of each decision type: one [`Logged`]
-//! implementation per type, for its request and decision.
+//! What the decision log writes of each decision type: the request the
+//! rules saw ([`LoggedRequest`]) and the decision's own fields
+//! ([`LoggedDecision`]), one implementation each per type. Kind, outcome,
+//! reasons and provenance come from the decision's [`Answer`], once.
+
+use std::fmt;
 
 use serde_json::{Value, json};
 
 use super::{event::Logged, mask::Masker};
 use crate::domain::{
-    ChargeFunding, ChargeFundingDecision, DecisionKind, DecisionMeta, PaymentLink,
+    Answer, ChargeFunding, ChargeFundingDecision, DecisionKind, DecisionMeta, PaymentLink,
     PaymentLinkDecision, PlanChange, PlanChangeDecision, Reason, Wallet,
 };
 
-impl Logged for (PlanChange, PlanChangeDecision) {
+/// What the log keeps of a request.
+pub trait LoggedRequest {
+    /// The request the rules saw, ids masked.
+    fn input(&self, masker: &Masker) -> Value;
+}
+
+/// What the log keeps of a decision beyond its [`Answer`].
+pub trait LoggedDecision: Answer {
+    /// The decision's own fields (timing, actions, steps), ids masked.
+    fn detail(&self, masker: &Masker) -> Value;
+}
+
+impl<R, D> Logged for (R, D)
+where
+    R: LoggedRequest + fmt::Debug + Send,
+    D: LoggedDecision + fmt::Debug + Send,
+{
     fn kind(&self) -> DecisionKind {
-        DecisionKind::PlanChange
+        D::KIND
     }
 
     fn meta(&self) -> &DecisionMeta {
-        &self.1.meta
+        self.1.meta()
     }
 
     fn outcome(&self) -> &'static str {
-        self.1.verdict.as_str()
+        self.1.outcome()
     }
 
     fn reasons(&self) -> &[Reason] {
-        &self.1.reasons
+        self.1.reasons()
     }
 
     fn input(&self, masker: &Masker) -> Value {
-        let req = &self.0;
-        let billing = &req.billing;
+        self.0.input(masker)
+    }
+
+    fn detail(&self, masker: &Masker) -> Value {
+        self.1.detail(masker)
+    }
+}
+
+impl LoggedRequest for PlanChange {
+    fn input(&self, masker: &Masker) -> Value {
+        let billing = &self.billing;
         json!({
-            "tenant_id": masker.id(&req.tenant_id),
-            "from_plan": req.from_plan,
-            "to_plan": req.to_plan,
-            "requester": { "role": req.requester.role.as_str(), "id": masker.id(&req.requester.id) },
-            "usage": req.usage,
-            "period_usage": req.period_usage,
+            "tenant_id": masker.id(&self.tenant_id),
+            "from_plan": self.from_plan,
+            "to_plan": self.to_plan,
+            "requester": { "role": self.requester.role.as_str(), "id": masker.id(&self.requester.id) },
+            "usage": self.usage,
+            "period_usage": self.period_usage,
             "billing": {
                 "current_period_start": billing.current_period_start.map(|t| t.to_string()),
                 "current_period_end": billing.current_period_end.map(|t| t.to_string()),
@@ -43,81 +72,51 @@ impl Logged for (PlanChange, PlanChangeDecision) {
                 "anchor_day": billing.anchor_day.map(|a| a.get()),
                 "time_zone": billing.time_zone_name,
             },
-            "attributes": req.attributes,
-            "as_of": req.as_of.to_string(),
-            "explain": req.explain,
-        })
-    }
-
-    fn detail(&self, _masker: &Masker) -> Value {
-        let d = &self.1;
-        json!({
-            "timing": d.timing.map(|t| t.as_str()),
-            "effective_at": d.effective_at.map(|t| t.to_string()),
+            "attributes": self.attributes,
+            "as_of": self.as_of.to_string(),
+            "explain": self.explain,
         })
     }
 }
 
-impl Logged for (PaymentLink, PaymentLinkDecision) {
-    fn kind(&self) -> DecisionKind {
-        DecisionKind::PaymentLink
-    }
-
-    fn meta(&self) -> &DecisionMeta {
-        &self.1.meta
-    }
-
-    fn outcome(&self) -> &'static str {
-        self.1.outcome.as_str()
-    }
-
-    fn reasons(&self) -> &[Reason] {
-        &self.1.reasons
-    }
-
-    fn input(&self, masker: &Masker) -> Value {
-        let req = &self.0;
+impl LoggedDecision for PlanChangeDecision {
+    fn detail(&self, _masker: &Masker) -> Value {
         json!({
-            "wallet": wallet(&req.wallet, masker),
-            "health": { "score": req.health.score, "signals": req.health.signals },
+            "timing": self.timing.map(|t| t.as_str()),
+            "effective_at": self.effective_at.map(|t| t.to_string()),
         })
     }
+}
 
+impl LoggedRequest for PaymentLink {
+    fn input(&self, masker: &Masker) -> Value {
+        json!({
+            "wallet": wallet(&self.wallet, masker),
+            "health": { "score": self.health.score, "signals": self.health.signals },
+        })
+    }
+}
+
+impl LoggedDecision for PaymentLinkDecision {
     fn detail(&self, _masker: &Masker) -> Value {
-        let actions: Vec<&str> = self.1.required_actions.iter().map(|a| a.as_str()).collect();
+        let actions: Vec<&str> = self.required_actions.iter().map(|a| a.as_str()).collect();
         json!({ "required_actions": actions })
     }
 }
 
-impl Logged for (ChargeFunding, ChargeFundingDecision) {
-    fn kind(&self) -> DecisionKind {
-        DecisionKind::ChargeFunding
-    }
-
-    fn meta(&self) -> &DecisionMeta {
-        &self.1.meta
-    }
-
-    fn outcome(&self) -> &'static str {
-        self.1.outcome.as_str()
-    }
-
-    fn reasons(&self) -> &[Reason] {
-        &self.1.reasons
-    }
-
+impl LoggedRequest for ChargeFunding {
     fn input(&self, masker: &Masker) -> Value {
-        let req = &self.0;
         json!({
-            "wallet": wallet(&req.wallet, masker),
-            "amount": { "currency": req.amount.currency_code(), "minor": req.amount.minor() },
-            "balance_minor": req.balance_minor,
+            "wallet": wallet(&self.wallet, masker),
+            "amount": { "currency": self.amount.currency_code(), "minor": self.amount.minor() },
+            "balance_minor": self.balance_minor,
         })
     }
+}
 
+impl LoggedDecision for ChargeFundingDecision {
     fn detail(&self, masker: &Masker) -> Value {
-        let d = &self.1;
-        let steps: Vec<Value> = d
+        let steps: Vec<Value> = self
             .steps
             .iter()
             .map(|s| {
@@ -128,7 +127,7 @@ impl Logged for (ChargeFunding, ChargeFundingDecision) {
                 })
             })
             .collect();
-        json!({ "steps": steps, "currency": d.currency.as_str() })
+        json!({ "steps": steps, "currency": self.currency.as_str() })
     }
 }
 

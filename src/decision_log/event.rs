@@ -11,9 +11,10 @@ use serde_json::Value;
 use super::mask::{ErasePath, Masker};
 use crate::domain::{DecisionKind, DecisionMeta, Reason};
 
-/// What the log writes of one decision type: one implementation per type
-/// (in `entries.rs`), so the writer, sampling and tracing never match on
-/// the type.
+/// What the log writes of one decision: implemented once, in `entries.rs`,
+/// for every (request, decision) pair from the decision's `Answer` and the
+/// per-type `LoggedRequest`/`LoggedDecision`, so the writer, sampling and
+/// tracing never match on the type.
 pub trait Logged: fmt::Debug + Send {
     /// The decision type.
     fn kind(&self) -> DecisionKind;

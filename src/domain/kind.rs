@@ -1,4 +1,7 @@
-//! The decision types by name, for metrics, logs and traces.
+//! The decision types by name, and what every decision answers whatever
+//! its type: written once here for metrics, logs, traces and bundle tests.
+
+use super::{ChargeFundingDecision, DecisionMeta, PaymentLinkDecision, PlanChangeDecision, Reason};
 
 /// The decision types, each with its fixed outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,5 +48,69 @@ impl DecisionKind {
             Self::PaymentLink => &["link", "require_action", "deny"],
             Self::ChargeFunding => &["approve", "decline"],
         }
+    }
+}
+
+/// What every decision answers, whatever its type.
+pub trait Answer {
+    /// The decision type.
+    const KIND: DecisionKind;
+    /// The outcome as the proto names it without its prefix (`ALLOW`,
+    /// `REQUIRE_ACTION`).
+    fn outcome(&self) -> &'static str;
+    /// Its reasons (their codes come from the bundle, so they are bounded).
+    fn reasons(&self) -> &[Reason];
+    /// Its provenance.
+    fn meta(&self) -> &DecisionMeta;
+
+    /// The outcome as a metric label value, one of `KIND.outcomes()`
+    /// (`allow`, `require_action`).
+    fn outcome_label(&self) -> &'static str {
+        let outcome = self.outcome();
+        Self::KIND
+            .outcomes()
+            .iter()
+            .find(|o| o.eq_ignore_ascii_case(outcome))
+            .copied()
+            .unwrap_or("unknown")
+    }
+}
+
+impl Answer for PlanChangeDecision {
+    const KIND: DecisionKind = DecisionKind::PlanChange;
+    fn outcome(&self) -> &'static str {
+        self.verdict.as_str()
+    }
+    fn reasons(&self) -> &[Reason] {
+        &self.reasons
+    }
+    fn meta(&self) -> &DecisionMeta {
+        &self.meta
+    }
+}
+
+impl Answer for PaymentLinkDecision {
+    const KIND: DecisionKind = DecisionKind::PaymentLink;
+    fn outcome(&self) -> &'static str {
+        self.outcome.as_str()
+    }
+    fn reasons(&self) -> &[Reason] {
+        &self.reasons
+    }
+    fn meta(&self) -> &DecisionMeta {
+        &self.meta
+    }
+}
+
+impl Answer for ChargeFundingDecision {
+    const KIND: DecisionKind = DecisionKind::ChargeFunding;
+    fn outcome(&self) -> &'static str {
+        self.outcome.as_str()
+    }
+    fn reasons(&self) -> &[Reason] {
+        &self.reasons
+    }
+    fn meta(&self) -> &DecisionMeta {
+        &self.meta
     }
 }

@@ -16,7 +16,7 @@ pub use decision::{
 };
 pub use enum_input::EnumInput;
 pub use ids::{IdError, ReasonCode, RuleId};
-pub use kind::DecisionKind;
+pub use kind::{Answer, DecisionKind};
 pub use money::{Currency, Money};
 pub use payment::{
     AutoCharge, ChargeFunding, ChargeFundingInput, HealthIndex, MethodInput, MethodStatus,

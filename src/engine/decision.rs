@@ -8,7 +8,7 @@ use crate::{
         CompiledBundle, ForEach, RuleSet, Scope, TestCase,
         facts::{Context, Table, item::Items},
     },
-    domain::{Reason, Violations},
+    domain::{Answer, Violations},
     engine::DecideError,
 };
 
@@ -22,7 +22,7 @@ pub trait DecisionType {
     /// The validated request.
     type Request;
     /// The decision.
-    type Decision;
+    type Decision: Answer;
 
     /// The decision type's rules in `bundle`.
     fn rules(bundle: &CompiledBundle) -> &RuleSet<Self::Payload>;
@@ -57,6 +57,4 @@ pub trait DecisionType {
         let _ = want;
         None
     }
-    /// The decision's reasons.
-    fn reasons(decision: &Self::Decision) -> &[Reason];
 }

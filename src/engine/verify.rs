@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use super::{ChargeFundingType, DecisionType, PaymentLinkType, PlanChangeType, codes};
 use crate::{
     bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle, Phase, TestCase},
-    domain::FundingStep,
+    domain::{Answer as _, FundingStep},
 };
 
 /// The `now` a bundle test's request is validated with. Never its
@@ -103,7 +103,7 @@ fn check<T: DecisionType>(bundle: &CompiledBundle, test: &TestCase) -> Option<Op
         (Err(e), None) => return Some(Some(format!("failed precondition: {e}"))),
     };
     let (summary, mismatch) = T::compare(&decision, want);
-    let reasons = T::reasons(&decision);
+    let reasons = decision.reasons();
     let codes_got: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
     let got = format!("got {summary} [{}]", codes_got.join(", "));
     if let Some(r) = reasons

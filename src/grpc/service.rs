@@ -24,7 +24,7 @@ use crate::{
     engine::{ChargeFundingType, DecideError, DecisionType as _, PaymentLinkType, PlanChangeType},
     live::LiveBundle,
     telemetry::{
-        metrics::{Measured, Metrics},
+        metrics::{Answer, Metrics},
         trace,
     },
 };
@@ -54,7 +54,6 @@ impl Decisions {
     ) -> Result<Response<T::PbDecision>, Status>
     where
         T: Wire,
-        T::Decision: Measured,
         (T::Request, T::Decision): Logged + 'static,
     {
         let context = self.context(&request);
@@ -79,7 +78,7 @@ impl Decisions {
     ) -> Result<(Req, Dec, Duration), RequestError>
     where
         P: Bounded,
-        Dec: Measured,
+        Dec: Answer,
     {
         let active = self.live.snapshot().ok_or(RequestError::NoBundle)?;
         message.check(&self.limits)?;

@@ -19,8 +19,8 @@ use prometheus_client::{
     registry::{Registry, Unit},
 };
 
-pub use super::measured::{DecisionKind, Measured};
 use crate::domain::ReasonCode;
+pub use crate::domain::{Answer, DecisionKind};
 
 /// Upper bounds of the decision latency buckets, in seconds: a decision
 /// takes microseconds, so the buckets run from 5 µs to 100 ms.
@@ -209,10 +209,10 @@ impl Metrics {
 
     /// Counts one answered decision that took `took` to evaluate: its
     /// outcome, each of its reason codes, and its latency.
-    pub fn decided<D: Measured>(&self, decision: &D, took: Duration) {
+    pub fn decided<D: Answer>(&self, decision: &D, took: Duration) {
         let kind = D::KIND;
         let series = self.inner.by_kind.get(kind.index());
-        let outcome = decision.outcome();
+        let outcome = decision.outcome_label();
         let counter = series.and_then(|s| s.outcomes.iter().find(|(o, _)| *o == outcome));
         match counter {
             Some((_, counter)) => {
@@ -378,7 +378,7 @@ mod tests {
     fn every_outcome_a_decision_can_have_is_a_known_series() {
         let metrics = Metrics::new();
         for verdict in [Verdict::Allow, Verdict::Deny] {
-            let outcome = plan_change(verdict, &[]).outcome();
+            let outcome = plan_change(verdict, &[]).outcome_label();
             assert!(DecisionKind::PlanChange.outcomes().contains(&outcome));
         }
         let text = exposition(&metrics);

@@ -2,7 +2,6 @@
 //! port, and tracing (spans, W3C trace context, OTLP export).
 
 pub mod admin;
-mod measured;
 pub mod metrics;
 pub mod scrape;
 pub mod trace;

@@ -128,3 +128,21 @@ pub async fn connect(port: u16) -> tonic::transport::Channel {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A plan change of tenant `tenant` from `free` to `standard`, asked as
+/// `role`: an upgrade every demo bundle allows.
+pub fn free_to_standard(
+    tenant: &str,
+    role: tollgate::grpc::pb::RequesterRole,
+) -> tollgate::grpc::pb::PlanChangeRequest {
+    tollgate::grpc::pb::PlanChangeRequest {
+        tenant_id: tenant.to_owned(),
+        from_plan: "free".to_owned(),
+        to_plan: "standard".to_owned(),
+        requester: Some(tollgate::grpc::pb::Requester {
+            role: role.into(),
+            id: String::new(),
+        }),
+        ..Default::default()
+    }
+}

@@ -76,10 +76,6 @@ impl DecisionType for ChargeFundingType {
         (summary, mismatch)
     }
 
-    fn reasons(d: &ChargeFundingDecision) -> &[Reason] {
-        &d.reasons
-    }
-
     fn decide(
         bundle: &CompiledBundle,
         req: &ChargeFunding,

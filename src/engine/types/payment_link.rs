@@ -73,10 +73,6 @@ impl DecisionType for PaymentLinkType {
         (summary, mismatch)
     }
 
-    fn reasons(d: &PaymentLinkDecision) -> &[Reason] {
-        &d.reasons
-    }
-
     fn decide(
         bundle: &CompiledBundle,
         req: &PaymentLink,

@@ -107,10 +107,6 @@ impl DecisionType for PlanChangeType {
         }
     }
 
-    fn reasons(d: &PlanChangeDecision) -> &[Reason] {
-        &d.reasons
-    }
-
     fn decide(
         bundle: &CompiledBundle,
         req: &PlanChange,
