@@ -368,3 +368,64 @@ async fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
         "{scrape}"
     );
 }
+
+#[tokio::test]
+async fn over_tls_the_handshake_and_the_preface_share_one_deadline() {
+    use tokio_rustls::rustls::{self, pki_types::pem::PemObject as _};
+    let pki = crate::pki::Pki::new();
+    let tls = tollgate::grpc::TlsSettings::load(pki.files(false), None).expect("load TLS");
+    let options = ServerOptions {
+        tls: Some(tls),
+        connections: ConnectionLimits {
+            handshake_timeout: Duration::from_millis(500),
+            ..ConnectionLimits::default()
+        },
+        ..ServerOptions::default()
+    };
+    let server = crate::pki::TlsServer::start_with(
+        options,
+        tollgate::decision_log::DecisionLog::off(),
+        &pki.ca.pem,
+        None,
+    )
+    .await;
+    // Never says hello.
+    let mut silent = TcpStream::connect(server.addr).await.expect("connect");
+    assert!(
+        closed_within(&mut silent, DEADLINE).await,
+        "a silent TLS connection was kept past the handshake timeout"
+    );
+    // Completes the TLS handshake, then never sends the HTTP/2 preface.
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pki.ca.pem.as_bytes()) {
+        roots.add(cert.expect("CA PEM")).expect("CA");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = TcpStream::connect(server.addr).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut quiet = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake");
+    let closed = tokio::time::timeout(DEADLINE, async {
+        let mut sink = [0u8; 1024];
+        loop {
+            match quiet.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a TLS connection without the HTTP/2 preface was kept past the handshake timeout"
+    );
+    server.stop().await;
+}
