@@ -437,8 +437,9 @@ fn a_bundle_test_without_as_of_is_a_bundle_error_naming_its_place() {
     let text = fs::read_to_string(&file).expect("read tests");
     let line = text.lines().count() + 2;
     fs::write(&file, format!("{text}{}", committed_downgrade_test(""))).expect("write tests");
+    // A test that cannot be compiled is the bundle's error: exit 2.
     let out = run(&["test", path_str(tmp.path())]);
-    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.code, Some(2), "{out}");
     let want = format!(
         "plan_change_tests.yaml:{line}:5: test `committed downgrade`: no `as_of`: \
          give the request one, or give the file `test_defaults: {{ as_of: ... }}`"
@@ -492,8 +493,9 @@ fn test_of_a_bundle_that_does_not_compile_prints_its_problems() {
         "when: change.upgrade",
         "when: chnage.upgrade",
     );
+    // Exit 2: no test ran (1 is kept for a failed test).
     let out = run(&["test", path_str(tmp.path())]);
-    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.code, Some(2), "{out}");
     assert!(
         out.stderr
             .contains(": rule `upgrade-immediate`: condition: undeclared reference to `chnage`"),

@@ -1,6 +1,7 @@
 //! Wiring: runs each subcommand with the parts it needs; `serve` here, the
 //! one-shot bundle tools in `tools.rs`.
 
+mod test_report;
 mod tools;
 
 use std::sync::Arc;
@@ -24,6 +25,9 @@ pub enum Exit {
     Ok = 0,
     /// The bundle or request is invalid, or a test failed.
     Failed = 1,
+    /// `tollgate test`: the bundle does not parse, compile or validate, so
+    /// no test ran.
+    Invalid = 2,
 }
 
 /// What tracing needs from the command line: the log format and, when
@@ -67,7 +71,7 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Check { path } => on_server_stack(move || Ok(tools::check(path.as_ref()))),
-        Command::Test { path } => on_server_stack(move || Ok(tools::test(path.as_ref()))),
+        Command::Test(args) => on_server_stack(move || tools::test(&args)),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
     }
 }

@@ -58,11 +58,10 @@ pub enum Command {
         /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
         path: Option<PathBuf>,
     },
-    /// Run a bundle's own tests and print a summary.
-    Test {
-        /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
-        path: Option<PathBuf>,
-    },
+    /// Run a bundle's own tests and print a summary: exit 0 when all
+    /// passed, 1 when a test failed, 2 when the bundle does not parse,
+    /// compile or validate.
+    Test(TestArgs),
     /// Evaluate one request against a bundle and print the decision as JSON.
     Eval(EvalArgs),
 }
@@ -310,6 +309,33 @@ impl ServeArgs {
     pub fn poll(&self) -> Option<Duration> {
         (self.poll_interval > 0).then(|| Duration::from_secs(self.poll_interval))
     }
+}
+
+/// `tollgate test`: which tests, and how to report them.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
+    pub path: Option<PathBuf>,
+    /// Run only the tests whose name contains PATTERN (a plain,
+    /// case-sensitive substring; no globs). Selecting no test at all is a
+    /// failure (exit 1).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// How to print the results on stdout.
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    pub format: TestFormat,
+    /// Also write the results as JUnit XML to FILE, for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// How `tollgate test` prints its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    /// A line per test, the explain trace under each failure, a summary.
+    Text,
+    /// One JSON document.
+    Json,
 }
 
 /// `tollgate eval`: exactly one request.
