@@ -1,6 +1,7 @@
 //! Wiring: runs each subcommand with the parts it needs; `serve` here, the
 //! one-shot bundle tools in `tools.rs`.
 
+mod revision;
 mod test_report;
 mod tools;
 
@@ -70,7 +71,7 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
             runtime.block_on(serve(*args))?;
             Ok(Exit::Ok)
         }
-        Command::Check { path } => on_server_stack(move || Ok(tools::check(path.as_ref()))),
+        Command::Check(args) => on_server_stack(move || Ok(tools::check(&args))),
         Command::Test(args) => on_server_stack(move || tools::test(&args)),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
     }

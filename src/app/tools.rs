@@ -5,18 +5,18 @@ use std::io::{Read as _, Write as _};
 use anyhow::Context as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
-use super::{Exit, test_report};
+use super::{Exit, revision, test_report};
 use crate::{
     bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle},
-    config::{self, EvalArgs, TestArgs, TestFormat},
+    config::{self, CheckArgs, EvalArgs, TestArgs, TestFormat},
     engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
     grpc::{convert::Wire, pb},
     reload::BundleSource,
 };
 
-pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
-    let source = config::source(path);
-    match read(&source).and_then(|files| engine::verify(&files)) {
+pub(super) fn check(args: &CheckArgs) -> Exit {
+    let source = config::source(args.path.as_ref());
+    let bundle = match read(&source).and_then(|files| engine::verify(&files)) {
         Ok((bundle, report)) => {
             let (native, total) = bundle.native_coverage();
             println!(
@@ -26,13 +26,41 @@ pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
                 bundle.rule_count(),
                 report.passed()
             );
-            Exit::Ok
+            bundle
         }
         Err(errors) => {
             report(&source, &errors);
-            Exit::Failed
+            return Exit::Failed;
+        }
+    };
+    let mut known = Vec::new();
+    if let Some(addr) = &args.against {
+        known.push(revision::on_server(addr).map(|k| (k, format!("server `{addr}`"))));
+    }
+    if let Some(dir) = &args.cache {
+        let place = format!("the cache `{}`", dir.display());
+        known.push(revision::in_cache(dir).map(|k| (k, place)));
+    }
+    let mut exit = Exit::Ok;
+    for found in known {
+        match found {
+            Ok((Some(known), _)) => match known.compare(&bundle) {
+                revision::Comparison::Note(note) => println!("{note}"),
+                revision::Comparison::Warning(warning) => {
+                    eprintln!("warning: {warning}");
+                    if args.strict {
+                        exit = Exit::Failed;
+                    }
+                }
+            },
+            Ok((None, place)) => println!("{place} has no bundle to compare with"),
+            Err(e) => {
+                eprintln!("tollgate: {e:#}");
+                exit = Exit::Failed;
+            }
         }
     }
+    exit
 }
 
 pub(super) fn test(args: &TestArgs) -> anyhow::Result<Exit> {

@@ -54,10 +54,7 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Validate a bundle (parse, compile, run its tests); exit 1 with
     /// `file:line:column: message` lines if anything is wrong.
-    Check {
-        /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
-        path: Option<PathBuf>,
-    },
+    Check(CheckArgs),
     /// Run a bundle's own tests and print a summary: exit 0 when all
     /// passed, 1 when a test failed, 2 when the bundle does not parse,
     /// compile or validate.
@@ -309,6 +306,25 @@ impl ServeArgs {
     pub fn poll(&self) -> Option<Duration> {
         (self.poll_interval > 0).then(|| Duration::from_secs(self.poll_interval))
     }
+}
+
+/// `tollgate check`: the bundle, and where else its revision may be known.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
+    pub path: Option<PathBuf>,
+    /// Also ask the server at ADDR (`host:port`, plaintext gRPC) for its
+    /// active bundle (`GetBundleStatus`), and warn when it has this
+    /// bundle's revision with other content (another digest).
+    #[arg(long, value_name = "ADDR")]
+    pub against: Option<String>,
+    /// Also compare with the bundle a server keeps in its `--bundle-cache`
+    /// DIR, warning likewise.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Make those warnings failures (exit 1), for CI.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `tollgate test`: which tests, and how to report them.
