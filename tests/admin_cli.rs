@@ -1,6 +1,6 @@
 //! `tollgate serve` as a process with its admin HTTP port: the bound
 //! address is logged (so port 0 works), `/healthz`, `/readyz` and `/metrics`
-//! answer, `--max-bundle-age` from the environment takes readiness away,
+//! answer (in the format the `Accept` header asks for), `--max-bundle-age` from the environment takes readiness away,
 //! and bad admin flags or a taken port fail the start.
 
 #![allow(
@@ -29,6 +29,12 @@ use support::Serve;
 const DEADLINE: Duration = Duration::from_secs(20);
 const POLL_EVERY: Duration = Duration::from_millis(25);
 const DEMO_REVISION: &str = "2026-11-22.1";
+const TEXT_004: &str = "text/plain; version=0.0.4; charset=utf-8";
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The `Accept` header of a Prometheus 2.x scrape with its default
+/// protocols.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,\
+    application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 fn tollgate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
@@ -96,18 +102,52 @@ async fn serve_logs_the_admin_address_and_answers_health_readiness_and_metrics()
     assert_eq!(get(admin, "/healthz").await.status, 200);
     let readyz = get(admin, "/readyz").await;
     assert_eq!((readyz.status, readyz.body.as_str()), (200, "ready\n"));
+    // No `Accept`: the text format 0.0.4, an info metric as a gauge.
     let metrics = get(admin, "/metrics").await;
     assert_eq!(metrics.status, 200, "{metrics:?}");
-    assert!(
-        metrics
-            .content_type
-            .starts_with("application/openmetrics-text"),
-        "{metrics:?}"
-    );
+    assert_eq!(metrics.content_type, TEXT_004, "{metrics:?}");
     let info = [("revision", DEMO_REVISION), ("name", "demo")];
     let active = http::value(&metrics.body, "tollgate_bundle_info", &info);
     assert_eq!(active, Some(1.0), "{}", metrics.body);
-    assert!(metrics.body.ends_with("# EOF\n"), "{}", metrics.body);
+    assert!(
+        metrics.body.contains("# TYPE tollgate_bundle_info gauge\n"),
+        "{}",
+        metrics.body
+    );
+    assert!(!metrics.body.contains("# EOF"), "{}", metrics.body);
+    assert!(!metrics.body.contains("# UNIT"), "{}", metrics.body);
+    // OpenMetrics only when asked for, as Prometheus does by default.
+    for (accept, openmetrics) in [
+        (PROMETHEUS_ACCEPT, true),
+        ("application/openmetrics-text; version=1.0.0", true),
+        ("text/plain;version=0.0.4;q=0.5,*/*;q=0.1", false),
+        ("text/plain", false),
+        ("application/openmetrics-text;q=0", false),
+        ("*/*", false),
+    ] {
+        let answer = http::get_accepting(admin, "/metrics", Some(accept))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(answer.status, 200, "{accept}: {answer:?}");
+        if openmetrics {
+            assert_eq!(answer.content_type, OPENMETRICS, "{accept}");
+            assert!(
+                answer.body.ends_with("# EOF\n"),
+                "{accept}: {}",
+                answer.body
+            );
+            assert!(
+                answer.body.contains("# TYPE tollgate_bundle info\n"),
+                "{accept}: {}",
+                answer.body
+            );
+        } else {
+            assert_eq!(answer.content_type, TEXT_004, "{accept}");
+            assert!(!answer.body.contains("# EOF"), "{accept}: {}", answer.body);
+        }
+        let active = http::value(&answer.body, "tollgate_bundle_info", &info);
+        assert_eq!(active, Some(1.0), "{accept}: {}", answer.body);
+    }
 
     // SIGTERM stops the admin port with the rest, and the exit is clean.
     let sent = Command::new("kill")
