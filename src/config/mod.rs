@@ -128,7 +128,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH|URL", value_parser = remote::bundle_arg, env = "TOLLGATE_BUNDLE")]
     pub bundle: Option<BundleArg>,
     /// Also re-read the bundle every this many seconds, in case a file
-    /// system does not deliver change events (0 turns polling off).
+    /// system does not deliver change events (0 turns polling off; the
+    /// embedded bundle is never polled).
     #[arg(long, default_value_t = 30, env = "TOLLGATE_POLL_INTERVAL")]
     pub poll_interval: u64,
     /// Write one JSON line per decision to `stdout` or to a file (appended;
