@@ -503,6 +503,27 @@ fn test_of_a_bundle_that_does_not_compile_prints_its_problems() {
     );
 }
 
+#[test]
+fn check_with_an_empty_cache_dir_has_nothing_to_compare_and_an_unreadable_one_fails() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = path_str(tmp.path());
+    let out = run(&["check", "bundles/demo", "--cache", dir, "--strict"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stdout
+            .contains(&format!("the cache `{dir}` has no bundle to compare with")),
+        "{out}"
+    );
+    // A cached archive that is not one is a failure, not a pass.
+    fs::write(tmp.path().join("bundle.tar.gz"), "not gzip").expect("write");
+    let out = run(&["check", "bundles/demo", "--cache", dir]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr.contains("tollgate: --cache: cannot read `"),
+        "{out}"
+    );
+}
+
 // --- eval --------------------------------------------------------------
 
 const SNAKE_UPGRADE: &str = r#"{

@@ -16,37 +16,39 @@ use crate::{
 /// A bound against a server that does not answer, not a speed requirement.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A bundle known elsewhere: where, and its revision and digest.
+/// What is known elsewhere: where, and the revision and digest of the
+/// bundle there, if it has one.
 #[derive(Debug)]
 pub(super) struct Known {
-    /// `server ADDR` or `cache DIR`, for the message.
-    pub(super) place: String,
-    /// Its revision.
-    pub(super) revision: String,
-    /// Its content digest.
-    pub(super) digest: String,
+    /// `server ADDR` or `the cache DIR`, for the message.
+    place: String,
+    /// Its bundle's revision and content digest; `None` when it has none.
+    bundle: Option<(String, String)>,
 }
 
 impl Known {
     /// How `bundle` compares with it: a warning when the revision is the
     /// same and the content is not, else a note.
     pub(super) fn compare(&self, bundle: &CompiledBundle) -> Comparison {
-        let (place, revision) = (&self.place, &self.revision);
-        if *revision != *bundle.revision {
+        let place = &self.place;
+        let Some((revision, digest)) = &self.bundle else {
+            return Comparison::Note(format!("{place} has no bundle to compare with"));
+        };
+        if **revision != *bundle.revision {
             Comparison::Note(format!(
                 "{place} has revision `{revision}`; this bundle is `{}`",
                 bundle.revision
             ))
-        } else if *self.digest == *bundle.digest {
+        } else if **digest == *bundle.digest {
             Comparison::Note(format!(
                 "{place} has this bundle (revision `{revision}`, same digest)"
             ))
         } else {
             Comparison::Warning(format!(
-                "{place} has revision `{revision}` with digest `{}`, but this bundle's \
+                "{place} has revision `{revision}` with digest `{digest}`, but this bundle's \
                  content differs (digest `{}`): give it a new revision, or replicas \
                  serving either look alike",
-                self.digest, bundle.digest
+                bundle.digest
             ))
         }
     }
@@ -62,8 +64,8 @@ pub(super) enum Comparison {
 }
 
 /// The active bundle of the server at `addr` (`host:port`, or a URL with
-/// `http://`); `None` when it has none.
-pub(super) fn on_server(addr: &str) -> anyhow::Result<Option<Known>> {
+/// `http://`).
+pub(super) fn on_server(addr: &str) -> anyhow::Result<Known> {
     let url = if addr.contains("://") {
         addr.to_owned()
     } else {
@@ -88,18 +90,21 @@ pub(super) fn on_server(addr: &str) -> anyhow::Result<Option<Known>> {
             .with_context(|| format!("--against `{addr}`: GetBundleStatus failed"))
     })?;
     let status = status.into_inner();
-    Ok((!status.revision.is_empty()).then(|| Known {
+    Ok(Known {
         place: format!("server `{addr}`"),
-        revision: status.revision,
-        digest: status.digest,
-    }))
+        bundle: (!status.revision.is_empty()).then_some((status.revision, status.digest)),
+    })
 }
 
-/// The bundle kept in a `--bundle-cache` `dir`; `None` when it holds none.
-pub(super) fn in_cache(dir: &Path) -> anyhow::Result<Option<Known>> {
+/// The bundle kept in a `--bundle-cache` `dir`.
+pub(super) fn in_cache(dir: &Path) -> anyhow::Result<Known> {
+    let place = format!("the cache `{}`", dir.display());
     let archive = cached_archive(dir);
     if !archive.exists() {
-        return Ok(None);
+        return Ok(Known {
+            place,
+            bundle: None,
+        });
     }
     let files = BundleSource::Path(archive.clone())
         .read()
@@ -111,9 +116,8 @@ pub(super) fn in_cache(dir: &Path) -> anyhow::Result<Option<Known>> {
             errors.len()
         )
     })?;
-    Ok(Some(Known {
-        place: format!("the cache `{}`", dir.display()),
-        revision: cached.revision.to_string(),
-        digest: cached.digest.to_string(),
-    }))
+    Ok(Known {
+        place,
+        bundle: Some((cached.revision.to_string(), cached.digest.to_string())),
+    })
 }

@@ -33,27 +33,20 @@ pub(super) fn check(args: &CheckArgs) -> Exit {
             return Exit::Failed;
         }
     };
-    let mut known = Vec::new();
-    if let Some(addr) = &args.against {
-        known.push(revision::on_server(addr).map(|k| (k, format!("server `{addr}`"))));
-    }
-    if let Some(dir) = &args.cache {
-        let place = format!("the cache `{}`", dir.display());
-        known.push(revision::in_cache(dir).map(|k| (k, place)));
-    }
+    let known = [
+        args.against.as_deref().map(revision::on_server),
+        args.cache.as_deref().map(revision::in_cache),
+    ];
     let mut exit = Exit::Ok;
-    for found in known {
-        match found {
-            Ok((Some(known), _)) => match known.compare(&bundle) {
-                revision::Comparison::Note(note) => println!("{note}"),
-                revision::Comparison::Warning(warning) => {
-                    eprintln!("warning: {warning}");
-                    if args.strict {
-                        exit = Exit::Failed;
-                    }
+    for found in known.into_iter().flatten() {
+        match found.map(|known| known.compare(&bundle)) {
+            Ok(revision::Comparison::Note(note)) => println!("{note}"),
+            Ok(revision::Comparison::Warning(warning)) => {
+                eprintln!("warning: {warning}");
+                if args.strict {
+                    exit = Exit::Failed;
                 }
-            },
-            Ok((None, place)) => println!("{place} has no bundle to compare with"),
+            }
             Err(e) => {
                 eprintln!("tollgate: {e:#}");
                 exit = Exit::Failed;
