@@ -16,15 +16,7 @@ mod support;
 use std::{fs, path::Path};
 
 use serde_json::Value;
-use support::{Run, copy_demo, edit, tollgate};
-
-fn run(args: &[&str]) -> Run {
-    Run::of(tollgate().args(args))
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
-}
+use support::{Run, copy_demo, edit, path_str, run};
 
 /// A copy of the demo bundle in which `same plan is denied` expects an
 /// allow, so it fails (its request is denied by `same-plan`).

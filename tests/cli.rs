@@ -24,11 +24,7 @@ use std::{
 };
 
 use serde_json::Value;
-use support::{Run, copy_demo, crate_path, edit, tollgate};
-
-fn run(args: &[&str]) -> Run {
-    Run::of(tollgate().args(args))
-}
+use support::{Run, copy_demo, crate_path, edit, path_str, run, tollgate};
 
 /// Runs `args` with `stdin` piped in.
 fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
@@ -46,10 +42,6 @@ fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
         .write_all(stdin.as_bytes())
         .expect("write stdin");
     Run::from(child.wait_with_output().expect("wait for tollgate"))
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
 }
 
 /// Writes `json` to a file in `dir` and returns its path.

@@ -65,6 +65,16 @@ impl std::fmt::Display for Run {
     }
 }
 
+/// `tollgate ARGS`, run to completion.
+pub fn run(args: &[&str]) -> Run {
+    Run::of(tollgate().args(args))
+}
+
+/// A (temporary) path as the `&str` an argument list takes.
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
 /// A path inside the crate.
 pub fn crate_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
