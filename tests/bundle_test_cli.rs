@@ -85,6 +85,9 @@ fn filter_is_a_substring_not_a_glob() {
         "{out}"
     );
     assert!(out.stdout.ends_with("0 passed, 0 failed\n"), "{out}");
+    let out = run(&["test", "--filter", "same*denied", "--format", "json"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(json_of(&out)["status"], "empty", "{out}");
     let help = run(&["test", "--help"]);
     assert!(help.stdout.contains("substring"), "{help}");
 }

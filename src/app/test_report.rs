@@ -73,10 +73,12 @@ fn ran(step: &TraceStep) -> bool {
 /// The whole run as one JSON document (snake_case keys, as `tollgate eval`
 /// prints its decisions).
 pub(super) fn json(bundle: &CompiledBundle, report: &TestReport) -> Value {
-    let status = if report.failed() == 0 {
-        "passed"
-    } else {
+    let status = if report.failed() > 0 {
         "failed"
+    } else if report.outcomes.is_empty() {
+        "empty"
+    } else {
+        "passed"
     };
     json!({
         "status": status,
