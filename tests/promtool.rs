@@ -6,13 +6,15 @@
 //! and every name, unit suffix, help text and label per Prometheus's
 //! conventions (promtool's linter).
 //!
-//! The OpenMetrics exposition is served only to a scraper that asks for it;
+//! The OpenMetrics exposition, served only to a scraper that asks for it,
+//! is read by Prometheus's Python client's strict OpenMetrics parser
+//! (`prometheus_client.openmetrics.parser`, PyPI `prometheus-client`):
 //! `promtool check metrics` reads the text format alone (it rejects
-//! OpenMetrics' `info` type), so that format is checked by
-//! `tests/admin_cli.rs` (content type, `# EOF`) and not here.
+//! OpenMetrics' `info` type).
 //!
-//! Without `promtool` on `PATH` the trials are ignored, with the reason
-//! (`apt-get install prometheus` installs it; `.ci/run` does), never
+//! Without `promtool` on `PATH`, or python3's `prometheus_client`, the
+//! trials are ignored, with the reason (`apt-get install prometheus` and
+//! `pip install prometheus-client` install them; `.ci/run` does), never
 //! passed; under `TOLLGATE_CI_REQUIRE_TOOLS=1` (set by `.ci/run`) they fail.
 
 #![allow(
@@ -48,10 +50,30 @@ fn main() {
         Trial::ignorable_test("promtool accepts a real scrape of /metrics", {
             let promtool = promtool.clone();
             move || match promtool {
-                Some(promtool) => scrape_and_check(&promtool).map(|()| Completion::Completed),
+                Some(promtool) => {
+                    let scrape = scrape(None)?;
+                    check_text(&promtool, &scrape).map(|()| Completion::Completed)
+                }
                 None => missing_tool(&format!("promtool is not on PATH; `{INSTALL}` installs it")),
             }
         }),
+        Trial::ignorable_test(
+            "the OpenMetrics scrape reads in prometheus_client's OpenMetrics parser",
+            || {
+                let available = Command::new("python3")
+                    .args(["-c", "import prometheus_client.openmetrics.parser"])
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+                if !available {
+                    return missing_tool(
+                        "python3 with prometheus_client is not available \
+                         (python3 -m pip install prometheus-client)",
+                    );
+                }
+                let scrape = scrape(Some("application/openmetrics-text; version=1.0.0"))?;
+                check_openmetrics(&scrape).map(|()| Completion::Completed)
+            },
+        ),
         Trial::ignorable_test("promtool is live: it rejects a counter without _total", {
             move || match promtool {
                 Some(promtool) => rejects_a_bad_exposition(&promtool),
@@ -95,7 +117,9 @@ fn rejects_a_bad_exposition(promtool: &Path) -> Result<Completion, Failed> {
     Ok(Completion::Completed)
 }
 
-fn scrape_and_check(promtool: &Path) -> Result<(), Failed> {
+/// A scrape of `/metrics` (with `accept`, if given) from a real server
+/// that has answered a decision of every type.
+fn scrape(accept: Option<&str>) -> Result<http::Answer, Failed> {
     let port = free_port();
     let admin_port = free_port();
     let _server = Serve(
@@ -112,7 +136,7 @@ fn scrape_and_check(promtool: &Path) -> Result<(), Failed> {
         .enable_all()
         .build()
         .expect("runtime");
-    let text = runtime.block_on(async {
+    let answer = runtime.block_on(async {
         let mut client = DecisionServiceClient::new(support::connect(port).await);
         // Every series family gets samples: each decision type, a reason, a
         // histogram, and a refused (invalid) call.
@@ -129,21 +153,73 @@ fn scrape_and_check(promtool: &Path) -> Result<(), Failed> {
         let _ = client
             .decide_charge_funding(pb::ChargeFundingRequest::default())
             .await;
-        http::get(admin, "/metrics").await
+        http::get_accepting(admin, "/metrics", accept).await
     })?;
-    if text.content_type != "text/plain; version=0.0.4; charset=utf-8" {
-        return Err(format!("content type `{}`", text.content_type).into());
+    if !answer.body.contains("tollgate_decisions_total{") {
+        return Err(format!("no decisions counted:\n{}", answer.body).into());
     }
-    if !text.body.contains("tollgate_decisions_total{") {
-        return Err(format!("no decisions counted:\n{}", text.body).into());
+    Ok(answer)
+}
+
+fn check_text(promtool: &Path, scrape: &http::Answer) -> Result<(), Failed> {
+    if scrape.content_type != "text/plain; version=0.0.4; charset=utf-8" {
+        return Err(format!("content type `{}`", scrape.content_type).into());
     }
-    let (ok, printed) = promtool_check(promtool, &text.body);
+    let (ok, printed) = promtool_check(promtool, &scrape.body);
     if !ok || !printed.trim().is_empty() {
         return Err(format!(
             "promtool check metrics (ok: {ok}) says:\n{printed}\non:\n{}",
-            text.body
+            scrape.body
         )
         .into());
+    }
+    Ok(())
+}
+
+/// Parses the scrape with the strict OpenMetrics parser; it raises on any
+/// breach of the format (a missing `# EOF`, a sample outside its family, a
+/// counter without `_total`, ...).
+fn check_openmetrics(scrape: &http::Answer) -> Result<(), Failed> {
+    if !scrape
+        .content_type
+        .starts_with("application/openmetrics-text; version=1.0.0")
+    {
+        return Err(format!("content type `{}`", scrape.content_type).into());
+    }
+    let script = "import sys\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
+        for f in text_string_to_metric_families(sys.stdin.read()):\n    print(f.type, f.name)\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(scrape.body.as_bytes())
+        .expect("write to python3");
+    let out = child.wait_with_output().expect("wait for python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "the OpenMetrics parser refused the scrape: {}\non:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            scrape.body
+        )
+        .into());
+    }
+    for family in [
+        "info tollgate_bundle",
+        "counter tollgate_decisions",
+        "histogram tollgate_decision_duration_seconds",
+    ] {
+        if !stdout.lines().any(|l| l == family) {
+            return Err(format!("`{family}` not parsed:\n{stdout}").into());
+        }
     }
     Ok(())
 }
