@@ -13,12 +13,14 @@ use crate::{
 mod admin;
 mod file;
 mod remote;
+mod signing;
 mod tls;
 mod trace;
 
 pub use admin::AdminArgs;
 pub use file::{Loaded, effective, parse_from};
 pub use remote::{BundleArg, RemoteArgs};
+pub use signing::{KeyArg, SignArgs, VerifyArgs};
 pub use tls::TlsArgs;
 pub use trace::TraceArgs;
 
@@ -57,12 +59,21 @@ pub enum Command {
     Check {
         /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
         path: Option<PathBuf>,
+        /// The keys the bundle must be signed with.
+        #[command(flatten)]
+        verify: VerifyArgs,
     },
     /// Run a bundle's own tests and print a summary.
     Test {
         /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
         path: Option<PathBuf>,
+        /// The keys the bundle must be signed with.
+        #[command(flatten)]
+        verify: VerifyArgs,
     },
+    /// Sign a bundle directory: write its `.signatures.json` (OPA's bundle
+    /// signature format), listing every YAML file with its SHA-256.
+    Sign(SignArgs),
     /// Evaluate one request against a bundle and print the decision as JSON.
     Eval(EvalArgs),
 }
@@ -234,6 +245,9 @@ pub struct ServeArgs {
     /// Polling a remote bundle.
     #[command(flatten)]
     pub remote: RemoteArgs,
+    /// The keys bundles must be signed with.
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 impl ServeArgs {

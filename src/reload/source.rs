@@ -9,7 +9,7 @@ use std::{
 };
 
 use super::{ArchiveError, RemoteSource, SourceError};
-use crate::bundle::{BundleFiles, is_yaml};
+use crate::bundle::{BundleFiles, is_yaml, signature::SIGNATURES_FILE};
 
 // `DEMO_FILES`: every file of `bundles/demo/`, embedded by `build.rs`.
 include!(concat!(env!("OUT_DIR"), "/demo_bundle.rs"));
@@ -98,9 +98,10 @@ fn read_dir_limited(dir: &Path, limit: u64) -> Result<BundleFiles, SourceError> 
     for entry in entries {
         let entry = entry.map_err(cannot_list)?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        let signatures = name == SIGNATURES_FILE;
         // ConfigMap mounts keep `..data` and `..<timestamp>` beside the
         // files; editors leave `.swp` files. Neither is part of the bundle.
-        if name.starts_with('.') || !is_yaml(&name) {
+        if !signatures && (name.starts_with('.') || !is_yaml(&name)) {
             continue;
         }
         let path = entry.path();
@@ -115,7 +116,11 @@ fn read_dir_limited(dir: &Path, limit: u64) -> Result<BundleFiles, SourceError> 
             Ok(m) if m.is_file() => match fs::read(&path) {
                 Ok(content) => {
                     total = total.saturating_add(m.len());
-                    files.insert(name, content);
+                    if signatures {
+                        files.set_signatures(content);
+                    } else {
+                        files.insert(name, content);
+                    }
                 }
                 Err(error) => return Err(SourceError::Read { path, error }),
             },
@@ -173,17 +178,28 @@ fn read_entries(
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
-        if name.starts_with('.') || !is_yaml(&name) {
+        // The signatures are at the archive's root, as OPA writes them.
+        let signatures = name == SIGNATURES_FILE
+            && path
+                .components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .count()
+                == 1;
+        if !signatures && (name.starts_with('.') || !is_yaml(&name)) {
             continue;
         }
-        if files.contains(&name) {
+        if files.contains(&name) || (signatures && files.signatures().is_some()) {
             return Err(ArchiveError::Duplicate(name));
         }
         let mut content = Vec::new();
         if let Err(error) = entry.read_to_end(&mut content) {
             return Err(ArchiveError::Entry { name, error });
         }
-        files.insert(name, content);
+        if signatures {
+            files.set_signatures(content);
+        } else {
+            files.insert(name, content);
+        }
     }
     Ok(files)
 }
