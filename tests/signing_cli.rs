@@ -242,7 +242,10 @@ fn an_rsa_key_from_openssl_signs_rs256() {
         &public.display().to_string(),
     ]);
     let signed = s.sign(&private, Some("ops"));
-    assert!(signed.stdout.contains("with RS256 as key `ops`"), "{signed}");
+    assert!(
+        signed.stdout.contains("with RS256 as key `ops`"),
+        "{signed}"
+    );
     let check = Run::of(
         tollgate()
             .arg("check")
@@ -278,8 +281,41 @@ fn bad_keys_and_the_embedded_demo_are_bad_configuration() {
     );
     assert_eq!(serve.code, Some(64), "{serve}");
     assert!(
-        serve.stderr.contains("the embedded demo bundle is not signed"),
+        serve
+            .stderr
+            .contains("the embedded demo bundle is not signed"),
         "{serve}"
+    );
+    // The config file sets the keys as the flag does.
+    let config = s.dir.path().join("tollgate.yaml");
+    fs::write(
+        &config,
+        format!("verification-key: [\"release={}\"]\n", s.public.display()),
+    )
+    .expect("write the config file");
+    let shown = Run::of(
+        tollgate()
+            .args(["serve", "--check-config", "--config"])
+            .arg(&config),
+    );
+    assert!(
+        shown.stdout.contains(&format!(
+            "verification-key: [\"release={}\"]  # config file",
+            s.public.display()
+        )),
+        "{shown}"
+    );
+    let from_file = Run::of(
+        tollgate()
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config),
+    );
+    assert_eq!(from_file.code, Some(64), "{from_file}");
+    assert!(
+        from_file
+            .stderr
+            .contains("the embedded demo bundle is not signed"),
+        "{from_file}"
     );
     // A private key where a public one belongs, and the other way round.
     let swapped = Run::of(

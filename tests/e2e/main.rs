@@ -33,6 +33,7 @@ mod provenance;
 mod readiness;
 mod reflection;
 mod reload;
+mod signing;
 mod support;
 mod tls;
 mod tls_serve;

@@ -192,6 +192,7 @@ impl TlsServer {
                 ..ServerOptions::default()
             },
             admin: Some(admin),
+            ..ServeOptions::default()
         };
         let server = Self {
             addr,
