@@ -19,6 +19,7 @@ mod charge_funding;
 mod conversion;
 mod decision_log;
 mod deployments;
+mod full_disk;
 mod health;
 mod http;
 mod invalid;
