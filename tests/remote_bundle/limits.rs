@@ -34,6 +34,7 @@ fn remote(url: &str) -> RemoteSource {
         poll_max: Duration::from_millis(400),
         token_file: None,
         max_bytes: 1024 * 1024,
+        download_timeout: Duration::from_secs(5),
     }
 }
 
