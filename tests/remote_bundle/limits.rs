@@ -21,8 +21,8 @@ use crate::{
 };
 
 /// A Tollgate server in this process, stopped when dropped.
-struct Server {
-    channel: Channel,
+pub(crate) struct Server {
+    pub(crate) channel: Channel,
     _stop: oneshot::Sender<()>,
 }
 
@@ -38,7 +38,8 @@ fn remote(url: &str) -> RemoteSource {
     }
 }
 
-async fn serve(source: RemoteSource) -> Server {
+/// Serves `source` in this process on a loopback port.
+pub(crate) async fn serve(source: RemoteSource) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("address").port();
     let (stop, stopped) = oneshot::channel::<()>();

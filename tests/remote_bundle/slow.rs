@@ -17,11 +17,10 @@ use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::{TcpListener, TcpStream},
 };
-use tollgate::reload::{BundleSource, RemoteSource};
+use tollgate::reload::RemoteSource;
 
 use crate::{
-    DEADLINE, decided_revision, eventually, source::demo, status, support::connect,
-    wait_for_revision,
+    DEADLINE, decided_revision, eventually, limits::serve, source::demo, status, wait_for_revision,
 };
 
 /// A raw HTTP/1.1 source: answers every GET with the published archive,
@@ -80,10 +79,7 @@ async fn a_source_sending_a_byte_a_second_is_cut_off_and_later_polls_go_on() {
     let state = Arc::new(Trickle::default());
     *state.archive.lock().expect("archive") = demo("rev-a");
     let addr = start(state.clone()).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let source = RemoteSource {
+    let server = serve(RemoteSource {
         url: format!("http://{addr}/bundle.tar.gz").parse().expect("url"),
         cache: None,
         poll_min: Duration::from_millis(300),
@@ -91,16 +87,9 @@ async fn a_source_sending_a_byte_a_second_is_cut_off_and_later_polls_go_on() {
         token_file: None,
         max_bytes: 1024 * 1024,
         download_timeout: Duration::from_millis(500),
-    };
-    tokio::spawn(tollgate::app::serve_on(
-        listener,
-        BundleSource::Remote(source),
-        None,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let channel = connect(port).await;
+    })
+    .await;
+    let channel = server.channel.clone();
     wait_for_revision(&channel, "rev-a", &[], Instant::now() + DEADLINE).await;
 
     // Now every answer trickles: each poll gives up after 500 ms, and the

@@ -31,6 +31,21 @@ fn trusted(keys: &[(&str, &str)]) -> TrustedKeys {
     )
 }
 
+/// `files` with a `.signatures.json` holding `token` alone.
+fn with_token(mut files: BundleFiles, token: String) -> BundleFiles {
+    let file = SignaturesFile {
+        signatures: vec![token],
+    };
+    files.set_signatures(serde_json::to_vec(&file).unwrap());
+    files
+}
+
+/// The one JWS in `files`' `.signatures.json`.
+fn token_of(files: &BundleFiles) -> String {
+    let file: SignaturesFile = serde_json::from_slice(files.signatures().unwrap()).unwrap();
+    file.signatures.into_iter().next().unwrap()
+}
+
 fn messages(result: Result<Verified, BundleErrors>) -> Vec<String> {
     let errors = result.unwrap_err();
     assert_eq!(errors.phase(), Phase::Signature);
@@ -147,42 +162,21 @@ fn a_damaged_signatures_file_is_refused() {
 fn a_tampered_payload_does_not_verify() {
     let (private, public) = pair(&PKCS_ECDSA_P256_SHA256);
     let keys = trusted(&[("k", &public)]);
-    let files = signed(&bundle(), &private, Some("k"));
-    let text = String::from_utf8(files.signatures().unwrap().to_vec()).unwrap();
-    let file: SignaturesFile = serde_json::from_str(&text).unwrap();
-    let [token] = file.signatures.as_slice() else {
-        panic!()
-    };
+    let token = token_of(&signed(&bundle(), &private, Some("k")));
+    // The payload of a signature over a bundle with `evil.yaml`, under the
+    // header and signature of the real one.
+    let mut evil = bundle();
+    evil.insert("evil.yaml", b"x: 1\n".to_vec());
+    let evil_token = token_of(&signed(&evil, &private, Some("k")));
     let parts: Vec<&str> = token.split('.').collect();
-    // Another payload (one listing `evil.yaml`) under the same header and
-    // signature.
-    let other = signed(
-        &{
-            let mut f = bundle();
-            f.insert("evil.yaml", b"x: 1\n".to_vec());
-            f
-        },
-        &private,
-        Some("k"),
-    );
-    let other_text = String::from_utf8(other.signatures().unwrap().to_vec()).unwrap();
-    let other_file: SignaturesFile = serde_json::from_str(&other_text).unwrap();
-    let other_payload = other_file.signatures[0]
-        .split('.')
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let forged = format!("{}.{}.{}", parts[0], other_payload, parts[2]);
-    let mut tampered = bundle();
-    tampered.insert("evil.yaml", b"x: 1\n".to_vec());
-    tampered.set_signatures(
-        serde_json::to_vec(&SignaturesFile {
-            signatures: vec![forged],
-        })
-        .unwrap(),
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        evil_token.split('.').nth(1).unwrap(),
+        parts[2]
     );
     assert_eq!(
-        messages(keys.verify(&tampered)),
+        messages(keys.verify(&with_token(evil, forged))),
         [".signatures.json: signed as key `k`, but the signature does not verify with that key"]
     );
 }
@@ -213,14 +207,7 @@ fn names_with_directories_match_by_base_name_and_other_files_are_not_checked() {
         keyid: None,
         scope: None,
     };
-    let token = key.sign(&payload, None).unwrap();
-    let mut files = bundle();
-    files.set_signatures(
-        serde_json::to_vec(&SignaturesFile {
-            signatures: vec![token],
-        })
-        .unwrap(),
-    );
+    let files = with_token(bundle(), key.sign(&payload, None).unwrap());
     assert_eq!(keys.verify(&files).unwrap().key_id, "k");
 }
 
@@ -234,14 +221,7 @@ fn a_scope_is_refused_as_opa_does_without_one_configured() {
         keyid: None,
         scope: Some("write".into()),
     };
-    let token = key.sign(&payload, None).unwrap();
-    let mut files = bundle();
-    files.set_signatures(
-        serde_json::to_vec(&SignaturesFile {
-            signatures: vec![token],
-        })
-        .unwrap(),
-    );
+    let files = with_token(bundle(), key.sign(&payload, None).unwrap());
     assert_eq!(
         messages(keys.verify(&files)),
         [
