@@ -131,8 +131,8 @@ fn read_dir_limited(dir: &Path, limit: u64) -> Result<BundleFiles, SourceError> 
     Ok(files)
 }
 
-/// Reads the YAML files of a gzipped tar, by base name; refuses an archive
-/// that unpacks to more than 64 MiB.
+/// Reads the YAML files of a gzipped tar, and its `.signatures.json`, by
+/// base name; refuses an archive that unpacks to more than 64 MiB.
 pub(crate) fn read_archive(reader: impl std::io::Read) -> Result<BundleFiles, ArchiveError> {
     read_archive_limited(reader, MAX_ARCHIVE_BYTES)
 }
@@ -178,13 +178,10 @@ fn read_entries(
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
-        // The signatures are at the archive's root, as OPA writes them.
-        let signatures = name == SIGNATURES_FILE
-            && path
-                .components()
-                .filter(|c| matches!(c, std::path::Component::Normal(_)))
-                .count()
-                == 1;
+        // Read by base name like the YAML files, so a bundle packed with
+        // its directory (`billing/.signatures.json`) is found too; OPA
+        // writes it at the root. Two are refused below.
+        let signatures = name == SIGNATURES_FILE;
         if !signatures && (name.starts_with('.') || !is_yaml(&name)) {
             continue;
         }
@@ -269,6 +266,24 @@ mod tests {
         let archive = tar_gz_raw(b"./b/plans.yaml", b"plans: []");
         let files = read_archive_limited(archive.as_slice(), 64 * 1024).unwrap();
         assert!(files.contains("plans.yaml"));
+    }
+
+    #[test]
+    fn the_signatures_file_is_read_once_at_any_depth() {
+        let archive = tar_gz(&[
+            ("b/plans.yaml", b"plans: []".to_vec()),
+            ("b/.signatures.json", b"{}".to_vec()),
+            ("b/.hidden.yaml", b"x".to_vec()),
+        ]);
+        let files = read_archive_limited(archive.as_slice(), 64 * 1024).unwrap();
+        assert_eq!(files.signatures(), Some(b"{}".as_slice()));
+        assert_eq!(files.iter().count(), 1, "only plans.yaml besides it");
+        let twice = tar_gz(&[
+            ("a/.signatures.json", b"{}".to_vec()),
+            ("b/.signatures.json", b"{}".to_vec()),
+        ]);
+        let err = read_archive_limited(twice.as_slice(), 64 * 1024).unwrap_err();
+        assert_eq!(err.to_string(), "two files named `.signatures.json`");
     }
 
     #[test]

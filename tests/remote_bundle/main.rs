@@ -12,6 +12,7 @@
 
 mod limits;
 mod replicas;
+mod signed;
 mod slow;
 mod source;
 #[allow(dead_code, reason = "the helpers are shared with other test binaries")]

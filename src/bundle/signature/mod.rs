@@ -26,7 +26,7 @@ pub use verify::{TrustedKeys, Verified};
 
 use super::{BundleFiles, is_yaml};
 
-/// The signature file's name, in a bundle directory or at an archive's root.
+/// The signature file's name, in a bundle directory or an archive.
 pub const SIGNATURES_FILE: &str = ".signatures.json";
 
 /// The one hash algorithm files are signed with.
