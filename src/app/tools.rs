@@ -18,6 +18,10 @@ pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
     let source = config::source(path);
     match read(&source).and_then(|files| engine::verify(&files)) {
         Ok((bundle, report)) => {
+            // Warnings do not fail the check: the bundle would load.
+            for w in &bundle.warnings {
+                eprintln!("warning: {w}");
+            }
             let (native, total) = bundle.native_coverage();
             println!(
                 "ok: bundle `{}` revision `{}`: {} rules, {} tests passed; {native} of {total} expressions run natively",
@@ -26,6 +30,9 @@ pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
                 bundle.rule_count(),
                 report.passed()
             );
+            if !bundle.warnings.is_empty() {
+                eprintln!("{source}: {} warning(s)", bundle.warnings.len());
+            }
             Exit::Ok
         }
         Err(errors) => {

@@ -222,6 +222,11 @@ pub fn plan(
             if !view.balance_usable {
                 return Err(frozen());
             }
+            // A source that is not ACTIVE or not of a type the merchant
+            // accepts is never topped up from, whatever the rule says.
+            if let Some(why) = view.auto_charge.source_problem(merchant) {
+                return Err(why);
+            }
             if !view.auto_charge_ok {
                 return Err("auto-charge does not meet the merchant's criterion".to_owned());
             }
@@ -232,7 +237,10 @@ pub fn plan(
                 );
             }
             let ac = &req.wallet.auto_charge;
-            let top_up = top_up_amount(mode, ac.amount_minor, shortfall);
+            // What the balance can still hold: a top-up never takes it
+            // past int64 (one preset always fits: the request's validation).
+            let headroom = i64::MAX.checked_sub(balance).unwrap_or(0);
+            let top_up = top_up_amount(mode, ac.amount_minor, shortfall, headroom);
             if top_up <= 0 {
                 return Err(format!(
                     "the cap on top-ups is below the user's preset of {}",
@@ -240,7 +248,7 @@ pub fn plan(
                 ));
             }
             let top = step(FundingSource::AutoCharge, &ac.source_method_id, top_up);
-            let remaining = shortfall.saturating_sub(top_up).max(0);
+            let remaining = shortfall.checked_sub(top_up).ok_or(OVERFLOW)?.max(0);
             if remaining == 0 {
                 vec![top, step(FundingSource::Balance, &balance_id, amount)]
             } else {
@@ -251,7 +259,7 @@ pub fn plan(
                          and no preset fallback the merchant accepts may pay it in a split"
                     ));
                 };
-                let from_balance = amount.saturating_sub(remaining);
+                let from_balance = amount.checked_sub(remaining).ok_or(OVERFLOW)?;
                 vec![
                     top,
                     step(FundingSource::Balance, &balance_id, from_balance),
@@ -265,13 +273,10 @@ pub fn plan(
             };
             if merchant.allow_split {
                 let from_balance = balance.min(amount);
+                let rest = amount.checked_sub(from_balance).ok_or(OVERFLOW)?;
                 vec![
                     step(FundingSource::Balance, &balance_id, from_balance),
-                    step(
-                        FundingSource::PaymentMethod,
-                        &method.id,
-                        amount - from_balance,
-                    ),
+                    step(FundingSource::PaymentMethod, &method.id, rest),
                 ]
                 .into_iter()
                 .filter(|s| s.amount_minor > 0)
@@ -284,6 +289,11 @@ pub fn plan(
     checked(steps, amount)
 }
 
+/// Why a plan fails when a difference of minor units leaves int64: never
+/// reached, since every operand is in range (the charge > 0, the balance,
+/// top-up and shortfall >= 0), but checked rather than wrapped.
+const OVERFLOW: &str = "a step's amount overflows int64";
+
 /// `steps`, once they meet the funding invariants.
 fn checked(steps: Vec<FundingStep>, amount: i64) -> Result<Vec<FundingStep>, String> {
     check(&steps, amount)?;
@@ -291,18 +301,23 @@ fn checked(steps: Vec<FundingStep>, amount: i64) -> Result<Vec<FundingStep>, Str
 }
 
 /// What one auto-charge tops up for `shortfall` given the user's `preset`:
-/// never more than the preset allows.
-pub fn top_up_amount(mode: TopUp, preset: i64, shortfall: i64) -> i64 {
+/// never more than the preset allows, and never more than `headroom`, what
+/// the balance can hold before it leaves int64 (whole presets, so several
+/// presets stop at the last one that fits; a single preset always fits, the
+/// request's validation sees to that).
+pub fn top_up_amount(mode: TopUp, preset: i64, shortfall: i64, headroom: i64) -> i64 {
     match mode {
         TopUp::Preset => preset,
         TopUp::PresetMultiples { max_minor } => {
             if preset <= 0 {
                 return 0;
             }
-            // Whole presets: as many as cover the shortfall, within the cap.
+            // Whole presets: as many as cover the shortfall, within the cap
+            // and the headroom. `needed * preset` is then at most the
+            // smaller of the two, so the product cannot overflow.
             let needed = shortfall / preset + i64::from(shortfall % preset != 0);
-            let allowed = max_minor / preset;
-            needed.min(allowed).saturating_mul(preset)
+            let allowed = max_minor.min(headroom.max(0)) / preset;
+            needed.min(allowed).checked_mul(preset).unwrap_or(0)
         }
     }
 }
@@ -340,19 +355,26 @@ mod tests {
 
     #[test]
     fn a_top_up_never_exceeds_what_the_preset_allows() {
+        // Headroom enough for every case that is not about headroom.
+        const H: i64 = i64::MAX;
         // One preset, whatever the shortfall.
-        assert_eq!(top_up_amount(TopUp::Preset, 1000, 48_000), 1000);
-        assert_eq!(top_up_amount(TopUp::Preset, 5000, 1), 5000);
+        assert_eq!(top_up_amount(TopUp::Preset, 1000, 48_000, H), 1000);
+        assert_eq!(top_up_amount(TopUp::Preset, 5000, 1, H), 5000);
         // Whole presets that cover the shortfall, within the cap.
         let multiples = |max_minor| TopUp::PresetMultiples { max_minor };
-        assert_eq!(top_up_amount(multiples(10_000), 1000, 2500), 3000);
-        assert_eq!(top_up_amount(multiples(10_000), 1000, 3000), 3000);
-        assert_eq!(top_up_amount(multiples(10_000), 1000, 48_000), 10_000);
+        assert_eq!(top_up_amount(multiples(10_000), 1000, 2500, H), 3000);
+        assert_eq!(top_up_amount(multiples(10_000), 1000, 3000, H), 3000);
+        assert_eq!(top_up_amount(multiples(10_000), 1000, 48_000, H), 10_000);
         // A cap that is not a whole number of presets rounds down.
-        assert_eq!(top_up_amount(multiples(2500), 1000, 48_000), 2000);
+        assert_eq!(top_up_amount(multiples(2500), 1000, 48_000, H), 2000);
         // A cap below one preset tops up nothing (the plan fails closed).
-        assert_eq!(top_up_amount(multiples(500), 1000, 48_000), 0);
+        assert_eq!(top_up_amount(multiples(500), 1000, 48_000, H), 0);
         // No overflow near the int64 limit.
-        assert_eq!(top_up_amount(multiples(i64::MAX), 1, i64::MAX), i64::MAX);
+        let max = i64::MAX;
+        assert_eq!(top_up_amount(multiples(max), 1, max, max), max);
+        // The balance never leaves int64: whole presets up to the headroom.
+        assert_eq!(top_up_amount(multiples(max), 1000, 48_000, 2500), 2000);
+        assert_eq!(top_up_amount(multiples(max), 3, max, max), max / 3 * 3);
+        assert_eq!(top_up_amount(multiples(max), 1000, 48_000, 999), 0);
     }
 }
