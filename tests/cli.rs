@@ -209,6 +209,55 @@ fn check_without_a_path_checks_the_embedded_demo() {
 }
 
 #[test]
+fn check_warns_about_a_merchant_without_a_health_threshold_and_passes() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    copy_demo(dir);
+    // No bundle default; meal-kit, which relied on it, states its own; a
+    // new merchant states none.
+    let merchants = dir.join("merchants.yaml");
+    edit(
+        &merchants,
+        "payments: { default_min_health_score: 50 }\n",
+        "",
+    );
+    edit(
+        &merchants,
+        "  - id: meal-kit\n",
+        "  - id: meal-kit\n    min_health_score: 50\n",
+    );
+    fs::write(
+        dir.join("shops.yaml"),
+        "merchants:\n  - id: gift-shop\n    currency: JPY\n",
+    )
+    .expect("write shops.yaml");
+    let out = run(&["check", path_str(dir)]);
+    assert_eq!(out.code, Some(0), "a warning is not an error: {out}");
+    assert!(out.stdout.starts_with("ok: bundle `demo`"), "{out}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "warning: shops.yaml:2:5: merchant `gift-shop`: no `min_health_score` and no \
+             `payments.default_min_health_score`: rules reading `merchant.min_health_score` \
+             fail closed for it\n{}: 1 warning(s)\n",
+            dir.display()
+        ),
+        "{out}"
+    );
+
+    // The threshold is not taken to be 0: the demo's health rule fails closed.
+    let file = request_file(
+        dir,
+        r#"{"user_id": "u1", "merchant_id": "gift-shop", "health": {"score": 100},
+            "as_of": "2026-03-10T09:00:00Z"}"#,
+    );
+    let d = decision(&run(&["eval", path_str(dir), "--payment-link", &file]));
+    assert_eq!(d["outcome"], "LINK_OUTCOME_DENY", "{d}");
+    assert_eq!(reason_codes(&d), ["POLICY_EVALUATION_ERROR"], "{d}");
+    assert_eq!(d["reasons"][0]["rule_id"], "health-score-too-low", "{d}");
+}
+
+#[test]
 fn check_accepts_the_demo_directory() {
     let out = run(&["check", "bundles/demo"]);
     assert_eq!(out.code, Some(0), "{out}");
@@ -1037,7 +1086,7 @@ fn eval_uses_the_merchant_settings_of_the_bundle_it_is_given() {
     // No split at video-stream: the fallback pays the whole charge.
     edit(
         &bundle.join("merchants.yaml"),
-        "    allow_split: true\n",
+        "    # A charge may be split between the balance and a fallback method.\n    allow_split: true\n",
         "",
     );
     let file = request_file(tmp.path(), CHARGE_WITH_FALLBACK);

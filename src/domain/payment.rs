@@ -360,10 +360,10 @@ impl ChargeFunding {
                 format!("`{}` is negative", input.balance_minor),
             );
         }
-        let wallet = Wallet::parse(&mut bad, input.wallet, now);
-        if let Some(w) = &wallet {
-            top_up_fits(&mut bad, input.balance_minor, &w.auto_charge);
+        if let Some(ac) = &input.wallet.auto_charge {
+            top_up_fits(&mut bad, input.balance_minor, ac);
         }
+        let wallet = Wallet::parse(&mut bad, input.wallet, now);
         match (wallet, amount) {
             (Some(wallet), Some(amount)) if bad.is_empty() => Ok(Self {
                 wallet,
@@ -373,7 +373,6 @@ impl ChargeFunding {
             _ => Err(bad),
         }
     }
-
 }
 
 /// A balance that one auto-charge top-up would take past `i64::MAX` cannot

@@ -112,10 +112,15 @@ async fn without_a_split_the_fallback_pays_the_whole_charge() {
     assert_funding(&d, Approve, &steps, &["FALLBACK_METHOD_USED"]);
 
     // `allow_split` removed: it defaults to false.
-    dir.edit(MERCHANTS, "    allow_split: true\n", "");
+    dir.edit(
+        MERCHANTS,
+        "    # A charge may be split between the balance and a fallback method.\n    allow_split: true\n",
+        "",
+    );
     let pinned = [
         "the lowest-ranked fallback pays the shortfall when the merchant allows a split",
         "a preset auto-charge below the shortfall is topped up once and the preset fallback pays the rest",
+        "an expired auto-charge source leaves the shortfall to the preset fallback",
     ];
     go_live(&dir, &server, &pinned).await;
 

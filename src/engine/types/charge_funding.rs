@@ -351,7 +351,82 @@ fn check(steps: &[FundingStep], amount: i64) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{TopUp, top_up_amount};
+    use jiff::Timestamp;
+
+    use super::{TopUp, decide_charge_funding, top_up_amount};
+    use crate::{
+        bundle::{BundleFiles, compile},
+        domain::{AutoCharge, ChargeFunding, ChargeFundingInput, FundingOutcome, MethodInput},
+    };
+
+    /// A rule that always funds by auto-charge: the engine, not the rule,
+    /// keeps a top-up from drawing on a source the criterion refuses.
+    const ALWAYS_TOP_UP: &str = r#"
+merchants:
+  - { id: shop, currency: JPY, min_health_score: 0, auto_charge: { source_types: [CREDIT_CARD] } }
+charge_funding_rules:
+  - id: always-top-up
+    effect: approve
+    funding: auto_charge
+    reason: { code: TOP_UP, message: "top up" }
+"#;
+
+    fn top_up_from(kind: &str, status: &str) -> (FundingOutcome, Vec<String>) {
+        let mut files = BundleFiles::default();
+        files.insert("bundle.yaml", b"name: t\nrevision: \"1\"\n".to_vec());
+        files.insert("rules.yaml", ALWAYS_TOP_UP.as_bytes().to_vec());
+        let bundle = compile(&files).expect("the bundle compiles");
+        let mut input = ChargeFundingInput {
+            currency: Some("JPY".to_owned()),
+            amount_minor: 3000,
+            balance_minor: 500,
+            ..Default::default()
+        };
+        input.wallet.user_id = "u1".to_owned();
+        input.wallet.merchant_id = "shop".to_owned();
+        input.wallet.methods = vec![MethodInput {
+            id: "m1".to_owned(),
+            kind: Some(kind.to_owned()).into(),
+            status: Some(status.to_owned()).into(),
+            fallback_rank: 0,
+        }];
+        input.wallet.auto_charge = Some(AutoCharge {
+            enabled: true,
+            source_method_id: "m1".to_owned(),
+            threshold_minor: 0,
+            amount_minor: 5000,
+        });
+        let req = ChargeFunding::parse(input, Timestamp::UNIX_EPOCH).expect("a valid request");
+        let d = decide_charge_funding(&bundle, &req);
+        // The plan's reason first; the skipped fallbacks follow it.
+        let first = d.reasons.first().map(|r| r.message.clone());
+        (d.outcome, first.into_iter().collect())
+    }
+
+    #[test]
+    fn a_rule_never_tops_up_from_a_source_the_criterion_refuses() {
+        let (outcome, _) = top_up_from("CREDIT_CARD", "ACTIVE");
+        assert_eq!(outcome, FundingOutcome::Approve);
+        let (outcome, messages) = top_up_from("CREDIT_CARD", "SUSPENDED");
+        assert_eq!(outcome, FundingOutcome::Decline);
+        assert_eq!(
+            messages,
+            [
+                "rule `always-top-up` approves the charge but no funding plan exists: \
+              the auto-charge source `m1` is SUSPENDED"
+            ]
+        );
+        let (outcome, messages) = top_up_from("POSTPAID", "ACTIVE");
+        assert_eq!(outcome, FundingOutcome::Decline);
+        assert_eq!(
+            messages,
+            [
+                "rule `always-top-up` approves the charge but no funding plan exists: \
+              the auto-charge source `m1` is a POSTPAID, not one of the types the merchant \
+              accepts as a source (CREDIT_CARD)"
+            ]
+        );
+    }
 
     #[test]
     fn a_top_up_never_exceeds_what_the_preset_allows() {
