@@ -227,7 +227,7 @@ pub fn plan(
             if let Some(why) = view.auto_charge.source_problem(merchant) {
                 return Err(why);
             }
-            if !view.auto_charge_ok {
+            if !view.auto_charge.meets_criterion() {
                 return Err("auto-charge does not meet the merchant's criterion".to_owned());
             }
             if shortfall == 0 {

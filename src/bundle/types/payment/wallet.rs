@@ -59,9 +59,6 @@ pub struct WalletView<'a> {
     /// The auto-charge setting judged part by part against the merchant's
     /// criterion.
     pub auto_charge: AutoChargeCheck<'a>,
-    /// Auto-charge is on and meets every part of the merchant's criterion
-    /// ([`AutoChargeCheck::meets_criterion`]).
-    pub auto_charge_ok: bool,
     /// The balance can pay and be topped up: no BALANCE method is listed
     /// (the balance is implied), or the listed one is ACTIVE. A suspended or
     /// expired balance is never drawn from nor topped up.
@@ -85,7 +82,6 @@ impl<'a> WalletView<'a> {
             fallbacks: Vec::new(),
             skipped: Vec::new(),
             auto_charge: AutoChargeCheck::new(wallet, merchant),
-            auto_charge_ok: false,
             balance_usable: true,
         };
         view.balance_usable = view
@@ -125,7 +121,6 @@ impl<'a> WalletView<'a> {
         }
         // Stable: equal ranks keep the order the user listed them in.
         view.fallbacks.sort_by_key(|m| m.fallback_rank);
-        view.auto_charge_ok = view.auto_charge.meets_criterion();
         view
     }
 }
