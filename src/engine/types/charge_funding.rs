@@ -222,13 +222,18 @@ pub fn plan(
             if !view.balance_usable {
                 return Err(frozen());
             }
+            if !view.auto_charge.enabled {
+                return Err("auto-charge is off".to_owned());
+            }
             // A source that is not ACTIVE or not of a type the merchant
             // accepts is never topped up from, whatever the rule says.
             if let Some(why) = view.auto_charge.source_problem(merchant) {
                 return Err(why);
             }
             if !view.auto_charge.meets_criterion() {
-                return Err("auto-charge does not meet the merchant's criterion".to_owned());
+                return Err(
+                    "auto-charge is below the merchant's minimum amount or threshold".to_owned(),
+                );
             }
             if shortfall == 0 {
                 return checked(
