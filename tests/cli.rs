@@ -208,13 +208,11 @@ fn check_without_a_path_checks_the_embedded_demo() {
     assert_eq!(out.stderr, "", "{out}");
 }
 
-#[test]
-fn check_warns_about_a_merchant_without_a_health_threshold_and_passes() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = tmp.path();
+/// A copy of the demo at `dir` whose one warning is a merchant without a
+/// health threshold: no bundle default; meal-kit, which relied on it,
+/// states its own; a new merchant, `gift-shop` (`shops.yaml:2:5`), none.
+fn bundle_with_a_warning(dir: &Path) {
     copy_demo(dir);
-    // No bundle default; meal-kit, which relied on it, states its own; a
-    // new merchant states none.
     let merchants = dir.join("merchants.yaml");
     edit(
         &merchants,
@@ -231,15 +229,24 @@ fn check_warns_about_a_merchant_without_a_health_threshold_and_passes() {
         "merchants:\n  - id: gift-shop\n    currency: JPY\n",
     )
     .expect("write shops.yaml");
+}
+
+const GIFT_SHOP_WARNING: &str = "shops.yaml:2:5: merchant `gift-shop`: no `min_health_score` \
+     and no `payments.default_min_health_score`: rules reading `merchant.min_health_score` \
+     fail closed for it";
+
+#[test]
+fn check_warns_about_a_merchant_without_a_health_threshold_and_passes() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    bundle_with_a_warning(dir);
     let out = run(&["check", path_str(dir)]);
     assert_eq!(out.code, Some(0), "a warning is not an error: {out}");
     assert!(out.stdout.starts_with("ok: bundle `demo`"), "{out}");
     assert_eq!(
         out.stderr,
         format!(
-            "warning: shops.yaml:2:5: merchant `gift-shop`: no `min_health_score` and no \
-             `payments.default_min_health_score`: rules reading `merchant.min_health_score` \
-             fail closed for it\n{}: 1 warning(s)\n",
+            "warning: {GIFT_SHOP_WARNING}\n{}: 1 warning(s)\n",
             dir.display()
         ),
         "{out}"
@@ -255,6 +262,46 @@ fn check_warns_about_a_merchant_without_a_health_threshold_and_passes() {
     assert_eq!(d["outcome"], "LINK_OUTCOME_DENY", "{d}");
     assert_eq!(reason_codes(&d), ["POLICY_EVALUATION_ERROR"], "{d}");
     assert_eq!(d["reasons"][0]["rule_id"], "health-score-too-low", "{d}");
+}
+
+#[test]
+fn serve_activates_a_bundle_with_warnings_and_logs_each() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    bundle_with_a_warning(tmp.path());
+    let mut child = tollgate()
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "off", "--bundle"])
+        .arg(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tollgate serve");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let give_up = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+        let line = line.expect("read stderr");
+        assert!(Instant::now() < give_up, "no `serving gRPC` line: {seen:?}");
+        let event: Value = serde_json::from_str(&line).expect("a JSON log line");
+        let message = event["fields"]["message"].as_str().unwrap_or_default();
+        seen.push((event["level"].clone(), message.to_owned()));
+        if message == "serving gRPC" {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let messages: Vec<&str> = seen.iter().map(|(_, m)| m.as_str()).collect();
+    let activated = messages.iter().position(|m| *m == "bundle activated");
+    let warned = seen
+        .iter()
+        .position(|(_, m)| *m == format!("bundle warning: {GIFT_SHOP_WARNING}"));
+    assert!(
+        matches!((activated, warned), (Some(a), Some(w)) if a < w),
+        "{seen:?}"
+    );
+    let level = warned.map(|w| seen[w].0.clone());
+    assert_eq!(level, Some(Value::from("WARN")), "{seen:?}");
 }
 
 #[test]
