@@ -24,7 +24,7 @@ use std::{
 };
 
 use serde_json::Value;
-use support::{Run, copy_demo, crate_path, edit, tollgate};
+use support::{Run, copy_demo, crate_path, edit, json_log_until, tollgate};
 
 fn run(args: &[&str]) -> Run {
     Run::of(tollgate().args(args))
@@ -268,29 +268,20 @@ fn check_warns_about_a_merchant_without_a_health_threshold_and_passes() {
 fn serve_activates_a_bundle_with_warnings_and_logs_each() {
     let tmp = tempfile::tempdir().expect("temp dir");
     bundle_with_a_warning(tmp.path());
-    let mut child = tollgate()
-        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
-        .args(["--admin-listen", "off", "--bundle"])
-        .arg(tmp.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tollgate serve");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let give_up = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
-        let line = line.expect("read stderr");
-        assert!(Instant::now() < give_up, "no `serving gRPC` line: {seen:?}");
-        let event: Value = serde_json::from_str(&line).expect("a JSON log line");
-        let message = event["fields"]["message"].as_str().unwrap_or_default();
-        seen.push((event["level"].clone(), message.to_owned()));
-        if message == "serving gRPC" {
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let events = json_log_until(
+        tollgate()
+            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+            .args(["--admin-listen", "off", "--bundle"])
+            .arg(tmp.path()),
+        "serving gRPC",
+    );
+    let seen: Vec<(Value, String)> = events
+        .iter()
+        .map(|e| {
+            let message = e["fields"]["message"].as_str().unwrap_or_default();
+            (e["level"].clone(), message.to_owned())
+        })
+        .collect();
     let messages: Vec<&str> = seen.iter().map(|(_, m)| m.as_str()).collect();
     let activated = messages.iter().position(|m| *m == "bundle activated");
     let warned = seen
