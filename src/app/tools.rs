@@ -10,6 +10,7 @@ use crate::{
     bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle},
     config::{self, EvalArgs},
     engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
+    domain::Languages,
     grpc::{convert::Wire, pb},
     reload::BundleSource,
 };
@@ -99,7 +100,8 @@ impl DecideJson<'_> {
                 return Ok(Exit::Failed);
             }
         };
-        let req = match T::convert(request, self.now) {
+        // A file has no call metadata: its `locale` field alone chooses.
+        let req = match T::convert(request, self.now, &Languages::default()) {
             Ok(req) => req,
             Err(violations) => return Ok(invalid(&violations)),
         };

@@ -10,6 +10,7 @@ mod expr;
 pub mod facts;
 mod index;
 pub mod limits;
+mod locales;
 mod model;
 mod native;
 mod parse;
@@ -26,6 +27,7 @@ use sha2::{Digest as _, Sha256};
 pub use errors::{BundleError, BundleErrors, Location, Phase};
 pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
+pub use locales::{BundleLocale, Locales};
 pub use model::{
     AnyRuleSet, AutoChargeCriterion, Catalog, ChargeFundingWant, CompiledBundle, Effect, ForEach,
     FundingStrategy, LinkPayload, Merchant, Merchants, PaymentLinkWant, Plan,
@@ -34,7 +36,7 @@ pub use model::{
 };
 pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use parse::yaml_message;
-pub use template::{Part, Template};
+pub use template::{Formats, Part, Template};
 
 /// The files of a bundle: names (no directories) and contents.
 #[derive(Debug, Clone, Default)]

@@ -7,6 +7,7 @@ use jiff::{Timestamp, civil::Date};
 use super::{
     Location, ScopeIndex,
     expr::Expr,
+    locales::Locales,
     template::{Part, Template},
 };
 use crate::domain::{
@@ -40,6 +41,8 @@ pub struct CompiledBundle {
     pub tests: Vec<TestCase>,
     /// The CEL environment every condition was compiled with.
     pub env: Arc<cel::Env>,
+    /// The locales reason messages are written in.
+    pub locales: Locales,
 }
 
 impl CompiledBundle {
@@ -131,24 +134,34 @@ impl<A> AnyRuleSet for RuleSet<A> {
 impl<A> Rule<A> {
     /// The condition and every template hole.
     pub fn expressions(&self) -> impl Iterator<Item = &Expr> {
-        let holes = std::iter::once(&self.reason.message)
+        let holes = self
+            .reason
+            .message
+            .iter()
             .chain(self.reason.details.iter().map(|(_, t)| t))
             .flat_map(|t| &t.parts)
-            .filter_map(|p| match p {
-                Part::Hole(e) => Some(e),
-                Part::Text(_) => None,
-            });
+            .flat_map(|p| match p {
+                Part::Hole(e) => [Some(e), None],
+                Part::Money { amount, currency } => [Some(amount), Some(currency)],
+                Part::Text(_) => [None, None],
+            })
+            .flatten();
         self.condition.iter().chain(holes)
     }
 
     fn expressions_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
-        let holes = std::iter::once(&mut self.reason.message)
+        let holes = self
+            .reason
+            .message
+            .iter_mut()
             .chain(self.reason.details.iter_mut().map(|(_, t)| t))
             .flat_map(|t| &mut t.parts)
-            .filter_map(|p| match p {
-                Part::Hole(e) => Some(e),
-                Part::Text(_) => None,
-            });
+            .flat_map(|p| match p {
+                Part::Hole(e) => [Some(e), None],
+                Part::Money { amount, currency } => [Some(amount), Some(currency)],
+                Part::Text(_) => [None, None],
+            })
+            .flatten();
         self.condition.iter_mut().chain(holes)
     }
 }
@@ -285,8 +298,8 @@ impl TimingSpec {
 pub struct ReasonTemplate {
     /// Stable code.
     pub code: ReasonCode,
-    /// Message template.
-    pub message: Template,
+    /// The message template in each declared locale, in declaration order.
+    pub message: Vec<Template>,
     /// Extra detail templates, by key.
     pub details: Vec<(String, Template)>,
 }
@@ -332,6 +345,8 @@ pub struct Want {
     pub kind: WantKind,
     /// The reason codes in order, when checked.
     pub reasons: Option<Vec<String>>,
+    /// The reason messages in order, when checked.
+    pub messages: Option<Vec<String>>,
 }
 
 /// The decision-specific part of a test's expectations.

@@ -7,6 +7,9 @@ use serde_saphyr::Spanned;
 
 use super::{
     Location, expr,
+    locales::Locales,
+    schema::MessageDoc,
+    template::Formats,
     model::{Catalog, Effect, ForEach, Merchants, ReasonTemplate, Rule, Scope},
     problems::Problems,
     schema::RuleDoc,
@@ -163,10 +166,18 @@ pub(crate) fn forbid_top_up(p: &mut Problems, file: &str, id: &RuleId, section: 
     forbid(p, file, id, section, "max_top_up_minor", max);
 }
 
+/// What a rule's expressions and messages are compiled with.
+pub(crate) struct Compiler<'a> {
+    /// The CEL environment.
+    pub cel: &'a cel::Env,
+    /// The locales every message is written in.
+    pub locales: &'a Locales,
+}
+
 /// Compiles a rule's condition and reason against its variables.
 pub(crate) fn condition_and_reason(
     p: &mut Problems,
-    env: &cel::Env,
+    env: &Compiler<'_>,
     file: &str,
     id: &RuleId,
     doc: &RuleDoc,
@@ -176,7 +187,7 @@ pub(crate) fn condition_and_reason(
     let condition = doc
         .when
         .as_ref()
-        .and_then(|w| match expr::compile(env, &w.value, vars) {
+        .and_then(|w| match expr::compile(env.cel, &w.value, vars) {
             Ok(e) => Some(e),
             Err(e) => {
                 p.at(file, w.into(), format!("rule `{id}`: condition: {e}"));
@@ -187,18 +198,10 @@ pub(crate) fn condition_and_reason(
     let code = ReasonCode::parse(&r.code.value)
         .map_err(|e| p.at(file, (&r.code).into(), format!("rule `{id}`: reason: {e}")))
         .ok();
-    let message = Template::compile(env, &r.message.value, vars)
-        .map_err(|e| {
-            p.at(
-                file,
-                (&r.message).into(),
-                format!("rule `{id}`: reason message: {e}"),
-            )
-        })
-        .ok();
+    let message = messages(p, env, file, id, &r.message, vars);
     let mut details = Vec::new();
     for (key, template) in &r.details {
-        match Template::compile(env, &template.value, vars) {
+        match Template::compile(env.cel, &template.value, vars, Formats::Detail) {
             Ok(t) => details.push((key.clone(), t)),
             Err(e) => p.at(
                 file,
@@ -218,6 +221,87 @@ pub(crate) fn condition_and_reason(
             details,
         },
     ))
+}
+
+/// Compiles a reason message in every declared locale: one string is the
+/// default locale's; a map names each locale. A declared locale without a
+/// message, or a message in a locale not declared, is a problem.
+fn messages(
+    p: &mut Problems,
+    env: &Compiler<'_>,
+    file: &str,
+    id: &RuleId,
+    doc: &Spanned<MessageDoc>,
+    vars: &Vars,
+) -> Option<Vec<Template>> {
+    let locales = env.locales;
+    let before = p.errors.len();
+    let mut found: Vec<Option<Template>> = locales.iter().map(|_| None).collect();
+    let compile = |p: &mut Problems, at: Location, label: &str, source: &str| {
+        Template::compile(env.cel, source, vars, Formats::Message)
+            .map_err(|e| p.at(file, at, format!("rule `{id}`: reason message{label}: {e}")))
+            .ok()
+    };
+    match &doc.value {
+        MessageDoc::One(source) => {
+            let t = compile(p, doc.into(), "", source);
+            if let Some(slot) = found.get_mut(locales.default_locale().index) {
+                *slot = t;
+            }
+        }
+        MessageDoc::ByLocale(by_locale) => {
+            for (tag, source) in by_locale {
+                let declared = tag
+                    .parse::<icu_locale::Locale>()
+                    .ok()
+                    .and_then(|l| locales.iter().find(|d| *d.tag == *l.to_string()));
+                match declared {
+                    Some(d) => {
+                        let t = compile(p, source.into(), &format!(" `{tag}`"), &source.value);
+                        if let Some(slot) = found.get_mut(d.index) {
+                            *slot = t;
+                        }
+                    }
+                    None => p.at(
+                        file,
+                        source.into(),
+                        format!(
+                            "rule `{id}`: reason message: `{tag}` is not a declared locale ({})",
+                            declared_list(locales)
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    if p.errors.len() > before {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (d, template) in locales.iter().zip(found) {
+        match template {
+            Some(t) => out.push(t),
+            None => p.at(
+                file,
+                doc.into(),
+                format!(
+                    "rule `{id}`: reason message: no `{}` message (the bundle declares {})",
+                    d.tag,
+                    declared_list(locales)
+                ),
+            ),
+        }
+    }
+    (p.errors.len() == before).then_some(out)
+}
+
+/// The declared locales as a message lists them: `` `en`, `ja` ``.
+pub(crate) fn declared_list(locales: &Locales) -> String {
+    locales
+        .iter()
+        .map(|d| format!("`{}`", d.tag))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Assembles a rule from its validated parts.

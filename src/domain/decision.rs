@@ -127,6 +127,8 @@ pub struct DecisionMeta {
     pub evaluated_at: Timestamp,
     /// One entry per rule, when `explain` was set.
     pub trace: Vec<RuleTrace>,
+    /// The bundle locale the reason messages are written in (`ja`).
+    pub locale: Arc<str>,
 }
 
 /// The answer to a plan-change request.

@@ -118,10 +118,17 @@ fn check<T: DecisionType>(bundle: &CompiledBundle, test: &TestCase) -> Option<Op
     if let Some(m) = mismatch {
         return Some(Some(format!("{m}, {got}")));
     }
-    Some(match &test.want.reasons {
-        Some(want) if *want != codes_got => {
-            Some(format!("want reasons [{}], {got}", want.join(", ")))
-        }
+    if let Some(want) = &test.want.reasons
+        && *want != codes_got
+    {
+        return Some(Some(format!("want reasons [{}], {got}", want.join(", "))));
+    }
+    let messages: Vec<&str> = reasons.iter().map(|r| r.message.as_str()).collect();
+    Some(match &test.want.messages {
+        Some(want) if *want != messages => Some(format!(
+            "want messages {want:?}, got {messages:?} (locale `{}`)",
+            decision.meta().locale
+        )),
         _ => None,
     })
 }

@@ -344,6 +344,7 @@ mod tests {
                 bundle_digest: Arc::from("d"),
                 evaluated_at: jiff::Timestamp::UNIX_EPOCH,
                 trace: Vec::new(),
+                locale: Arc::from("en"),
             },
         }
     }

@@ -115,6 +115,7 @@ pub(super) fn meta(m: &DecisionMeta) -> pb::DecisionMeta {
         trace: m.trace.iter().map(trace).collect(),
         bundle_name: m.bundle_name.to_string(),
         evaluated_at: Some(to_proto_timestamp(m.evaluated_at)),
+        locale: m.locale.to_string(),
     }
 }
 

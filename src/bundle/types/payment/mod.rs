@@ -26,7 +26,7 @@ use crate::bundle::{
 };
 use crate::domain::{
     AutoCharge, ChargeFunding, ChargeFundingInput, Currency, FundingOutcome, FundingSource,
-    FundingStep, HealthIndex, LinkOutcome, MethodInput, MethodType, PaymentLink, PaymentLinkInput,
+    FundingStep, HealthIndex, Languages, LinkOutcome, MethodInput, MethodType, PaymentLink, PaymentLinkInput,
     RequiredAction, RuleId, WalletInput,
 };
 
@@ -202,7 +202,7 @@ fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &Ru
 
 pub(crate) fn link_rule(
     p: &mut Problems,
-    env: &cel::Env,
+    env: &rules::Compiler<'_>,
     file: &Arc<str>,
     doc: &Spanned<RuleDoc>,
     common: Common,
@@ -296,7 +296,7 @@ fn actions(
 
 pub(crate) fn funding_rule(
     p: &mut Problems,
-    env: &cel::Env,
+    env: &rules::Compiler<'_>,
     file: &Arc<str>,
     doc: &Spanned<RuleDoc>,
     common: Common,
@@ -430,6 +430,8 @@ pub fn link_input(doc: &PaymentLinkDoc) -> PaymentLinkInput {
             attributes: doc.attributes.clone(),
             as_of: doc.as_of,
             explain: doc.explain,
+            locale: doc.locale.clone(),
+            accept_language: Languages::default(),
         },
         health: doc.health.as_ref().map(|h| HealthIndex {
             score: h.score,
@@ -449,6 +451,8 @@ pub fn funding_input(doc: &ChargeFundingDoc) -> ChargeFundingInput {
             attributes: doc.attributes.clone(),
             as_of: doc.as_of,
             explain: doc.explain,
+            locale: doc.locale.clone(),
+            accept_language: Languages::default(),
         },
         currency: doc.amount.as_ref().map(|a| a.currency.clone()),
         amount_minor: doc.amount.as_ref().map_or(0, |a| a.amount_minor),

@@ -32,7 +32,7 @@ pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
 
 pub(crate) fn rule(
     p: &mut Problems,
-    env: &cel::Env,
+    env: &rules::Compiler<'_>,
     catalog: &Catalog,
     file: &Arc<str>,
     doc: &Spanned<RuleDoc>,

@@ -12,7 +12,7 @@ use crate::bundle::{
     schema::{PlanChangeDoc, WantDoc},
 };
 use crate::domain::{
-    BillingField, BillingInput, EffectiveTiming, PlanChange, PlanChangeInput, Verdict,
+    BillingField, BillingInput, EffectiveTiming, Languages, PlanChange, PlanChangeInput, Verdict,
 };
 
 /// Turns a test's request into the domain's unvalidated input.
@@ -36,6 +36,8 @@ pub fn input(doc: &PlanChangeDoc) -> PlanChangeInput {
         attributes: doc.attributes.clone(),
         as_of: doc.as_of,
         explain: doc.explain,
+        locale: doc.locale.clone(),
+        accept_language: Languages::default(),
     }
 }
 

@@ -123,14 +123,15 @@ pub fn decide_plan_change(
     req: &PlanChange,
 ) -> Result<PlanChangeDecision, DecideError> {
     let ctx = PlanChangeCtx::new(req, &bundle.catalog);
-    let facts = Decision::new(facts::TABLE, &ctx, &bundle.env);
+    let locale = bundle.locales.pick(&req.languages);
+    let facts = Decision::new(facts::TABLE, &ctx, &bundle.env, locale);
     let combined = combine::combine::<PlanChangeType>(
         &bundle.plan_change,
         &req.from_plan,
         &facts,
         req.explain,
     );
-    let mut meta = meta::meta(bundle, req.as_of, combined.trace);
+    let mut meta = meta::meta(bundle, req.as_of, combined.trace, locale);
     let deny = |reasons, meta| PlanChangeDecision {
         verdict: Verdict::Deny,
         timing: None,
