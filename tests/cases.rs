@@ -118,6 +118,8 @@ struct Request {
     attributes: BTreeMap<String, String>,
     as_of: Option<Timestamp>,
     explain: bool,
+    /// BCP 47 tag of the caller's language (`ja-JP`); the default locale when empty.
+    locale: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -281,6 +283,8 @@ impl Request {
             attributes: self.attributes,
             as_of: self.as_of,
             explain: self.explain,
+            locale: self.locale,
+            accept_language: Default::default(),
         }
     }
 }

@@ -233,6 +233,8 @@ fn request_between(
                     attributes: BTreeMap::new(),
                     as_of: Some(as_of),
                     explain,
+                    locale: String::new(),
+                    accept_language: Default::default(),
                 }
             })
     })
@@ -296,6 +298,8 @@ fn fitting_downgrade() -> impl Strategy<Value = PlanChangeInput> {
                     attributes: BTreeMap::new(),
                     as_of: Some(as_of),
                     explain: false,
+                    locale: String::new(),
+                    accept_language: Default::default(),
                 })
         })
 }
@@ -441,6 +445,32 @@ fn effective_instant_is_right(
     Ok(())
 }
 
+/// Codes the engine writes itself, in English whatever the locale.
+const ENGINE_CODES: &[&str] = &[
+    codes::NO_MATCHING_RULE,
+    codes::POLICY_EVALUATION_ERROR,
+    codes::EFFECTIVE_TIME_UNAVAILABLE,
+    codes::FUNDING_PLAN_UNAVAILABLE,
+    codes::UNKNOWN_MERCHANT,
+    codes::FALLBACK_METHOD_SKIPPED,
+];
+
+/// The same reasons in two locales: equal codes, rules and details; the
+/// rules' own messages differ (the demo writes every one in `en` and `ja`).
+fn alike_but_messages(en: &[Reason], ja: &[Reason]) -> Result<(), TestCaseError> {
+    prop_assert_eq!(en.len(), ja.len(), "{:?} / {:?}", en, ja);
+    for (e, j) in en.iter().zip(ja) {
+        prop_assert_eq!(
+            (&e.code, &e.rule_id, &e.details),
+            (&j.code, &j.rule_id, &j.details)
+        );
+        if e.rule_id.is_some() && !ENGINE_CODES.contains(&e.code.as_str()) {
+            prop_assert_ne!(&e.message, &j.message);
+        }
+    }
+    Ok(())
+}
+
 // --- properties --------------------------------------------------------
 
 proptest! {
@@ -471,6 +501,24 @@ proptest! {
             well_formed(&d, &req)?;
             prop_assert_eq!(d.verdict, Verdict::Allow, "{:?}", d);
         }
+    }
+
+    #[test]
+    fn the_locale_changes_only_the_messages_of_a_plan_change(input in request()) {
+        let (mut en, mut ja) = (input.clone(), input);
+        en.locale = "en-US".to_owned();
+        ja.locale = "ja-JP".to_owned();
+        let (en, ja) = match (decide(&DEMO, &parse(en)?)?, decide(&DEMO, &parse(ja)?)?) {
+            (Some(en), Some(ja)) => (en, ja),
+            (None, None) => return Ok(()),
+            other => return Err(TestCaseError::fail(format!("decided once: {other:?}"))),
+        };
+        prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
+        prop_assert_eq!(
+            (en.verdict, en.timing, en.effective_at),
+            (ja.verdict, ja.timing, ja.effective_at)
+        );
+        alike_but_messages(&en.reasons, &ja.reasons)?;
     }
 
     #[test]
@@ -674,6 +722,8 @@ fn wallet_input() -> impl Strategy<Value = WalletInput> {
                 attributes: BTreeMap::new(),
                 as_of: Some(as_of),
                 explain,
+                locale: String::new(),
+                accept_language: Default::default(),
             },
         )
 }
@@ -829,6 +879,32 @@ proptest! {
             prop_assert_eq!(d.steps.len(), 1, "{:?}", d);
             prop_assert_eq!(d.steps[0].source, FundingSource::Balance);
         }
+    }
+
+    #[test]
+    fn the_locale_changes_only_the_messages_of_payments(
+        link in link_request(),
+        funding in funding_request(),
+    ) {
+        let in_locale = |mut input: PaymentLinkInput, tag: &str| {
+            input.wallet.locale = tag.to_owned();
+            PaymentLink::parse(input, Timestamp::UNIX_EPOCH).map(|r| engine::decide_payment_link(&DEMO, &r))
+        };
+        let (en, ja) = (in_locale(link.clone(), "en"), in_locale(link, "ja"));
+        let (en, ja) = (en.map_err(|v| TestCaseError::fail(v.to_string()))?, ja.map_err(|v| TestCaseError::fail(v.to_string()))?);
+        prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
+        prop_assert_eq!((en.outcome, &en.required_actions), (ja.outcome, &ja.required_actions));
+        alike_but_messages(&en.reasons, &ja.reasons)?;
+
+        let in_locale = |mut input: ChargeFundingInput, tag: &str| {
+            input.wallet.locale = tag.to_owned();
+            ChargeFunding::parse(input, Timestamp::UNIX_EPOCH).map(|r| engine::decide_charge_funding(&DEMO, &r))
+        };
+        let (en, ja) = (in_locale(funding.clone(), "en-GB"), in_locale(funding, "ja-JP"));
+        let (en, ja) = (en.map_err(|v| TestCaseError::fail(v.to_string()))?, ja.map_err(|v| TestCaseError::fail(v.to_string()))?);
+        prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
+        prop_assert_eq!((en.outcome, &en.steps, en.currency), (ja.outcome, &ja.steps, ja.currency));
+        alike_but_messages(&en.reasons, &ja.reasons)?;
     }
 
     #[test]

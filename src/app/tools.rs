@@ -9,8 +9,8 @@ use super::Exit;
 use crate::{
     bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle},
     config::{self, EvalArgs},
-    engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
     domain::Languages,
+    engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
     grpc::{convert::Wire, pb},
     reload::BundleSource,
 };

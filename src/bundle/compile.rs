@@ -60,7 +60,8 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
             else {
                 continue;
             };
-            if let Some(rule) = plan_change::rule(&mut p, &compiler, &catalog, &f.file, doc, common) {
+            if let Some(rule) = plan_change::rule(&mut p, &compiler, &catalog, &f.file, doc, common)
+            {
                 plan_change_rules.push(rule);
             }
         }
@@ -159,7 +160,10 @@ fn declared_locales(p: &mut Problems, parsed: &[Parsed]) -> Option<Locales> {
         let is_header = &*f.file == "bundle.yaml";
         for (key, at) in [
             ("locales", f.doc.locales.as_ref().map(Location::from)),
-            ("default_locale", f.doc.default_locale.as_ref().map(Location::from)),
+            (
+                "default_locale",
+                f.doc.default_locale.as_ref().map(Location::from),
+            ),
         ] {
             if let (Some(at), false) = (at, is_header) {
                 p.at(&f.file, at, format!("`{key}` belongs in `bundle.yaml`"));
@@ -170,18 +174,26 @@ fn declared_locales(p: &mut Problems, parsed: &[Parsed]) -> Option<Locales> {
         }
         if let Some(list) = &f.doc.locales {
             if list.value.is_empty() {
-                p.at(&f.file, list.into(), "`locales` is empty: list at least one locale");
+                p.at(
+                    &f.file,
+                    list.into(),
+                    "`locales` is empty: list at least one locale",
+                );
             }
             for tag in &list.value {
                 match tag.value.parse::<icu_locale::Locale>() {
                     Ok(l) if tags.contains(&l) => {
-                        p.at(&f.file, tag.into(), format!("locales: `{l}` is listed twice"));
+                        p.at(
+                            &f.file,
+                            tag.into(),
+                            format!("locales: `{l}` is listed twice"),
+                        );
                     }
                     Ok(l) => tags.push(l),
-                    Err(e) => p.at(
+                    Err(_) => p.at(
                         &f.file,
                         tag.into(),
-                        format!("locales: `{}` is not a BCP 47 language tag: {e}", tag.value),
+                        format!("locales: `{}` is not a BCP 47 language tag", tag.value),
                     ),
                 }
             }
@@ -218,7 +230,8 @@ fn declared_locales(p: &mut Problems, parsed: &[Parsed]) -> Option<Locales> {
     match Locales::english() {
         Ok(l) => Some(l),
         Err(e) => {
-            p.errors.push(BundleError::whole("", format!("locales: {e}")));
+            p.errors
+                .push(BundleError::whole("", format!("locales: {e}")));
             None
         }
     }

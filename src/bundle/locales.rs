@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use icu_decimal::{DecimalFormatter, input::Decimal};
-use icu_locale::{DataLocale, LanguageIdentifier, Locale, LocaleExpander, fallback::LocaleFallbacker};
+use icu_locale::{
+    DataLocale, LanguageIdentifier, Locale, LocaleExpander, fallback::LocaleFallbacker,
+};
 
 use crate::domain::{Currency, Languages};
 

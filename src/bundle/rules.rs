@@ -8,11 +8,11 @@ use serde_saphyr::Spanned;
 use super::{
     Location, expr,
     locales::Locales,
-    schema::MessageDoc,
-    template::Formats,
     model::{Catalog, Effect, ForEach, Merchants, ReasonTemplate, Rule, Scope},
     problems::Problems,
+    schema::MessageDoc,
     schema::RuleDoc,
+    template::Formats,
     template::Template,
     vars::Vars,
 };

@@ -112,7 +112,12 @@ fn hole_part(env: &cel::Env, hole: &str, vars: &Vars, formats: Formats) -> Resul
         .map(str::trim_start)
         .and_then(|f| f.strip_prefix('('))
         .and_then(|f| f.strip_suffix(')'))
-        .ok_or_else(|| format!("unknown format `{}`: write `money(currency)`", format.trim()))?;
+        .ok_or_else(|| {
+            format!(
+                "unknown format `{}`: write `money(currency)`",
+                format.trim()
+            )
+        })?;
     if currency.trim().is_empty() {
         return Err("`money()` needs the currency: `money(merchant.currency)`".to_owned());
     }

@@ -154,7 +154,9 @@ impl<C: Context> Env<'_, '_, C> {
             .map_err(|e| EvalError::Interpreter(Box::new(e)))?;
         Ok(match v {
             cel::Value::Int(i) => Value::Int(i),
-            cel::Value::UInt(u) => i64::try_from(u).map_or(Value::Other("uint".to_owned()), Value::Int),
+            cel::Value::UInt(u) => {
+                i64::try_from(u).map_or(Value::Other("uint".to_owned()), Value::Int)
+            }
             cel::Value::String(s) => Value::Str(s.to_string()),
             other => Value::Other(other.type_of().to_string()),
         })

@@ -44,12 +44,13 @@ fn template<C: Context>(t: &Template, env: &Env<'_, '_, C>) -> Result<String, Ev
                 hole: e.source.clone(),
                 error: Box::new(error),
             })?,
-            Part::Money { amount, currency } => env
-                .money(amount, currency, &mut out)
-                .map_err(|error| EvalError::Hole {
-                    hole: format!("{} | money({})", amount.source, currency.source),
-                    error: Box::new(error),
-                })?,
+            Part::Money { amount, currency } => {
+                env.money(amount, currency, &mut out)
+                    .map_err(|error| EvalError::Hole {
+                        hole: format!("{} | money({})", amount.source, currency.source),
+                        error: Box::new(error),
+                    })?
+            }
         }
     }
     Ok(out)

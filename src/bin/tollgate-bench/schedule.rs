@@ -98,7 +98,10 @@ pub fn sizes(rpc: Rpc) -> anyhow::Result<Vec<(usize, usize)>> {
             .into_iter()
             .map(|r| {
                 let len = r.encoded_len();
-                let d = engine::decide_plan_change(&bundle, &convert::plan_change(r, now, &Languages::default())?)?;
+                let d = engine::decide_plan_change(
+                    &bundle,
+                    &convert::plan_change(r, now, &Languages::default())?,
+                )?;
                 Ok((len, pb::PlanChangeDecision::from(&d).encoded_len()))
             })
             .collect(),
@@ -106,7 +109,10 @@ pub fn sizes(rpc: Rpc) -> anyhow::Result<Vec<(usize, usize)>> {
             .into_iter()
             .map(|r| {
                 let len = r.encoded_len();
-                let d = engine::decide_payment_link(&bundle, &convert::payment_link(r, now, &Languages::default())?);
+                let d = engine::decide_payment_link(
+                    &bundle,
+                    &convert::payment_link(r, now, &Languages::default())?,
+                );
                 Ok((len, pb::PaymentLinkDecision::from(&d).encoded_len()))
             })
             .collect(),
@@ -114,7 +120,10 @@ pub fn sizes(rpc: Rpc) -> anyhow::Result<Vec<(usize, usize)>> {
             .into_iter()
             .map(|r| {
                 let len = r.encoded_len();
-                let d = engine::decide_charge_funding(&bundle, &convert::charge_funding(r, now, &Languages::default())?);
+                let d = engine::decide_charge_funding(
+                    &bundle,
+                    &convert::charge_funding(r, now, &Languages::default())?,
+                );
                 Ok((len, pb::ChargeFundingDecision::from(&d).encoded_len()))
             })
             .collect(),
@@ -227,7 +236,11 @@ mod tests {
         let denied = requests::plan_changes()
             .into_iter()
             .map(|r| {
-                engine::decide_plan_change(&bundle, &convert::plan_change(r, now, &Languages::default()).unwrap()).unwrap()
+                engine::decide_plan_change(
+                    &bundle,
+                    &convert::plan_change(r, now, &Languages::default()).unwrap(),
+                )
+                .unwrap()
             })
             .map(|d| pb::PlanChangeDecision::from(&d))
             .filter(|d| d.verdict() == pb::Verdict::Deny)

@@ -6,9 +6,9 @@ use super::{finish, meta, reason, timestamp};
 use crate::{
     domain::{
         AutoCharge, ChargeFunding, ChargeFundingDecision, ChargeFundingInput, EnumInput,
-        FundingOutcome, FundingSource, HealthIndex, Languages, LinkOutcome, MethodInput, MethodStatus,
-        MethodType, PaymentLink, PaymentLinkDecision, PaymentLinkInput, RequiredAction, Violations,
-        WalletInput,
+        FundingOutcome, FundingSource, HealthIndex, Languages, LinkOutcome, MethodInput,
+        MethodStatus, MethodType, PaymentLink, PaymentLinkDecision, PaymentLinkInput,
+        RequiredAction, Violations, WalletInput,
     },
     grpc::pb,
 };

@@ -5,8 +5,8 @@ use jiff::Timestamp;
 use super::{finish, meta, reason, timestamp, to_proto_timestamp};
 use crate::{
     domain::{
-        BillingInput, EffectiveTiming, EnumInput, Languages, PlanChange, PlanChangeDecision, PlanChangeInput,
-        RequesterRole, Verdict, Violations,
+        BillingInput, EffectiveTiming, EnumInput, Languages, PlanChange, PlanChangeDecision,
+        PlanChangeInput, RequesterRole, Verdict, Violations,
     },
     grpc::pb,
 };

@@ -26,8 +26,8 @@ use crate::bundle::{
 };
 use crate::domain::{
     AutoCharge, ChargeFunding, ChargeFundingInput, Currency, FundingOutcome, FundingSource,
-    FundingStep, HealthIndex, Languages, LinkOutcome, MethodInput, MethodType, PaymentLink, PaymentLinkInput,
-    RequiredAction, RuleId, WalletInput,
+    FundingStep, HealthIndex, Languages, LinkOutcome, MethodInput, MethodType, PaymentLink,
+    PaymentLinkInput, RequiredAction, RuleId, WalletInput,
 };
 
 /// Reads every merchant and the default profile.
