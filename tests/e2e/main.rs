@@ -23,6 +23,7 @@ mod health;
 mod http;
 mod invalid;
 mod limits;
+mod locale;
 mod merchants;
 mod metrics;
 mod payment_link;
