@@ -155,6 +155,8 @@ mod tests {
         assert_eq!(pick(&l, "en-GB"), "en-GB");
         assert_eq!(pick(&l, "en-US"), "en");
         assert_eq!(pick(&l, "de"), "ja");
+        // CLDR parents: Hindi in Latin script falls back to Indian English.
+        assert_eq!(pick(&locales(&["ja", "en"]), "hi-Latn-IN"), "en");
     }
 
     #[test]
