@@ -50,7 +50,7 @@ impl Locales {
             declared.push(BundleLocale {
                 index,
                 tag: Arc::from(tag.to_string()),
-                key: fallbacker.fallback_for(tag.into()).get().clone(),
+                key: *fallbacker.fallback_for(tag.into()).get(),
                 region: likely.region.map(|r| r.as_str().to_owned()),
                 decimal,
             });

@@ -62,7 +62,7 @@ impl Languages {
             }
         }
         // Stable: equal weights keep the order written.
-        ranges.sort_by(|a, b| b.0.cmp(&a.0));
+        ranges.sort_by_key(|r| std::cmp::Reverse(r.0));
         Some(Self(ranges.into_iter().map(|(_, l)| l).collect()))
     }
 
