@@ -116,25 +116,24 @@ impl<C: Context> Env<'_, '_, C> {
     pub fn money(&self, amount: &Expr, currency: &Expr, out: &mut String) -> Result<(), EvalError> {
         let minor = match self.value(amount)? {
             Value::Int(i) => i,
-            Value::Other(t) => {
+            other => {
                 return Err(EvalError::Money(format!(
-                    "the amount is a {t}, not an int of minor units"
+                    "the amount is of type `{}`, not an int of minor units",
+                    other.type_name()
                 )));
             }
-            Value::Str(_) => {
-                return Err(EvalError::Money(
-                    "the amount is a string, not an int of minor units".to_owned(),
-                ));
+        };
+        let currency = match self.value(currency)? {
+            Value::Str(code) => Currency::parse(&code).ok_or_else(|| {
+                EvalError::Money(format!("`{code}` is not an ISO 4217 currency code"))
+            })?,
+            other => {
+                return Err(EvalError::Money(format!(
+                    "the currency is of type `{}`, not an ISO 4217 code",
+                    other.type_name()
+                )));
             }
         };
-        let code = match self.value(currency)? {
-            Value::Str(s) => s,
-            Value::Int(_) => "int".to_owned(),
-            Value::Other(t) => t,
-        };
-        let currency = Currency::parse(&code).ok_or_else(|| {
-            EvalError::Money(format!("`{code}` is not an ISO 4217 currency code"))
-        })?;
         out.push_str(&self.decision.locale.money(minor, currency));
         Ok(())
     }
@@ -158,6 +157,11 @@ impl<C: Context> Env<'_, '_, C> {
                 i64::try_from(u).map_or(Value::Other("uint".to_owned()), Value::Int)
             }
             cel::Value::String(s) => Value::Str(s.to_string()),
+            // Named as the native evaluator names them, so a message reads
+            // the same whichever evaluator ran.
+            cel::Value::Float(_) => Value::Other("double".to_owned()),
+            cel::Value::Bool(_) => Value::Other("bool".to_owned()),
+            cel::Value::Null => Value::Other("null_type".to_owned()),
             other => Value::Other(other.type_of().to_string()),
         })
     }
@@ -179,4 +183,15 @@ enum Value {
     Str(String),
     /// Any other type, by its CEL name.
     Other(String),
+}
+
+impl Value {
+    /// The CEL type name, for messages.
+    fn type_name(&self) -> &str {
+        match self {
+            Self::Int(_) => "int",
+            Self::Str(_) => "string",
+            Self::Other(t) => t,
+        }
+    }
 }

@@ -252,8 +252,8 @@ mod tests {
         std::fs::write(dir.path().join("plan_change.yaml"), rule).unwrap();
         assert_eq!(store.reload().unwrap_err().kind(), Compile);
         // A bundle that compiles but fails its own tests.
-        let deny_all =
-            "plan_change_rules:\n  - { id: r, effect: deny, reason: { code: X, message: x } }\n";
+        // (The demo writes every message in `en` and `ja`.)
+        let deny_all = "plan_change_rules:\n  - { id: r, effect: deny, reason: { code: X, message: { en: x, ja: x } } }\n";
         std::fs::write(dir.path().join("plan_change.yaml"), deny_all).unwrap();
         assert_eq!(store.reload().unwrap_err().kind(), Test);
         let failures = store.reload_counts().failures;
