@@ -766,8 +766,8 @@ fn eval_uses_the_bundle_it_is_given() {
     );
     edit(
         &bundle.join("plan_change.yaml"),
-        "message: \"upgrade from `{source.id}` to `{target.id}` takes effect at once\"",
-        "message: \"{request.tenant_id} moves up to `{target.id}`\"",
+        "en: \"upgrade from `{source.id}` to `{target.id}` takes effect at once\"",
+        "en: \"{request.tenant_id} moves up to `{target.id}`\"",
     );
     let file = request_file(tmp.path(), SNAKE_UPGRADE);
     let d = decision(&run(&["eval", path_str(&bundle), "--plan-change", &file]));
@@ -871,7 +871,7 @@ fn eval_prints_a_payment_link_decision() {
     assert_eq!(d["reasons"][0]["rule_id"], "accepted-method-inactive");
     assert_eq!(
         d["reasons"][0]["message"],
-        "`card-1` (CREDIT_CARD) is EXPIRED; reactivate it, or enable auto-charge of at least 1000 JPY"
+        "`card-1` (CREDIT_CARD) is EXPIRED; reactivate it, or enable auto-charge of at least JPY 1,000"
     );
     assert_eq!(d["reasons"][0]["details"]["method_id"], "card-1");
     assert_eq!(d["reasons"][0]["details"]["status"], "EXPIRED");
@@ -913,7 +913,7 @@ fn eval_prints_a_charge_funding_decision() {
     );
     assert_eq!(
         d["reasons"][0]["message"],
-        "pay with the preset fallback `bank-1` for the shortfall of 2000"
+        "pay the shortfall of JPY 2,000 with the preset fallback `bank-1`"
     );
     let skipped: Vec<(&str, &str)> = d["reasons"]
         .as_array()
@@ -1054,6 +1054,33 @@ fn eval_uses_the_merchant_settings_of_the_bundle_it_is_given() {
     );
     assert_eq!(
         d["reasons"][0]["message"],
-        "pay with the preset fallback `bank-1` for the whole charge"
+        "pay the whole charge of JPY 3,000 with the preset fallback `bank-1`"
+    );
+}
+
+#[test]
+fn eval_reads_the_locale_field_and_names_a_malformed_one() {
+    let ja = SNAKE_UPGRADE.replace(
+        "\"tenant_id\": \"t1\",",
+        "\"tenant_id\": \"t1\", \"locale\": \"ja-JP\",",
+    );
+    let d = decision(&run_with_stdin(&["eval", "--plan-change", "-"], &ja));
+    assert_eq!(
+        d["reasons"][0]["message"],
+        "`free` から `standard` へのアップグレードはすぐに反映されます"
+    );
+    assert_eq!(d["meta"]["locale"], "ja");
+    assert_eq!(reason_codes(&d), ["UPGRADE"]);
+
+    let bad = SNAKE_UPGRADE.replace(
+        "\"tenant_id\": \"t1\",",
+        "\"tenant_id\": \"t1\", \"locale\": \"ja--JP\",",
+    );
+    let out = run_with_stdin(&["eval", "--plan-change", "-"], &bad);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(
+        out.stderr,
+        "invalid request: locale: `ja--JP` is not a BCP 47 language tag (like `ja-JP`)\n",
+        "{out}"
     );
 }

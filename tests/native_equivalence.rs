@@ -90,7 +90,7 @@ fn rules_for<C: Context>(table: Table<C>, prefix: &str, deny: &str) -> String {
         let when = when.replace('"', "\\\"");
         let message = message.replace('"', "\\\"");
         out.push_str(&format!(
-            "  - {{ id: {prefix}-{n}, effect: {deny}, when: \"{when}\", reason: {{ code: R{n}, message: \"{message}\" }} }}\n"
+            "  - {{ id: {prefix}-{n}, effect: {deny}, when: \"{when}\", reason: {{ code: R{n}, message: {{ en: \"{message}\", ja: \"{message}\" }} }} }}\n"
         ));
     };
     for fact in table.iter() {
@@ -122,7 +122,7 @@ fn every_fact() -> &'static (CompiledBundle, CompiledBundle) {
         for fact in item::FACTS {
             let [(when, shown), _] = reads(fact.path, fact.ty);
             items.push_str(&format!(
-                "  - {{ id: item-{}, for_each: target.limits, effect: deny, when: \"{when}\", reason: {{ code: ITEM, message: \"{shown}\" }} }}\n",
+                "  - {{ id: item-{}, for_each: target.limits, effect: deny, when: \"{when}\", reason: {{ code: ITEM, message: {{ en: \"{shown}\", ja: \"{shown}\" }} }} }}\n",
                 fact.path
             ));
         }

@@ -251,12 +251,25 @@ mod tests {
         let rule = "plan_change_rules:\n  - { id: r, when: \"request.nope\", effect: deny, reason: { code: X, message: x } }\n";
         std::fs::write(dir.path().join("plan_change.yaml"), rule).unwrap();
         assert_eq!(store.reload().unwrap_err().kind(), Compile);
+        // The demo declares `en` and `ja`: a message in English alone does
+        // not compile, and the last good bundle keeps serving.
+        let english_only =
+            "plan_change_rules:\n  - { id: r, effect: deny, reason: { code: X, message: x } }\n";
+        std::fs::write(dir.path().join("plan_change.yaml"), english_only).unwrap();
+        let error = store.reload().unwrap_err();
+        assert_eq!(error.kind(), Compile);
+        assert!(
+            error.to_string().contains("plan_change.yaml:2:")
+                && error
+                    .to_string()
+                    .contains("rule `r`: reason message: no `ja` message"),
+            "{error}"
+        );
         // A bundle that compiles but fails its own tests.
-        // (The demo writes every message in `en` and `ja`.)
         let deny_all = "plan_change_rules:\n  - { id: r, effect: deny, reason: { code: X, message: { en: x, ja: x } } }\n";
         std::fs::write(dir.path().join("plan_change.yaml"), deny_all).unwrap();
         assert_eq!(store.reload().unwrap_err().kind(), Test);
         let failures = store.reload_counts().failures;
-        assert_eq!(failures, [(Fetch, 0), (Parse, 1), (Compile, 1), (Test, 1)]);
+        assert_eq!(failures, [(Fetch, 0), (Parse, 1), (Compile, 2), (Test, 1)]);
     }
 }

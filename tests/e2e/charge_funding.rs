@@ -38,7 +38,7 @@ async fn a_charge_funding_decision_arrives_intact() {
         [reason(
             "AUTO_CHARGE_TOP_UP",
             "auto-charge-top-up",
-            "top up the user's preset 2500 from `card-1` for the shortfall of 2500",
+            "top up the user's preset JPY 2,500 from `card-1` for the shortfall of JPY 2,500",
             &[],
         )]
     );
