@@ -471,6 +471,21 @@ fn alike_but_messages(en: &[Reason], ja: &[Reason]) -> Result<(), TestCaseError>
     Ok(())
 }
 
+/// `input` decided by `decide` asked in British English and in Japanese
+/// (`set` puts a tag in its `locale`).
+fn in_two_locales<I: Clone, D>(
+    input: I,
+    set: impl Fn(&mut I, &str),
+    decide: impl Fn(I) -> Result<D, tollgate::domain::Violations>,
+) -> Result<(D, D), TestCaseError> {
+    let ask = |tag: &str| {
+        let mut input = input.clone();
+        set(&mut input, tag);
+        decide(input).map_err(|v| TestCaseError::fail(format!("a valid request was refused: {v}")))
+    };
+    Ok((ask("en-GB")?, ask("ja-JP")?))
+}
+
 // --- properties --------------------------------------------------------
 
 proptest! {
@@ -886,22 +901,16 @@ proptest! {
         link in link_request(),
         funding in funding_request(),
     ) {
-        let in_locale = |mut input: PaymentLinkInput, tag: &str| {
-            input.wallet.locale = tag.to_owned();
-            PaymentLink::parse(input, Timestamp::UNIX_EPOCH).map(|r| engine::decide_payment_link(&DEMO, &r))
-        };
-        let (en, ja) = (in_locale(link.clone(), "en"), in_locale(link, "ja"));
-        let (en, ja) = (en.map_err(|v| TestCaseError::fail(v.to_string()))?, ja.map_err(|v| TestCaseError::fail(v.to_string()))?);
+        let (en, ja) = in_two_locales(link, |r, tag| r.wallet.locale = tag.to_owned(), |r| {
+            PaymentLink::parse(r, Timestamp::UNIX_EPOCH).map(|r| engine::decide_payment_link(&DEMO, &r))
+        })?;
         prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
         prop_assert_eq!((en.outcome, &en.required_actions), (ja.outcome, &ja.required_actions));
         alike_but_messages(&en.reasons, &ja.reasons)?;
 
-        let in_locale = |mut input: ChargeFundingInput, tag: &str| {
-            input.wallet.locale = tag.to_owned();
-            ChargeFunding::parse(input, Timestamp::UNIX_EPOCH).map(|r| engine::decide_charge_funding(&DEMO, &r))
-        };
-        let (en, ja) = (in_locale(funding.clone(), "en-GB"), in_locale(funding, "ja-JP"));
-        let (en, ja) = (en.map_err(|v| TestCaseError::fail(v.to_string()))?, ja.map_err(|v| TestCaseError::fail(v.to_string()))?);
+        let (en, ja) = in_two_locales(funding, |r, tag| r.wallet.locale = tag.to_owned(), |r| {
+            ChargeFunding::parse(r, Timestamp::UNIX_EPOCH).map(|r| engine::decide_charge_funding(&DEMO, &r))
+        })?;
         prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
         prop_assert_eq!((en.outcome, &en.steps, en.currency), (ja.outcome, &ja.steps, ja.currency));
         alike_but_messages(&en.reasons, &ja.reasons)?;
