@@ -256,6 +256,11 @@ fn messages(
                     .ok()
                     .and_then(|l| locales.iter().find(|d| *d.tag == *l.to_string()));
                 match declared {
+                    Some(d) if found.get(d.index).is_some_and(Option::is_some) => p.at(
+                        file,
+                        source.into(),
+                        format!("rule `{id}`: reason message: `{}` is given twice", d.tag),
+                    ),
                     Some(d) => {
                         let t = compile(p, source.into(), &format!(" `{tag}`"), &source.value);
                         if let Some(slot) = found.get_mut(d.index) {
