@@ -11,6 +11,7 @@ pub mod facts;
 mod index;
 pub mod limits;
 mod locales;
+mod messages;
 mod model;
 mod native;
 mod parse;
