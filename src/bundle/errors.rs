@@ -53,15 +53,20 @@ pub enum Phase {
     Compile,
     /// It compiled, but its own tests failed.
     Test,
+    /// Verification keys are set and its `.signatures.json` is missing,
+    /// does not verify, or does not match its files: nothing else was
+    /// checked.
+    Signature,
 }
 
 impl Phase {
-    /// The label value (`parse`, `compile`, `test`).
+    /// The label value (`parse`, `compile`, `test`, `signature`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Parse => "parse",
             Self::Compile => "compile",
             Self::Test => "test",
+            Self::Signature => "signature",
         }
     }
 }
