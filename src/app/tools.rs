@@ -26,6 +26,10 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
     });
     let bundle = match verified {
         Ok((bundle, report, signed_by)) => {
+            // Warnings do not fail the check: the bundle would load.
+            for w in &bundle.warnings {
+                eprintln!("warning: {w}");
+            }
             let (native, total) = bundle.native_coverage();
             let signed = signed_by
                 .map(|id| format!("; signed by key `{id}`"))
@@ -37,6 +41,9 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
                 bundle.rule_count(),
                 report.passed()
             );
+            if !bundle.warnings.is_empty() {
+                eprintln!("{source}: {} warning(s)", bundle.warnings.len());
+            }
             bundle
         }
         Err(errors) => {

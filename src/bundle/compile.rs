@@ -17,6 +17,7 @@ use crate::domain::RuleId;
 pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleErrors> {
     let mut p = Problems {
         errors: BundleErrors::in_phase(Phase::Parse),
+        warnings: Vec::new(),
     };
     let mut parsed = Vec::new();
     for (name, content) in files.iter().filter(|(n, _)| is_yaml(n)) {
@@ -98,6 +99,9 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
             }
         }
     }
+    let mut warnings = p.warnings;
+    warnings.sort();
+    warnings.dedup();
     p.errors.into_result(CompiledBundle {
         name: Arc::from(name),
         revision: Arc::from(revision),
@@ -111,6 +115,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
         tests,
         env,
         locales,
+        warnings,
     })
 }
 

@@ -26,7 +26,7 @@ mod vars;
 
 use sha2::{Digest as _, Sha256};
 
-pub use errors::{BundleError, BundleErrors, Location, Phase};
+pub use errors::{BundleError, BundleErrors, BundleWarning, Location, Phase};
 pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
 pub use locales::{BundleLocale, Locales};

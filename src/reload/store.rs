@@ -115,6 +115,9 @@ impl BundleStore {
                     from_cache = status.from_cache,
                     "bundle activated"
                 );
+                for warning in &active.bundle.warnings {
+                    tracing::warn!(revision = %revision, "bundle warning: {warning}");
+                }
                 self.active.store(Some(Arc::new(active)));
                 self.ready.send_replace(Some(revision.to_string()));
                 Ok(true)
