@@ -106,10 +106,10 @@ fn a_failed_test_prints_the_trace_of_every_rule_on_its_request() {
         "          deny same-plan (plan_change.yaml:6): matched, decisive; \
          condition `change.same_plan`\n",
         // A rule whose condition was tested and did not hold.
-        "          deny unknown-source-plan (plan_change.yaml:13): condition false; \
+        "          deny unknown-source-plan (plan_change.yaml:15): condition false; \
          condition `!source.known`\n",
         // A rule never reached, and why (no condition shown).
-        "          allow upgrade-immediate (plan_change.yaml:96): \
+        "          allow upgrade-immediate (plan_change.yaml:114): \
          not evaluated: a deny rule already matched\n",
     ] {
         assert!(text.contains(line), "`{line}` in\n{out}");

@@ -472,18 +472,27 @@ fn alike_but_messages(en: &[Reason], ja: &[Reason]) -> Result<(), TestCaseError>
 }
 
 /// `input` decided by `decide` asked in British English and in Japanese
-/// (`set` puts a tag in its `locale`).
+/// (`set` puts a tag in its `locale`); `None` when the request is refused
+/// (the generators may build amounts whose sum overflows), in both alike.
 fn in_two_locales<I: Clone, D>(
     input: I,
     set: impl Fn(&mut I, &str),
     decide: impl Fn(I) -> Result<D, tollgate::domain::Violations>,
-) -> Result<(D, D), TestCaseError> {
+) -> Result<Option<(D, D)>, TestCaseError> {
     let ask = |tag: &str| {
         let mut input = input.clone();
         set(&mut input, tag);
-        decide(input).map_err(|v| TestCaseError::fail(format!("a valid request was refused: {v}")))
+        decide(input)
     };
-    Ok((ask("en-GB")?, ask("ja-JP")?))
+    match (ask("en-GB"), ask("ja-JP")) {
+        (Ok(en), Ok(ja)) => Ok(Some((en, ja))),
+        (Err(en), Err(ja)) if en == ja => Ok(None),
+        (en, ja) => Err(TestCaseError::fail(format!(
+            "refused in one locale only: {:?} / {:?}",
+            en.err(),
+            ja.err()
+        ))),
+    }
 }
 
 // --- properties --------------------------------------------------------
@@ -925,19 +934,22 @@ proptest! {
         link in link_request(),
         funding in funding_request(),
     ) {
-        let (en, ja) = in_two_locales(link, |r, tag| r.wallet.locale = tag.to_owned(), |r| {
+        let link = in_two_locales(link, |r, tag| r.wallet.locale = tag.to_owned(), |r| {
             PaymentLink::parse(r, Timestamp::UNIX_EPOCH).map(|r| engine::decide_payment_link(&DEMO, &r))
         })?;
-        prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
-        prop_assert_eq!((en.outcome, &en.required_actions), (ja.outcome, &ja.required_actions));
-        alike_but_messages(&en.reasons, &ja.reasons)?;
-
-        let (en, ja) = in_two_locales(funding, |r, tag| r.wallet.locale = tag.to_owned(), |r| {
+        if let Some((en, ja)) = link {
+            prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
+            prop_assert_eq!((en.outcome, &en.required_actions), (ja.outcome, &ja.required_actions));
+            alike_but_messages(&en.reasons, &ja.reasons)?;
+        }
+        let funding = in_two_locales(funding, |r, tag| r.wallet.locale = tag.to_owned(), |r| {
             ChargeFunding::parse(r, Timestamp::UNIX_EPOCH).map(|r| engine::decide_charge_funding(&DEMO, &r))
         })?;
-        prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
-        prop_assert_eq!((en.outcome, &en.steps, en.currency), (ja.outcome, &ja.steps, ja.currency));
-        alike_but_messages(&en.reasons, &ja.reasons)?;
+        if let Some((en, ja)) = funding {
+            prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
+            prop_assert_eq!((en.outcome, &en.steps, en.currency), (ja.outcome, &ja.steps, ja.currency));
+            alike_but_messages(&en.reasons, &ja.reasons)?;
+        }
     }
 
     #[test]
