@@ -105,6 +105,7 @@ impl DecideJson<'_> {
         };
         let decision = match T::decide(self.bundle, &req) {
             Ok(decision) => T::PbDecision::from(&decision),
+            Err(engine::DecideError::Invalid(violations)) => return Ok(invalid(&violations)),
             Err(failure) => return Ok(failed_precondition(&failure)),
         };
         let json = to_json(

@@ -10,10 +10,12 @@ mod expr;
 pub mod facts;
 mod index;
 pub mod limits;
+mod metrics;
 mod model;
 mod native;
 mod parse;
 mod problems;
+mod resellers;
 mod rules;
 mod schema;
 mod template;
@@ -26,6 +28,8 @@ use sha2::{Digest as _, Sha256};
 pub use errors::{BundleError, BundleErrors, Location, Phase};
 pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
+pub use metrics::{DisplayName, Metric, MetricKind, Metrics, RequestMetrics};
+pub use resellers::{Direction, Reseller};
 pub use model::{
     AnyRuleSet, AutoChargeCriterion, Catalog, ChargeFundingWant, CompiledBundle, Effect, ForEach,
     FundingStrategy, LinkPayload, Merchant, Merchants, PaymentLinkWant, Plan,

@@ -7,6 +7,8 @@ use jiff::{Timestamp, civil::Date};
 use super::{
     Location, ScopeIndex,
     expr::Expr,
+    metrics::Metrics,
+    resellers::Reseller,
     template::{Part, Template},
 };
 use crate::domain::{
@@ -159,6 +161,10 @@ pub struct Catalog {
     pub plans: HashMap<String, Plan>,
     /// Declared plan attributes with their defaults.
     pub attribute_defaults: BTreeMap<String, serde_json::Value>,
+    /// Declared metrics (none when the bundle has no `metrics:` section).
+    pub metrics: Metrics,
+    /// Resellers' terms by reseller id.
+    pub resellers: HashMap<String, Reseller>,
 }
 
 /// One plan of the catalogue.
@@ -351,6 +357,9 @@ pub enum PlanChangeWant {
     /// No decision: the request lacks this field (`billing.anchor_day`),
     /// which the deciding rule's timing needs (`want: { precondition: ... }`).
     MissingFact(String),
+    /// No decision: the request contradicts the bundle's declarations;
+    /// these fields are refused, in order (`want: { invalid: [...] }`).
+    Invalid(Vec<String>),
 }
 
 /// The plan-change decision a test expects.
@@ -361,6 +370,8 @@ pub struct PlanChangeDecisionWant {
     pub timing: Option<EffectiveTiming>,
     /// The effective instant, when checked.
     pub effective_at: Option<Timestamp>,
+    /// The undeclared metrics the request reports, when checked.
+    pub unknown_metrics: Option<Vec<String>>,
 }
 
 /// What a payment-link test expects.

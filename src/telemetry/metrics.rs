@@ -345,6 +345,7 @@ mod tests {
                 evaluated_at: jiff::Timestamp::UNIX_EPOCH,
                 trace: Vec::new(),
             },
+            unknown_metrics: Vec::new(),
         }
     }
 
