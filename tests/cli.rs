@@ -254,8 +254,8 @@ fn check_reports_every_problem_as_file_line_col_message() {
     // An unknown plan in from_plans.
     edit(
         &rules,
-        "    requesters: [RESELLER]\n",
-        "    requesters: [RESELLER]\n    from_plans: [premium, platinum]\n",
+        "  - id: reseller-contract-only\n    requesters: [RESELLER]\n",
+        "  - id: reseller-contract-only\n    requesters: [RESELLER]\n    from_plans: [premium, platinum]\n",
     );
     let out = run(&["check", path_str(dir)]);
     assert_eq!(out.code, Some(1), "{out}");
@@ -507,7 +507,7 @@ const SNAKE_UPGRADE: &str = r#"{
   "tenant_id": "t1",
   "from_plan": "free",
   "to_plan": "standard",
-  "requester": { "role": "REQUESTER_ROLE_RESELLER", "id": "r-42" },
+  "requester": { "role": "REQUESTER_ROLE_RESELLER", "id": "reseller-7" },
   "usage": { "users": 3, "storage_gb": 0.5 },
   "as_of": "2026-03-10T09:00:00Z"
 }"#;
@@ -604,7 +604,7 @@ fn eval_prints_a_deny_without_timing_or_effective_at() {
           "tenant_id": "t1",
           "from_plan": "premium",
           "to_plan": "free",
-          "requester": { "role": "REQUESTER_ROLE_RESELLER" },
+          "requester": { "role": "REQUESTER_ROLE_RESELLER", "id": "reseller-7" },
           "usage": { "users": 10 },
           "period_usage": { "api_calls": 20 },
           "as_of": "2026-03-10T09:00:00Z"
@@ -668,6 +668,46 @@ fn eval_names_the_missing_field_of_an_invalid_request() {
         out.stderr, "invalid request: tenant_id: is required\n",
         "{out}"
     );
+}
+
+#[test]
+fn eval_names_a_metric_sent_in_the_wrong_map() {
+    // The demo declares api_calls a period metric: in `usage` it is refused.
+    let request = SNAKE_UPGRADE.replace("\"storage_gb\": 0.5", "\"api_calls\": 900");
+    let out = run_with_stdin(&["eval", "--plan-change", "-"], &request);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert_eq!(
+        out.stderr,
+        "invalid request: usage[\"api_calls\"]: api_calls is counted per period; send it in period_usage\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn eval_lists_undeclared_metrics() {
+    let request = SNAKE_UPGRADE.replace("\"users\": 3", "\"user\": 3");
+    let d = decision(&run_with_stdin(&["eval", "--plan-change", "-"], &request));
+    assert_eq!(d["unknown_metrics"], serde_json::json!(["user"]), "{d}");
+}
+
+#[test]
+fn a_bundle_without_metrics_checks_no_metric() {
+    // Bundles written before `metrics:` keep working: any metric in either
+    // map, none listed as unknown.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let bundle = tmp.path().join("bundle");
+    copy_demo(&bundle);
+    let plans = bundle.join("plans.yaml");
+    let text = std::fs::read_to_string(&plans).expect("read plans.yaml");
+    let start = text.find("metrics:\n").expect("a metrics section");
+    let end = text.find("# The plan catalogue.").expect("the plans after it");
+    std::fs::write(&plans, format!("{}{}", &text[..start], &text[end..])).expect("write");
+    let request = SNAKE_UPGRADE.replace("\"users\": 3", "\"user\": 3, \"api_calls\": 900");
+    let out = run_with_stdin(&["eval", path_str(&bundle), "--plan-change", "-"], &request);
+    let d = decision(&out);
+    assert_eq!(d["verdict"], "VERDICT_ALLOW", "{d}");
+    assert!(d.get("unknown_metrics").is_none(), "{d}");
 }
 
 #[test]

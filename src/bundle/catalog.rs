@@ -82,7 +82,6 @@ fn plan(
             }
         }
     }
-    metrics::check_plan(p, file, at, d, declared);
     let mut attributes = defaults.clone();
     for (key, value) in &d.attributes {
         match defaults.get(key) {
@@ -111,6 +110,9 @@ fn plan(
     if p.errors.len() > before {
         return None;
     }
+    // Reported, but the plan stays: rules and resellers naming it are
+    // checked as usual rather than all failing with `unknown plan`.
+    metrics::check_plan(p, file, at, d, declared);
     Some(Plan {
         id: d.id.clone(),
         description: d.description.clone().unwrap_or_default(),
