@@ -205,8 +205,57 @@ fn check_without_a_path_checks_the_embedded_demo() {
     assert!(out.stdout.contains(" rules, "), "{out}");
     assert!(out.stdout.contains(" tests passed; "), "{out}");
     assert!(out.stdout.ends_with(" expressions run natively\n"), "{out}");
+    // Warnings only (the demo's spring 2026 migration date is past), no problem.
+    assert!(
+        out.stderr.lines().all(|l| l.starts_with("warning: ")),
+        "{out}"
+    );
+}
+
+/// `check` on the demo with the migration's `schedule` line replaced.
+fn check_with_schedule(schedule: &str) -> Run {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    let rules = tmp.path().join("plan_change.yaml");
+    edit(&rules, "schedule: { at: \"2026-04-01\" }", schedule);
+    // The demo's own tests expect the 2026 date; without them the rule stands alone.
+    fs::remove_file(tmp.path().join("plan_change_tests.yaml")).expect("remove tests");
+    run(&["check", path_str(tmp.path())])
+}
+
+#[test]
+fn check_warns_about_a_schedule_already_past_and_passes() {
+    let out = check_with_schedule("schedule: { at: \"2001-01-01\" }");
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.starts_with("ok: bundle `demo`"), "{out}");
+    // Located at the rule's id.
+    let (line, col) = positions(
+        &crate_path("bundles/demo/plan_change.yaml"),
+        "id: operator-catalogue-migration",
+    )[0];
+    assert_eq!(
+        out.stderr,
+        format!(
+            "warning: plan_change.yaml:{line}:{}: rule `operator-catalogue-migration`: schedule: `2001-01-01` is already past; a change it allows takes effect at once\n",
+            col + 4
+        ),
+        "{out}"
+    );
+    let out = check_with_schedule("schedule: { at: \"2001-01-01T00:00:00Z\" }");
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("schedule: `2001-01-01T00:00:00Z` is already past"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_does_not_warn_about_a_schedule_to_come() {
+    let out = check_with_schedule("schedule: { at: \"2999-04-01\" }");
+    assert_eq!(out.code, Some(0), "{out}");
     assert_eq!(out.stderr, "", "{out}");
 }
+
 
 #[test]
 fn check_accepts_the_demo_directory() {

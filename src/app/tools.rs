@@ -26,6 +26,9 @@ pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
                 bundle.rule_count(),
                 report.passed()
             );
+            for w in bundle.warnings(jiff::Timestamp::now()) {
+                eprintln!("warning: {w}");
+            }
             Exit::Ok
         }
         Err(errors) => {

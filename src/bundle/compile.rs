@@ -16,6 +16,7 @@ use crate::domain::RuleId;
 pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleErrors> {
     let mut p = Problems {
         errors: BundleErrors::in_phase(Phase::Parse),
+        warnings: Vec::new(),
     };
     let mut parsed = Vec::new();
     for (name, content) in files.iter().filter(|(n, _)| is_yaml(n)) {
@@ -100,6 +101,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
         charge_funding: RuleSet::new(charge_funding_rules, |s| &s.merchants),
         tests,
         env,
+        compile_warnings: p.warnings,
     })
 }
 

@@ -22,6 +22,7 @@ mod template;
 mod test_cases;
 pub mod types;
 mod vars;
+mod warnings;
 
 use sha2::{Digest as _, Sha256};
 

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
 use jiff::{Timestamp, civil::Date};
 
 use super::{
-    Location, ScopeIndex,
+    BundleError, Location, ScopeIndex,
     expr::Expr,
     metrics::Metrics,
     resellers::Reseller,
@@ -42,6 +42,9 @@ pub struct CompiledBundle {
     pub tests: Vec<TestCase>,
     /// The CEL environment every condition was compiled with.
     pub env: Arc<cel::Env>,
+    /// Warnings found while compiling; [`CompiledBundle::warnings`] adds
+    /// those that depend on the clock.
+    pub compile_warnings: Vec<BundleError>,
 }
 
 impl CompiledBundle {
