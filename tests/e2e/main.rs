@@ -18,6 +18,7 @@ mod batch;
 mod charge_funding;
 mod conversion;
 mod decision_log;
+mod declared_metrics;
 mod deployments;
 mod health;
 mod http;
