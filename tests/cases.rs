@@ -588,8 +588,14 @@ fn check_precondition(
             "want a precondition failure for `{}`",
             want.subject
         )];
-        return report(description, &problems, &format!("  {e}
-"));
+        return report(
+            description,
+            &problems,
+            &format!(
+                "  {e}
+"
+            ),
+        );
     };
     let mut problems = Vec::new();
     if *subject != want.subject {

@@ -244,7 +244,8 @@ fn check_warns_about_a_schedule_already_past_and_passes() {
     let out = check_with_schedule("schedule: { at: \"2001-01-01T00:00:00Z\" }");
     assert_eq!(out.code, Some(0), "{out}");
     assert!(
-        out.stderr.contains("schedule: `2001-01-01T00:00:00Z` is already past"),
+        out.stderr
+            .contains("schedule: `2001-01-01T00:00:00Z` is already past"),
         "{out}"
     );
 }
@@ -255,7 +256,6 @@ fn check_does_not_warn_about_a_schedule_to_come() {
     assert_eq!(out.code, Some(0), "{out}");
     assert_eq!(out.stderr, "", "{out}");
 }
-
 
 #[test]
 fn check_accepts_the_demo_directory() {
@@ -750,7 +750,9 @@ fn a_bundle_without_metrics_checks_no_metric() {
     let plans = bundle.join("plans.yaml");
     let text = std::fs::read_to_string(&plans).expect("read plans.yaml");
     let start = text.find("metrics:\n").expect("a metrics section");
-    let end = text.find("# The plan catalogue.").expect("the plans after it");
+    let end = text
+        .find("# The plan catalogue.")
+        .expect("the plans after it");
     std::fs::write(&plans, format!("{}{}", &text[..start], &text[end..])).expect("write");
     let request = SNAKE_UPGRADE.replace("\"users\": 3", "\"user\": 3, \"api_calls\": 900");
     let out = run_with_stdin(&["eval", path_str(&bundle), "--plan-change", "-"], &request);

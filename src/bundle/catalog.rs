@@ -10,9 +10,9 @@ use super::{
     Location,
     metrics::{self, Metrics},
     model::{Catalog, Plan},
-    resellers,
     parse::Parsed,
     problems::Problems,
+    resellers,
     schema::PlanDoc,
 };
 

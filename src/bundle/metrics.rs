@@ -189,11 +189,7 @@ pub(super) fn metrics(p: &mut Problems, parsed: &[Parsed]) -> Metrics {
                 display_name,
             };
             if by_id.insert(d.id.clone(), metric).is_some() {
-                p.at(
-                    &f.file,
-                    at,
-                    format!("metric `{}` is declared twice", d.id),
-                );
+                p.at(&f.file, at, format!("metric `{}` is declared twice", d.id));
             }
         }
     }

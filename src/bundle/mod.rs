@@ -30,7 +30,6 @@ pub use errors::{BundleError, BundleErrors, Location, Phase};
 pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
 pub use metrics::{DisplayName, Metric, MetricKind, Metrics, RequestMetrics};
-pub use resellers::{Direction, Reseller};
 pub use model::{
     AnyRuleSet, AutoChargeCriterion, Catalog, ChargeFundingWant, CompiledBundle, Effect, ForEach,
     FundingStrategy, LinkPayload, Merchant, Merchants, PaymentLinkWant, Plan,
@@ -39,6 +38,7 @@ pub use model::{
 };
 pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use parse::yaml_message;
+pub use resellers::{Direction, Reseller};
 pub use template::{Part, Template};
 
 /// The files of a bundle: names (no directories) and contents.

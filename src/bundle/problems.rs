@@ -10,7 +10,10 @@ pub(crate) struct Problems {
 }
 
 impl Problems {
-    #[expect(dead_code, reason = "the mechanism for compile-time warnings; none is raised yet")]
+    #[expect(
+        dead_code,
+        reason = "the mechanism for compile-time warnings; none is raised yet"
+    )]
     pub fn warn(&mut self, file: &str, at: Location, message: impl Into<String>) {
         self.warnings.push(BundleError::at(file, at, message));
     }

@@ -134,11 +134,7 @@ pub(super) fn resellers(
                 directions,
             };
             if out.insert(d.id.clone(), reseller).is_some() {
-                p.at(
-                    &f.file,
-                    at,
-                    format!("reseller `{}` is defined twice", d.id),
-                );
+                p.at(&f.file, at, format!("reseller `{}` is defined twice", d.id));
             }
         }
     }

@@ -56,7 +56,13 @@ async fn a_plan_change_decision_arrives_intact() {
             ("reseller-contract-only", "deny", false, false, OUT_OF_SCOPE),
             ("unknown-reseller", "deny", false, false, OUT_OF_SCOPE),
             ("outside-reseller-plans", "deny", false, false, OUT_OF_SCOPE),
-            ("outside-reseller-directions", "deny", false, false, OUT_OF_SCOPE),
+            (
+                "outside-reseller-directions",
+                "deny",
+                false,
+                false,
+                OUT_OF_SCOPE
+            ),
             ("tenant-contract-only", "deny", false, false, ""),
             ("usage-within-target-limits", "deny", false, false, ""),
             ("downgrade-usage-reported", "deny", false, false, ""),

@@ -62,7 +62,8 @@ impl<'a> PlanChangeCtx<'a> {
 
     /// The directions the reseller may move a tenant to the target plan in.
     fn reseller_directions(&self) -> &'a [Direction] {
-        self.reseller.map_or(&[], |r| r.directions(&self.req.to_plan))
+        self.reseller
+            .map_or(&[], |r| r.directions(&self.req.to_plan))
     }
 
     fn plan(&self, side: Side) -> (&'a str, Option<&'a Plan>) {

@@ -104,7 +104,10 @@ impl DecisionType for PlanChangeType {
             && *w != d.unknown_metrics
         {
             let g = d.unknown_metrics.join(", ");
-            Some(format!("want unknown_metrics [{}], got [{g}]", w.join(", ")))
+            Some(format!(
+                "want unknown_metrics [{}], got [{g}]",
+                w.join(", ")
+            ))
         } else {
             None
         };
