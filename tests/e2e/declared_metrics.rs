@@ -22,6 +22,14 @@ fn api_calls_in_usage() -> pb::PlanChangeRequest {
     req
 }
 
+/// The one violation `api_calls_in_usage` is refused for.
+fn api_calls_refused() -> Vec<(String, String)> {
+    vec![(
+        "usage[\"api_calls\"]".to_owned(),
+        API_CALLS_IN_USAGE.to_owned(),
+    )]
+}
+
 /// An upgrade reporting `user` (a typo) and `api_cals` besides `users`.
 fn with_typos() -> pb::PlanChangeRequest {
     let mut req = request("free", "standard");
@@ -38,12 +46,11 @@ async fn a_metric_in_the_wrong_map_is_invalid_argument_naming_the_field() {
     let bad = status
         .get_details_bad_request()
         .unwrap_or_else(|| panic!("no BadRequest detail in {status:?}"));
-    let got: Vec<(&str, &str)> = bad
+    let got = bad
         .field_violations
         .iter()
-        .map(|v| (v.field.as_str(), v.description.as_str()))
-        .collect();
-    assert_eq!(got, [("usage[\"api_calls\"]", API_CALLS_IN_USAGE)]);
+        .map(|v| (v.field.clone(), v.description.clone()));
+    assert_eq!(got.collect::<Vec<_>>(), api_calls_refused());
     assert_eq!(
         status.message(),
         format!("invalid request: usage[\"api_calls\"]: {API_CALLS_IN_USAGE}")
@@ -73,12 +80,11 @@ async fn a_streamed_metric_in_the_wrong_map_gets_its_own_error_and_the_stream_go
     let error = stream_error(second);
     assert_eq!(error.code, "INVALID_ARGUMENT", "{error:?}");
     assert!(error.precondition_violations.is_empty(), "{error:?}");
-    let got: Vec<(&str, &str)> = error
+    let got = error
         .field_violations
         .iter()
-        .map(|v| (v.field.as_str(), v.description.as_str()))
-        .collect();
-    assert_eq!(got, [("usage[\"api_calls\"]", API_CALLS_IN_USAGE)]);
+        .map(|v| (v.field.clone(), v.description.clone()));
+    assert_eq!(got.collect::<Vec<_>>(), api_calls_refused(), "as unary");
     let typos = streamed(third);
     assert_eq!(typos.unknown_metrics, ["api_cals", "user"], "{typos:#?}");
 }
