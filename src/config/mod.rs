@@ -190,6 +190,34 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1024, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..), env = "TOLLGATE_MAX_CONCURRENT_REQUESTS")]
     pub max_concurrent_requests: u32,
+    /// Streams one connection may have open at once (HTTP/2
+    /// SETTINGS_MAX_CONCURRENT_STREAMS): one connection's share of
+    /// --max-concurrent-requests. More are refused with REFUSED_STREAM.
+    #[arg(long, default_value_t = 128, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), env = "TOLLGATE_MAX_CONCURRENT_STREAMS")]
+    pub max_concurrent_streams: u32,
+    /// How long a call waits for its client's next request message (a
+    /// stream's next request); past it the call ends with DEADLINE_EXCEEDED
+    /// and its slot is free.
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = duration,
+          env = "TOLLGATE_MESSAGE_TIMEOUT")]
+    pub message_timeout: Duration,
+    /// Open gRPC connections at once; one more is closed as soon as it is
+    /// accepted (tollgate_connections_refused_total).
+    #[arg(long, default_value_t = 4096, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), env = "TOLLGATE_MAX_CONNECTIONS")]
+    pub max_connections: u32,
+    /// From accepting a connection to its HTTP/2 preface (the TLS handshake
+    /// included); a connection that has not sent it by then is closed.
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = duration,
+          env = "TOLLGATE_HANDSHAKE_TIMEOUT")]
+    pub handshake_timeout: Duration,
+    /// A connection with no call in flight and none for this long is
+    /// closed (keepalive pings do not count); clients reconnect on their
+    /// next call.
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = duration,
+          env = "TOLLGATE_IDLE_TIMEOUT")]
+    pub idle_timeout: Duration,
     /// The largest request message, in bytes; larger is RESOURCE_EXHAUSTED.
     #[arg(long, default_value_t = 65536, value_name = "BYTES",
           value_parser = clap::value_parser!(u32).range(1..), env = "TOLLGATE_MAX_MESSAGE_BYTES")]
@@ -294,6 +322,13 @@ impl ServeArgs {
         crate::grpc::ServerOptions {
             request_timeout: self.request_timeout,
             max_concurrent_requests: size(self.max_concurrent_requests),
+            max_concurrent_streams: self.max_concurrent_streams,
+            message_timeout: self.message_timeout,
+            connections: crate::grpc::ConnectionLimits {
+                max_connections: size(self.max_connections),
+                handshake_timeout: self.handshake_timeout,
+                idle_timeout: self.idle_timeout,
+            },
             max_message_bytes: size(self.max_message_bytes),
             limits: crate::grpc::Limits {
                 max_map_entries: size(self.max_map_entries),

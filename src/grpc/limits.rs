@@ -21,10 +21,11 @@ use http::{HeaderMap, HeaderValue};
 use http_body::{Frame, SizeHint};
 use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
-    time::Instant,
+    time::{Instant, Sleep},
 };
 use tonic::{Code, Status, body::Body};
 
+use super::connections::{Call, Peer};
 use crate::telemetry::metrics::{InFlight, Metrics, Rejection};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -39,6 +40,7 @@ pub struct LimitLayer {
     permits: Arc<Semaphore>,
     max_concurrent: usize,
     timeout: Duration,
+    message_timeout: Option<Duration>,
     metrics: Metrics,
 }
 
@@ -50,7 +52,19 @@ impl LimitLayer {
             permits: Arc::new(Semaphore::new(max_concurrent)),
             max_concurrent,
             timeout,
+            message_timeout: None,
             metrics: Metrics::new(),
+        }
+    }
+
+    /// Ends a call whose client sends no request message (a stream's next
+    /// request, a unary call's body) for `timeout`, with
+    /// `DEADLINE_EXCEEDED`, so its permit is free again.
+    #[must_use]
+    pub fn with_message_timeout(self, timeout: Duration) -> Self {
+        Self {
+            message_timeout: Some(timeout),
+            ..self
         }
     }
 
@@ -79,12 +93,14 @@ pub struct Limit<S> {
     limits: LimitLayer,
 }
 
-impl<S, B> tower::Service<http::Request<B>> for Limit<S>
+impl<S> tower::Service<http::Request<Body>> for Limit<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
-    B: Send + 'static,
 {
     type Response = http::Response<Body>;
     type Error = BoxError;
@@ -94,7 +110,7 @@ where
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         // The service that was polled ready handles this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -123,6 +139,15 @@ where
         };
         let deadline = Instant::now() + timeout;
         let in_flight = self.limits.metrics.in_flight();
+        // The connection is busy while the call runs (its idle timeout).
+        let call = request
+            .extensions()
+            .get::<Peer>()
+            .map(|peer| peer.activity.call());
+        let request = match self.limits.message_timeout {
+            Some(timeout) => request.map(|body| Body::new(Paced::new(body, timeout))),
+            None => request,
+        };
         Box::pin(async move {
             match tokio::time::timeout_at(deadline, inner.call(request)).await {
                 Ok(Ok(mut response)) => {
@@ -136,6 +161,7 @@ where
                             body,
                             _permit: permit,
                             in_flight,
+                            _call: call,
                         })
                     }))
                 }
@@ -158,6 +184,7 @@ struct Permitted {
     body: Body,
     _permit: Option<OwnedSemaphorePermit>,
     in_flight: InFlight,
+    _call: Option<Call>,
 }
 
 impl http_body::Body for Permitted {
@@ -181,6 +208,61 @@ impl http_body::Body for Permitted {
                 })
             })
         })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A request body that ends with `DEADLINE_EXCEEDED` when its next frame
+/// does not come within the message timeout: a stream whose client went
+/// quiet gives its permit back instead of holding it until it hangs up.
+/// The timer is only set when the body has to wait.
+struct Paced {
+    body: Body,
+    timeout: Duration,
+    waiting: Option<Pin<Box<Sleep>>>,
+}
+
+impl Paced {
+    fn new(body: Body, timeout: Duration) -> Self {
+        Self {
+            body,
+            timeout,
+            waiting: None,
+        }
+    }
+}
+
+impl http_body::Body for Paced {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            this.waiting = None;
+            return Poll::Ready(frame);
+        }
+        let timeout = this.timeout;
+        let timer = this
+            .waiting
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match timer.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => Poll::Ready(Some(Err(Status::deadline_exceeded(format!(
+                "no request message within {} ms",
+                timeout.as_millis()
+            ))))),
+        }
     }
 
     fn is_end_stream(&self) -> bool {

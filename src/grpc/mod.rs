@@ -3,6 +3,7 @@
 
 pub mod callers;
 pub mod codec;
+pub mod connections;
 pub mod convert;
 mod limits;
 pub mod pb;
@@ -11,6 +12,7 @@ mod service;
 pub mod status;
 pub mod tls;
 
+pub use connections::ConnectionLimits;
 pub use convert::Limits;
 pub use server::{ServerOptions, serve};
 pub use tls::{TlsFiles, TlsSettings};

@@ -3,12 +3,13 @@
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
-use tokio::net::TcpListener;
-use tonic::transport::{Server, server::TcpIncoming};
+use tokio::net::{TcpListener, TcpStream};
+use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use super::{
     callers::AuthorizeLayer,
+    connections::{self, ConnectionLimits},
     convert::Limits,
     limits::LimitLayer,
     pb::{
@@ -38,6 +39,17 @@ pub struct ServerOptions {
     /// Calls in flight across all connections (an open stream counts until
     /// it ends); one more is answered `RESOURCE_EXHAUSTED` at once.
     pub max_concurrent_requests: usize,
+    /// Streams one connection may have open at once, advertised in its
+    /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`: one connection's share of
+    /// `max_concurrent_requests`. A stream over it is refused
+    /// (`REFUSED_STREAM`, which clients retry).
+    pub max_concurrent_streams: u32,
+    /// How long a call waits for its client's next request message (a
+    /// stream's next request, a unary call's body); past it the call ends
+    /// with `DEADLINE_EXCEEDED` and its slot is free.
+    pub message_timeout: Duration,
+    /// Open connections, the handshake deadline and the idle timeout.
+    pub connections: ConnectionLimits,
     /// The largest decoded request message; larger is `RESOURCE_EXHAUSTED`.
     pub max_message_bytes: usize,
     /// Entries of the requests' maps and lists (`INVALID_ARGUMENT` past them).
@@ -62,6 +74,9 @@ impl Default for ServerOptions {
             keepalive_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(2),
             max_concurrent_requests: 1024,
+            max_concurrent_streams: 128,
+            message_timeout: Duration::from_secs(5),
+            connections: ConnectionLimits::default(),
             max_message_bytes: 64 * 1024,
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(10),
@@ -177,6 +192,7 @@ pub async fn serve(
     let router = Server::builder()
         .http2_keepalive_interval(Some(options.keepalive))
         .http2_keepalive_timeout(Some(options.keepalive_timeout))
+        .max_concurrent_streams(options.max_concurrent_streams)
         // A span per call, outermost so it covers the limits; created only
         // when exported or logged at debug (see `telemetry::trace`).
         .layer(RpcSpanLayer)
@@ -184,7 +200,8 @@ pub async fn serve(
         .layer(tower::util::option_layer(authorize))
         .layer(
             LimitLayer::new(options.max_concurrent_requests, options.request_timeout)
-                .with_metrics(options.metrics),
+                .with_message_timeout(options.message_timeout)
+                .with_metrics(options.metrics.clone()),
         )
         .add_service(health)
         .add_service(reflection_v1)
@@ -193,18 +210,19 @@ pub async fn serve(
         .add_service(bundles);
     // Certificates reload while the server runs; the watch stops with it.
     let _reloading = options.tls.as_ref().map(TlsSettings::watch);
+    let (limits, metrics) = (options.connections, options.metrics);
     let served: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
         match &options.tls {
-            // Nagle's algorithm would hold each small response back until the
-            // client's delayed ACK (~40 ms); tonic only sets TCP_NODELAY on
-            // listeners it binds itself, so set it on ours.
             None => Box::pin(router.serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                connections::incoming(listener, limits, metrics, |tcp: TcpStream| {
+                    std::future::ready(Some(tcp))
+                }),
                 shutdown,
             )),
-            Some(tls) => {
-                Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), shutdown))
-            }
+            Some(tls) => Box::pin(router.serve_with_incoming_shutdown(
+                connections::incoming(listener, limits, metrics, tls.handshake()),
+                shutdown,
+            )),
         };
     // After the signal the listener is closed and in-flight calls drain;
     // whatever is still running when the grace period ends is dropped.

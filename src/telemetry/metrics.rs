@@ -44,6 +44,15 @@ pub enum Rejection {
     MessageSize,
 }
 
+/// Why the server closed a connection it had accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// No TLS handshake or HTTP/2 preface within the handshake timeout.
+    Handshake,
+    /// No call within the idle timeout.
+    Idle,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct DecisionLabels {
     decision: &'static str,
@@ -111,6 +120,10 @@ struct Inner {
     message_size: Counter,
     denied: Family<RpcLabels, Counter>,
     denied_rpcs: AtomicUsize,
+    connections_open: Gauge,
+    connections_refused: Counter,
+    closed_handshake: Counter,
+    closed_idle: Counter,
 }
 
 /// One decision type's series, resolved at start.
@@ -173,6 +186,25 @@ impl Metrics {
             "gRPC calls refused by the caller policy (PERMISSION_DENIED), by RPC",
             denied.clone(),
         );
+        let connections_open = Gauge::default();
+        registry.register(
+            "tollgate_connections_open",
+            "gRPC connections open (TLS handshakes in progress included)",
+            connections_open.clone(),
+        );
+        let connections_refused = Counter::default();
+        registry.register(
+            "tollgate_connections_refused",
+            "gRPC connections closed as soon as accepted: the connection limit was reached",
+            connections_refused.clone(),
+        );
+        let closed = Family::<RejectionLabels, Counter>::default();
+        registry.register(
+            "tollgate_connections_closed",
+            "gRPC connections the server closed, by reason (handshake_timeout, idle_timeout)",
+            closed.clone(),
+        );
+        let closing = |reason| closed.get_or_create_owned(&RejectionLabels { reason });
         let by_kind = |kind: DecisionKind| ByKind {
             outcomes: kind
                 .outcomes()
@@ -203,6 +235,10 @@ impl Metrics {
                 in_flight,
                 denied,
                 denied_rpcs: AtomicUsize::new(0),
+                connections_open,
+                connections_refused,
+                closed_handshake: closing("handshake_timeout"),
+                closed_idle: closing("idle_timeout"),
             }),
         }
     }
@@ -266,6 +302,26 @@ impl Metrics {
         counter.inc();
     }
 
+    /// Counts an open connection until the returned guard is dropped.
+    pub fn connection_opened(&self) -> OpenConnection {
+        self.inner.connections_open.inc();
+        OpenConnection(self.clone())
+    }
+
+    /// Counts a connection closed at once: too many were open.
+    pub fn connection_refused(&self) {
+        self.inner.connections_refused.inc();
+    }
+
+    /// Counts a connection the server closed, and why.
+    pub fn connection_closed(&self, why: Closed) {
+        match why {
+            Closed::Handshake => &self.inner.closed_handshake,
+            Closed::Idle => &self.inner.closed_idle,
+        }
+        .inc();
+    }
+
     /// Counts a call that the caller policy refused with PERMISSION_DENIED.
     ///
     /// For the caller-authorization layer: call it once per refused call
@@ -311,6 +367,16 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.inner.in_flight.dec();
+    }
+}
+
+/// An open connection; counted down when dropped.
+#[derive(Debug)]
+pub struct OpenConnection(Metrics);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.inner.connections_open.dec();
     }
 }
 

@@ -16,6 +16,7 @@
 
 mod batch;
 mod charge_funding;
+mod connections;
 mod conversion;
 mod decision_log;
 mod declared_metrics;

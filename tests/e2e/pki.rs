@@ -181,16 +181,27 @@ impl TlsServer {
         ca: &str,
         identity: Option<&Leaf>,
     ) -> Self {
+        let server = ServerOptions {
+            tls: Some(tls),
+            ..ServerOptions::default()
+        };
+        Self::start_with(server, log, ca, identity).await
+    }
+
+    /// Starts the server with these transport settings (TLS among them).
+    pub async fn start_with(
+        server: ServerOptions,
+        log: DecisionLog,
+        ca: &str,
+        identity: Option<&Leaf>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let admin_addr = admin.local_addr().expect("local address");
         let options = ServeOptions {
             decision_log: log,
-            server: ServerOptions {
-                tls: Some(tls),
-                ..ServerOptions::default()
-            },
+            server,
             admin: Some(admin),
         };
         let server = Self {

@@ -2,10 +2,10 @@
 //! TLS, certificates reloaded on change without dropping connections, and
 //! the caller identity read from each client certificate.
 //!
-//! Without TLS settings the server keeps its plaintext path untouched; with
-//! them it serves the stream of [`accept::incoming`] instead of tonic's own
-//! listener, so each handshake picks up the configuration current at that
-//! moment.
+//! Plaintext and TLS connections come through the same accept loop and
+//! limits ([`connections`](super::connections)); with TLS each connection
+//! first runs [`TlsSettings::handshake`], which picks up the configuration
+//! current at that moment.
 
 mod accept;
 mod load;
@@ -14,10 +14,12 @@ mod reload;
 
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
 
+pub use super::connections::Peer;
 pub use load::{TlsError, TlsFiles};
-pub use peer::{Caller, Peer, TlsConnection};
+pub use peer::{Caller, TlsConnection};
 
 use super::callers::CallerPolicy;
 
@@ -51,12 +53,17 @@ impl TlsSettings {
         reload::spawn(self.current.clone())
     }
 
-    /// The connections of `listener`, each after its handshake.
-    pub(super) fn incoming(
+    /// Starts the handshake of an accepted connection, with the
+    /// configuration current at that moment.
+    pub(super) fn handshake(
         &self,
-        listener: TcpListener,
-    ) -> impl tokio_stream::Stream<Item = Result<TlsConnection, std::convert::Infallible>> + use<>
-    {
-        accept::incoming(listener, self.current.clone())
+    ) -> impl Fn(TcpStream) -> BoxFuture<'static, Option<TlsConnection>> + Send + use<> {
+        let current = self.current.clone();
+        move |tcp| {
+            let acceptor = TlsAcceptor::from(current.config());
+            Box::pin(accept::handshake(acceptor, tcp))
+        }
     }
 }
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -1,21 +1,20 @@
-//! Who is on the other end of a TLS connection: read once, when the
-//! handshake completes, and handed to every request on the connection as
-//! its connect info (a request extension).
+//! Who is on the other end of a TLS connection: the client certificate's
+//! names, read once when the handshake completes and handed to every
+//! request on the connection in its [`Peer`](super::super::connections::Peer).
 
 use std::{
     io,
-    net::SocketAddr,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
 };
 
+use super::super::connections::Transport;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
 };
 use tokio_rustls::server::TlsStream;
-use tonic::transport::server::Connected;
 use x509_parser::{extensions::GeneralName, prelude::FromDer as _};
 
 /// A client authenticated by its certificate: the names in the
@@ -61,44 +60,28 @@ impl Caller {
     }
 }
 
-/// The connect info of a TLS connection, found in each request's
-/// extensions (tonic's `Request::remote_addr` does not know this type).
-#[derive(Debug, Clone)]
-pub struct Peer {
-    /// The client's address.
-    pub remote_addr: Option<SocketAddr>,
-    /// The client certificate's names; `None` when no certificate was
-    /// asked for (TLS without `--client-ca`).
-    pub caller: Option<Arc<Caller>>,
-}
-
 /// A served TLS connection and what its handshake established.
 pub struct TlsConnection {
     stream: TlsStream<TcpStream>,
-    peer: Peer,
+    caller: Option<Arc<Caller>>,
 }
 
 impl TlsConnection {
     /// Wraps a completed handshake, reading the client certificate once.
     pub(super) fn new(stream: TlsStream<TcpStream>) -> Self {
-        let (tcp, session) = stream.get_ref();
-        let caller = session
+        let caller = stream
+            .get_ref()
+            .1
             .peer_certificates()
             .and_then(|chain| chain.first())
             .map(|leaf| Arc::new(Caller::from_certificate(leaf)));
-        let peer = Peer {
-            remote_addr: tcp.peer_addr().ok(),
-            caller,
-        };
-        Self { stream, peer }
+        Self { stream, caller }
     }
 }
 
-impl Connected for TlsConnection {
-    type ConnectInfo = Peer;
-
-    fn connect_info(&self) -> Peer {
-        self.peer.clone()
+impl Transport for TlsConnection {
+    fn caller(&self) -> Option<Arc<Caller>> {
+        self.caller.clone()
     }
 }
 
