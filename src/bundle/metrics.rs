@@ -229,3 +229,51 @@ pub(super) fn check_plan(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric(display_name: DisplayName) -> Metric {
+        Metric {
+            id: "users".to_owned(),
+            kind: MetricKind::Stock,
+            unit: String::new(),
+            display_name,
+        }
+    }
+
+    #[test]
+    fn a_display_name_is_picked_by_tag_then_language_then_en() {
+        let names = [("en", "Users"), ("ja", "利用者数"), ("pt-BR", "Usuários")];
+        let m = metric(DisplayName::ByLocale(
+            names
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        ));
+        assert_eq!(m.display_name("ja"), "利用者数");
+        assert_eq!(m.display_name("ja-JP"), "利用者数");
+        assert_eq!(m.display_name("pt-BR"), "Usuários");
+        assert_eq!(m.display_name("fr"), "Users");
+        assert_eq!(m.display_name(""), "Users");
+        assert_eq!(
+            metric(DisplayName::One("Seats".to_owned())).display_name("ja"),
+            "Seats"
+        );
+        assert_eq!(metric(DisplayName::None).display_name("en"), "users");
+        let only_ja = [("ja".to_owned(), "利用者数".to_owned())].into();
+        assert_eq!(
+            metric(DisplayName::ByLocale(only_ja)).display_name("en"),
+            "利用者数"
+        );
+    }
+
+    #[test]
+    fn nothing_is_checked_without_declarations() {
+        let usage = [("api_calls".to_owned(), 1.0)].into();
+        let checked = Metrics::default().check(&usage, &BTreeMap::new());
+        assert!(checked.misplaced.is_empty());
+        assert!(checked.unknown.is_empty());
+    }
+}
