@@ -207,7 +207,9 @@ fn check_without_a_path_checks_the_embedded_demo() {
     assert!(out.stdout.ends_with(" expressions run natively\n"), "{out}");
     // Warnings only (the demo's spring 2026 migration date is past), no problem.
     assert!(
-        out.stderr.lines().all(|l| l.starts_with("warning: ")),
+        out.stderr
+            .lines()
+            .all(|l| l.starts_with("warning: ") || l.ends_with(" warning(s)")),
         "{out}"
     );
 }
@@ -233,14 +235,18 @@ fn check_warns_about_a_schedule_already_past_and_passes() {
         &crate_path("bundles/demo/plan_change.yaml"),
         "id: operator-catalogue-migration",
     )[0];
+    let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(
-        out.stderr,
+        lines[0],
         format!(
-            "warning: plan_change.yaml:{line}:{}: rule `operator-catalogue-migration`: schedule: `2001-01-01` is already past; a change it allows takes effect at once\n",
+            "warning: plan_change.yaml:{line}:{}: rule `operator-catalogue-migration`: schedule: `2001-01-01` is already past; a change it allows takes effect at once",
             col + 4
         ),
         "{out}"
     );
+    // Then the count, after the bundle's name.
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[1].ends_with(": 1 warning(s)"), "{out}");
     let out = check_with_schedule("schedule: { at: \"2001-01-01T00:00:00Z\" }");
     assert_eq!(out.code, Some(0), "{out}");
     assert!(

@@ -18,6 +18,11 @@ pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
     let source = config::source(path);
     match read(&source).and_then(|files| engine::verify(&files)) {
         Ok((bundle, report)) => {
+            // Warnings do not fail the check: the bundle would load.
+            let warnings = bundle.warnings_at(jiff::Timestamp::now());
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
             let (native, total) = bundle.native_coverage();
             println!(
                 "ok: bundle `{}` revision `{}`: {} rules, {} tests passed; {native} of {total} expressions run natively",
@@ -26,8 +31,8 @@ pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
                 bundle.rule_count(),
                 report.passed()
             );
-            for w in bundle.warnings(jiff::Timestamp::now()) {
-                eprintln!("warning: {w}");
+            if !warnings.is_empty() {
+                eprintln!("{source}: {} warning(s)", warnings.len());
             }
             Exit::Ok
         }

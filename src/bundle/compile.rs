@@ -89,6 +89,9 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
             }
         }
     }
+    let mut warnings = p.warnings;
+    warnings.sort();
+    warnings.dedup();
     p.errors.into_result(CompiledBundle {
         name: Arc::from(name),
         revision: Arc::from(revision),
@@ -101,7 +104,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
         charge_funding: RuleSet::new(charge_funding_rules, |s| &s.merchants),
         tests,
         env,
-        compile_warnings: p.warnings,
+        warnings,
     })
 }
 

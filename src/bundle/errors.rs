@@ -43,6 +43,12 @@ impl fmt::Display for BundleError {
     }
 }
 
+/// Something a bundle says that is allowed but probably not meant (a
+/// schedule already past): located and printed like an error, but the
+/// bundle still loads. `tollgate check` prints each one as
+/// `warning: <file>:<line>:<column>: <message>` and exits 0.
+pub type BundleWarning = BundleError;
+
 /// Which step of making a bundle found its problems.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {

@@ -26,7 +26,7 @@ mod warnings;
 
 use sha2::{Digest as _, Sha256};
 
-pub use errors::{BundleError, BundleErrors, Location, Phase};
+pub use errors::{BundleError, BundleErrors, BundleWarning, Location, Phase};
 pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
 pub use metrics::{DisplayName, Metric, MetricKind, Metrics, RequestMetrics};

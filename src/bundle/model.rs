@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
 use jiff::{Timestamp, civil::Date};
 
 use super::{
-    BundleError, Location, ScopeIndex,
+    BundleWarning, Location, ScopeIndex,
     expr::Expr,
     metrics::Metrics,
     resellers::Reseller,
@@ -42,9 +42,10 @@ pub struct CompiledBundle {
     pub tests: Vec<TestCase>,
     /// The CEL environment every condition was compiled with.
     pub env: Arc<cel::Env>,
-    /// Warnings found while compiling; [`CompiledBundle::warnings`] adds
-    /// those that depend on the clock.
-    pub compile_warnings: Vec<BundleError>,
+    /// What the bundle may not mean, sorted by file and line; it loaded
+    /// all the same (`tollgate check` prints them, with those that depend
+    /// on the clock: [`CompiledBundle::warnings_at`]).
+    pub warnings: Vec<BundleWarning>,
 }
 
 impl CompiledBundle {

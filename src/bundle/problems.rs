@@ -1,21 +1,22 @@
 //! The problems of one compilation, each attributed to a file and place.
 
-use super::{BundleError, BundleErrors, Location};
+use super::{BundleError, BundleErrors, BundleWarning, Location};
 
 /// Collects the problems of one compilation, attributing them to files.
 pub(crate) struct Problems {
     pub errors: BundleErrors,
-    /// What does not stop the bundle but its author should see.
-    pub warnings: Vec<BundleError>,
+    /// What the bundle may not mean; it loads all the same.
+    pub warnings: Vec<BundleWarning>,
 }
 
 impl Problems {
+    /// Notes a warning: the bundle loads, `check` prints it.
     #[expect(
         dead_code,
         reason = "the mechanism for compile-time warnings; none is raised yet"
     )]
     pub fn warn(&mut self, file: &str, at: Location, message: impl Into<String>) {
-        self.warnings.push(BundleError::at(file, at, message));
+        self.warnings.push(BundleWarning::at(file, at, message));
     }
 
     pub fn at(&mut self, file: &str, at: Location, message: impl Into<String>) {

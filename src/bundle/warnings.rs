@@ -6,12 +6,13 @@
 
 use jiff::{Timestamp, civil::Time, tz::TimeZone};
 
-use super::{BundleError, CompiledBundle, TimingSpec};
+use super::{BundleWarning, CompiledBundle, TimingSpec};
 
 impl CompiledBundle {
-    /// Every warning about this bundle at `now`, sorted by file and line.
-    pub fn warnings(&self, now: Timestamp) -> Vec<BundleError> {
-        let mut out = self.compile_warnings.clone();
+    /// Every warning about this bundle at `now`: those found while
+    /// compiling and those that depend on the clock, sorted by file and line.
+    pub fn warnings_at(&self, now: Timestamp) -> Vec<BundleWarning> {
+        let mut out = self.warnings.clone();
         out.extend(past_schedules(self, now));
         out.sort();
         out.dedup();
@@ -21,7 +22,7 @@ impl CompiledBundle {
 
 /// A `scheduled` rule whose date or instant is already past: it still
 /// allows, taking effect at `as_of`, which is rarely what its author meant.
-fn past_schedules(bundle: &CompiledBundle, now: Timestamp) -> impl Iterator<Item = BundleError> {
+fn past_schedules(bundle: &CompiledBundle, now: Timestamp) -> impl Iterator<Item = BundleWarning> {
     bundle.plan_change.rules.iter().filter_map(move |rule| {
         let crate::bundle::Effect::Allow(spec) = &rule.effect else {
             return None;
@@ -40,7 +41,7 @@ fn past_schedules(bundle: &CompiledBundle, now: Timestamp) -> impl Iterator<Item
             _ => return None,
         };
         past.then(|| {
-            BundleError::at(
+            BundleWarning::at(
                 &rule.file,
                 rule.at,
                 format!(
@@ -75,8 +76,8 @@ mod tests {
     fn a_date_is_past_once_it_began_in_every_time_zone() {
         let b = bundle("2026-04-01");
         // 2026-04-01 00:00 at UTC-12 is 12:00 UTC.
-        assert!(b.warnings(ts("2026-04-01T11:59:59Z")).is_empty());
-        let w = b.warnings(ts("2026-04-01T12:00:01Z"));
+        assert!(b.warnings_at(ts("2026-04-01T11:59:59Z")).is_empty());
+        let w = b.warnings_at(ts("2026-04-01T12:00:01Z"));
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(
             w[0].to_string(),
@@ -87,7 +88,7 @@ mod tests {
     #[test]
     fn an_instant_is_past_once_it_passed() {
         let b = bundle("2026-04-01T09:00:00+09:00");
-        assert!(b.warnings(ts("2026-04-01T00:00:00Z")).is_empty());
-        assert_eq!(b.warnings(ts("2026-04-01T00:00:01Z")).len(), 1);
+        assert!(b.warnings_at(ts("2026-04-01T00:00:00Z")).is_empty());
+        assert_eq!(b.warnings_at(ts("2026-04-01T00:00:01Z")).len(), 1);
     }
 }
