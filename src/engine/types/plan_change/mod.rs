@@ -104,10 +104,8 @@ impl DecisionType for PlanChangeType {
             && *w != d.unknown_metrics
         {
             let g = d.unknown_metrics.join(", ");
-            Some(format!(
-                "want unknown_metrics [{}], got [{g}]",
-                w.join(", ")
-            ))
+            let w = w.join(", ");
+            Some(format!("want unknown_metrics [{w}] (undeclared: [{g}])"))
         } else {
             None
         };
