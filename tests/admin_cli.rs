@@ -1,6 +1,6 @@
 //! `tollgate serve` as a process with its admin HTTP port: the bound
 //! address is logged (so port 0 works), `/healthz`, `/readyz` and `/metrics`
-//! answer, `--max-bundle-age` from the environment takes readiness away,
+//! answer (in the format the `Accept` header asks for), `--max-bundle-age` from the environment takes readiness away,
 //! and bad admin flags or a taken port fail the start.
 
 #![allow(
@@ -29,6 +29,12 @@ use support::Serve;
 const DEADLINE: Duration = Duration::from_secs(20);
 const POLL_EVERY: Duration = Duration::from_millis(25);
 const DEMO_REVISION: &str = "2026-11-22.1";
+const TEXT_004: &str = "text/plain; version=0.0.4; charset=utf-8";
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The `Accept` header of a Prometheus 2.x scrape with its default
+/// protocols.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,\
+    application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 fn tollgate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
@@ -46,7 +52,13 @@ fn tollgate() -> Command {
 }
 
 /// Starts `cmd` and reads its log until it names the admin address.
-fn start(mut cmd: Command) -> (Serve, SocketAddr) {
+fn start(cmd: Command) -> (Serve, SocketAddr) {
+    let (server, addr, _log) = start_logged(cmd);
+    (server, addr)
+}
+
+/// [`start`], also handing over the log lines that follow.
+fn start_logged(mut cmd: Command) -> (Serve, SocketAddr, mpsc::Receiver<String>) {
     let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -74,7 +86,23 @@ fn start(mut cmd: Command) -> (Serve, SocketAddr) {
                 .and_then(|(_, rest)| rest.split_whitespace().next())
                 .and_then(|a| a.parse().ok())
                 .unwrap_or_else(|| panic!("no address in `{line}`"));
-            return (server, addr);
+            return (server, addr, rx);
+        }
+        seen.push(line);
+    }
+}
+
+/// Waits for a log line containing `needle`.
+fn wait_for_line(log: &mpsc::Receiver<String>, needle: &str) {
+    let give_up = Instant::now() + DEADLINE;
+    let mut seen = Vec::new();
+    loop {
+        let left = give_up.saturating_duration_since(Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no `{needle}` logged: {seen:#?}"));
+        if line.contains(needle) {
+            return;
         }
         seen.push(line);
     }
@@ -96,18 +124,52 @@ async fn serve_logs_the_admin_address_and_answers_health_readiness_and_metrics()
     assert_eq!(get(admin, "/healthz").await.status, 200);
     let readyz = get(admin, "/readyz").await;
     assert_eq!((readyz.status, readyz.body.as_str()), (200, "ready\n"));
+    // No `Accept`: the text format 0.0.4, an info metric as a gauge.
     let metrics = get(admin, "/metrics").await;
     assert_eq!(metrics.status, 200, "{metrics:?}");
-    assert!(
-        metrics
-            .content_type
-            .starts_with("application/openmetrics-text"),
-        "{metrics:?}"
-    );
+    assert_eq!(metrics.content_type, TEXT_004, "{metrics:?}");
     let info = [("revision", DEMO_REVISION), ("name", "demo")];
     let active = http::value(&metrics.body, "tollgate_bundle_info", &info);
     assert_eq!(active, Some(1.0), "{}", metrics.body);
-    assert!(metrics.body.ends_with("# EOF\n"), "{}", metrics.body);
+    assert!(
+        metrics.body.contains("# TYPE tollgate_bundle_info gauge\n"),
+        "{}",
+        metrics.body
+    );
+    assert!(!metrics.body.contains("# EOF"), "{}", metrics.body);
+    assert!(!metrics.body.contains("# UNIT"), "{}", metrics.body);
+    // OpenMetrics only when asked for, as Prometheus does by default.
+    for (accept, openmetrics) in [
+        (PROMETHEUS_ACCEPT, true),
+        ("application/openmetrics-text; version=1.0.0", true),
+        ("text/plain;version=0.0.4;q=0.5,*/*;q=0.1", false),
+        ("text/plain", false),
+        ("application/openmetrics-text;q=0", false),
+        ("*/*", false),
+    ] {
+        let answer = http::get_accepting(admin, "/metrics", Some(accept))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(answer.status, 200, "{accept}: {answer:?}");
+        if openmetrics {
+            assert_eq!(answer.content_type, OPENMETRICS, "{accept}");
+            assert!(
+                answer.body.ends_with("# EOF\n"),
+                "{accept}: {}",
+                answer.body
+            );
+            assert!(
+                answer.body.contains("# TYPE tollgate_bundle info\n"),
+                "{accept}: {}",
+                answer.body
+            );
+        } else {
+            assert_eq!(answer.content_type, TEXT_004, "{accept}");
+            assert!(!answer.body.contains("# EOF"), "{accept}: {}", answer.body);
+        }
+        let active = http::value(&answer.body, "tollgate_bundle_info", &info);
+        assert_eq!(active, Some(1.0), "{accept}: {}", answer.body);
+    }
 
     // SIGTERM stops the admin port with the rest, and the exit is clean.
     let sent = Command::new("kill")
@@ -137,7 +199,7 @@ async fn the_environment_sets_the_admin_port_and_the_maximum_bundle_age() {
         .env("TOLLGATE_ADMIN_LISTEN", "127.0.0.1:0")
         .env("TOLLGATE_MAX_BUNDLE_AGE", "1s");
     let (_server, admin) = start(cmd);
-    // The embedded bundle never reloads, so it turns stale after a second.
+    // The embedded bundle's age counts from its load: stale after a second.
     let give_up = Instant::now() + DEADLINE;
     let readyz = loop {
         let readyz = get(admin, "/readyz").await;
@@ -152,6 +214,45 @@ async fn the_environment_sets_the_admin_port_and_the_maximum_bundle_age() {
         "{readyz:?}"
     );
     assert_eq!(get(admin, "/healthz").await.status, 200);
+}
+
+/// The embedded bundle is never re-read by polling, and re-reading it on
+/// SIGHUP does not make it fresh: its age counts from its load, so with
+/// `--max-bundle-age` it turns unready and stays so.
+#[tokio::test]
+async fn the_embedded_bundle_is_not_made_fresh_by_polling_or_sighup() {
+    let mut cmd = tollgate();
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0"])
+        .args(["--poll-interval", "1", "--max-bundle-age", "500ms"])
+        .env("RUST_LOG", "tollgate=debug");
+    let (server, admin, log) = start_logged(cmd);
+    let give_up = Instant::now() + DEADLINE;
+    while get(admin, "/readyz").await.status != 503 {
+        assert!(Instant::now() < give_up, "never stale");
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+    // A re-read that finds the same content: before, it counted as the
+    // source confirming the bundle, and readiness came back.
+    let sent = Command::new("kill")
+        .args(["-HUP", &server.0.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -HUP");
+    wait_for_line(&log, "bundle unchanged");
+    let readyz = get(admin, "/readyz").await;
+    assert_eq!(readyz.status, 503, "{readyz:?}");
+    assert!(
+        readyz.body.contains("longer than --max-bundle-age 500ms"),
+        "{readyz:?}"
+    );
+    // Nothing polls the embedded bundle: no re-read but the one SIGHUP
+    // asked for, across more than one poll interval.
+    let until = Instant::now() + Duration::from_millis(1500);
+    while let Ok(line) = log.recv_timeout(until.saturating_duration_since(Instant::now())) {
+        assert!(!line.contains("bundle unchanged"), "polled: {line}");
+    }
+    assert_eq!(get(admin, "/readyz").await.status, 503);
 }
 
 #[test]

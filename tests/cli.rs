@@ -24,11 +24,7 @@ use std::{
 };
 
 use serde_json::Value;
-use support::{Run, copy_demo, crate_path, edit, tollgate};
-
-fn run(args: &[&str]) -> Run {
-    Run::of(tollgate().args(args))
-}
+use support::{Run, copy_demo, crate_path, edit, path_str, run, tollgate};
 
 /// Runs `args` with `stdin` piped in.
 fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
@@ -46,10 +42,6 @@ fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
         .write_all(stdin.as_bytes())
         .expect("write stdin");
     Run::from(child.wait_with_output().expect("wait for tollgate"))
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
 }
 
 /// Writes `json` to a file in `dir` and returns its path.
@@ -492,8 +484,9 @@ fn a_bundle_test_without_as_of_is_a_bundle_error_naming_its_place() {
     let text = fs::read_to_string(&file).expect("read tests");
     let line = text.lines().count() + 2;
     fs::write(&file, format!("{text}{}", committed_downgrade_test(""))).expect("write tests");
+    // A test that cannot be compiled is the bundle's error: exit 2.
     let out = run(&["test", path_str(tmp.path())]);
-    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.code, Some(2), "{out}");
     let want = format!(
         "plan_change_tests.yaml:{line}:5: test `committed downgrade`: no `as_of`: \
          give the request one, or give the file `test_defaults: {{ as_of: ... }}`"
@@ -547,11 +540,33 @@ fn test_of_a_bundle_that_does_not_compile_prints_its_problems() {
         "when: change.upgrade",
         "when: chnage.upgrade",
     );
+    // Exit 2: no test ran (1 is kept for a failed test).
     let out = run(&["test", path_str(tmp.path())]);
-    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.code, Some(2), "{out}");
     assert!(
         out.stderr
             .contains(": rule `upgrade-immediate`: condition: undeclared reference to `chnage`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_with_an_empty_cache_dir_has_nothing_to_compare_and_an_unreadable_one_fails() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = path_str(tmp.path());
+    let out = run(&["check", "bundles/demo", "--cache", dir, "--strict"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stdout
+            .contains(&format!("the cache `{dir}` has no bundle to compare with")),
+        "{out}"
+    );
+    // A cached archive that is not one is a failure, not a pass.
+    fs::write(tmp.path().join("bundle.tar.gz"), "not gzip").expect("write");
+    let out = run(&["check", "bundles/demo", "--cache", dir]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr.contains("tollgate: --cache: cannot read `"),
         "{out}"
     );
 }

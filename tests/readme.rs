@@ -26,11 +26,10 @@
 mod support;
 
 use std::{
-    env, fs,
+    fs,
     io::Read,
     net::TcpStream,
-    os::unix::fs::PermissionsExt as _,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Command, Output, Stdio},
     thread,
     time::{Duration, Instant},
@@ -38,7 +37,7 @@ use std::{
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
-use support::{Serve, crate_path, free_port, tollgate};
+use support::{Serve, crate_path, free_port, missing_tool, on_path, tollgate};
 
 /// The address the README's commands talk to.
 const README_ADDRESS: &str = "localhost:50051";
@@ -77,9 +76,7 @@ fn main() {
         let address = address.clone();
         trials.push(Trial::ignorable_test(example.name(), move || {
             let Some(grpcurl) = grpcurl else {
-                return Ok(Completion::ignored_with(format!(
-                    "grpcurl is not on PATH; `{INSTALL}` installs it"
-                )));
+                return missing_tool(&format!("grpcurl is not on PATH; `{INSTALL}` installs it"));
             };
             let address = address.map_err(Failed::from)?;
             run_example(&example, &grpcurl, &address).map(|()| Completion::Completed)
@@ -312,16 +309,6 @@ fn start_server() -> Result<(Serve, tempfile::NamedTempFile, String), String> {
         }
         thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// An executable named `name` in a directory of `PATH`.
-fn on_path(name: &str) -> Option<PathBuf> {
-    env::split_paths(&env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| {
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
 }
 
 /// Every `grpcurl` command in the README's ```sh and ```bash blocks.

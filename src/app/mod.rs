@@ -1,6 +1,8 @@
 //! Wiring: runs each subcommand with the parts it needs; `serve` here, the
 //! one-shot bundle tools in `tools.rs`.
 
+mod revision;
+mod test_report;
 mod tools;
 
 use std::sync::Arc;
@@ -24,6 +26,9 @@ pub enum Exit {
     Ok = 0,
     /// The bundle or request is invalid, or a test failed.
     Failed = 1,
+    /// `tollgate test`: the bundle does not parse, compile or validate, so
+    /// no test ran.
+    Invalid = 2,
 }
 
 /// What tracing needs from the command line: the log format and, when
@@ -66,8 +71,8 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
             runtime.block_on(serve(*args))?;
             Ok(Exit::Ok)
         }
-        Command::Check { path } => on_server_stack(move || Ok(tools::check(path.as_ref()))),
-        Command::Test { path } => on_server_stack(move || Ok(tools::test(path.as_ref()))),
+        Command::Check(args) => on_server_stack(move || Ok(tools::check(&args))),
+        Command::Test(args) => on_server_stack(move || tools::test(&args)),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
     }
 }

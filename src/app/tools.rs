@@ -5,18 +5,18 @@ use std::io::{Read as _, Write as _};
 use anyhow::Context as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
-use super::Exit;
+use super::{Exit, revision, test_report};
 use crate::{
     bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle},
-    config::{self, EvalArgs},
+    config::{self, CheckArgs, EvalArgs, TestArgs, TestFormat},
     engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
     grpc::{convert::Wire, pb},
     reload::BundleSource,
 };
 
-pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
-    let source = config::source(path);
-    match read(&source).and_then(|files| engine::verify(&files)) {
+pub(super) fn check(args: &CheckArgs) -> Exit {
+    let source = config::source(args.path.as_ref());
+    let bundle = match read(&source).and_then(|files| engine::verify(&files)) {
         Ok((bundle, report)) => {
             // Warnings do not fail the check: the bundle would load.
             let warnings = bundle.warnings_at(jiff::Timestamp::now());
@@ -34,34 +34,75 @@ pub(super) fn check(path: Option<&std::path::PathBuf>) -> Exit {
             if !warnings.is_empty() {
                 eprintln!("{source}: {} warning(s)", warnings.len());
             }
-            Exit::Ok
+            bundle
         }
         Err(errors) => {
             report(&source, &errors);
-            Exit::Failed
+            return Exit::Failed;
+        }
+    };
+    let known = [
+        args.against.as_deref().map(revision::on_server),
+        args.cache.as_deref().map(revision::in_cache),
+    ];
+    let mut exit = Exit::Ok;
+    for found in known.into_iter().flatten() {
+        match found.map(|known| known.compare(&bundle)) {
+            Ok(revision::Comparison::Note(note)) => println!("{note}"),
+            Ok(revision::Comparison::Warning(warning)) => {
+                eprintln!("warning: {warning}");
+                if args.strict {
+                    exit = Exit::Failed;
+                }
+            }
+            Err(e) => {
+                eprintln!("tollgate: {e:#}");
+                exit = Exit::Failed;
+            }
         }
     }
+    exit
 }
 
-pub(super) fn test(path: Option<&std::path::PathBuf>) -> Exit {
-    let source = config::source(path);
-    let Some(bundle) = compile_or_report(&source) else {
-        println!("0 passed, 0 failed: the bundle does not compile");
-        return Exit::Failed;
-    };
-    let report = engine::run_tests(&bundle);
-    for o in &report.outcomes {
-        match &o.failure {
-            None => println!("ok    {}  ({})", o.name, o.location),
-            Some(why) => println!("FAIL  {}  ({}): {why}", o.name, o.location),
+pub(super) fn test(args: &TestArgs) -> anyhow::Result<Exit> {
+    let source = config::source(args.path.as_ref());
+    let bundle = match read(&source).and_then(|files| crate::bundle::compile(&files)) {
+        Ok(bundle) => bundle,
+        Err(errors) => {
+            report(&source, &errors);
+            if let Some(path) = &args.junit {
+                test_report::write_junit(
+                    path,
+                    &test_report::invalid_junit(&source.to_string(), &errors),
+                )?;
+            }
+            match args.format {
+                TestFormat::Text => println!("0 passed, 0 failed: the bundle does not compile"),
+                TestFormat::Json => println!("{:#}", test_report::invalid_json(&errors)),
+            }
+            return Ok(Exit::Invalid);
         }
+    };
+    let report = match &args.filter {
+        Some(pattern) => engine::run_selected(&bundle, |name| name.contains(pattern.as_str())),
+        None => engine::run_tests(&bundle),
+    };
+    if let Some(path) = &args.junit {
+        test_report::write_junit(path, &test_report::junit(&bundle, &report))?;
     }
-    println!("{} passed, {} failed", report.passed(), report.failed());
-    if report.failed() == 0 {
+    match args.format {
+        TestFormat::Text => print!("{}", test_report::text(&report)),
+        TestFormat::Json => println!("{:#}", test_report::json(&bundle, &report)),
+    }
+    if let (Some(pattern), true) = (&args.filter, report.outcomes.is_empty()) {
+        eprintln!("tollgate: no test name contains `{pattern}`");
+        return Ok(Exit::Failed);
+    }
+    Ok(if report.failed() == 0 {
         Exit::Ok
     } else {
         Exit::Failed
-    }
+    })
 }
 
 pub(super) fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {

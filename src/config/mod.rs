@@ -14,12 +14,14 @@ mod admin;
 mod file;
 mod remote;
 mod tls;
+mod tools;
 mod trace;
 
 pub use admin::AdminArgs;
 pub use file::{Loaded, effective, parse_from};
 pub use remote::{BundleArg, RemoteArgs};
 pub use tls::TlsArgs;
+pub use tools::{CheckArgs, EvalArgs, TestArgs, TestFormat};
 pub use trace::TraceArgs;
 
 /// Tollgate: a policy decision point for subscription billing and payments.
@@ -54,15 +56,11 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Validate a bundle (parse, compile, run its tests); exit 1 with
     /// `file:line:column: message` lines if anything is wrong.
-    Check {
-        /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
-        path: Option<PathBuf>,
-    },
-    /// Run a bundle's own tests and print a summary.
-    Test {
-        /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
-        path: Option<PathBuf>,
-    },
+    Check(CheckArgs),
+    /// Run a bundle's own tests and print a summary: exit 0 when all
+    /// passed, 1 when a test failed, 2 when the bundle does not parse,
+    /// compile or validate.
+    Test(TestArgs),
     /// Evaluate one request against a bundle and print the decision as JSON.
     Eval(EvalArgs),
 }
@@ -132,7 +130,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH|URL", value_parser = remote::bundle_arg, env = "TOLLGATE_BUNDLE")]
     pub bundle: Option<BundleArg>,
     /// Also re-read the bundle every this many seconds, in case a file
-    /// system does not deliver change events (0 turns polling off).
+    /// system does not deliver change events (0 turns polling off; the
+    /// embedded bundle is never polled).
     #[arg(long, default_value_t = 30, env = "TOLLGATE_POLL_INTERVAL")]
     pub poll_interval: u64,
     /// Write one JSON line per decision to `stdout` or to a file (appended;
@@ -345,23 +344,6 @@ impl ServeArgs {
     pub fn poll(&self) -> Option<Duration> {
         (self.poll_interval > 0).then(|| Duration::from_secs(self.poll_interval))
     }
-}
-
-/// `tollgate eval`: exactly one request.
-#[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("request").required(true).multiple(false)))]
-pub struct EvalArgs {
-    /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
-    pub path: Option<PathBuf>,
-    /// A `tollgate.v1.PlanChangeRequest` in proto JSON (`-` reads stdin).
-    #[arg(long, value_name = "FILE.json", group = "request")]
-    pub plan_change: Option<PathBuf>,
-    /// A `tollgate.v1.PaymentLinkRequest` in proto JSON (`-` reads stdin).
-    #[arg(long, value_name = "FILE.json", group = "request")]
-    pub payment_link: Option<PathBuf>,
-    /// A `tollgate.v1.ChargeFundingRequest` in proto JSON (`-` reads stdin).
-    #[arg(long, value_name = "FILE.json", group = "request")]
-    pub charge_funding: Option<PathBuf>,
 }
 
 /// The source named by an optional path.

@@ -38,6 +38,8 @@ pub trait DecisionType {
     /// Decides `req` under `bundle`, or says which fact the deciding rule
     /// needs that `req` lacks.
     fn decide(bundle: &CompiledBundle, req: &Self::Request) -> Result<Self::Decision, DecideError>;
+    /// Asks for the explain trace of every rule on `req`.
+    fn explain(req: &mut Self::Request);
 
     /// A bundle test's request as written, before validation.
     type Input: Clone;

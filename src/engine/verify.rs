@@ -1,11 +1,13 @@
 //! Running a bundle's own tests: before every swap, and by `tollgate test`.
 
+use std::time::{Duration, Instant};
+
 use jiff::Timestamp;
 
 use super::{ChargeFundingType, DecideError, DecisionType, PaymentLinkType, PlanChangeType, codes};
 use crate::{
     bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle, Phase, TestCase},
-    domain::{Answer as _, FundingStep},
+    domain::{Answer as _, FundingStep, RuleTrace},
 };
 
 /// The `now` a bundle test's request is validated with. Never its
@@ -22,6 +24,36 @@ pub struct TestOutcome {
     pub location: String,
     /// Why it failed; `None` when it passed.
     pub failure: Option<String>,
+    /// How long deciding its request and comparing took.
+    pub duration: Duration,
+    /// When it failed: how every rule fared on its request, in evaluation
+    /// order (the request's explain trace). Empty when it passed, or when
+    /// its request was invalid or no rule decided it.
+    pub trace: Vec<TraceStep>,
+}
+
+/// One rule in a failed test's explain trace, with where the rule is
+/// written and the condition it tested.
+#[derive(Debug, Clone)]
+pub struct TraceStep {
+    /// How the rule fared.
+    pub rule: RuleTrace,
+    /// Where the rule is written, `file:line`.
+    pub location: String,
+    /// Its condition as written; `None` when it has none (always holds).
+    pub condition: Option<String>,
+}
+
+impl TraceStep {
+    /// What happened to the rule, in a few words: `matched`, `condition
+    /// false`, or the engine's note (skipped, or the evaluation error).
+    pub fn verdict(&self) -> String {
+        match (self.rule.matched, self.rule.note.is_empty()) {
+            (true, _) => "matched".to_owned(),
+            (false, true) => "condition false".to_owned(),
+            (false, false) => self.rule.note.clone(),
+        }
+    }
 }
 
 /// The outcome of every test of a bundle.
@@ -45,14 +77,32 @@ impl TestReport {
 
 /// Runs every test of `bundle`.
 pub fn run_tests(bundle: &CompiledBundle) -> TestReport {
+    run_selected(bundle, |_| true)
+}
+
+/// Runs the tests of `bundle` whose names `select` accepts; a failed one
+/// is run again with `explain` for its trace.
+pub fn run_selected(bundle: &CompiledBundle, select: impl Fn(&str) -> bool) -> TestReport {
     TestReport {
         outcomes: bundle
             .tests
             .iter()
-            .map(|t| TestOutcome {
-                name: t.name.clone(),
-                location: format!("{}:{}", t.file, t.at.line),
-                failure: run_one(bundle, t),
+            .filter(|t| select(&t.name))
+            .map(|t| {
+                let started = Instant::now();
+                let failure = run_one(bundle, t);
+                let duration = started.elapsed();
+                let trace = match failure {
+                    Some(_) => explain_one(bundle, t),
+                    None => Vec::new(),
+                };
+                TestOutcome {
+                    name: t.name.clone(),
+                    location: format!("{}:{}", t.file, t.at.line),
+                    failure,
+                    duration,
+                    trace,
+                }
             })
             .collect(),
     }
@@ -83,6 +133,37 @@ fn run_one(bundle: &CompiledBundle, test: &TestCase) -> Option<String> {
     outcome.unwrap_or_else(|| {
         Some("the request and the expectations are of different decision types".to_owned())
     })
+}
+
+/// The explain trace of `test`'s request: empty when the request is
+/// invalid or no rule could decide it.
+fn explain_one(bundle: &CompiledBundle, test: &TestCase) -> Vec<TraceStep> {
+    explain::<PlanChangeType>(bundle, test)
+        .or_else(|| explain::<PaymentLinkType>(bundle, test))
+        .or_else(|| explain::<ChargeFundingType>(bundle, test))
+        .unwrap_or_default()
+}
+
+/// `test`'s trace if it is one of `T`'s.
+fn explain<T: DecisionType>(bundle: &CompiledBundle, test: &TestCase) -> Option<Vec<TraceStep>> {
+    let (input, _) = T::test_case(test)?;
+    let Ok(mut req) = T::parse(input.clone(), TEST_CLOCK) else {
+        return Some(Vec::new());
+    };
+    T::explain(&mut req);
+    let Ok(decision) = T::decide(bundle, &req) else {
+        return Some(Vec::new());
+    };
+    let rules = &T::rules(bundle).rules;
+    let steps = decision.meta().trace.iter().map(|step| {
+        let rule = rules.iter().find(|r| r.id == step.rule_id);
+        TraceStep {
+            rule: step.clone(),
+            location: rule.map_or_else(String::new, |r| format!("{}:{}", r.file, r.at.line)),
+            condition: rule.and_then(|r| r.condition.as_ref().map(|c| c.source.clone())),
+        }
+    });
+    Some(steps.collect())
 }
 
 /// Runs `test` if it is one of `T`'s: `Some(failure)` then, `None` if not.

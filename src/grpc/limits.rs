@@ -21,11 +21,14 @@ use http::{HeaderMap, HeaderValue};
 use http_body::{Frame, SizeHint};
 use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
-    time::{Instant, Sleep},
+    time::Instant,
 };
 use tonic::{Code, Status, body::Body};
 
-use super::connections::{Call, Peer};
+use super::{
+    connections::{Call, Peer},
+    request_body::{Checked, SERVED, Streaming},
+};
 use crate::telemetry::metrics::{InFlight, Metrics, Rejection};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -41,6 +44,7 @@ pub struct LimitLayer {
     max_concurrent: usize,
     timeout: Duration,
     message_timeout: Option<Duration>,
+    streaming: Streaming,
     metrics: Metrics,
 }
 
@@ -53,6 +57,7 @@ impl LimitLayer {
             max_concurrent,
             timeout,
             message_timeout: None,
+            streaming: Streaming::of(&SERVED),
             metrics: Metrics::new(),
         }
     }
@@ -111,6 +116,9 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        if let Some(refusal) = not_grpc(request.headers()) {
+            return Box::pin(std::future::ready(Ok(refusal)));
+        }
         // The service that was polled ready handles this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -144,10 +152,14 @@ where
             .extensions()
             .get::<Peer>()
             .map(|peer| peer.activity.call());
-        let request = match self.limits.message_timeout {
-            Some(timeout) => request.map(|body| Body::new(Paced::new(body, timeout))),
-            None => request,
-        };
+        let (parts, body) = request.into_parts();
+        let body = Checked::new(
+            body,
+            parts.uri.path(),
+            &self.limits.streaming,
+            self.limits.message_timeout,
+        );
+        let request = http::Request::from_parts(parts, Body::new(body));
         Box::pin(async move {
             match tokio::time::timeout_at(deadline, inner.call(request)).await {
                 Ok(Ok(mut response)) => {
@@ -155,6 +167,9 @@ where
                     // response: its status is in the headers.
                     if too_large_is_exhausted(response.headers_mut()) {
                         in_flight.metrics().rejected(Rejection::MessageSize);
+                    }
+                    if is_internal(response.headers()) {
+                        in_flight.metrics().internal_error();
                     }
                     Ok(response.map(|body| {
                         Body::new(Permitted {
@@ -199,10 +214,13 @@ impl http_body::Body for Permitted {
         Pin::new(&mut this.body).poll_frame(cx).map(|frame| {
             frame.map(|f| {
                 f.map(|mut frame| {
-                    if let Some(trailers) = frame.trailers_mut()
-                        && too_large_is_exhausted(trailers)
-                    {
-                        this.in_flight.metrics().rejected(Rejection::MessageSize);
+                    if let Some(trailers) = frame.trailers_mut() {
+                        if too_large_is_exhausted(trailers) {
+                            this.in_flight.metrics().rejected(Rejection::MessageSize);
+                        }
+                        if is_internal(trailers) {
+                            this.in_flight.metrics().internal_error();
+                        }
                     }
                     frame
                 })
@@ -219,59 +237,31 @@ impl http_body::Body for Permitted {
     }
 }
 
-/// A request body that ends with `DEADLINE_EXCEEDED` when its next frame
-/// does not come within the message timeout: a stream whose client went
-/// quiet gives its permit back instead of holding it until it hangs up.
-/// The timer is only set when the body has to wait.
-struct Paced {
-    body: Body,
-    timeout: Duration,
-    waiting: Option<Pin<Box<Sleep>>>,
+/// The answer to a request that is not gRPC: HTTP 415, as the gRPC
+/// protocol asks, with a `grpc-status` saying why for gRPC clients.
+fn not_grpc(headers: &HeaderMap) -> Option<http::Response<Body>> {
+    let content_type = headers.get(http::header::CONTENT_TYPE);
+    if content_type.is_some_and(|c| c.as_bytes().starts_with(b"application/grpc")) {
+        return None;
+    }
+    let shown = content_type.map_or_else(
+        || "no content-type".to_owned(),
+        |c| format!("content-type `{}`", String::from_utf8_lossy(c.as_bytes())),
+    );
+    let status = Status::invalid_argument(format!(
+        "{shown} is not gRPC: send application/grpc (or application/grpc+proto)"
+    ));
+    let mut response = status.into_http();
+    *response.status_mut() = http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    Some(response)
 }
 
-impl Paced {
-    fn new(body: Body, timeout: Duration) -> Self {
-        Self {
-            body,
-            timeout,
-            waiting: None,
-        }
-    }
-}
-
-impl http_body::Body for Paced {
-    type Data = bytes::Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = &mut *self;
-        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
-            this.waiting = None;
-            return Poll::Ready(frame);
-        }
-        let timeout = this.timeout;
-        let timer = this
-            .waiting
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        match timer.as_mut().poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(()) => Poll::Ready(Some(Err(Status::deadline_exceeded(format!(
-                "no request message within {} ms",
-                timeout.as_millis()
-            ))))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
+/// Whether a status says INTERNAL: our own bug, counted apart from the
+/// caller's errors.
+fn is_internal(headers: &HeaderMap) -> bool {
+    headers
+        .get("grpc-status")
+        .is_some_and(|s| s.as_bytes() == b"13")
 }
 
 /// Rewrites the status of an oversized message to `RESOURCE_EXHAUSTED`;
@@ -330,6 +320,19 @@ mod tests {
             HeaderValue::from_str(value).expect("header"),
         );
         client_timeout(&headers)
+    }
+
+    #[test]
+    fn only_internal_is_counted_as_ours() {
+        let status = |code: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert("grpc-status", HeaderValue::from_static(code));
+            h
+        };
+        assert!(is_internal(&status("13")));
+        assert!(!is_internal(&status("3")));
+        assert!(!is_internal(&status("130")));
+        assert!(!is_internal(&HeaderMap::new()));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod connections;
 pub mod convert;
 mod limits;
 pub mod pb;
+mod request_body;
 mod server;
 mod service;
 pub mod status;

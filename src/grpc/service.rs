@@ -188,13 +188,15 @@ impl pb::decision_service_server::DecisionService for Decisions {
     ) -> Result<Response<Self::DecidePlanChangesStream>, Status> {
         let this = self.clone();
         let context = Arc::new(self.context(&request));
-        // Held by the stream, the call's span lasts until the stream ends;
-        // each item gets a child span with its own decision.
+        // The stream is polled inside the call's span, so the span lasts
+        // until the last response; each item gets a child span with its own
+        // decision.
         let call = tracing::Span::current();
+        let parent = call.clone();
         let mut index = 0u64;
         let results = request.into_inner().then(move |message| {
             let (this, context, at) = (this.clone(), context.clone(), index);
-            let span = trace::decision_span(&call, at);
+            let span = trace::decision_span(&parent, at);
             index += 1;
             async move {
                 // A transport error ends the stream; a bad request does not.
@@ -203,7 +205,9 @@ impl pb::decision_service_server::DecisionService for Decisions {
             }
             .instrument(span)
         });
-        Ok(Response::new(Box::pin(results)))
+        Ok(Response::new(Box::pin(trace::InCallSpan::new(
+            results, call,
+        ))))
     }
 
     async fn decide_plan_change(

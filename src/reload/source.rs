@@ -39,6 +39,13 @@ impl fmt::Display for BundleSource {
 }
 
 impl BundleSource {
+    /// Whether re-reading can find other content. The embedded bundle is
+    /// compiled into the binary: a re-read of it confirms nothing, so it is
+    /// never polled and its age (`--max-bundle-age`) counts from its load.
+    pub fn can_change(&self) -> bool {
+        !matches!(self, Self::Embedded)
+    }
+
     /// Reads the bundle's files as they are now.
     pub fn read(&self) -> Result<BundleFiles, SourceError> {
         match self {

@@ -113,7 +113,9 @@ impl BundleStore {
             Ok(None) => {
                 status.last_error = None;
                 status.from_cache &= origin == Origin::Cache;
-                if origin == Origin::Source {
+                // Re-reading the embedded bundle (SIGHUP) proves no source
+                // is in touch: its age keeps counting from its load.
+                if origin == Origin::Source && self.source.can_change() {
                     self.confirmed(&mut status);
                 }
                 tracing::debug!(source = %self.source, "bundle unchanged");

@@ -26,8 +26,9 @@ impl Drop for WatchHandle {
     }
 }
 
-/// Starts watching the store's source. The embedded bundle is never watched,
-/// but SIGHUP still reloads (a no-op unless the binary changed).
+/// Starts watching the store's source. The embedded bundle is never watched
+/// or polled; SIGHUP still re-reads it, which changes nothing (not even its
+/// age: see [`BundleSource::can_change`]).
 pub fn spawn_watcher(
     store: Arc<BundleStore>,
     poll: Option<Duration>,
@@ -181,6 +182,8 @@ async fn run(
     poll: Option<Duration>,
 ) {
     spawn_sighup(tx.clone());
+    // Polling the embedded bundle could find nothing new.
+    let poll = poll.filter(|_| store.source().can_change());
     if let Some(every) = poll {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);

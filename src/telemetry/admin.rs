@@ -7,13 +7,13 @@ use std::{future::Future, sync::Arc, time::Duration};
 use axum::{
     Router,
     extract::State,
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 use tokio::net::TcpListener;
 
-use super::scrape::{self, Exposition};
+use super::scrape::{Exposition, Format};
 use crate::live::{LiveBundle, Readiness};
 
 /// What the admin port reports on.
@@ -53,9 +53,13 @@ pub async fn serve(
     Ok(())
 }
 
-async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
-    match admin.exposition.render() {
-        Ok(body) => ([(header::CONTENT_TYPE, scrape::CONTENT_TYPE)], body).into_response(),
+/// `/metrics` in the format the scraper's `Accept` asks for: OpenMetrics
+/// when named, else the text format 0.0.4.
+async fn metrics(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
+    match admin.exposition.render(format) {
+        Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
         Err(_) => {
             tracing::error!("encoding the metrics failed");
             (

@@ -120,6 +120,7 @@ struct Inner {
     message_size: Counter,
     denied: Family<RpcLabels, Counter>,
     denied_rpcs: AtomicUsize,
+    internal: Counter,
     connections_open: Gauge,
     connections_refused: Counter,
     closed_handshake: Counter,
@@ -186,6 +187,12 @@ impl Metrics {
             "gRPC calls refused by the caller policy (PERMISSION_DENIED), by RPC",
             denied.clone(),
         );
+        let internal = Counter::default();
+        registry.register(
+            "tollgate_internal_errors",
+            "gRPC calls answered INTERNAL: a Tollgate bug, never the caller's error; alert on any",
+            internal.clone(),
+        );
         let connections_open = Gauge::default();
         registry.register(
             "tollgate_connections_open",
@@ -235,6 +242,7 @@ impl Metrics {
                 in_flight,
                 denied,
                 denied_rpcs: AtomicUsize::new(0),
+                internal,
                 connections_open,
                 connections_refused,
                 closed_handshake: closing("handshake_timeout"),
@@ -300,6 +308,11 @@ impl Metrics {
             Rejection::MessageSize => &self.inner.message_size,
         };
         counter.inc();
+    }
+
+    /// Counts a call answered INTERNAL.
+    pub fn internal_error(&self) {
+        self.inner.internal.inc();
     }
 
     /// Counts an open connection until the returned guard is dropped.

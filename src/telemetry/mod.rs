@@ -2,6 +2,7 @@
 //! port, and tracing (spans, W3C trace context, OTLP export).
 
 pub mod admin;
+pub mod classic;
 pub mod metrics;
 pub mod scrape;
 pub mod trace;

@@ -7,17 +7,55 @@ use std::{fmt, sync::Arc};
 
 use prometheus_client::{
     collector::Collector,
-    encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _, text},
+    encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _, prometheus_protobuf, text},
     metrics::{MetricType, counter::ConstCounter, gauge::ConstGauge},
     registry::{Registry, Unit},
 };
 
-use super::metrics::Metrics;
+use super::{classic, metrics::Metrics};
 use crate::{decision_log::DecisionLog, live::LiveBundle};
 
-/// The content type of the exposition: OpenMetrics text, which Prometheus
-/// asks for and parses (it is what `prometheus-client` writes).
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of the OpenMetrics exposition, served only to a scraper
+/// whose `Accept` header names `application/openmetrics-text`.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Which text format a scrape gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0.0.
+    OpenMetrics,
+    /// The Prometheus text format 0.0.4: every other `Accept`, none
+    /// included, as Prometheus's own client libraries negotiate.
+    Text,
+}
+
+impl Format {
+    /// The format an `Accept` header asks for: OpenMetrics only when it
+    /// names `application/openmetrics-text` with a non-zero `q`.
+    pub fn negotiate(accept: Option<&str>) -> Self {
+        let asks = accept.is_some_and(|accept| {
+            accept.split(',').any(|range| {
+                let mut parts = range.split(';').map(str::trim);
+                let media = parts.next().unwrap_or_default();
+                let refused = parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.parse::<f64>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                media.eq_ignore_ascii_case("application/openmetrics-text") && !refused
+            })
+        });
+        if asks { Self::OpenMetrics } else { Self::Text }
+    }
+
+    /// The `Content-Type` of a body in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::OpenMetrics => OPENMETRICS,
+            Self::Text => classic::CONTENT_TYPE,
+        }
+    }
+}
 
 /// Everything `/metrics` shows.
 #[derive(Debug)]
@@ -34,12 +72,23 @@ impl Exposition {
         Self { metrics, state }
     }
 
-    /// The exposition as OpenMetrics text.
-    pub fn render(&self) -> Result<String, fmt::Error> {
+    /// The exposition in `format`.
+    pub fn render(&self, format: Format) -> Result<String, fmt::Error> {
         let mut out = String::new();
-        text::encode_registry(&mut out, self.metrics.registry())?;
-        text::encode_registry(&mut out, &self.state)?;
-        text::encode_eof(&mut out)?;
+        let registries = [self.metrics.registry(), &self.state];
+        match format {
+            Format::OpenMetrics => {
+                for registry in registries {
+                    text::encode_registry(&mut out, registry)?;
+                }
+                text::encode_eof(&mut out)?;
+            }
+            Format::Text => {
+                for registry in registries {
+                    classic::write(&mut out, &prometheus_protobuf::encode(registry)?)?;
+                }
+            }
+        }
         Ok(out)
     }
 }
@@ -85,7 +134,7 @@ impl Collector for State {
         {
             let mut failures = encoder.encode_descriptor(
                 "tollgate_bundle_reload_failures",
-                "Bundle reloads that failed, by kind: fetch (reading or downloading), bundle (invalid, or a test failing); the previous bundle kept serving.",
+                "Bundle reloads that failed, by kind: fetch (reading or downloading), parse, compile or test; the previous bundle kept serving.",
                 None,
                 MetricType::Counter,
             )?;

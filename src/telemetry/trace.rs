@@ -29,7 +29,9 @@ use tracing_subscriber::{
 
 mod rpc;
 
-pub use rpc::{RpcFuture, RpcSpan, RpcSpanLayer, decision_span, record_decision, traced};
+pub use rpc::{
+    InCallSpan, RpcFuture, RpcSpan, RpcSpanLayer, decision_span, record_decision, traced,
+};
 
 /// The target of the per-call spans, the only ones exported.
 pub const RPC_TARGET: &str = "tollgate::rpc";

@@ -1,5 +1,5 @@
 //! A tiny HTTP/1.1 client for the admin port (one GET per connection) and a
-//! reader of the OpenMetrics text it serves. Shared with `tests/admin_cli.rs`.
+//! reader of the text expositions it serves (0.0.4 and OpenMetrics). Shared with `tests/admin_cli.rs`.
 
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
@@ -25,9 +25,20 @@ pub struct Answer {
 /// `GET path` from `addr` over a fresh connection; `Err` when the
 /// connection fails, so a caller can wait for the port to come up.
 pub async fn get(addr: SocketAddr, path: &str) -> Result<Answer, String> {
+    get_accepting(addr, path, None).await
+}
+
+/// [`get`] with an `Accept` header, when `accept` is given.
+pub async fn get_accepting(
+    addr: SocketAddr,
+    path: &str,
+    accept: Option<&str>,
+) -> Result<Answer, String> {
+    let accept = accept.map_or(String::new(), |a| format!("Accept: {a}\r\n"));
     let exchange = async {
         let mut tcp = TcpStream::connect(addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n");
         tcp.write_all(request.as_bytes()).await?;
         let mut raw = Vec::new();
         tcp.read_to_end(&mut raw).await?;

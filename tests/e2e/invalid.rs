@@ -600,6 +600,28 @@ async fn a_malformed_charge_is_refused_naming_every_bad_field() {
 /// The `grpc-status` and `grpc-message` Tollgate answers a DecidePlanChange
 /// whose one gRPC frame carries `message`, sent as raw HTTP/2.
 async fn answer_to_raw_bytes(server: &Server, message: &[u8]) -> (String, String) {
+    let answer = answer_to_raw_body(server, "application/grpc", &framed(0, message)).await;
+    (answer.grpc_status, answer.grpc_message)
+}
+
+/// `message` behind a gRPC prefix with this compressed-flag.
+fn framed(flag: u8, message: &[u8]) -> Vec<u8> {
+    let mut frame = vec![flag];
+    frame.extend_from_slice(&u32::try_from(message.len()).expect("small").to_be_bytes());
+    frame.extend_from_slice(message);
+    frame
+}
+
+/// What Tollgate answered a raw HTTP/2 request.
+struct RawAnswer {
+    http_status: u16,
+    grpc_status: String,
+    grpc_message: String,
+}
+
+/// Tollgate's answer to a DecidePlanChange with this content type whose
+/// request body is exactly `body` (empty: no DATA frame at all).
+async fn answer_to_raw_body(server: &Server, content_type: &str, body: &[u8]) -> RawAnswer {
     let tcp = tokio::net::TcpStream::connect(server.addr())
         .await
         .expect("connect");
@@ -610,16 +632,16 @@ async fn answer_to_raw_bytes(server: &Server, message: &[u8]) -> (String, String
         "http://{}/tollgate.v1.DecisionService/DecidePlanChange",
         server.addr()
     ))
-    .header("content-type", "application/grpc")
+    .header("content-type", content_type)
     .header("te", "trailers")
     .body(())
     .expect("request");
-    let (response, mut body) = client.send_request(request, false).expect("send");
-    let mut frame = vec![0];
-    frame.extend_from_slice(&u32::try_from(message.len()).expect("small").to_be_bytes());
-    frame.extend_from_slice(message);
-    body.send_data(bytes::Bytes::from(frame), true)
-        .expect("send the message");
+    let (response, mut stream) = client.send_request(request, body.is_empty()).expect("send");
+    if !body.is_empty() {
+        stream
+            .send_data(bytes::Bytes::copy_from_slice(body), true)
+            .expect("send the body");
+    }
     let response = tokio::time::timeout(crate::support::DEADLINE, response)
         .await
         .expect("answered before the test's bound")
@@ -630,16 +652,23 @@ async fn answer_to_raw_bytes(server: &Server, message: &[u8]) -> (String, String
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
+    let http_status = response.status().as_u16();
     // Trailers-only (status in the headers), or headers then trailers.
     let (status, message) = match field(response.headers(), "grpc-status") {
         Some(status) => (status, field(response.headers(), "grpc-message")),
         None => {
             let mut body = response.into_body();
-            let trailers = body
-                .trailers()
-                .await
-                .expect("trailers")
-                .expect("a trailer block");
+            let trailers = tokio::time::timeout(crate::support::DEADLINE, async {
+                // The response message, if any, comes before the trailers.
+                while let Some(data) = body.data().await {
+                    data.expect("response data");
+                }
+                body.trailers().await
+            })
+            .await
+            .expect("trailers before the test's bound")
+            .expect("trailers")
+            .expect("a trailer block");
             (
                 field(&trailers, "grpc-status").expect("grpc-status"),
                 field(&trailers, "grpc-message"),
@@ -647,7 +676,108 @@ async fn answer_to_raw_bytes(server: &Server, message: &[u8]) -> (String, String
         }
     };
     driver.abort();
-    (status, message.unwrap_or_default())
+    RawAnswer {
+        http_status,
+        grpc_status: status,
+        grpc_message: percent_decoded(&message.unwrap_or_default()),
+    }
+}
+
+/// `grpc-message` is percent-encoded on the wire.
+fn percent_decoded(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: String = bytes.by_ref().take(2).map(char::from).collect();
+            out.push(u8::from_str_radix(&hex, 16).expect("percent escape"));
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).expect("UTF-8 message")
+}
+
+/// Framing a gRPC server must refuse, each with the status that says what
+/// to fix: never INTERNAL (kept for our own bugs), never a silent OK.
+#[tokio::test]
+async fn broken_grpc_framing_is_the_callers_error() {
+    let server = Server::with_admin(
+        tollgate::reload::BundleSource::Embedded,
+        tollgate::app::ServeOptions::default(),
+    )
+    .await;
+    let one = encoded(&request("free", "standard"));
+    let two = [framed(0, &one), framed(0, &one)].concat();
+    let mut truncated = framed(0, &one);
+    truncated.truncate(truncated.len() - 3);
+    let cases: [(&str, &[u8], &str, &str); 5] = [
+        (
+            "a compressed message",
+            &framed(1, &one),
+            "12",
+            "Tollgate accepts no compression",
+        ),
+        (
+            "compressed-flag 2",
+            &framed(2, &one),
+            "3",
+            "compressed-flag is 2",
+        ),
+        (
+            "two messages on a unary call",
+            &two,
+            "3",
+            "a second one arrived",
+        ),
+        ("no message at all", &[], "3", "carries no request message"),
+        (
+            "a message cut short",
+            &truncated,
+            "3",
+            "ends inside a message",
+        ),
+    ];
+    for (what, body, status, says) in cases {
+        let answer = answer_to_raw_body(&server, "application/grpc", body).await;
+        assert_eq!(
+            (answer.grpc_status.as_str(), answer.http_status),
+            (status, 200),
+            "{what}: {}",
+            answer.grpc_message
+        );
+        assert!(
+            answer.grpc_message.contains(says),
+            "{what}: {}",
+            answer.grpc_message
+        );
+    }
+    // Not gRPC at all: HTTP 415, as the gRPC protocol asks, and a status
+    // for gRPC clients that read it.
+    let answer = answer_to_raw_body(&server, "text/plain", &framed(0, &one)).await;
+    assert_eq!(answer.http_status, 415, "{}", answer.grpc_message);
+    assert_eq!(answer.grpc_status, "3");
+    assert!(
+        answer
+            .grpc_message
+            .contains("content-type `text/plain` is not gRPC"),
+        "{}",
+        answer.grpc_message
+    );
+    // The same message, framed once, is decided.
+    let answer = answer_to_raw_body(&server, "application/grpc", &framed(0, &one)).await;
+    assert_eq!(answer.grpc_status, "0", "{}", answer.grpc_message);
+    // None of it was counted as Tollgate's own error.
+    let scrape = server.get("/metrics").await.body;
+    let internal = scrape
+        .lines()
+        .find_map(|l| l.strip_prefix("tollgate_internal_errors_total "));
+    assert_eq!(internal, Some("0"), "{scrape}");
+}
+
+/// A message's protobuf encoding.
+fn encoded(message: &impl prost::Message) -> Vec<u8> {
+    message.encode_to_vec()
 }
 
 /// Bytes that are not a protobuf message are the caller's error: every

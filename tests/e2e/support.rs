@@ -191,10 +191,8 @@ impl Server {
     /// `/metrics` as text, checking the status and content type.
     pub async fn scrape(&self) -> String {
         let answer = self.get("/metrics").await;
-        let openmetrics = answer
-            .content_type
-            .starts_with("application/openmetrics-text;");
-        assert!(answer.status == 200 && openmetrics, "{answer:?}");
+        let text = answer.content_type == "text/plain; version=0.0.4; charset=utf-8";
+        assert!(answer.status == 200 && text, "{answer:?}");
         answer.body
     }
 

@@ -18,23 +18,17 @@ pub const CI_FILES: [&str; 6] = [
 /// The API a ServiceMonitor needs.
 pub const MONITORING_API: &str = "monitoring.coreos.com/v1";
 
-/// Whether python3 can import the SDK and PyPI's YAML parser; says loudly
-/// when it cannot, so a skipped run is visible in the test output.
-pub fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    let ok = *AVAILABLE.get_or_init(|| {
-        Command::new("python3")
-            .args(["-c", "import helm_python, yaml"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !ok {
-        println!(
-            "SKIPPED: the Helm chart tests need python3 with helm-python-sdk and PyYAML \
-             (python3 -m pip install helm-python-sdk kubernetes-validate); .ci/run installs them"
-        );
-    }
-    ok
+/// Why the chart cannot be rendered here, if it cannot: python3 cannot
+/// import the SDK and PyPI's YAML parser.
+pub fn unavailable() -> Option<&'static str> {
+    let ok = Command::new("python3")
+        .args(["-c", "import helm_python, yaml"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (!ok).then_some(
+        "the Helm chart tests need python3 with helm-python-sdk and PyYAML \
+         (python3 -m pip install helm-python-sdk kubernetes-validate); .ci/run installs them",
+    )
 }
 
 /// A CI values file's path as `render_chart.py` takes it.

@@ -3,16 +3,12 @@
 
 use serde_json::json;
 
-use crate::render::{available, ci, every_case, port_of, render, try_render};
+use crate::render::{ci, every_case, port_of, render, try_render};
 
 /// By default: 2 replicas, a PodDisruptionBudget over the Deployment's pods,
 /// spread over nodes and zones without blocking scheduling; no HPA, no
 /// NetworkPolicy, no ServiceMonitor.
-#[test]
-fn defaults_keep_two_spread_replicas_behind_a_budget() {
-    if !available() {
-        return;
-    }
+pub(crate) fn defaults_keep_two_spread_replicas_behind_a_budget() {
     let r = &every_case()[0].1;
     let deployment = r.get("Deployment");
     assert_eq!(deployment["spec"]["replicas"], 2);
@@ -46,11 +42,7 @@ fn defaults_keep_two_spread_replicas_behind_a_budget() {
 /// The NetworkPolicy selects the Deployment's pods and admits the listed
 /// clients to the gRPC port only, and Prometheus to the metrics port only;
 /// with an HPA the Deployment leaves `replicas` to it.
-#[test]
-fn network_policy_admits_clients_to_grpc_and_prometheus_to_metrics() {
-    if !available() {
-        return;
-    }
+pub(crate) fn network_policy_admits_clients_to_grpc_and_prometheus_to_metrics() {
     let r = render(&["-f", &ci("hpa-networkpolicy-values.yaml")]);
     let config = r.config();
     let policy = r.get("NetworkPolicy");
@@ -113,11 +105,7 @@ fn network_policy_admits_clients_to_grpc_and_prometheus_to_metrics() {
 
 /// Wrong types, unknown keys and values outside an enum fail at install,
 /// naming the key.
-#[test]
-fn the_schema_refuses_bad_values() {
-    if !available() {
-        return;
-    }
+pub(crate) fn the_schema_refuses_bad_values() {
     for (set, names) in [
         ("replicaCount=two", "/replicaCount"),
         ("server.logFormat=xml", "/server/logFormat"),
@@ -142,11 +130,7 @@ fn the_schema_refuses_bad_values() {
 
 /// Combinations the schema cannot see are refused by the templates with a
 /// message that says what to change.
-#[test]
-fn inconsistent_values_are_refused() {
-    if !available() {
-        return;
-    }
+pub(crate) fn inconsistent_values_are_refused() {
     for (args, says) in [
         (
             vec![

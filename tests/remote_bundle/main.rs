@@ -1,7 +1,8 @@
 //! Remote bundles end to end: a real HTTP source (this crate's own server,
 //! serving `.tar.gz` archives with ETags) and real Tollgate servers, as
 //! processes (three replicas, a restart from the cache) and in-process
-//! (token, size limit, bad bundle), talked to over gRPC.
+//! (token, size limit, bad bundle), talked to over gRPC; and `tollgate check
+//! --against`/`--cache` on a replica and its cache.
 
 #![allow(
     clippy::expect_used,
@@ -12,6 +13,7 @@
 
 mod limits;
 mod replicas;
+mod revision_reuse;
 mod source;
 #[allow(dead_code, reason = "the helpers are shared with other test binaries")]
 #[path = "../support/mod.rs"]

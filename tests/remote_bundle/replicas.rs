@@ -26,10 +26,12 @@ const POLL_MIN: Duration = Duration::from_millis(300);
 const TOKEN: &str = "replica-token-7f3a9c";
 
 /// A replica process, killed when dropped; its stderr goes to a file.
-struct Replica {
+pub(crate) struct Replica {
     child: Child,
-    channel: Channel,
+    pub(crate) channel: Channel,
     log: PathBuf,
+    /// Its gRPC address, `127.0.0.1:PORT`.
+    pub(crate) addr: String,
 }
 
 impl Drop for Replica {
@@ -40,8 +42,9 @@ impl Drop for Replica {
 }
 
 impl Replica {
-    /// A replica of the three: cache, token, short polls.
-    async fn start(url: &str, dir: &Path, name: &str) -> Self {
+    /// A replica of the three: cache (`{dir}/{name}-cache`), token (the
+    /// file `{dir}/token`), short polls.
+    pub(crate) async fn start(url: &str, dir: &Path, name: &str) -> Self {
         let cache = dir.join(format!("{name}-cache"));
         let token = dir.join("token");
         Self::spawn(
@@ -66,9 +69,10 @@ impl Replica {
     /// `tollgate serve` on a free port with `args`.
     async fn spawn(dir: &Path, name: &str, args: &[&str]) -> Self {
         let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
         let log = dir.join(format!("{name}-{port}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["serve", "--listen", &addr])
             .args(["--admin-listen", "off"])
             .args(args)
             .env("RUST_LOG", "info")
@@ -81,6 +85,7 @@ impl Replica {
             child,
             channel,
             log,
+            addr,
         }
     }
 }

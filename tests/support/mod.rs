@@ -65,6 +65,16 @@ impl std::fmt::Display for Run {
     }
 }
 
+/// `tollgate ARGS`, run to completion.
+pub fn run(args: &[&str]) -> Run {
+    Run::of(tollgate().args(args))
+}
+
+/// A (temporary) path as the `&str` an argument list takes.
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
 /// A path inside the crate.
 pub fn crate_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -145,4 +155,36 @@ pub fn free_to_standard(
         }),
         ..Default::default()
     }
+}
+
+/// Set (to `1`) by `.ci/run`: a test whose outside tool (promtool, grpcurl,
+/// the Python packages) is missing then fails instead of being ignored, so
+/// CI cannot pass without running it.
+pub const REQUIRE_TOOLS: &str = "TOLLGATE_CI_REQUIRE_TOOLS";
+
+/// Whether [`REQUIRE_TOOLS`] is set to `1`.
+pub fn tools_required() -> bool {
+    std::env::var(REQUIRE_TOOLS).is_ok_and(|v| v == "1")
+}
+
+/// The outcome of a trial whose tool is missing (`why`, with how to
+/// install it): ignored with that reason, or, under [`REQUIRE_TOOLS`], a
+/// failure saying so.
+pub fn missing_tool(why: &str) -> Result<libtest_mimic::Completion, libtest_mimic::Failed> {
+    if tools_required() {
+        Err(format!("{why}, and {REQUIRE_TOOLS}=1 requires it").into())
+    } else {
+        Ok(libtest_mimic::Completion::ignored_with(why))
+    }
+}
+
+/// The executable `name` on `PATH`, if any.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }

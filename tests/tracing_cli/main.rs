@@ -207,6 +207,67 @@ async fn a_stream_has_one_child_span_per_decision() {
     }
 }
 
+/// A stream's span covers the whole stream, up to its last response: a
+/// client that waits between its requests makes a call span at least that
+/// long, and every item's span lies inside it.
+#[tokio::test]
+async fn a_streams_span_lasts_until_its_last_response_and_holds_its_items() {
+    let (receiver, otlp) = start_receiver().await;
+    let port = free_port();
+    let mut server = start(port, &otlp);
+    let mut client = connect(port).await;
+
+    // The client's own pacing, not a wait for the server.
+    const PAUSE: std::time::Duration = std::time::Duration::from_millis(400);
+    let (send, requests) = tokio::sync::mpsc::channel(1);
+    send.send(plan_change()).await.expect("first request");
+    let mut results = client
+        .decide_plan_changes(traced(tokio_stream::wrappers::ReceiverStream::new(
+            requests,
+        )))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    results
+        .message()
+        .await
+        .expect("a result")
+        .expect("the first");
+    tokio::time::sleep(PAUSE).await;
+    send.send(plan_change()).await.expect("second request");
+    results
+        .message()
+        .await
+        .expect("a result")
+        .expect("the second");
+    drop(send);
+    assert!(results.message().await.expect("the end").is_none());
+    terminate(&mut server).await;
+
+    let calls = named(&receiver, "tollgate.v1.DecisionService/DecidePlanChanges");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = &calls[0].1;
+    let lasted = call.end_time_unix_nano - call.start_time_unix_nano;
+    assert!(
+        lasted >= PAUSE.as_nanos() as u64,
+        "the call's span lasted {lasted} ns, less than the {PAUSE:?} between its items"
+    );
+    let items = named(&receiver, "decision");
+    assert_eq!(items.len(), 2, "{items:?}");
+    for (_, item) in &items {
+        assert_eq!(item.parent_span_id, call.span_id);
+        assert!(
+            call.start_time_unix_nano <= item.start_time_unix_nano
+                && item.end_time_unix_nano <= call.end_time_unix_nano,
+            "an item's span [{}, {}] outside the call's [{}, {}]",
+            item.start_time_unix_nano,
+            item.end_time_unix_nano,
+            call.start_time_unix_nano,
+            call.end_time_unix_nano
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_failed_calls_span_carries_its_status() {
     // An empty bundle directory: no bundle, so every decision is UNAVAILABLE.

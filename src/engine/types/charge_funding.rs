@@ -76,6 +76,10 @@ impl DecisionType for ChargeFundingType {
         (summary, mismatch)
     }
 
+    fn explain(req: &mut ChargeFunding) {
+        req.wallet.explain = true;
+    }
+
     fn decide(
         bundle: &CompiledBundle,
         req: &ChargeFunding,

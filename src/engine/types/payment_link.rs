@@ -73,6 +73,10 @@ impl DecisionType for PaymentLinkType {
         (summary, mismatch)
     }
 
+    fn explain(req: &mut PaymentLink) {
+        req.wallet.explain = true;
+    }
+
     fn decide(
         bundle: &CompiledBundle,
         req: &PaymentLink,

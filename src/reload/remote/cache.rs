@@ -22,6 +22,12 @@ use super::RemoteSource;
 const ARCHIVE: &str = "bundle.tar.gz";
 const METADATA: &str = "bundle.json";
 
+/// Where a `--bundle-cache DIR` keeps its archive, for `tollgate check
+/// --cache DIR`.
+pub fn archive_in(dir: &Path) -> PathBuf {
+    dir.join(ARCHIVE)
+}
+
 /// What is known about the cached archive.
 #[derive(Debug, Serialize, Deserialize)]
 struct Metadata {

@@ -9,6 +9,8 @@ mod backoff;
 mod cache;
 mod fetch;
 
+pub use cache::archive_in as cached_archive;
+
 use std::{fmt, path::PathBuf, sync::Arc, time::Duration};
 
 use reqwest::Url;

@@ -7,8 +7,9 @@
 //! `decision_type`, `outcome` and `bundle_revision` when a decision was
 //! made; `rpc.grpc.status_code` and `otel.status_code` when the call failed
 //! with its status in the response headers (every unary failure and every
-//! limit). A `DecidePlanChanges` call's span stays open until its stream
-//! ends and has one child `decision` span per item, carrying that item's
+//! limit). A `DecidePlanChanges` call's span lasts until its stream's last
+//! response (the stream is polled inside it, [`InCallSpan`]) and has one
+//! child `decision` span per item, inside it, carrying that item's
 //! decision fields and its `batch.index`.
 
 use std::{
@@ -118,6 +119,35 @@ fn call_span(path: &str, headers: &http::HeaderMap) -> Span {
         let _ = span.set_parent(parent);
     }
     span
+}
+
+pin_project_lite::pin_project! {
+    /// A response stream polled inside its call's span, so that the span
+    /// (whose end is the last time it was left) lasts until the stream's
+    /// last response and its end, and every item's span, created while
+    /// polling, lies inside it.
+    pub struct InCallSpan<S> {
+        #[pin]
+        inner: S,
+        span: Span,
+    }
+}
+
+impl<S> InCallSpan<S> {
+    /// `inner`, polled inside `call`.
+    pub fn new(inner: S, call: Span) -> Self {
+        Self { inner, span: call }
+    }
+}
+
+impl<S: tokio_stream::Stream> tokio_stream::Stream for InCallSpan<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        this.inner.poll_next(cx)
+    }
 }
 
 /// The span of one item of a `DecidePlanChanges` stream, a child of the

@@ -126,6 +126,10 @@ impl DecisionType for PlanChangeType {
         }
     }
 
+    fn explain(req: &mut PlanChange) {
+        req.explain = true;
+    }
+
     fn decide(
         bundle: &CompiledBundle,
         req: &PlanChange,

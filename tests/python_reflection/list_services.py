@@ -7,7 +7,7 @@ Usage: list_services.py HOST:PORT
 
 Prints one service name per line, then `resolved <message> <fields>`.
 Exits 1 when an expected service is missing or the message cannot be resolved.
-Run by the `python_reflection_client_lists_every_service` end-to-end test.
+Run by `tests/python_reflection.rs` (`cargo test --test python_reflection`).
 """
 
 import signal

@@ -1,0 +1,68 @@
+//! The one-shot bundle tools' arguments: `check`, `test` and `eval`.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+/// `tollgate check`: the bundle, and where else its revision may be known.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
+    pub path: Option<PathBuf>,
+    /// Also ask the server at ADDR (`host:port`, plaintext gRPC) for its
+    /// active bundle (`GetBundleStatus`), and warn when it has this
+    /// bundle's revision with other content (another digest).
+    #[arg(long, value_name = "ADDR")]
+    pub against: Option<String>,
+    /// Also compare with the bundle a server keeps in its `--bundle-cache`
+    /// DIR, warning likewise.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Make those warnings failures (exit 1), for CI.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `tollgate test`: which tests, and how to report them.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
+    pub path: Option<PathBuf>,
+    /// Run only the tests whose name contains PATTERN (a plain,
+    /// case-sensitive substring; no globs). Selecting no test at all is a
+    /// failure (exit 1).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// How to print the results on stdout.
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    pub format: TestFormat,
+    /// Also write the results as JUnit XML to FILE, for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// How `tollgate test` prints its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    /// A line per test, the explain trace under each failure, a summary.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// `tollgate eval`: exactly one request.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("request").required(true).multiple(false)))]
+pub struct EvalArgs {
+    /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
+    pub path: Option<PathBuf>,
+    /// A `tollgate.v1.PlanChangeRequest` in proto JSON (`-` reads stdin).
+    #[arg(long, value_name = "FILE.json", group = "request")]
+    pub plan_change: Option<PathBuf>,
+    /// A `tollgate.v1.PaymentLinkRequest` in proto JSON (`-` reads stdin).
+    #[arg(long, value_name = "FILE.json", group = "request")]
+    pub payment_link: Option<PathBuf>,
+    /// A `tollgate.v1.ChargeFundingRequest` in proto JSON (`-` reads stdin).
+    #[arg(long, value_name = "FILE.json", group = "request")]
+    pub charge_funding: Option<PathBuf>,
+}
