@@ -16,7 +16,7 @@ use crate::{
 
 pub(super) fn check(args: &CheckArgs) -> Exit {
     let source = config::source(args.path.as_ref());
-    let bundle = match read(&source).and_then(|files| engine::verify(&files)) {
+    let (bundle, mut warnings) = match read(&source).and_then(|files| engine::verify(&files)) {
         Ok((bundle, report)) => {
             // Warnings do not fail the check: the bundle would load.
             let warnings = bundle.warnings_at(jiff::Timestamp::now());
@@ -31,10 +31,7 @@ pub(super) fn check(args: &CheckArgs) -> Exit {
                 bundle.rule_count(),
                 report.passed()
             );
-            if !warnings.is_empty() {
-                eprintln!("{source}: {} warning(s)", warnings.len());
-            }
-            bundle
+            (bundle, warnings.len())
         }
         Err(errors) => {
             report(&source, &errors);
@@ -51,6 +48,7 @@ pub(super) fn check(args: &CheckArgs) -> Exit {
             Ok(revision::Comparison::Note(note)) => println!("{note}"),
             Ok(revision::Comparison::Warning(warning)) => {
                 eprintln!("warning: {warning}");
+                warnings += 1;
                 if args.strict {
                     exit = Exit::Failed;
                 }
@@ -60,6 +58,9 @@ pub(super) fn check(args: &CheckArgs) -> Exit {
                 exit = Exit::Failed;
             }
         }
+    }
+    if warnings > 0 {
+        eprintln!("{source}: {warnings} warning(s)");
     }
     exit
 }
