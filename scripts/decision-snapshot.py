@@ -76,7 +76,7 @@ def generated():
     autos = [None, {"enabled": True, "source_method_id": "card-1", "amount_minor": 5000,
                     "threshold_minor": 1000},
              {"enabled": True, "source_method_id": "pp-1", "amount_minor": 1}]
-    for m in ["video-stream", "ride-share", "bookshop", "nowhere"]:
+    for m in ["video-stream", "ride-share", "meal-kit", "bookshop", "nowhere"]:
         for w, methods in enumerate(wallets):
             for a, auto in enumerate(autos):
                 base = {"user_id": "u", "merchant_id": m, "methods": methods,

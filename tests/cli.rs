@@ -24,7 +24,7 @@ use std::{
 };
 
 use serde_json::Value;
-use support::{Run, copy_demo, crate_path, edit, path_str, run, tollgate};
+use support::{Run, copy_demo, crate_path, edit, json_log_until, path_str, run, tollgate};
 
 /// Runs `args` with `stdin` piped in.
 fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
@@ -253,6 +253,93 @@ fn check_does_not_warn_about_a_schedule_to_come() {
     let out = check_with_schedule("schedule: { at: \"2999-04-01\" }");
     assert_eq!(out.code, Some(0), "{out}");
     assert_eq!(out.stderr, "", "{out}");
+}
+
+/// A copy of the demo at `dir` whose one warning is a merchant without a
+/// health threshold: no bundle default; meal-kit, which relied on it,
+/// states its own; a new merchant, `gift-shop` (`shops.yaml:2:5`), none.
+fn bundle_with_a_warning(dir: &Path) {
+    copy_demo(dir);
+    let merchants = dir.join("merchants.yaml");
+    edit(
+        &merchants,
+        "payments: { default_min_health_score: 50 }\n",
+        "",
+    );
+    edit(
+        &merchants,
+        "  - id: meal-kit\n",
+        "  - id: meal-kit\n    min_health_score: 50\n",
+    );
+    fs::write(
+        dir.join("shops.yaml"),
+        "merchants:\n  - id: gift-shop\n    currency: JPY\n",
+    )
+    .expect("write shops.yaml");
+}
+
+const GIFT_SHOP_WARNING: &str = "shops.yaml:2:5: merchant `gift-shop`: no `min_health_score` \
+     and no `payments.default_min_health_score`: rules reading `merchant.min_health_score` \
+     fail closed for it";
+
+#[test]
+fn check_warns_about_a_merchant_without_a_health_threshold_and_passes() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    bundle_with_a_warning(dir);
+    let out = run(&["check", path_str(dir)]);
+    assert_eq!(out.code, Some(0), "a warning is not an error: {out}");
+    assert!(out.stdout.starts_with("ok: bundle `demo`"), "{out}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "warning: {GIFT_SHOP_WARNING}\n{}: 1 warning(s)\n",
+            dir.display()
+        ),
+        "{out}"
+    );
+
+    // The threshold is not taken to be 0: the demo's health rule fails closed.
+    let file = request_file(
+        dir,
+        r#"{"user_id": "u1", "merchant_id": "gift-shop", "health": {"score": 100},
+            "as_of": "2026-03-10T09:00:00Z"}"#,
+    );
+    let d = decision(&run(&["eval", path_str(dir), "--payment-link", &file]));
+    assert_eq!(d["outcome"], "LINK_OUTCOME_DENY", "{d}");
+    assert_eq!(reason_codes(&d), ["POLICY_EVALUATION_ERROR"], "{d}");
+    assert_eq!(d["reasons"][0]["rule_id"], "health-score-too-low", "{d}");
+}
+
+#[test]
+fn serve_activates_a_bundle_with_warnings_and_logs_each() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    bundle_with_a_warning(tmp.path());
+    let events = json_log_until(
+        tollgate()
+            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+            .args(["--admin-listen", "off", "--bundle"])
+            .arg(tmp.path()),
+        "serving gRPC",
+    );
+    let seen: Vec<(Value, String)> = events
+        .iter()
+        .map(|e| {
+            let message = e["fields"]["message"].as_str().unwrap_or_default();
+            (e["level"].clone(), message.to_owned())
+        })
+        .collect();
+    let messages: Vec<&str> = seen.iter().map(|(_, m)| m.as_str()).collect();
+    let activated = messages.iter().position(|m| *m == "bundle activated");
+    let warned = seen
+        .iter()
+        .position(|(_, m)| *m == format!("bundle warning: {GIFT_SHOP_WARNING}"));
+    assert!(
+        matches!((activated, warned), (Some(a), Some(w)) if a < w),
+        "{seen:?}"
+    );
+    let level = warned.map(|w| seen[w].0.clone());
+    assert_eq!(level, Some(Value::from("WARN")), "{seen:?}");
 }
 
 #[test]
@@ -1149,7 +1236,7 @@ fn eval_uses_the_merchant_settings_of_the_bundle_it_is_given() {
     // No split at video-stream: the fallback pays the whole charge.
     edit(
         &bundle.join("merchants.yaml"),
-        "    allow_split: true\n",
+        "    # A charge may be split between the balance and a fallback method.\n    allow_split: true\n",
         "",
     );
     let file = request_file(tmp.path(), CHARGE_WITH_FALLBACK);

@@ -14,13 +14,10 @@ mod support;
 
 use std::{
     fs,
-    io::{BufRead as _, BufReader},
     path::{Path, PathBuf},
-    process::Stdio,
-    time::{Duration, Instant},
 };
 
-use support::{Run, tollgate};
+use support::{Run, json_log_until, tollgate};
 
 /// Writes `yaml` to `tollgate.yaml` in `dir`.
 fn config(dir: &Path, yaml: &str) -> PathBuf {
@@ -207,29 +204,12 @@ fn serve_listens_where_the_config_file_says() {
         dir.path(),
         "listen: 127.0.0.1:0\nadmin-listen: 127.0.0.1:0\nlog-format: json\n",
     );
-    let mut child = tollgate()
-        .args(["serve", "--config"])
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tollgate serve");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let give_up = Instant::now() + Duration::from_secs(30);
-    let mut serving = None;
-    for line in BufReader::new(stderr).lines() {
-        let line = line.expect("read stderr");
-        assert!(Instant::now() < give_up, "no `serving gRPC` line");
-        // `log-format: json` from the file: every line is a JSON object.
-        let event: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
-        if event["fields"]["message"] == "serving gRPC" {
-            serving = event["fields"]["addr"].as_str().map(str::to_owned);
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let events = json_log_until(
+        tollgate().args(["serve", "--config"]).arg(&path),
+        "serving gRPC",
+    );
+    // `log-format: json` from the file: every line is a JSON object.
+    let serving = events.last().and_then(|e| e["fields"]["addr"].as_str());
     let addr = serving.expect("the server logged its address");
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     assert_ne!(addr, "127.0.0.1:50051");

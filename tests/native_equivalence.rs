@@ -148,7 +148,7 @@ fn instant(secs: i64) -> jiff::Timestamp {
 
 const PLANS: &[&str] = &["free", "standard", "premium", "enterprise", "platinum"];
 const ROLES: &[&str] = &["TENANT", "RESELLER", "PROVIDER", "OPERATOR"];
-const MERCHANTS: &[&str] = &["video-stream", "ride-share", "bookshop"];
+const MERCHANTS: &[&str] = &["video-stream", "ride-share", "bookshop", "meal-kit"];
 const TYPES: &[&str] = &[
     "BALANCE",
     "CREDIT_CARD",

@@ -605,7 +605,7 @@ proptest! {
 // --- payment requests --------------------------------------------------
 
 /// The demo's merchants and one it does not list.
-const MERCHANTS: &[&str] = &["video-stream", "ride-share", "bookshop"];
+const MERCHANTS: &[&str] = &["video-stream", "ride-share", "bookshop", "meal-kit"];
 /// The reason codes the demo's funding rules and the engine give.
 const FUNDING_CODES: &[&str] = &[
     "CURRENCY_NOT_ACCEPTED",
@@ -615,6 +615,8 @@ const FUNDING_CODES: &[&str] = &[
     "AUTO_CHARGE_TOP_UP",
     "FALLBACK_METHOD_USED",
     "INSUFFICIENT_FUNDS",
+    "AUTO_CHARGE_SOURCE_NOT_ACCEPTED",
+    "AUTO_CHARGE_SOURCE_INACTIVE",
     codes::UNKNOWN_MERCHANT,
     codes::FALLBACK_METHOD_SKIPPED,
 ];
@@ -717,6 +719,7 @@ fn wallet_input() -> impl Strategy<Value = WalletInput> {
             4 => Just(MERCHANTS[0]),
             3 => Just(MERCHANTS[1]),
             1 => Just(MERCHANTS[2]),
+            2 => Just(MERCHANTS[3]),
         ],
         wallet_parts(),
         instant(),
@@ -797,8 +800,22 @@ proptest! {
 
     #[test]
     fn funding_plans_pay_exactly_the_charge(input in funding_request()) {
-        let req = ChargeFunding::parse(input, Timestamp::UNIX_EPOCH)
-            .map_err(|v| TestCaseError::fail(format!("a valid request was refused: {v}")))?;
+        // The one sum of request fields that can leave int64: the balance
+        // after one top-up. Such a request is refused naming both fields,
+        // and every other one is decided.
+        let overflows = input.wallet.auto_charge.as_ref().is_some_and(|ac| {
+            ac.enabled && input.balance_minor.checked_add(ac.amount_minor).is_none()
+        });
+        let req = match ChargeFunding::parse(input, Timestamp::UNIX_EPOCH) {
+            Ok(req) => req,
+            Err(v) => {
+                prop_assert!(overflows, "a valid request was refused: {v}");
+                let fields: Vec<&str> = v.iter().map(|f| f.field.as_str()).collect();
+                prop_assert_eq!(fields, ["balance_minor", "auto_charge.amount_minor"]);
+                return Ok(());
+            }
+        };
+        prop_assert!(!overflows, "a request whose top-up overflows was decided");
         let d = engine::decide_charge_funding(&DEMO, &req);
         let amount = req.amount.minor();
         // The balance is usable unless the BALANCE method listed (the first
@@ -854,6 +871,13 @@ proptest! {
                     // Never more than the user's preset (the demo tops up one preset).
                     prop_assert_eq!(top_up.amount_minor, ac.amount_minor, "{:?}", d);
                     prop_assert_eq!(&top_up.method_id, &ac.source_method_id);
+                    // The balance after the top-up is in range.
+                    prop_assert!(usable.checked_add(top_up.amount_minor).is_some(), "{d:?}");
+                    // Only from an ACTIVE source of a type the merchant takes.
+                    let source = req.wallet.methods.iter().find(|m| m.id == ac.source_method_id);
+                    let m = merchant.expect("a top-up is for a known merchant");
+                    prop_assert!(source.is_some_and(|s| s.status == MethodStatus::Active
+                        && m.auto_charge.source_types.contains(&s.kind)), "{d:?}");
                     prop_assert_eq!(got.first().copied(), Some("AUTO_CHARGE_TOP_UP"));
                 }
                 // An approve is for a listed merchant, in its currency.
@@ -922,7 +946,7 @@ proptest! {
                 (d.outcome, got),
                 (LinkOutcome::Deny, vec!["HEALTH_NOT_REPORTED"])
             ),
-            Some((m, _)) if req.health.score < m.min_health_score => prop_assert_eq!(
+            Some((m, _)) if m.min_health_score.is_some_and(|min| req.health.score < min) => prop_assert_eq!(
                 (d.outcome, got),
                 (LinkOutcome::Deny, vec!["HEALTH_SCORE_TOO_LOW"])
             ),

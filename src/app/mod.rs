@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::{
-    bundle::limits::STACK_SIZE,
+    bundle::{limits::STACK_SIZE, signature::TrustedKeys},
     config::{self, Cli, Command, LogFormat, ServeArgs},
     decision_log::DecisionLog,
     grpc,
@@ -71,10 +71,28 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
             runtime.block_on(serve(*args))?;
             Ok(Exit::Ok)
         }
-        Command::Check(args) => on_server_stack(move || Ok(tools::check(&args))),
-        Command::Test(args) => on_server_stack(move || tools::test(&args)),
+        Command::Check(args) => {
+            let keys = tool_keys(&args.verify, args.path.as_ref())?;
+            on_server_stack(move || Ok(tools::check(&args, keys.as_ref())))
+        }
+        Command::Test(args) => {
+            let keys = tool_keys(&args.verify, args.path.as_ref())?;
+            on_server_stack(move || tools::test(&args, keys.as_ref()))
+        }
+        Command::Sign(args) => tools::sign(&args),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
     }
+}
+
+/// The keys `check` or `test` verify the bundle at `path` with; a key that
+/// cannot be read, or keys with the embedded demo, are bad configuration.
+fn tool_keys(
+    verify: &config::VerifyArgs,
+    path: Option<&std::path::PathBuf>,
+) -> anyhow::Result<Option<TrustedKeys>> {
+    verify
+        .keys(&config::source(path))
+        .map_err(|e| config::ConfigError::Invalid(format!("{e:#}")).into())
 }
 
 /// Runs a one-shot tool on a thread with the stack the server's threads
@@ -101,6 +119,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // (exit 64), found before anything binds.
     let invalid = |e: anyhow::Error| config::ConfigError::Invalid(format!("{e:#}"));
     let source = args.source().map_err(invalid)?;
+    let verification_keys = args.verify.keys(&source).map_err(invalid)?.map(Arc::new);
     let decision_log = match args.decision_log().map_err(invalid)? {
         Some(settings) => DecisionLog::start(settings)?,
         None => DecisionLog::off(),
@@ -125,6 +144,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..args.server_options()
         },
         admin,
+        verification_keys,
     };
     serve_with(listener, source, args.poll(), options, shutdown).await
 }
@@ -142,6 +162,8 @@ pub struct ServeOptions {
     pub server: grpc::ServerOptions,
     /// The admin HTTP port's listener, already bound; off when `None`.
     pub admin: Option<tokio::net::TcpListener>,
+    /// The keys every bundle must be signed with; any bundle when `None`.
+    pub verification_keys: Option<Arc<TrustedKeys>>,
 }
 
 /// Serves `source` on an already-bound listener until `shutdown` resolves:
@@ -178,7 +200,7 @@ async fn serve_bundle(
     options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = Arc::new(BundleStore::new(source));
+    let store = Arc::new(BundleStore::verifying(source, options.verification_keys));
     // A bad initial bundle does not stop the server: it stays NOT_SERVING
     // and the watcher activates the first good bundle that appears.
     let _watch = reload::start(store.clone(), poll).await?;

@@ -1,4 +1,4 @@
-//! The one-shot bundle tools: `check`, `test` and `eval`.
+//! The one-shot bundle tools: `check`, `test`, `eval` and `sign`.
 
 use std::io::{Read as _, Write as _};
 
@@ -7,25 +7,35 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
 use super::{Exit, revision, test_report};
 use crate::{
-    bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle},
-    config::{self, CheckArgs, EvalArgs, TestArgs, TestFormat},
+    bundle::{
+        BundleError, BundleErrors, BundleFiles, CompiledBundle, is_yaml,
+        signature::{self, SigningKey, TrustedKeys},
+    },
+    config::{self, CheckArgs, EvalArgs, SignArgs, TestArgs, TestFormat},
     engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
     grpc::{convert::Wire, pb},
     reload::BundleSource,
 };
 
-pub(super) fn check(args: &CheckArgs) -> Exit {
+pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
     let source = config::source(args.path.as_ref());
-    let (bundle, mut warnings) = match read(&source).and_then(|files| engine::verify(&files)) {
-        Ok((bundle, report)) => {
+    let verified = read(&source).and_then(|files| {
+        let signed_by = verify_signature(&files, keys)?;
+        engine::verify(&files).map(|(bundle, report)| (bundle, report, signed_by))
+    });
+    let (bundle, mut warnings) = match verified {
+        Ok((bundle, report, signed_by)) => {
             // Warnings do not fail the check: the bundle would load.
             let warnings = bundle.warnings_at(jiff::Timestamp::now());
             for w in &warnings {
                 eprintln!("warning: {w}");
             }
             let (native, total) = bundle.native_coverage();
+            let signed = signed_by
+                .map(|id| format!("; signed by key `{id}`"))
+                .unwrap_or_default();
             println!(
-                "ok: bundle `{}` revision `{}`: {} rules, {} tests passed; {native} of {total} expressions run natively",
+                "ok: bundle `{}` revision `{}`: {} rules, {} tests passed; {native} of {total} expressions run natively{signed}",
                 bundle.name,
                 bundle.revision,
                 bundle.rule_count(),
@@ -65,9 +75,13 @@ pub(super) fn check(args: &CheckArgs) -> Exit {
     exit
 }
 
-pub(super) fn test(args: &TestArgs) -> anyhow::Result<Exit> {
+pub(super) fn test(args: &TestArgs, keys: Option<&TrustedKeys>) -> anyhow::Result<Exit> {
     let source = config::source(args.path.as_ref());
-    let bundle = match read(&source).and_then(|files| crate::bundle::compile(&files)) {
+    let compiled = read(&source).and_then(|files| {
+        verify_signature(&files, keys)?;
+        crate::bundle::compile(&files)
+    });
+    let bundle = match compiled {
         Ok(bundle) => bundle,
         Err(errors) => {
             report(&source, &errors);
@@ -170,6 +184,76 @@ impl DecideJson<'_> {
             _ => Ok(Exit::Ok),
         }
     }
+}
+
+/// With keys, the id of the key whose signature verifies `files`.
+fn verify_signature(
+    files: &BundleFiles,
+    keys: Option<&TrustedKeys>,
+) -> Result<Option<String>, BundleErrors> {
+    keys.map(|keys| keys.verify(files).map(|v| v.key_id))
+        .transpose()
+}
+
+/// `tollgate sign`: writes `.signatures.json` into a bundle directory. An
+/// archive is refused rather than rewritten: the directory it was packed
+/// from is the thing to sign, and packing it again keeps one way to make a
+/// signed archive. Bad flags are bad configuration (exit 64); a bundle that
+/// cannot be read is exit 1.
+pub(super) fn sign(args: &SignArgs) -> anyhow::Result<Exit> {
+    let invalid = |message: String| anyhow::Error::new(config::ConfigError::Invalid(message));
+    let shown = args.path.display();
+    if !std::fs::metadata(&args.path).is_ok_and(|m| m.is_dir()) {
+        return Err(invalid(format!(
+            "`{shown}` is not a bundle directory: sign the directory a bundle is packed from, then pack it (`tar -C DIR -czf bundle.tar.gz .`); an archive is not rewritten"
+        )));
+    }
+    let key_shown = args.signing_key.display();
+    let pem = std::fs::read(&args.signing_key)
+        .map_err(|e| invalid(format!("--signing-key `{key_shown}`: {e}")))?;
+    let key = SigningKey::from_pem(&pem)
+        .map_err(|e| invalid(format!("--signing-key `{key_shown}`: {e}")))?;
+    if args.key_id.as_deref() == Some("") {
+        return Err(invalid("--key-id: the key id is empty".to_owned()));
+    }
+    let source = BundleSource::Path(args.path.clone());
+    let files = match read(&source) {
+        Ok(files) => files,
+        Err(errors) => {
+            report(&source, &errors);
+            return Ok(Exit::Failed);
+        }
+    };
+    let text = match signature::sign(&files, &key, args.key_id.as_deref()) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("tollgate: `{shown}`: {e}");
+            return Ok(Exit::Failed);
+        }
+    };
+    let target = args.path.join(signature::SIGNATURES_FILE);
+    // Through a temporary file and a rename: a watching server never reads
+    // half a signature.
+    let temp = args.path.join(format!(
+        "{}.{}.tmp",
+        signature::SIGNATURES_FILE,
+        std::process::id()
+    ));
+    std::fs::write(&temp, &text)
+        .and_then(|()| std::fs::rename(&temp, &target))
+        .with_context(|| format!("cannot write `{}`", target.display()))?;
+    let count = files.iter().filter(|(n, _)| is_yaml(n)).count();
+    let kid = args
+        .key_id
+        .as_deref()
+        .map(|id| format!(" as key `{id}`"))
+        .unwrap_or_default();
+    println!(
+        "signed: `{shown}`: {count} files with {:?}{kid}; wrote `{}`",
+        key.algorithm(),
+        target.display()
+    );
+    Ok(Exit::Ok)
 }
 
 /// The files at `source`. One that cannot be read is reported as the

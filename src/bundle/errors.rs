@@ -44,8 +44,9 @@ impl fmt::Display for BundleError {
 }
 
 /// Something a bundle says that is allowed but probably not meant (a
-/// schedule already past): located and printed like an error, but the
-/// bundle still loads. `tollgate check` prints each one as
+/// merchant without a health threshold, a schedule already past): located
+/// and printed like an error, but the bundle still loads. `tollgate check`
+/// prints each one as
 /// `warning: <file>:<line>:<column>: <message>` and exits 0.
 pub type BundleWarning = BundleError;
 
@@ -59,15 +60,20 @@ pub enum Phase {
     Compile,
     /// It compiled, but its own tests failed.
     Test,
+    /// Verification keys are set and its `.signatures.json` is missing,
+    /// does not verify, or does not match its files: nothing else was
+    /// checked.
+    Signature,
 }
 
 impl Phase {
-    /// The label value (`parse`, `compile`, `test`).
+    /// The label value (`parse`, `compile`, `test`, `signature`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Parse => "parse",
             Self::Compile => "compile",
             Self::Test => "test",
+            Self::Signature => "signature",
         }
     }
 }

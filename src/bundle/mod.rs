@@ -18,6 +18,7 @@ mod problems;
 mod resellers;
 mod rules;
 mod schema;
+pub mod signature;
 mod template;
 mod test_cases;
 pub mod types;
@@ -41,10 +42,12 @@ pub use parse::yaml_message;
 pub use resellers::{Direction, Reseller};
 pub use template::{Part, Template};
 
-/// The files of a bundle: names (no directories) and contents.
+/// The files of a bundle: names (no directories) and contents, and its
+/// `.signatures.json` when it has one.
 #[derive(Debug, Clone, Default)]
 pub struct BundleFiles {
     files: Vec<(String, Vec<u8>)>,
+    signatures: Option<Vec<u8>>,
 }
 
 impl BundleFiles {
@@ -57,6 +60,16 @@ impl BundleFiles {
     /// The files in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.files.iter().map(|(n, c)| (n.as_str(), c.as_slice()))
+    }
+
+    /// The content of [`signature::SIGNATURES_FILE`], if the bundle has one.
+    pub fn signatures(&self) -> Option<&[u8]> {
+        self.signatures.as_deref()
+    }
+
+    /// Sets the content of [`signature::SIGNATURES_FILE`].
+    pub fn set_signatures(&mut self, content: Vec<u8>) {
+        self.signatures = Some(content);
     }
 
     /// Whether a file of that name is present.

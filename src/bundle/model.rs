@@ -422,8 +422,10 @@ pub struct Merchant {
     pub currency: Currency,
     /// Non-balance method types accepted as a second method or fallback.
     pub accepted: Vec<MethodType>,
-    /// Minimum health score to link.
-    pub min_health_score: u32,
+    /// Minimum health score to link: the merchant's own, else the bundle's
+    /// `payments.default_min_health_score`; `None` when neither is set
+    /// (rules reading it fail closed, and `check` warns).
+    pub min_health_score: Option<u32>,
     /// What an auto-charge setting must meet.
     pub auto_charge: AutoChargeCriterion,
     /// Whether a charge may be split between balance and a fallback method.
@@ -432,13 +434,17 @@ pub struct Merchant {
     pub attributes: BTreeMap<String, serde_json::Value>,
 }
 
-/// The auto-charge criterion of a merchant, in its currency's minor units.
-#[derive(Debug, Clone, Copy, Default)]
+/// The auto-charge criterion of a merchant (seed 004 §0006), in its
+/// currency's minor units.
+#[derive(Debug, Clone, Default)]
 pub struct AutoChargeCriterion {
     /// Minimum top-up amount.
     pub min_amount_minor: i64,
     /// Minimum top-up threshold.
     pub min_threshold_minor: i64,
+    /// The method types auto-charge may draw on (never BALANCE); every
+    /// other type when the bundle does not say.
+    pub source_types: Vec<MethodType>,
 }
 
 /// What an allowing payment-link rule decides.

@@ -31,6 +31,8 @@ pub struct FileDoc {
     pub merchants: Vec<Spanned<MerchantDoc>>,
     /// The profile of merchants not listed; without it they are refused.
     pub default_merchant: Option<Spanned<MerchantDoc>>,
+    /// Payment settings of the bundle as a whole (the defaults merchants take).
+    pub payments: Option<Spanned<PaymentsDoc>>,
     #[serde(default)]
     pub payment_link_rules: Vec<Spanned<RuleDoc>>,
     #[serde(default)]
@@ -61,9 +63,9 @@ pub struct MerchantDoc {
     /// Non-balance method types accepted as a second method or fallback.
     #[serde(default)]
     pub accepted_methods: Vec<String>,
-    /// Minimum health score (0-100) to link.
-    #[serde(default)]
-    pub min_health_score: u32,
+    /// Minimum health score (0-100) to link; absent: the bundle's
+    /// `payments.default_min_health_score`.
+    pub min_health_score: Option<Spanned<u32>>,
     /// What an auto-charge setting must meet.
     #[serde(default)]
     pub auto_charge: AutoChargeCriterionDoc,
@@ -82,6 +84,16 @@ pub struct AutoChargeCriterionDoc {
     pub min_amount_minor: i64,
     /// Minimum top-up threshold, minor units.
     pub min_threshold_minor: i64,
+    /// The method types auto-charge may draw on; absent: any but BALANCE.
+    pub source_types: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// Payment settings of the bundle as a whole.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentsDoc {
+    /// The health threshold of a merchant that sets none.
+    pub default_min_health_score: Option<Spanned<u32>>,
 }
 
 /// A plan in the catalogue.

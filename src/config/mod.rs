@@ -13,6 +13,7 @@ use crate::{
 mod admin;
 mod file;
 mod remote;
+mod signing;
 mod tls;
 mod tools;
 mod trace;
@@ -20,6 +21,7 @@ mod trace;
 pub use admin::AdminArgs;
 pub use file::{Loaded, effective, parse_from};
 pub use remote::{BundleArg, RemoteArgs};
+pub use signing::{KeyArg, SignArgs, VerifyArgs};
 pub use tls::TlsArgs;
 pub use tools::{CheckArgs, EvalArgs, TestArgs, TestFormat};
 pub use trace::TraceArgs;
@@ -59,8 +61,11 @@ pub enum Command {
     Check(CheckArgs),
     /// Run a bundle's own tests and print a summary: exit 0 when all
     /// passed, 1 when a test failed, 2 when the bundle does not parse,
-    /// compile or validate.
+    /// compile or validate (or its signature does not verify).
     Test(TestArgs),
+    /// Sign a bundle directory: write its `.signatures.json` (OPA's bundle
+    /// signature format), listing every YAML file with its SHA-256.
+    Sign(SignArgs),
     /// Evaluate one request against a bundle and print the decision as JSON.
     Eval(EvalArgs),
 }
@@ -261,6 +266,9 @@ pub struct ServeArgs {
     /// Polling a remote bundle.
     #[command(flatten)]
     pub remote: RemoteArgs,
+    /// The keys bundles must be signed with.
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 impl ServeArgs {

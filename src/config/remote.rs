@@ -55,6 +55,13 @@ pub struct RemoteArgs {
     #[arg(long, default_value_t = 16 * 1024 * 1024, value_name = "BYTES",
           value_parser = clap::value_parser!(u64).range(1..), env = "TOLLGATE_BUNDLE_MAX_BYTES")]
     pub bundle_max_bytes: u64,
+    /// With `--bundle URL`: the longest one poll's request may take,
+    /// download included; a slower source is cut off and the active bundle
+    /// keeps serving. Defaults to `--bundle-poll-min`, at most 60s, so a
+    /// source that trickles bytes never holds back the next poll.
+    #[arg(long, value_name = "DURATION", value_parser = duration,
+          env = "TOLLGATE_BUNDLE_DOWNLOAD_TIMEOUT")]
+    pub bundle_download_timeout: Option<Duration>,
 }
 
 impl RemoteArgs {
@@ -66,6 +73,10 @@ impl RemoteArgs {
                 for (given, flag) in [
                     (self.bundle_cache.is_some(), "--bundle-cache"),
                     (self.bundle_token_file.is_some(), "--bundle-token-file"),
+                    (
+                        self.bundle_download_timeout.is_some(),
+                        "--bundle-download-timeout",
+                    ),
                 ] {
                     anyhow::ensure!(!given, "{flag} needs `--bundle` to be an http(s) URL");
                 }
@@ -93,6 +104,10 @@ impl RemoteArgs {
             poll_max: self.bundle_poll_max,
             token_file: self.bundle_token_file.clone(),
             max_bytes: self.bundle_max_bytes,
+            download_timeout: self
+                .bundle_download_timeout
+                .unwrap_or(self.bundle_poll_min)
+                .min(crate::reload::REQUEST_TIMEOUT),
         }))
     }
 }

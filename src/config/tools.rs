@@ -21,6 +21,9 @@ pub struct CheckArgs {
     /// Make those warnings failures (exit 1), for CI.
     #[arg(long)]
     pub strict: bool,
+    /// The keys the bundle must be signed with.
+    #[command(flatten)]
+    pub verify: super::VerifyArgs,
 }
 
 /// `tollgate test`: which tests, and how to report them.
@@ -39,6 +42,9 @@ pub struct TestArgs {
     /// Also write the results as JUnit XML to FILE, for CI systems.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// The keys the bundle must be signed with.
+    #[command(flatten)]
+    pub verify: super::VerifyArgs,
 }
 
 /// How `tollgate test` prints its results.

@@ -3,10 +3,16 @@
 //! reopened on request, rotated by size), taking events in batches and
 //! flushing when the queue stays empty for a moment. Blocking I/O lives
 //! here, never on the request path.
+//!
+//! A full disk (or any failed write) is accounted line by line: the lines
+//! that reached the file count as written, the rest as failed, and a line
+//! cut short by the failure is truncated away, so every line in the file
+//! parses. The next event opens the file again, so logging resumes once
+//! there is room.
 
 use std::{
     fs::{File, OpenOptions},
-    io::{BufWriter, Write},
+    io::{ErrorKind, Write},
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -54,10 +60,40 @@ pub(super) struct Writer {
 }
 
 struct Open {
-    out: BufWriter<Box<dyn Write + Send>>,
+    out: Out,
+    /// Encoded lines not yet written.
+    buf: Vec<u8>,
+    /// Where each buffered line ends in `buf`: the lines a flush counts.
+    ends: Vec<usize>,
     /// Bytes in the current file, buffered ones included.
     size: u64,
 }
+
+/// The sink itself.
+enum Out {
+    Stdout(std::io::Stdout),
+    File(File),
+}
+
+impl Out {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Stdout(out) => out.write(bytes),
+            Self::File(file) => file.write(bytes),
+        }
+    }
+
+    /// Cuts the file back to `len` bytes; stdout cannot be.
+    fn truncate(&self, len: u64) -> std::io::Result<()> {
+        match self {
+            Self::Stdout(_) => Ok(()),
+            Self::File(file) => file.set_len(len),
+        }
+    }
+}
+
+/// Bytes buffered before they are written out, as a `BufWriter` would.
+const BUFFER_BYTES: usize = 64 * 1024;
 
 /// How long the writer waits for more events when the queue runs dry,
 /// before it flushes and parks: the most a line waits to reach the sink.
@@ -68,7 +104,6 @@ impl Writer {
     /// `done`.
     pub(super) fn run(mut self, mut rx: mpsc::Receiver<Msg>, done: oneshot::Sender<()>) {
         let mut open = self.file.take().map(|f| self.wrap(f));
-        let mut pending = 0u64;
         let mut line = Vec::with_capacity(1024);
         loop {
             let msg = match rx.try_recv() {
@@ -83,7 +118,7 @@ impl Writer {
                         Ok(msg) => msg,
                         Err(mpsc::error::TryRecvError::Disconnected) => break,
                         Err(mpsc::error::TryRecvError::Empty) => {
-                            self.flush(&mut open, &mut pending);
+                            self.flush(&mut open);
                             match rx.blocking_recv() {
                                 Some(msg) => msg,
                                 None => break,
@@ -94,30 +129,24 @@ impl Writer {
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
             match msg {
-                Msg::Event(record) => self.write(&mut open, &mut pending, &mut line, &record),
+                Msg::Event(record) => self.write(&mut open, &mut line, &record),
                 Msg::Close => {
                     // Refuse new events (they count as dropped), keep the queued.
                     rx.close();
                     while let Ok(msg) = rx.try_recv() {
                         if let Msg::Event(record) = msg {
-                            self.write(&mut open, &mut pending, &mut line, &record);
+                            self.write(&mut open, &mut line, &record);
                         }
                     }
                     break;
                 }
             }
         }
-        self.flush(&mut open, &mut pending);
+        self.flush(&mut open);
         let _ = done.send(());
     }
 
-    fn write(
-        &self,
-        open: &mut Option<Open>,
-        pending: &mut u64,
-        line: &mut Vec<u8>,
-        record: &Record,
-    ) {
+    fn write(&self, open: &mut Option<Open>, line: &mut Vec<u8>, record: &Record) {
         line.clear();
         if let Err(e) = event::write_line(line, record, &self.masker, &self.erase) {
             tracing::warn!(error = %e, "decision log: cannot encode an event");
@@ -130,7 +159,7 @@ impl Writer {
                 .as_ref()
                 .is_some_and(|o| o.size > 0 && o.size + len > self.max_bytes);
         if self.reopen.swap(false, Ordering::Relaxed) || rotate {
-            self.flush(open, pending);
+            self.flush(open);
             *open = None;
             if rotate
                 && let Target::File(path) = &self.target
@@ -146,40 +175,72 @@ impl Writer {
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        match o.out.write_all(line) {
-            Ok(()) => {
-                o.size += len;
-                *pending += 1;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "decision log: write failed; reopening");
-                // What was buffered may be lost with it.
-                self.stats.failed.fetch_add(*pending + 1, Ordering::Relaxed);
-                *pending = 0;
-                *open = None;
-            }
+        o.buf.extend_from_slice(line);
+        o.ends.push(o.buf.len());
+        o.size += len;
+        if o.buf.len() >= BUFFER_BYTES {
+            self.flush(open);
         }
     }
 
-    fn flush(&self, open: &mut Option<Open>, pending: &mut u64) {
+    /// Writes the buffered lines out. On failure (a full disk), the lines
+    /// that reached the sink whole count as written and the rest as
+    /// failed; a line cut short is truncated away, and the file is opened
+    /// again for the next event.
+    fn flush(&self, open: &mut Option<Open>) {
         let Some(o) = open.as_mut() else { return };
-        match o.out.flush() {
-            Ok(()) => {
-                self.stats.written.fetch_add(*pending, Ordering::Relaxed);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "decision log: flush failed; reopening");
-                self.stats.failed.fetch_add(*pending, Ordering::Relaxed);
-                *open = None;
-            }
+        if o.ends.is_empty() {
+            return;
         }
-        *pending = 0;
+        let start = o.size - o.buf.len() as u64;
+        let mut done = 0;
+        let result = loop {
+            let Some(rest) = o.buf.get(done..).filter(|r| !r.is_empty()) else {
+                break Ok(());
+            };
+            match o.out.write(rest) {
+                Ok(0) => break Err(std::io::Error::from(ErrorKind::WriteZero)),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let whole = o.ends.iter().take_while(|end| **end <= done).count();
+        let whole_bytes = whole
+            .checked_sub(1)
+            .and_then(|i| o.ends.get(i))
+            .copied()
+            .unwrap_or(0);
+        self.stats
+            .written
+            .fetch_add(whole as u64, Ordering::Relaxed);
+        let failed = o.ends.len() - whole;
+        o.buf.clear();
+        o.ends.clear();
+        let Err(e) = result.and_then(|()| match &mut o.out {
+            Out::Stdout(out) => out.flush(),
+            Out::File(_) => Ok(()),
+        }) else {
+            return;
+        };
+        tracing::warn!(error = %e, written = whole, failed, "decision log: write failed; reopening");
+        self.stats
+            .failed
+            .fetch_add(failed as u64, Ordering::Relaxed);
+        if done > whole_bytes
+            && let Err(e) = o.out.truncate(start + whole_bytes as u64)
+        {
+            tracing::warn!(error = %e, "decision log: cannot remove a partial line");
+        }
+        *open = None;
     }
 
     fn open(&self) -> Option<Open> {
         match &self.target {
             Target::Stdout => Some(Open {
-                out: BufWriter::new(Box::new(std::io::stdout())),
+                out: Out::Stdout(std::io::stdout()),
+                buf: Vec::with_capacity(BUFFER_BYTES),
+                ends: Vec::new(),
                 size: 0,
             }),
             Target::File(path) => match open_append(path) {
@@ -195,7 +256,9 @@ impl Writer {
     fn wrap(&self, file: File) -> Open {
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         Open {
-            out: BufWriter::with_capacity(64 * 1024, Box::new(file)),
+            out: Out::File(file),
+            buf: Vec::with_capacity(BUFFER_BYTES),
+            ends: Vec::new(),
             size,
         }
     }

@@ -25,6 +25,16 @@ pub enum MethodType {
 }
 
 impl MethodType {
+    /// Every type, in the proto's order.
+    pub const ALL: [Self; 6] = [
+        Self::Balance,
+        Self::CreditCard,
+        Self::DebitCard,
+        Self::BankAccount,
+        Self::Postpaid,
+        Self::Points,
+    ];
+
     /// The short upper-case name (`CREDIT_CARD`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -350,6 +360,9 @@ impl ChargeFunding {
                 format!("`{}` is negative", input.balance_minor),
             );
         }
+        if let Some(ac) = &input.wallet.auto_charge {
+            top_up_fits(&mut bad, input.balance_minor, ac);
+        }
         let wallet = Wallet::parse(&mut bad, input.wallet, now);
         match (wallet, amount) {
             (Some(wallet), Some(amount)) if bad.is_empty() => Ok(Self {
@@ -360,21 +373,24 @@ impl ChargeFunding {
             _ => Err(bad),
         }
     }
+}
 
-    /// What an auto-charge tops up for this charge: the larger of the
-    /// shortfall and the configured top-up amount; 0 when nothing is short.
-    pub fn top_up_minor(&self) -> i64 {
-        match self.shortfall_minor() {
-            0 => 0,
-            short => short.max(self.wallet.auto_charge.amount_minor),
-        }
+/// A balance that one auto-charge top-up would take past `i64::MAX` cannot
+/// be represented, so the request is refused naming both fields rather than
+/// planned with a wrapped amount. Only when auto-charge is on: a setting
+/// that is off never tops up. (Top-ups of several presets are kept within
+/// the same range by the engine.)
+fn top_up_fits(bad: &mut Violations, balance_minor: i64, ac: &AutoCharge) {
+    if !ac.enabled || balance_minor < 0 || ac.amount_minor < 0 {
+        return;
     }
-
-    /// How much the balance lacks to pay the charge (0 when it covers it).
-    pub fn shortfall_minor(&self) -> i64 {
-        self.amount
-            .minor()
-            .saturating_sub(self.balance_minor)
-            .max(0)
+    if balance_minor.checked_add(ac.amount_minor).is_none() {
+        let why = format!(
+            "balance_minor `{balance_minor}` + auto_charge.amount_minor `{}` overflows int64: \
+             the balance after one top-up cannot be represented",
+            ac.amount_minor
+        );
+        bad.push("balance_minor", why.clone());
+        bad.push("auto_charge.amount_minor", why);
     }
 }

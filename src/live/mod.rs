@@ -45,6 +45,9 @@ pub struct Active {
     pub source: String,
     /// Number of bundle tests it passed.
     pub test_count: usize,
+    /// The id of the key that verified its signature; `None` when no
+    /// verification keys are set.
+    pub verified_by: Option<String>,
 }
 
 /// The outcome of the last reload attempt.
@@ -86,6 +89,7 @@ impl ReloadError {
                 Phase::Parse => FailureKind::Parse,
                 Phase::Compile => FailureKind::Compile,
                 Phase::Test => FailureKind::Test,
+                Phase::Signature => FailureKind::Signature,
             },
         }
     }
@@ -102,11 +106,20 @@ pub enum FailureKind {
     Compile,
     /// Its own tests failed.
     Test,
+    /// Verification keys are set and it is unsigned, signed by an unknown
+    /// key, or its files do not match their signed hashes.
+    Signature,
 }
 
 impl FailureKind {
     /// Every kind, in label order.
-    pub const ALL: [Self; 4] = [Self::Fetch, Self::Parse, Self::Compile, Self::Test];
+    pub const ALL: [Self; 5] = [
+        Self::Fetch,
+        Self::Parse,
+        Self::Compile,
+        Self::Test,
+        Self::Signature,
+    ];
 
     /// The metric label value.
     pub fn as_str(self) -> &'static str {
@@ -115,6 +128,7 @@ impl FailureKind {
             Self::Parse => "parse",
             Self::Compile => "compile",
             Self::Test => "test",
+            Self::Signature => "signature",
         }
     }
 }

@@ -93,6 +93,15 @@ pub enum SourceError {
         /// What it answered.
         status: StatusCode,
     },
+    /// The request, download included, took longer than
+    /// `--bundle-download-timeout`.
+    #[error("`{url}`: the download took longer than {limit:?} (--bundle-download-timeout)")]
+    TooSlow {
+        /// The source, without credentials or query.
+        url: String,
+        /// `--bundle-download-timeout`.
+        limit: std::time::Duration,
+    },
     /// The download is larger than `--bundle-max-bytes`.
     #[error("`{url}`: the download is larger than {limit} bytes (--bundle-max-bytes)")]
     TooLarge {

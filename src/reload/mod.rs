@@ -13,7 +13,7 @@ mod watch;
 use std::{sync::Arc, time::Duration};
 
 pub use error::{ArchiveError, SourceError, StartError, TokenProblem};
-pub use remote::{RemoteSource, cached_archive};
+pub use remote::{REQUEST_TIMEOUT, RemoteSource, cached_archive};
 pub use source::BundleSource;
 pub use store::{BundleStore, Origin};
 pub use watch::{WatchHandle, spawn_watcher};

@@ -9,7 +9,7 @@ use std::{
 };
 
 use super::{ArchiveError, RemoteSource, SourceError};
-use crate::bundle::{BundleFiles, is_yaml};
+use crate::bundle::{BundleFiles, is_yaml, signature::SIGNATURES_FILE};
 
 // `DEMO_FILES`: every file of `bundles/demo/`, embedded by `build.rs`.
 include!(concat!(env!("OUT_DIR"), "/demo_bundle.rs"));
@@ -105,9 +105,10 @@ fn read_dir_limited(dir: &Path, limit: u64) -> Result<BundleFiles, SourceError> 
     for entry in entries {
         let entry = entry.map_err(cannot_list)?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        let signatures = name == SIGNATURES_FILE;
         // ConfigMap mounts keep `..data` and `..<timestamp>` beside the
         // files; editors leave `.swp` files. Neither is part of the bundle.
-        if name.starts_with('.') || !is_yaml(&name) {
+        if !signatures && (name.starts_with('.') || !is_yaml(&name)) {
             continue;
         }
         let path = entry.path();
@@ -122,7 +123,11 @@ fn read_dir_limited(dir: &Path, limit: u64) -> Result<BundleFiles, SourceError> 
             Ok(m) if m.is_file() => match fs::read(&path) {
                 Ok(content) => {
                     total = total.saturating_add(m.len());
-                    files.insert(name, content);
+                    if signatures {
+                        files.set_signatures(content);
+                    } else {
+                        files.insert(name, content);
+                    }
                 }
                 Err(error) => return Err(SourceError::Read { path, error }),
             },
@@ -133,8 +138,8 @@ fn read_dir_limited(dir: &Path, limit: u64) -> Result<BundleFiles, SourceError> 
     Ok(files)
 }
 
-/// Reads the YAML files of a gzipped tar, by base name; refuses an archive
-/// that unpacks to more than 64 MiB.
+/// Reads the YAML files of a gzipped tar, and its `.signatures.json`, by
+/// base name; refuses an archive that unpacks to more than 64 MiB.
 pub(crate) fn read_archive(reader: impl std::io::Read) -> Result<BundleFiles, ArchiveError> {
     read_archive_limited(reader, MAX_ARCHIVE_BYTES)
 }
@@ -180,17 +185,25 @@ fn read_entries(
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
-        if name.starts_with('.') || !is_yaml(&name) {
+        // Read by base name like the YAML files, so a bundle packed with
+        // its directory (`billing/.signatures.json`) is found too; OPA
+        // writes it at the root. Two are refused below.
+        let signatures = name == SIGNATURES_FILE;
+        if !signatures && (name.starts_with('.') || !is_yaml(&name)) {
             continue;
         }
-        if files.contains(&name) {
+        if files.contains(&name) || (signatures && files.signatures().is_some()) {
             return Err(ArchiveError::Duplicate(name));
         }
         let mut content = Vec::new();
         if let Err(error) = entry.read_to_end(&mut content) {
             return Err(ArchiveError::Entry { name, error });
         }
-        files.insert(name, content);
+        if signatures {
+            files.set_signatures(content);
+        } else {
+            files.insert(name, content);
+        }
     }
     Ok(files)
 }
@@ -260,6 +273,24 @@ mod tests {
         let archive = tar_gz_raw(b"./b/plans.yaml", b"plans: []");
         let files = read_archive_limited(archive.as_slice(), 64 * 1024).unwrap();
         assert!(files.contains("plans.yaml"));
+    }
+
+    #[test]
+    fn the_signatures_file_is_read_once_at_any_depth() {
+        let archive = tar_gz(&[
+            ("b/plans.yaml", b"plans: []".to_vec()),
+            ("b/.signatures.json", b"{}".to_vec()),
+            ("b/.hidden.yaml", b"x".to_vec()),
+        ]);
+        let files = read_archive_limited(archive.as_slice(), 64 * 1024).unwrap();
+        assert_eq!(files.signatures(), Some(b"{}".as_slice()));
+        assert_eq!(files.iter().count(), 1, "only plans.yaml besides it");
+        let twice = tar_gz(&[
+            ("a/.signatures.json", b"{}".to_vec()),
+            ("b/.signatures.json", b"{}".to_vec()),
+        ]);
+        let err = read_archive_limited(twice.as_slice(), 64 * 1024).unwrap_err();
+        assert_eq!(err.to_string(), "two files named `.signatures.json`");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::{BundleSource, SourceError};
 use crate::{
-    bundle::BundleFiles,
+    bundle::{BundleFiles, signature::TrustedKeys},
     engine,
     live::{Active, FailureKind, LiveBundle, ReloadCounts, ReloadError, ReloadStatus},
 };
@@ -34,6 +34,8 @@ pub enum Origin {
 /// Holds the active bundle for every request and reloads it from its source.
 pub struct BundleStore {
     source: BundleSource,
+    // With keys, every bundle must carry a signature one of them verifies.
+    keys: Option<Arc<TrustedKeys>>,
     active: ArcSwapOption<Active>,
     status: Mutex<ReloadStatus>,
     // Counted here, the one place every reload (watcher, poll, SIGHUP,
@@ -48,8 +50,15 @@ pub struct BundleStore {
 impl BundleStore {
     /// A store with no bundle yet; call [`BundleStore::reload`] to load one.
     pub fn new(source: BundleSource) -> Self {
+        Self::verifying(source, None)
+    }
+
+    /// A store that activates only bundles signed by one of `keys` (any
+    /// bundle when `None`).
+    pub fn verifying(source: BundleSource, keys: Option<Arc<TrustedKeys>>) -> Self {
         Self {
             source,
+            keys,
             active: ArcSwapOption::empty(),
             status: Mutex::new(ReloadStatus::default()),
             attempts: AtomicU64::new(0),
@@ -106,6 +115,9 @@ impl BundleStore {
                     from_cache = status.from_cache,
                     "bundle activated"
                 );
+                for warning in &active.bundle.warnings_at(attempt_at) {
+                    tracing::warn!(revision = %revision, "bundle warning: {warning}");
+                }
                 self.active.store(Some(Arc::new(active)));
                 self.ready.send_replace(Some(revision.to_string()));
                 Ok(true)
@@ -157,8 +169,16 @@ impl BundleStore {
     }
 
     fn load(&self, files: &BundleFiles) -> Result<Option<Active>, ReloadError> {
+        // The signature first, even for unchanged files: a signature that
+        // stopped verifying is reported, though the active bundle (verified
+        // when it was loaded) keeps serving.
+        let verified_by = match &self.keys {
+            Some(keys) => Some(keys.verify(files).map_err(ReloadError::Bundle)?.key_id),
+            None => None,
+        };
         if let Some(current) = self.active.load().as_ref()
             && *current.bundle.digest == *files.digest()
+            && current.verified_by == verified_by
         {
             return Ok(None);
         }
@@ -169,6 +189,7 @@ impl BundleStore {
             loaded: Instant::now(),
             source: self.source.to_string(),
             test_count: report.outcomes.len(),
+            verified_by,
         }))
     }
 }
@@ -203,7 +224,7 @@ impl LiveBundle for BundleStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::FailureKind::{Compile, Fetch, Parse, Test};
+    use crate::live::FailureKind::{Compile, Fetch, Parse, Signature, Test};
 
     #[test]
     fn a_source_that_cannot_be_read_is_a_fetch_failure() {
@@ -217,7 +238,16 @@ mod tests {
             "{error}"
         );
         let failures = store.reload_counts().failures;
-        assert_eq!(failures, [(Fetch, 1), (Parse, 0), (Compile, 0), (Test, 0)]);
+        assert_eq!(
+            failures,
+            [
+                (Fetch, 1),
+                (Parse, 0),
+                (Compile, 0),
+                (Test, 0),
+                (Signature, 0)
+            ]
+        );
         let last = store.status().last_error.map(|e| e.to_string());
         assert_eq!(last, Some(error.to_string()));
     }
@@ -244,7 +274,16 @@ mod tests {
         let counts = store.reload_counts();
         assert_eq!(
             (counts.attempts, counts.failures),
-            (2, [(Fetch, 0), (Parse, 1), (Compile, 0), (Test, 0)])
+            (
+                2,
+                [
+                    (Fetch, 0),
+                    (Parse, 1),
+                    (Compile, 0),
+                    (Test, 0),
+                    (Signature, 0)
+                ]
+            )
         );
         // The last good bundle keeps serving.
         assert!(store.snapshot().is_some());
@@ -259,6 +298,15 @@ mod tests {
         std::fs::write(dir.path().join("plan_change.yaml"), deny_all).unwrap();
         assert_eq!(store.reload().unwrap_err().kind(), Test);
         let failures = store.reload_counts().failures;
-        assert_eq!(failures, [(Fetch, 0), (Parse, 1), (Compile, 1), (Test, 1)]);
+        assert_eq!(
+            failures,
+            [
+                (Fetch, 0),
+                (Parse, 1),
+                (Compile, 1),
+                (Test, 1),
+                (Signature, 0)
+            ]
+        );
     }
 }

@@ -5,7 +5,9 @@
 //! `tests/cases/charge_funding/`'s business.
 
 use tollgate::grpc::pb::{
-    self, FundingOutcome, FundingSource, PaymentMethodStatus::Active, PaymentMethodType::Postpaid,
+    self, FundingOutcome, FundingSource,
+    PaymentMethodStatus::{Active, Suspended},
+    PaymentMethodType::{CreditCard, Postpaid},
 };
 
 use crate::support::{
@@ -53,6 +55,8 @@ async fn a_charge_funding_decision_arrives_intact() {
             ("auto-charge-top-up", "approve", true, true, ""),
             ("fallback-method", "approve", false, false, AFTER_ALLOW),
             // A decline rule is still evaluated after an approve decided.
+            ("top-up-source-not-accepted", "decline", false, false, ""),
+            ("top-up-source-inactive", "decline", false, false, ""),
             ("insufficient-funds", "decline", false, false, ""),
         ]
     );
@@ -86,6 +90,8 @@ async fn a_charge_funding_decision_arrives_intact() {
             ("top-up-below-shortfall", "decline", false, false, ""),
             ("auto-charge-top-up", "approve", false, false, AFTER_DENY),
             ("fallback-method", "approve", false, false, AFTER_DENY),
+            ("top-up-source-not-accepted", "decline", false, false, ""),
+            ("top-up-source-inactive", "decline", false, false, ""),
             ("insufficient-funds", "decline", false, false, ""),
         ]
     );
@@ -124,6 +130,38 @@ async fn a_charge_funding_decision_arrives_intact() {
     assert_eq!(
         d.reasons,
         [reason("UNKNOWN_MERCHANT", "", unknown, &details)]
+    );
+}
+
+/// A top-up that the source's status rules out declines with details a
+/// payment screen reads: which source, its status, what is short.
+#[tokio::test]
+async fn a_decline_for_an_inactive_auto_charge_source_arrives_with_its_details() {
+    let server = Server::embedded().await;
+    let mut req = funding_request(
+        "video-stream",
+        3000,
+        500,
+        vec![method("card-1", CreditCard, Suspended, 0)],
+    );
+    req.auto_charge = auto_charge("card-1", 5000);
+    let d = server.decide(req).await;
+    assert_eq!(d.outcome(), FundingOutcome::Decline, "{d:#?}");
+    assert_eq!(d.steps, [], "{d:#?}");
+    assert_eq!(
+        d.reasons[0],
+        reason(
+            "AUTO_CHARGE_SOURCE_INACTIVE",
+            "top-up-source-inactive",
+            "the balance lacks 2500 JPY; auto-charge draws on `card-1`, which is SUSPENDED, \
+             and no preset fallback `video-stream` accepts can pay",
+            &[
+                ("source_method_id", "card-1"),
+                ("status", "SUSPENDED"),
+                ("shortfall_minor", "2500"),
+                ("currency", "JPY"),
+            ],
+        )
     );
 }
 

@@ -5,14 +5,16 @@
 
 use tollgate::grpc::pb::{
     self,
+    FundingOutcome::Approve,
+    FundingSource::{AutoCharge, Balance},
     PaymentMethodStatus::{Active, Suspended},
     PaymentMethodType::{BankAccount, CreditCard},
     RequesterRole,
 };
 
 use crate::support::{
-    AS_OF, Server, Unary, auto_charge, bad_fields, balance_method, bank, card, funding_like,
-    link_request, method, metrics, money, request, requester, ts,
+    AS_OF, Server, Unary, assert_funding, auto_charge, bad_fields, balance_method, bank, card,
+    funding_like, funding_request, link_request, method, metrics, money, request, requester, ts,
 };
 
 /// One malformed request: what is wrong with it, the request, the fields
@@ -595,6 +597,60 @@ async fn a_malformed_charge_is_refused_naming_every_bad_field() {
         ),
     ]);
     assert_refused(&server, rows).await;
+}
+
+#[tokio::test]
+async fn a_top_up_that_takes_the_balance_past_int64_is_refused_naming_both_fields() {
+    let server = Server::embedded().await;
+    let max = i64::MAX;
+    let mut rows = Vec::new();
+    for (amount, balance, preset) in [
+        (3000, max, 1),
+        (max, 1, max),
+        (max, max, max),
+        (max, max - 999, 1000),
+    ] {
+        let mut base = funding_request("ride-share", amount, balance, vec![bank("bank-1", 0)]);
+        base.auto_charge = auto_charge("bank-1", preset);
+        let bad = row(
+            "balance + preset past int64",
+            &base,
+            |_| {},
+            &["auto_charge.amount_minor", "balance_minor"],
+        );
+        rows.push(
+            bad.saying("overflows int64: the balance after one top-up cannot be represented"),
+        );
+    }
+    // Named beside the other bad fields of the same request.
+    let mut base = funding_request("ride-share", -5, max, vec![bank("bank-1", 0)]);
+    base.auto_charge = auto_charge("bank-1", max);
+    rows.push(row(
+        "an overflow and a negative charge",
+        &base,
+        |_| {},
+        &[
+            "amount.amount_minor",
+            "auto_charge.amount_minor",
+            "balance_minor",
+        ],
+    ));
+    assert_refused(&server, rows).await;
+
+    // One unit less fits: decided, and the amounts arrive intact.
+    let mut req = funding_request("ride-share", max, 1, vec![bank("bank-1", 0)]);
+    req.auto_charge = auto_charge("bank-1", max - 1);
+    let d = server.decide(req).await;
+    let steps = [(AutoCharge, "bank-1", max - 1), (Balance, "", max)];
+    assert_funding(&d, Approve, &steps, &["AUTO_CHARGE_TOP_UP"]);
+    // Auto-charge switched off never tops up: nothing to overflow.
+    let mut req = funding_request("ride-share", max, max, vec![bank("bank-1", 0)]);
+    req.auto_charge = auto_charge("bank-1", max);
+    if let Some(ac) = req.auto_charge.as_mut() {
+        ac.enabled = false;
+    }
+    let d = server.decide(req).await;
+    assert_funding(&d, Approve, &[(Balance, "", max)], &["BALANCE_COVERS"]);
 }
 
 /// The `grpc-status` and `grpc-message` Tollgate answers a DecidePlanChange

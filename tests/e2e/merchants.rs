@@ -1,9 +1,10 @@
 //! Merchant settings edited on disk go live without a restart: the same
 //! requests get other payment decisions once the new revision serves, and a
 //! broken merchant file is refused while the last good settings keep
-//! answering. The settings these tests write (a default merchant profile,
-//! a merchant without a split) are in no bundle of their own, so what they
-//! decide is checked here too.
+//! answering, while a bundle with only warnings (a merchant left without a
+//! health threshold) goes live. The settings these tests write (a default
+//! merchant profile, a merchant without a split or a threshold) are in no
+//! bundle of their own, so what they decide is checked here too.
 
 use tollgate::grpc::pb::{
     FundingOutcome::{Approve, Decline},
@@ -55,6 +56,38 @@ async fn raising_a_minimum_health_score_denies_a_link_without_a_restart() {
         "fund-management health score 42 is below the minimum of 45 for `video-stream`"
     );
     assert_eq!(d.meta.expect("meta").bundle_revision, NEXT);
+}
+
+#[tokio::test]
+async fn a_merchant_left_without_a_health_threshold_is_served_and_fails_closed() {
+    let (dir, server) = demo_on_disk().await;
+    let req = |merchant| link_request(merchant, 100, vec![card("card-1", 0)]);
+    let d = server.decide(req("meal-kit")).await;
+    assert_link(&d, Link, &[], &["SECOND_METHOD_AVAILABLE"]);
+
+    // No bundle default: meal-kit, which sets no threshold, has none. That
+    // is a warning, not an error, so the revision goes live; the demo's
+    // tests that link at meal-kit are dropped, as they now fail closed.
+    dir.edit(
+        MERCHANTS,
+        "payments: { default_min_health_score: 50 }\n",
+        "",
+    );
+    let pinned = [
+        "an auto-charge threshold below the merchant's minimum asks to adjust it",
+        "a suspended auto-charge source of an accepted type asks to reactivate it or adjust",
+        "auto-charge meeting every part of the criterion links",
+        "a merchant without a health threshold takes the bundle's default",
+    ];
+    go_live(&dir, &server, &pinned).await;
+
+    // Its threshold is not taken to be 0: the rule reading it fails closed.
+    let d = server.decide(req("meal-kit")).await;
+    assert_link(&d, Deny, &[], &["POLICY_EVALUATION_ERROR"]);
+    assert_eq!(d.reasons[0].rule_id, "health-score-too-low", "{d:#?}");
+    // A merchant with its own threshold is unaffected.
+    let d = server.decide(req("video-stream")).await;
+    assert_link(&d, Link, &[], &["SECOND_METHOD_AVAILABLE"]);
 }
 
 #[tokio::test]
@@ -112,10 +145,15 @@ async fn without_a_split_the_fallback_pays_the_whole_charge() {
     assert_funding(&d, Approve, &steps, &["FALLBACK_METHOD_USED"]);
 
     // `allow_split` removed: it defaults to false.
-    dir.edit(MERCHANTS, "    allow_split: true\n", "");
+    dir.edit(
+        MERCHANTS,
+        "    # A charge may be split between the balance and a fallback method.\n    allow_split: true\n",
+        "",
+    );
     let pinned = [
         "the lowest-ranked fallback pays the shortfall when the merchant allows a split",
         "a preset auto-charge below the shortfall is topped up once and the preset fallback pays the rest",
+        "an expired auto-charge source leaves the shortfall to the preset fallback",
     ];
     go_live(&dir, &server, &pinned).await;
 

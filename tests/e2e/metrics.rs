@@ -32,7 +32,7 @@ fn reasons(text: &str, decision: &str, code: &str) -> Option<f64> {
     value(text, "tollgate_decision_reasons_total", &labels)
 }
 
-fn reload_failures(text: &str, kind: &str) -> Option<f64> {
+pub(crate) fn reload_failures(text: &str, kind: &str) -> Option<f64> {
     value(
         text,
         "tollgate_bundle_reload_failures_total",
@@ -248,7 +248,7 @@ async fn reloads_failures_and_the_active_revision_are_reported() {
         1.0,
         "{text}"
     );
-    for kind in ["fetch", "parse", "compile", "test"] {
+    for kind in ["fetch", "parse", "compile", "test", "signature"] {
         assert_eq!(reload_failures(&text, kind), Some(0.0), "{kind}: {text}");
     }
     let info = [

@@ -5,14 +5,15 @@
 
 use tollgate::grpc::pb::{
     LinkOutcome,
-    PaymentMethodStatus::{Expired, Suspended},
+    PaymentMethodStatus::{Active, Expired, Suspended},
+    PaymentMethodType::Postpaid,
     PaymentMethodType::{BankAccount, CreditCard},
-    RequiredAction::{EnableAutoCharge, ReactivatePaymentMethod},
+    RequiredAction::{AdjustAutoCharge, EnableAutoCharge, ReactivatePaymentMethod},
 };
 
 use crate::support::{
-    AFTER_ALLOW, AS_OF, Server, assert_provenance, auto_charge, balance_method, card, link_request,
-    method, reason, trace,
+    AFTER_ALLOW, AS_OF, Server, assert_provenance, auto_charge, balance_method, card, demo_counts,
+    link_request, method, reason, trace,
 };
 
 #[tokio::test]
@@ -65,7 +66,28 @@ async fn a_payment_link_decision_arrives_intact() {
             ("auto-charge-available", "link", false, false, ""),
             ("second-method-available", "link", false, false, ""),
             (
+                "auto-charge-source-not-accepted",
+                "require_action",
+                false,
+                false,
+                ""
+            ),
+            (
                 "auto-charge-below-criterion",
+                "require_action",
+                false,
+                false,
+                ""
+            ),
+            (
+                "auto-charge-threshold-below-criterion",
+                "require_action",
+                false,
+                false,
+                ""
+            ),
+            (
+                "auto-charge-source-inactive",
                 "require_action",
                 false,
                 false,
@@ -117,8 +139,67 @@ async fn a_payment_link_decision_arrives_intact() {
     );
     assert_provenance(&d, &status, AS_OF);
     let t = trace(&d);
-    assert_eq!(t.len(), 11, "every link rule: {t:?}");
+    let (link_rules, _) = demo_counts(&["bundle.yaml", "payment_link.yaml"]);
+    assert_eq!(t.len(), link_rules as usize, "every link rule: {t:?}");
     for (rule, _, matched, decisive, note) in t {
         assert!(!matched && !decisive && !note.is_empty(), "{rule}: {d:#?}");
     }
+}
+
+/// The auto-charge criterion's prompts arrive as a wallet app renders them:
+/// the new action `REQUIRED_ACTION_ADJUST_AUTO_CHARGE` after a reactivate,
+/// and details a screen reads without parsing the message.
+#[tokio::test]
+async fn auto_charge_criterion_prompts_arrive_with_their_details() {
+    let server = Server::embedded().await;
+
+    let mut req = link_request(
+        "video-stream",
+        80,
+        vec![method("card-1", CreditCard, Suspended, 0)],
+    );
+    req.auto_charge = auto_charge("card-1", 5000);
+    let d = server.decide(req).await;
+    assert_eq!(d.outcome(), LinkOutcome::RequireAction, "{d:#?}");
+    assert_eq!(
+        d.required_actions().collect::<Vec<_>>(),
+        [ReactivatePaymentMethod, AdjustAutoCharge]
+    );
+    assert_eq!(
+        d.reasons,
+        [reason(
+            "AUTO_CHARGE_SOURCE_INACTIVE",
+            "auto-charge-source-inactive",
+            "auto-charge draws on `card-1` (CREDIT_CARD), which is SUSPENDED; \
+             reactivate it, or choose another source",
+            &[
+                ("source_method_id", "card-1"),
+                ("source_type", "CREDIT_CARD"),
+                ("status", "SUSPENDED"),
+            ],
+        )]
+    );
+
+    let mut req = link_request(
+        "video-stream",
+        80,
+        vec![method("later-1", Postpaid, Active, 0)],
+    );
+    req.auto_charge = auto_charge("later-1", 5000);
+    let d = server.decide(req).await;
+    assert_eq!(d.required_actions().collect::<Vec<_>>(), [AdjustAutoCharge]);
+    assert_eq!(
+        d.reasons,
+        [reason(
+            "AUTO_CHARGE_SOURCE_NOT_ACCEPTED",
+            "auto-charge-source-not-accepted",
+            "auto-charge draws on `later-1` (POSTPAID), but `video-stream` accepts \
+             auto-charge only from [CREDIT_CARD, BANK_ACCOUNT]; choose another source to link",
+            &[
+                ("accepted_source_types", "[CREDIT_CARD, BANK_ACCOUNT]"),
+                ("source_method_id", "later-1"),
+                ("source_type", "POSTPAID"),
+            ],
+        )]
+    );
 }

@@ -203,6 +203,7 @@ impl TlsServer {
             decision_log: log,
             server,
             admin: Some(admin),
+            ..ServeOptions::default()
         };
         let server = Self {
             addr,

@@ -281,16 +281,24 @@ fn files_named_in_the_config_come_from_mounted_secrets() {
     let mut seen = 0;
     for (case, r) in every_case() {
         let config = r.config();
-        for key in [
+        let files = [
             "tls-cert",
             "tls-key",
             "client-ca",
             "bundle-token-file",
             "decision-log-hash-key-file",
-        ] {
-            let Some(path) = config.get(key).and_then(Value::as_str) else {
-                continue;
-            };
+        ]
+        .into_iter()
+        .filter_map(|key| Some((key, config.get(key)?.as_str()?)));
+        // `verification-key` is a list: each key file counts.
+        let keys = config
+            .get("verification-key")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|path| ("verification-key", path));
+        for (key, path) in files.chain(keys) {
             let (mount, volume) = r
                 .mount_for(path)
                 .unwrap_or_else(|| panic!("{case}: `{key}` {path} is not mounted"));
@@ -303,7 +311,19 @@ fn files_named_in_the_config_come_from_mounted_secrets() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 5, "each option is on in one CI values file");
+    assert_eq!(seen, 7, "each option is on in one CI values file");
+    let remote = render(&["-f", &ci("remote-bundle-values.yaml")]);
+    assert_eq!(
+        remote.config()["verification-key"],
+        json!([
+            "/etc/tollgate/secrets/bundle-verification/release-2026.pem",
+            "/etc/tollgate/secrets/bundle-verification/release-2027.pem"
+        ])
+    );
+    let (_, volume) = remote
+        .mount_for("/etc/tollgate/secrets/bundle-verification/release-2026.pem")
+        .expect("mounted");
+    assert_eq!(volume["secret"]["secretName"], "bundle-keys");
     let tls = render(&["-f", &ci("tls-values.yaml")]);
     let config = tls.config();
     assert_eq!(config["tls-cert"], "/etc/tollgate/tls/tls.crt");
@@ -473,4 +493,31 @@ fn the_rendered_server_config_is_accepted_by_tollgate() {
             assert!(line.ends_with("# config file"), "{case}: {line}");
         }
     }
+}
+
+/// A `bundle.files` bundle carries its `.signatures.json` into the
+/// ConfigMap the server reads, beside the YAML files.
+#[test]
+fn a_signed_configmap_bundle_carries_its_signatures() {
+    if !available() {
+        return;
+    }
+    let r = render(&[
+        "--set",
+        "bundle.files.bundle\\.yaml=name: b",
+        "--set",
+        "bundle.files.\\.signatures\\.json=signed",
+        "--set",
+        "bundle.verification.secretName=keys",
+    ]);
+    let bundle = r
+        .all("ConfigMap")
+        .into_iter()
+        .find(|cm| cm["data"].get("bundle.yaml").is_some())
+        .expect("the bundle ConfigMap");
+    assert_eq!(bundle["data"][".signatures.json"], "signed\n");
+    assert_eq!(
+        r.config()["verification-key"],
+        json!(["/etc/tollgate/secrets/bundle-verification/release.pem"])
+    );
 }

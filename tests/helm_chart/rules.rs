@@ -114,6 +114,10 @@ pub(crate) fn the_schema_refuses_bad_values() {
         ("server.grpcPrt=50051", "grpcPrt"),
         ("bundle.url=ftp://bundles/b.tar.gz", "/bundle/url"),
         ("bundle.files.rules\\.json=x", "rules.json"),
+        (
+            "bundle.verification.keys[0]=../k.pem",
+            "/bundle/verification/keys/0",
+        ),
         ("decisionLog.overflow=queue", "/decisionLog/overflow"),
         ("decisionLog.sample=2", "/decisionLog/sample"),
         (
@@ -168,6 +172,21 @@ pub(crate) fn inconsistent_values_are_refused() {
         (
             vec!["--set", "server.extraConfig.listen=0.0.0.0:1"],
             "`listen` is set by the chart",
+        ),
+        (
+            vec!["--set", "bundle.verification.secretName=keys"],
+            "the image's embedded demo bundle is not signed",
+        ),
+        (
+            vec![
+                "--set",
+                "bundle.verification.secretName=keys",
+                "--set",
+                "bundle.url=https://b/x.tar.gz",
+                "--set-json",
+                "bundle.verification.keys=[]",
+            ],
+            "needs bundle.verification.keys",
         ),
     ] {
         let err = try_render(&args).expect_err(&format!("{args:?}"));

@@ -9,7 +9,10 @@ use std::{
 };
 
 use tokio::{net::TcpListener, sync::oneshot};
-use tollgate::reload::{BundleSource, RemoteSource};
+use tollgate::{
+    app::ServeOptions,
+    reload::{BundleSource, RemoteSource},
+};
 use tonic::transport::Channel;
 
 use crate::{
@@ -21,12 +24,12 @@ use crate::{
 };
 
 /// A Tollgate server in this process, stopped when dropped.
-struct Server {
-    channel: Channel,
+pub(crate) struct Server {
+    pub(crate) channel: Channel,
     _stop: oneshot::Sender<()>,
 }
 
-fn remote(url: &str) -> RemoteSource {
+pub(crate) fn remote(url: &str) -> RemoteSource {
     RemoteSource {
         url: url.parse().expect("url"),
         cache: None,
@@ -34,17 +37,25 @@ fn remote(url: &str) -> RemoteSource {
         poll_max: Duration::from_millis(400),
         token_file: None,
         max_bytes: 1024 * 1024,
+        download_timeout: Duration::from_secs(5),
     }
 }
 
-async fn serve(source: RemoteSource) -> Server {
+/// Serves `source` in this process on a loopback port.
+pub(crate) async fn serve(source: RemoteSource) -> Server {
+    serve_with(source, ServeOptions::default()).await
+}
+
+/// [`serve`] with `options`.
+pub(crate) async fn serve_with(source: RemoteSource, options: ServeOptions) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("address").port();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(tollgate::app::serve_on(
+    tokio::spawn(tollgate::app::serve_with(
         listener,
         BundleSource::Remote(source),
         None,
+        options,
         async move {
             let _ = stopped.await;
         },
@@ -55,7 +66,7 @@ async fn serve(source: RemoteSource) -> Server {
     }
 }
 
-async fn wait_for_error(channel: &Channel, part: &str) -> String {
+pub(crate) async fn wait_for_error(channel: &Channel, part: &str) -> String {
     eventually(&format!("a reload error with `{part}`"), || async {
         status(channel).await.last_reload_error.contains(part)
     })

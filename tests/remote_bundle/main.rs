@@ -14,6 +14,8 @@
 mod limits;
 mod replicas;
 mod revision_reuse;
+mod signed;
+mod slow;
 mod source;
 #[allow(dead_code, reason = "the helpers are shared with other test binaries")]
 #[path = "../support/mod.rs"]

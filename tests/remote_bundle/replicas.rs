@@ -199,6 +199,8 @@ fn remote_flags_that_do_not_fit_are_refused_before_binding() {
     );
     let err = refused(&["--bundle-token-file", "/tmp/token"]);
     assert!(err.contains("--bundle-token-file needs"), "{err}");
+    let err = refused(&["--bundle-download-timeout", "5s"]);
+    assert!(err.contains("--bundle-download-timeout needs"), "{err}");
     let err = refused(&[
         "--bundle",
         "http://127.0.0.1:9/b.tar.gz",

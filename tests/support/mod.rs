@@ -2,8 +2,10 @@
 
 use std::{
     fs,
+    io::{BufRead as _, BufReader},
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
 };
 
 /// Environment variables that would change what the binary does.
@@ -187,4 +189,33 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
             p.metadata()
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
+}
+
+/// Starts `cmd`, a `tollgate serve` logging JSON (`--log-format json`),
+/// reads its log events until one whose message is `until` (within 30 s, a
+/// bound against hanging, not a speed requirement), stops it, and returns
+/// every event read, `until`'s last.
+pub fn json_log_until(cmd: &mut Command, until: &str) -> Vec<serde_json::Value> {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tollgate serve");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let give_up = Instant::now() + Duration::from_secs(30);
+    let mut events = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.expect("read stderr");
+        assert!(Instant::now() < give_up, "no `{until}` line: {events:?}");
+        let event: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        let done = event["fields"]["message"] == until;
+        events.push(event);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    events
 }

@@ -83,6 +83,7 @@ Where the bundle comes from: "files" (a ConfigMap this chart builds),
 {{- end }}
 
 {{- define "tollgate.tokenDir" -}}/etc/tollgate/secrets/bundle-token{{- end }}
+{{- define "tollgate.verificationDir" -}}/etc/tollgate/secrets/bundle-verification{{- end }}
 {{- define "tollgate.hashKeyDir" -}}/etc/tollgate/secrets/decision-log{{- end }}
 {{- define "tollgate.configDir" -}}/etc/tollgate/config{{- end }}
 
@@ -116,6 +117,11 @@ when the bundle does (a bundle hot-reloads).
 {{- with $r.tokenSecret.name }}
 {{- $_ := set $cfg "bundle-token-file" (printf "%s/%s" (include "tollgate.tokenDir" $) $r.tokenSecret.key) }}
 {{- end }}
+{{- end }}
+{{- if $b.verification.secretName }}
+{{- $keys := list }}
+{{- range $b.verification.keys }}{{ $keys = append $keys (printf "%s/%s" (include "tollgate.verificationDir" $) .) }}{{ end }}
+{{- $_ := set $cfg "verification-key" $keys }}
 {{- end }}
 {{- if .Values.tls.enabled }}
 {{- $_ := set $cfg "tls-cert" (printf "%s/tls.crt" .Values.tls.mountPath) }}
@@ -158,6 +164,13 @@ when the bundle does (a bundle hot-reloads).
 {{- $grace := include "tollgate.durationSeconds" .Values.server.shutdownGrace | int }}
 {{- if le (int .Values.terminationGracePeriodSeconds) $grace }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than server.shutdownGrace (%s), or the kubelet kills calls the server is still finishing" (int .Values.terminationGracePeriodSeconds) .Values.server.shutdownGrace) }}
+{{- end }}
+{{- $v := .Values.bundle.verification }}
+{{- if and $v.secretName (eq (include "tollgate.bundleMode" .) "embedded") }}
+{{- fail "bundle.verification needs a signed bundle (bundle.files, bundle.existingConfigMap or bundle.url): the image's embedded demo bundle is not signed" }}
+{{- end }}
+{{- if and $v.secretName (not $v.keys) }}
+{{- fail "bundle.verification.secretName needs bundle.verification.keys: the Secret's keys to trust" }}
 {{- end }}
 {{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.clients) }}
 {{- fail "networkPolicy.enabled needs at least one networkPolicy.clients entry, or no caller could reach the gRPC port" }}

@@ -226,8 +226,18 @@ pub fn plan(
             if !view.balance_usable {
                 return Err(frozen());
             }
-            if !view.auto_charge_ok {
-                return Err("auto-charge does not meet the merchant's criterion".to_owned());
+            if !view.auto_charge.enabled {
+                return Err("auto-charge is off".to_owned());
+            }
+            // A source that is not ACTIVE or not of a type the merchant
+            // accepts is never topped up from, whatever the rule says.
+            if let Some(why) = view.auto_charge.source_problem(merchant) {
+                return Err(why);
+            }
+            if !view.auto_charge.meets_criterion() {
+                return Err(
+                    "auto-charge is below the merchant's minimum amount or threshold".to_owned(),
+                );
             }
             if shortfall == 0 {
                 return checked(
@@ -236,7 +246,10 @@ pub fn plan(
                 );
             }
             let ac = &req.wallet.auto_charge;
-            let top_up = top_up_amount(mode, ac.amount_minor, shortfall);
+            // What the balance can still hold: a top-up never takes it
+            // past int64 (one preset always fits: the request's validation).
+            let headroom = i64::MAX.checked_sub(balance).unwrap_or(0);
+            let top_up = top_up_amount(mode, ac.amount_minor, shortfall, headroom);
             if top_up <= 0 {
                 return Err(format!(
                     "the cap on top-ups is below the user's preset of {}",
@@ -244,7 +257,7 @@ pub fn plan(
                 ));
             }
             let top = step(FundingSource::AutoCharge, &ac.source_method_id, top_up);
-            let remaining = shortfall.saturating_sub(top_up).max(0);
+            let remaining = shortfall.checked_sub(top_up).ok_or(OVERFLOW)?.max(0);
             if remaining == 0 {
                 vec![top, step(FundingSource::Balance, &balance_id, amount)]
             } else {
@@ -255,7 +268,7 @@ pub fn plan(
                          and no preset fallback the merchant accepts may pay it in a split"
                     ));
                 };
-                let from_balance = amount.saturating_sub(remaining);
+                let from_balance = amount.checked_sub(remaining).ok_or(OVERFLOW)?;
                 vec![
                     top,
                     step(FundingSource::Balance, &balance_id, from_balance),
@@ -269,13 +282,10 @@ pub fn plan(
             };
             if merchant.allow_split {
                 let from_balance = balance.min(amount);
+                let rest = amount.checked_sub(from_balance).ok_or(OVERFLOW)?;
                 vec![
                     step(FundingSource::Balance, &balance_id, from_balance),
-                    step(
-                        FundingSource::PaymentMethod,
-                        &method.id,
-                        amount - from_balance,
-                    ),
+                    step(FundingSource::PaymentMethod, &method.id, rest),
                 ]
                 .into_iter()
                 .filter(|s| s.amount_minor > 0)
@@ -288,6 +298,11 @@ pub fn plan(
     checked(steps, amount)
 }
 
+/// Why a plan fails when a difference of minor units leaves int64: never
+/// reached, since every operand is in range (the charge > 0, the balance,
+/// top-up and shortfall >= 0), but checked rather than wrapped.
+const OVERFLOW: &str = "a step's amount overflows int64";
+
 /// `steps`, once they meet the funding invariants.
 fn checked(steps: Vec<FundingStep>, amount: i64) -> Result<Vec<FundingStep>, String> {
     check(&steps, amount)?;
@@ -295,18 +310,23 @@ fn checked(steps: Vec<FundingStep>, amount: i64) -> Result<Vec<FundingStep>, Str
 }
 
 /// What one auto-charge tops up for `shortfall` given the user's `preset`:
-/// never more than the preset allows.
-pub fn top_up_amount(mode: TopUp, preset: i64, shortfall: i64) -> i64 {
+/// never more than the preset allows, and never more than `headroom`, what
+/// the balance can hold before it leaves int64 (whole presets, so several
+/// presets stop at the last one that fits; a single preset always fits, the
+/// request's validation sees to that).
+pub fn top_up_amount(mode: TopUp, preset: i64, shortfall: i64, headroom: i64) -> i64 {
     match mode {
         TopUp::Preset => preset,
         TopUp::PresetMultiples { max_minor } => {
             if preset <= 0 {
                 return 0;
             }
-            // Whole presets: as many as cover the shortfall, within the cap.
+            // Whole presets: as many as cover the shortfall, within the cap
+            // and the headroom. `needed * preset` is then at most the
+            // smaller of the two, so the product cannot overflow.
             let needed = shortfall / preset + i64::from(shortfall % preset != 0);
-            let allowed = max_minor / preset;
-            needed.min(allowed).saturating_mul(preset)
+            let allowed = max_minor.min(headroom.max(0)) / preset;
+            needed.min(allowed).checked_mul(preset).unwrap_or(0)
         }
     }
 }
@@ -340,23 +360,105 @@ fn check(steps: &[FundingStep], amount: i64) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{TopUp, top_up_amount};
+    use jiff::Timestamp;
+
+    use super::{TopUp, decide_charge_funding, top_up_amount};
+    use crate::{
+        bundle::{BundleFiles, compile},
+        domain::{AutoCharge, ChargeFunding, ChargeFundingInput, FundingOutcome, MethodInput},
+    };
+
+    /// A rule that always funds by auto-charge: the engine, not the rule,
+    /// keeps a top-up from drawing on a source the criterion refuses.
+    const ALWAYS_TOP_UP: &str = r#"
+merchants:
+  - { id: shop, currency: JPY, min_health_score: 0, auto_charge: { source_types: [CREDIT_CARD] } }
+charge_funding_rules:
+  - id: always-top-up
+    effect: approve
+    funding: auto_charge
+    reason: { code: TOP_UP, message: "top up" }
+"#;
+
+    fn top_up_from(kind: &str, status: &str) -> (FundingOutcome, Vec<String>) {
+        let mut files = BundleFiles::default();
+        files.insert("bundle.yaml", b"name: t\nrevision: \"1\"\n".to_vec());
+        files.insert("rules.yaml", ALWAYS_TOP_UP.as_bytes().to_vec());
+        let bundle = compile(&files).expect("the bundle compiles");
+        let mut input = ChargeFundingInput {
+            currency: Some("JPY".to_owned()),
+            amount_minor: 3000,
+            balance_minor: 500,
+            ..Default::default()
+        };
+        input.wallet.user_id = "u1".to_owned();
+        input.wallet.merchant_id = "shop".to_owned();
+        input.wallet.methods = vec![MethodInput {
+            id: "m1".to_owned(),
+            kind: Some(kind.to_owned()).into(),
+            status: Some(status.to_owned()).into(),
+            fallback_rank: 0,
+        }];
+        input.wallet.auto_charge = Some(AutoCharge {
+            enabled: true,
+            source_method_id: "m1".to_owned(),
+            threshold_minor: 0,
+            amount_minor: 5000,
+        });
+        let req = ChargeFunding::parse(input, Timestamp::UNIX_EPOCH).expect("a valid request");
+        let d = decide_charge_funding(&bundle, &req);
+        // The plan's reason first; the skipped fallbacks follow it.
+        let first = d.reasons.first().map(|r| r.message.clone());
+        (d.outcome, first.into_iter().collect())
+    }
+
+    #[test]
+    fn a_rule_never_tops_up_from_a_source_the_criterion_refuses() {
+        let (outcome, _) = top_up_from("CREDIT_CARD", "ACTIVE");
+        assert_eq!(outcome, FundingOutcome::Approve);
+        let (outcome, messages) = top_up_from("CREDIT_CARD", "SUSPENDED");
+        assert_eq!(outcome, FundingOutcome::Decline);
+        assert_eq!(
+            messages,
+            [
+                "rule `always-top-up` approves the charge but no funding plan exists: \
+              the auto-charge source `m1` is SUSPENDED"
+            ]
+        );
+        let (outcome, messages) = top_up_from("POSTPAID", "ACTIVE");
+        assert_eq!(outcome, FundingOutcome::Decline);
+        assert_eq!(
+            messages,
+            [
+                "rule `always-top-up` approves the charge but no funding plan exists: \
+              the auto-charge source `m1` is a POSTPAID, not one of the types the merchant \
+              accepts as a source (CREDIT_CARD)"
+            ]
+        );
+    }
 
     #[test]
     fn a_top_up_never_exceeds_what_the_preset_allows() {
+        // Headroom enough for every case that is not about headroom.
+        const H: i64 = i64::MAX;
         // One preset, whatever the shortfall.
-        assert_eq!(top_up_amount(TopUp::Preset, 1000, 48_000), 1000);
-        assert_eq!(top_up_amount(TopUp::Preset, 5000, 1), 5000);
+        assert_eq!(top_up_amount(TopUp::Preset, 1000, 48_000, H), 1000);
+        assert_eq!(top_up_amount(TopUp::Preset, 5000, 1, H), 5000);
         // Whole presets that cover the shortfall, within the cap.
         let multiples = |max_minor| TopUp::PresetMultiples { max_minor };
-        assert_eq!(top_up_amount(multiples(10_000), 1000, 2500), 3000);
-        assert_eq!(top_up_amount(multiples(10_000), 1000, 3000), 3000);
-        assert_eq!(top_up_amount(multiples(10_000), 1000, 48_000), 10_000);
+        assert_eq!(top_up_amount(multiples(10_000), 1000, 2500, H), 3000);
+        assert_eq!(top_up_amount(multiples(10_000), 1000, 3000, H), 3000);
+        assert_eq!(top_up_amount(multiples(10_000), 1000, 48_000, H), 10_000);
         // A cap that is not a whole number of presets rounds down.
-        assert_eq!(top_up_amount(multiples(2500), 1000, 48_000), 2000);
+        assert_eq!(top_up_amount(multiples(2500), 1000, 48_000, H), 2000);
         // A cap below one preset tops up nothing (the plan fails closed).
-        assert_eq!(top_up_amount(multiples(500), 1000, 48_000), 0);
+        assert_eq!(top_up_amount(multiples(500), 1000, 48_000, H), 0);
         // No overflow near the int64 limit.
-        assert_eq!(top_up_amount(multiples(i64::MAX), 1, i64::MAX), i64::MAX);
+        let max = i64::MAX;
+        assert_eq!(top_up_amount(multiples(max), 1, max, max), max);
+        // The balance never leaves int64: whole presets up to the headroom.
+        assert_eq!(top_up_amount(multiples(max), 1000, 48_000, 2500), 2000);
+        assert_eq!(top_up_amount(multiples(max), 3, max, max), max / 3 * 3);
+        assert_eq!(top_up_amount(multiples(max), 1000, 48_000, 999), 0);
     }
 }

@@ -200,6 +200,7 @@ pub fn bundle_status(active: Option<&Active>, status: &ReloadStatus) -> pb::Bund
         out.source = a.source.clone();
         out.rule_count = u32::try_from(a.bundle.rule_count()).unwrap_or(u32::MAX);
         out.test_count = u32::try_from(a.test_count).unwrap_or(u32::MAX);
+        out.verified_key_id = a.verified_by.clone().unwrap_or_default();
     }
     out
 }

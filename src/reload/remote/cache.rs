@@ -161,6 +161,7 @@ mod tests {
             poll_max: Duration::from_secs(2),
             token_file: None,
             max_bytes: 1024,
+            download_timeout: Duration::from_secs(1),
         }
     }
 

@@ -1,7 +1,9 @@
 //! One conditional GET of a remote bundle: `If-None-Match` with the last
 //! ETag, an optional bearer token read from its file for every request (so
-//! a rotated token is used at once), and a size limit enforced while the
-//! body streams in. The token never appears in a message or a log.
+//! a rotated token is used at once), a size limit enforced while the body
+//! streams in, and a bound on the whole request's time (a source that sends
+//! a byte a second is cut off, not waited for until the next poll is due).
+//! The token never appears in a message or a log.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -16,8 +18,9 @@ use crate::reload::{SourceError, StartError, TokenProblem};
 /// The longest a connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The longest a whole request may take, download included.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a whole request may take, download included, whatever
+/// `--bundle-download-timeout` says.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the source answered.
 pub(super) enum Fetched {
@@ -39,6 +42,7 @@ pub(super) struct Fetcher {
     shown: String,
     token_file: Option<PathBuf>,
     max_bytes: u64,
+    download_timeout: Duration,
 }
 
 impl Fetcher {
@@ -74,11 +78,24 @@ impl Fetcher {
             shown,
             token_file: source.token_file.clone(),
             max_bytes: source.max_bytes,
+            download_timeout: source.download_timeout.min(REQUEST_TIMEOUT),
         })
     }
 
-    /// GETs the bundle, conditional on `etag` when there is one.
+    /// GETs the bundle, conditional on `etag` when there is one, within
+    /// the download timeout.
     pub(super) async fn fetch(&self, etag: Option<&str>) -> Result<Fetched, SourceError> {
+        tokio::time::timeout(self.download_timeout, self.get(etag))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SourceError::TooSlow {
+                    url: self.shown.clone(),
+                    limit: self.download_timeout,
+                })
+            })
+    }
+
+    async fn get(&self, etag: Option<&str>) -> Result<Fetched, SourceError> {
         let mut request = self.client.get(self.url.clone());
         if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
             request = request.header(IF_NONE_MATCH, etag);

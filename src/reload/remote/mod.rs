@@ -16,6 +16,7 @@ use std::{fmt, path::PathBuf, sync::Arc, time::Duration};
 use reqwest::Url;
 use tokio::sync::{mpsc, oneshot};
 
+pub use self::fetch::REQUEST_TIMEOUT;
 use self::{
     cache::Cache,
     fetch::{Fetched, Fetcher},
@@ -39,6 +40,10 @@ pub struct RemoteSource {
     pub token_file: Option<PathBuf>,
     /// The largest archive downloaded, in bytes.
     pub max_bytes: u64,
+    /// The longest one poll's request may take, download included: shorter
+    /// than the poll interval, so a source that trickles bytes cannot hold
+    /// back the polls after it.
+    pub download_timeout: Duration,
 }
 
 /// The URL without credentials or query, which may hold secrets: this is

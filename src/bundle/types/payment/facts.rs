@@ -7,9 +7,10 @@ use crate::{
         Merchant,
         facts::{Context, Fact, MapRef, Table, Ty, V},
     },
-    domain::{ChargeFunding, HealthIndex, PaymentMethod, Wallet},
+    domain::{HealthIndex, PaymentMethod, Wallet},
 };
 
+pub use super::charge::Charge;
 use super::wallet::WalletView;
 
 /// What payment facts are read from.
@@ -26,40 +27,6 @@ pub struct PaymentCtx<'a> {
     pub health: Option<(&'a HealthIndex, bool)>,
     /// Funding: the charge and what it lacks.
     pub charge: Option<Charge<'a>>,
-}
-
-/// The charge of a funding decision, with its derived amounts.
-pub struct Charge<'a> {
-    /// The request.
-    pub req: &'a ChargeFunding,
-    /// What the balance can pay: the balance, or 0 when it is not usable.
-    pub usable_balance: i64,
-    /// What the usable balance lacks (0 when it covers the charge).
-    pub shortfall: i64,
-    /// What one auto-charge of the user's preset tops up when the balance
-    /// is short (0 when it covers the charge, or when the balance is not
-    /// usable: nothing is topped up into a frozen balance).
-    pub top_up: i64,
-}
-
-impl<'a> Charge<'a> {
-    /// The charge of `req`, with what its balance can pay given whether
-    /// the balance is usable.
-    pub fn new(req: &'a ChargeFunding, balance_usable: bool) -> Self {
-        let usable_balance = if balance_usable { req.balance_minor } else { 0 };
-        let shortfall = req.amount.minor().saturating_sub(usable_balance).max(0);
-        let top_up = match shortfall {
-            0 => 0,
-            _ if !balance_usable => 0,
-            _ => req.wallet.auto_charge.amount_minor,
-        };
-        Self {
-            req,
-            usable_balance,
-            shortfall,
-            top_up,
-        }
-    }
 }
 
 impl<'a> PaymentCtx<'a> {
@@ -181,9 +148,10 @@ static WALLET: &[F] = &[
     F::new(
         "merchant.min_health_score",
         Ty::Int,
-        "the minimum health score to link",
-        |c| Some(V::Int(i64::from(c.merchant.min_health_score))),
-    ),
+        "the minimum health score to link: the merchant's, else the bundle's `payments.default_min_health_score` (absent when neither is set)",
+        |c| Some(V::Int(i64::from(c.merchant.min_health_score?))),
+    )
+    .optional(),
     F::new(
         "merchant.auto_charge.min_amount_minor",
         Ty::Int,
@@ -195,6 +163,15 @@ static WALLET: &[F] = &[
         Ty::Int,
         "the smallest auto-charge threshold the merchant accepts",
         |c| Some(V::Int(c.merchant.auto_charge.min_threshold_minor)),
+    ),
+    F::new(
+        "merchant.auto_charge.source_types",
+        Ty::StrList,
+        "the method types auto-charge may draw on (every type but BALANCE unless the merchant lists them)",
+        |c| {
+            let types = c.merchant.auto_charge.source_types.iter();
+            Some(V::List(types.map(|t| V::str(t.as_str())).collect()))
+        },
     ),
     F::new(
         "merchant.allow_split",
@@ -264,8 +241,50 @@ static WALLET: &[F] = &[
     F::new(
         "wallet.auto_charge_ok",
         Ty::Bool,
-        "auto-charge is on, draws on an active method and meets the criterion",
-        |c| Some(V::Bool(c.view.auto_charge_ok)),
+        "the same as `wallet.auto_charge.meets_criterion` (its name before the criterion's parts were facts)",
+        |c| Some(V::Bool(c.view.auto_charge.meets_criterion())),
+    ),
+    F::new(
+        "wallet.auto_charge.meets_criterion",
+        Ty::Bool,
+        "auto-charge is on and meets every part of the merchant's criterion: amount, threshold, source type, source active",
+        |c| Some(V::Bool(c.view.auto_charge.meets_criterion())),
+    ),
+    F::new(
+        "wallet.auto_charge.amount_ok",
+        Ty::Bool,
+        "the auto-charge amount is > 0 and at least `merchant.auto_charge.min_amount_minor`",
+        |c| Some(V::Bool(c.view.auto_charge.amount_ok)),
+    ),
+    F::new(
+        "wallet.auto_charge.threshold_ok",
+        Ty::Bool,
+        "the auto-charge threshold is at least `merchant.auto_charge.min_threshold_minor`",
+        |c| Some(V::Bool(c.view.auto_charge.threshold_ok)),
+    ),
+    F::new(
+        "wallet.auto_charge.source_type_ok",
+        Ty::Bool,
+        "the auto-charge source is listed and of a type in `merchant.auto_charge.source_types`",
+        |c| Some(V::Bool(c.view.auto_charge.source_type_ok)),
+    ),
+    F::new(
+        "wallet.auto_charge.source_active",
+        Ty::Bool,
+        "the auto-charge source is listed and ACTIVE",
+        |c| Some(V::Bool(c.view.auto_charge.source_active)),
+    ),
+    F::new(
+        "wallet.auto_charge.source_type",
+        Ty::Str,
+        "the auto-charge source's type, or empty when it names none",
+        |c| Some(V::str(c.view.auto_charge.source.map_or("", |m| m.kind.as_str()))),
+    ),
+    F::new(
+        "wallet.auto_charge.source_status",
+        Ty::Str,
+        "the auto-charge source's status, or empty when it names none",
+        |c| Some(V::str(c.view.auto_charge.source.map_or("", |m| m.status.as_str()))),
     ),
 ];
 
@@ -328,5 +347,11 @@ static CHARGE: &[F] = &[
         Ty::Int,
         "what one auto-charge of the user's preset tops up (0 when covered or frozen)",
         |c| Some(V::Int(c.charge.as_ref()?.top_up)),
+    ),
+    F::new(
+        "charge.remaining_minor",
+        Ty::Int,
+        "what one preset top-up leaves of the shortfall (0 when it covers it): the part a fallback must pay",
+        |c| Some(V::Int(c.charge.as_ref()?.remaining)),
     ),
 ];

@@ -1,145 +1,35 @@
 //! The payment part of a bundle: merchant settings as data, the variables
 //! payment rules read, link and funding effects, and payment test requests.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_saphyr::Spanned;
 
+mod charge;
 pub mod facts;
+mod merchants;
 pub mod wallet;
+
+pub(crate) use merchants::merchants;
 
 use crate::bundle::{
     Effect, Location,
     facts::declared,
     model::{
-        AutoChargeCriterion, ChargeFundingWant, FundingStrategy, LinkPayload, Merchant, Merchants,
-        PaymentLinkWant, Rule, TestRequest, TopUp, WantKind,
+        ChargeFundingWant, FundingStrategy, LinkPayload, PaymentLinkWant, Rule, TestRequest, TopUp,
+        WantKind,
     },
-    parse::Parsed,
     problems::Problems,
     rules::{self, Common},
-    schema::{
-        AutoChargeDoc, ChargeFundingDoc, MerchantDoc, MethodDoc, PaymentLinkDoc, RuleDoc, WantDoc,
-    },
+    schema::{AutoChargeDoc, ChargeFundingDoc, MethodDoc, PaymentLinkDoc, RuleDoc, WantDoc},
     vars::Vars,
 };
 use crate::domain::{
-    AutoCharge, ChargeFunding, ChargeFundingInput, Currency, FundingOutcome, FundingSource,
-    FundingStep, HealthIndex, LinkOutcome, MethodInput, MethodType, PaymentLink, PaymentLinkInput,
-    RequiredAction, RuleId, WalletInput,
+    AutoCharge, ChargeFunding, ChargeFundingInput, FundingOutcome, FundingSource, FundingStep,
+    HealthIndex, LinkOutcome, MethodInput, PaymentLink, PaymentLinkInput, RequiredAction, RuleId,
+    WalletInput,
 };
-
-/// Reads every merchant and the default profile.
-pub(crate) fn merchants(p: &mut Problems, parsed: &[Parsed]) -> Merchants {
-    let mut by_id = HashMap::new();
-    let mut default = None;
-    for f in parsed {
-        for doc in &f.doc.merchants {
-            let Some(id) = doc.value.id.clone().filter(|id| !id.trim().is_empty()) else {
-                p.at(&f.file, doc.into(), "merchant: `id` is required");
-                continue;
-            };
-            if let Some(m) = merchant(p, &f.file, doc, &id)
-                && by_id.insert(id.clone(), m).is_some()
-            {
-                p.at(
-                    &f.file,
-                    doc.into(),
-                    format!("merchant `{id}` is defined twice"),
-                );
-            }
-        }
-        if let Some(doc) = &f.doc.default_merchant {
-            if doc.value.id.is_some() {
-                p.at(&f.file, doc.into(), "default_merchant: has no `id`");
-            } else if default.is_some() {
-                p.at(&f.file, doc.into(), "default_merchant: is defined twice");
-            } else {
-                default = merchant(p, &f.file, doc, "");
-            }
-        }
-    }
-    Merchants { by_id, default }
-}
-
-fn merchant(
-    p: &mut Problems,
-    file: &str,
-    doc: &Spanned<MerchantDoc>,
-    id: &str,
-) -> Option<Merchant> {
-    let d = &doc.value;
-    let at = Location::from(doc);
-    let label = if id.is_empty() {
-        "default_merchant".to_owned()
-    } else {
-        format!("merchant `{id}`")
-    };
-    let before = p.errors.len();
-    let currency = Currency::parse(&d.currency);
-    if currency.is_none() {
-        p.at(
-            file,
-            at,
-            format!(
-                "{label}: currency: `{}` is not an ISO 4217 code",
-                d.currency
-            ),
-        );
-    }
-    let mut accepted = Vec::new();
-    for name in &d.accepted_methods {
-        match MethodType::parse(name) {
-            Some(MethodType::Balance) => p.at(
-                file,
-                at,
-                format!(
-                    "{label}: accepted_methods: the balance is always accepted; list other methods"
-                ),
-            ),
-            Some(t) => accepted.push(t),
-            None => p.at(
-                file,
-                at,
-                format!("{label}: accepted_methods: `{name}` is not a payment method type"),
-            ),
-        }
-    }
-    if d.min_health_score > 100 {
-        p.at(
-            file,
-            at,
-            format!(
-                "{label}: min_health_score: `{}` is outside 0-100",
-                d.min_health_score
-            ),
-        );
-    }
-    if d.auto_charge.min_amount_minor < 0 || d.auto_charge.min_threshold_minor < 0 {
-        p.at(
-            file,
-            at,
-            format!("{label}: auto_charge: minimums must be >= 0"),
-        );
-    }
-    if p.errors.len() > before {
-        return None;
-    }
-    Some(Merchant {
-        id: id.to_owned(),
-        description: d.description.clone().unwrap_or_default(),
-        currency: currency?,
-        accepted,
-        min_health_score: d.min_health_score,
-        auto_charge: AutoChargeCriterion {
-            min_amount_minor: d.auto_charge.min_amount_minor,
-            min_threshold_minor: d.auto_charge.min_threshold_minor,
-        },
-        allow_split: d.allow_split,
-        attributes: d.attributes.clone(),
-    })
-}
 
 /// The variables a payment rule may read; `funding` adds the charge.
 pub fn vars(funding: bool) -> Vars {

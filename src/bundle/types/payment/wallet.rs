@@ -56,9 +56,9 @@ pub struct WalletView<'a> {
     pub fallbacks: Vec<&'a PaymentMethod>,
     /// Non-balance methods that are not usable fallbacks, and why.
     pub skipped: Vec<(&'a PaymentMethod, Skip)>,
-    /// Auto-charge is on, draws on an active listed method, and meets the
-    /// merchant's minimum amount and threshold.
-    pub auto_charge_ok: bool,
+    /// The auto-charge setting judged part by part against the merchant's
+    /// criterion.
+    pub auto_charge: AutoChargeCheck<'a>,
     /// The balance can pay and be topped up: no BALANCE method is listed
     /// (the balance is implied), or the listed one is ACTIVE. A suspended or
     /// expired balance is never drawn from nor topped up.
@@ -81,7 +81,7 @@ impl<'a> WalletView<'a> {
             reactivatable: Vec::new(),
             fallbacks: Vec::new(),
             skipped: Vec::new(),
-            auto_charge_ok: false,
+            auto_charge: AutoChargeCheck::new(wallet, merchant),
             balance_usable: true,
         };
         view.balance_usable = view
@@ -121,17 +121,83 @@ impl<'a> WalletView<'a> {
         }
         // Stable: equal ranks keep the order the user listed them in.
         view.fallbacks.sort_by_key(|m| m.fallback_rank);
-        let ac = &wallet.auto_charge;
-        let source_ok = wallet.methods.iter().any(|m| {
-            m.id == ac.source_method_id
-                && m.kind != MethodType::Balance
-                && m.status == MethodStatus::Active
-        });
-        view.auto_charge_ok = ac.enabled
-            && source_ok
-            && ac.amount_minor > 0
-            && ac.amount_minor >= merchant.auto_charge.min_amount_minor
-            && ac.threshold_minor >= merchant.auto_charge.min_threshold_minor;
         view
+    }
+}
+
+/// A user's auto-charge setting against the merchant's criterion (seed 004
+/// §0006), each part on its own so that rules can say which one failed.
+pub struct AutoChargeCheck<'a> {
+    /// The user switched auto-charge on.
+    pub enabled: bool,
+    /// The listed method auto-charge draws on, if the setting names one.
+    pub source: Option<&'a PaymentMethod>,
+    /// The amount is positive and at least the merchant's minimum.
+    pub amount_ok: bool,
+    /// The threshold is at least the merchant's minimum.
+    pub threshold_ok: bool,
+    /// The source is listed and of a type the merchant accepts as a source.
+    pub source_type_ok: bool,
+    /// The source is listed and ACTIVE.
+    pub source_active: bool,
+}
+
+impl<'a> AutoChargeCheck<'a> {
+    /// Judges `wallet`'s auto-charge setting under `merchant`.
+    pub fn new(wallet: &'a Wallet, merchant: &Merchant) -> Self {
+        let ac = &wallet.auto_charge;
+        let criterion = &merchant.auto_charge;
+        let source = wallet
+            .methods
+            .iter()
+            .find(|m| !ac.source_method_id.is_empty() && m.id == ac.source_method_id);
+        Self {
+            enabled: ac.enabled,
+            source,
+            amount_ok: ac.amount_minor > 0 && ac.amount_minor >= criterion.min_amount_minor,
+            threshold_ok: ac.threshold_minor >= criterion.min_threshold_minor,
+            // Never BALANCE: the bundle refuses it in `source_types`.
+            source_type_ok: source.is_some_and(|m| criterion.source_types.contains(&m.kind)),
+            source_active: source.is_some_and(|m| m.status == MethodStatus::Active),
+        }
+    }
+
+    /// On, and every part of the criterion met.
+    pub fn meets_criterion(&self) -> bool {
+        self.enabled
+            && self.amount_ok
+            && self.threshold_ok
+            && self.source_type_ok
+            && self.source_active
+    }
+
+    /// Why a top-up cannot draw on the source, for people: `None` when
+    /// it can.
+    pub fn source_problem(&self, merchant: &Merchant) -> Option<String> {
+        let Some(m) = self.source else {
+            return Some("auto-charge names no source method".to_owned());
+        };
+        if !self.source_type_ok {
+            let types: Vec<_> = merchant
+                .auto_charge
+                .source_types
+                .iter()
+                .map(|t| t.as_str())
+                .collect();
+            return Some(format!(
+                "the auto-charge source `{}` is a {}, not one of the types the merchant accepts as a source ({})",
+                m.id,
+                m.kind.as_str(),
+                types.join(", ")
+            ));
+        }
+        if !self.source_active {
+            return Some(format!(
+                "the auto-charge source `{}` is {}",
+                m.id,
+                m.status.as_str()
+            ));
+        }
+        None
     }
 }
