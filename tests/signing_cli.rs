@@ -116,11 +116,12 @@ fn an_unsigned_bundle_is_refused() {
         &s.verify("check", &s.bundle()),
         "bundle: not signed: it has no `.signatures.json`, and verification keys are set",
     );
+    // `test` exits 2, as for any bundle that does not validate.
     let test = s.verify("test", &s.bundle());
-    assert_eq!(test.code, Some(1), "{test}");
+    assert_eq!(test.code, Some(2), "{test}");
     assert!(
         test.stdout
-            .contains("0 passed, 0 failed: the bundle's signature does not verify"),
+            .contains("0 passed, 0 failed: the bundle does not verify or compile"),
         "{test}"
     );
     // Without keys the same bundle is fine: signing is opt-in.
@@ -156,7 +157,7 @@ fn a_changed_file_is_refused_by_check_and_test() {
     let want = "bundle.yaml: does not match its hash in `.signatures.json`: changed after the bundle was signed";
     refused(&s.verify("check", &s.bundle()), want);
     let test = s.verify("test", &s.bundle());
-    assert_eq!(test.code, Some(1), "{test}");
+    assert_eq!(test.code, Some(2), "{test}");
     assert!(test.stderr.contains(want), "{test}");
 }
 

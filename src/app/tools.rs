@@ -92,7 +92,9 @@ pub(super) fn test(args: &TestArgs, keys: Option<&TrustedKeys>) -> anyhow::Resul
                 )?;
             }
             match args.format {
-                TestFormat::Text => println!("0 passed, 0 failed: the bundle does not compile"),
+                TestFormat::Text => {
+                    println!("0 passed, 0 failed: the bundle does not verify or compile");
+                }
                 TestFormat::Json => println!("{:#}", test_report::invalid_json(&errors)),
             }
             return Ok(Exit::Invalid);
