@@ -26,7 +26,7 @@ use proptest::{
     test_runner::{Config, RngSeed},
 };
 use tollgate::{
-    bundle::{BundleFiles, CompiledBundle},
+    bundle::{BundleFiles, CompiledBundle, MetricKind},
     domain::{
         AutoCharge, BillingField, BillingInput, ChargeFunding, ChargeFundingInput, EffectiveTiming,
         FundingOutcome, FundingSource, HealthIndex, LinkOutcome, MethodInput, MethodStatus,
@@ -153,13 +153,24 @@ fn amount() -> impl Strategy<Value = f64> {
     ]
 }
 
-fn metrics() -> impl Strategy<Value = BTreeMap<String, f64>> {
+/// Metrics of `METRICS` a request may send in the map of `kind`: all but
+/// those the demo declares of the other kind.
+fn metrics(kind: MetricKind) -> impl Strategy<Value = BTreeMap<String, f64>> {
+    let names: Vec<&str> = METRICS
+        .iter()
+        .copied()
+        .filter(|m| DEMO.catalog.metrics.get(m).is_none_or(|d| d.kind == kind))
+        .collect();
+    let most = names.len();
     proptest::collection::btree_map(
-        proptest::sample::select(METRICS).prop_map(str::to_owned),
+        proptest::sample::select(names).prop_map(str::to_owned),
         amount(),
-        0..=METRICS.len(),
+        0..=most,
     )
 }
+
+/// Requester ids: none, the demo's two resellers, one it does not know.
+const REQUESTER_IDS: &[&str] = &["", "reseller-7", "reseller-9", "reseller-404"];
 
 /// 2000-01-01 to 2100-01-01.
 fn instant() -> impl Strategy<Value = Timestamp> {
@@ -214,19 +225,22 @@ fn request_between(
 ) -> impl Strategy<Value = PlanChangeInput> {
     (from, to, instant()).prop_flat_map(|(from_plan, to_plan, as_of)| {
         (
-            proptest::sample::select(ROLES),
-            metrics(),
-            metrics(),
+            (
+                proptest::sample::select(ROLES),
+                proptest::sample::select(REQUESTER_IDS),
+            ),
+            metrics(MetricKind::Stock),
+            metrics(MetricKind::Period),
             billing(as_of),
             any::<bool>(),
         )
-            .prop_map(move |(role, usage, period_usage, billing, explain)| {
+            .prop_map(move |((role, id), usage, period_usage, billing, explain)| {
                 PlanChangeInput {
                     tenant_id: "t1".to_owned(),
                     from_plan: from_plan.clone(),
                     to_plan: to_plan.clone(),
                     requester_role: Some(role.to_owned()).into(),
-                    requester_id: String::new(),
+                    requester_id: id.to_owned(),
                     usage,
                     period_usage,
                     billing,
@@ -338,7 +352,10 @@ fn missing_fact_is_right(e: &DecideError, req: &PlanChange) -> Result<(), TestCa
         subject,
         rule,
         description,
-    } = e;
+    } = e
+    else {
+        return Err(TestCaseError::fail(format!("not a missing fact: {e}")));
+    };
     let b = &req.billing;
     prop_assert_eq!(e.kind(), "MISSING_BILLING_FACT");
     prop_assert!(description.contains(&format!("rule `{rule}`")), "{e:?}");
@@ -383,6 +400,16 @@ fn well_formed(d: &PlanChangeDecision, req: &PlanChange) -> Result<(), TestCaseE
     for r in &d.reasons {
         prop_assert!(!r.message.is_empty(), "a reason without message: {r:?}");
     }
+    // Every reported metric the catalogue does not declare, once, sorted.
+    let mut unknown: Vec<&String> = req
+        .usage
+        .keys()
+        .chain(req.period_usage.keys())
+        .filter(|m| DEMO.catalog.metrics.get(m).is_none())
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    prop_assert_eq!(d.unknown_metrics.iter().collect::<Vec<_>>(), unknown);
     if let (Some(timing), Some(at)) = (d.timing, d.effective_at) {
         effective_instant_is_right(timing, at, req)?;
     }
@@ -543,6 +570,36 @@ proptest! {
             (ja.verdict, ja.timing, ja.effective_at)
         );
         alike_but_messages(&en.reasons, &ja.reasons)?;
+    }
+
+    #[test]
+    fn a_declared_metric_in_the_other_map_is_refused_naming_it(
+        input in request(),
+        metric in proptest::sample::select(METRICS),
+        value in amount(),
+    ) {
+        let Some(declared) = DEMO.catalog.metrics.get(metric) else {
+            return Ok(());
+        };
+        let mut input = input;
+        let field = match declared.kind {
+            MetricKind::Stock => {
+                input.period_usage.insert(metric.to_owned(), value);
+                format!("period_usage[\"{metric}\"]")
+            }
+            MetricKind::Period => {
+                input.usage.insert(metric.to_owned(), value);
+                format!("usage[\"{metric}\"]")
+            }
+        };
+        let req = parse(input)?;
+        match engine::decide_plan_change(&DEMO, &req) {
+            Err(DecideError::Invalid(v)) => {
+                let fields: Vec<&str> = v.iter().map(|v| v.field.as_str()).collect();
+                prop_assert_eq!(fields, [field.as_str()]);
+            }
+            other => return Err(TestCaseError::fail(format!("not refused: {other:?}"))),
+        }
     }
 
     #[test]

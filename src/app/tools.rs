@@ -24,10 +24,11 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
         let signed_by = verify_signature(&files, keys)?;
         engine::verify(&files).map(|(bundle, report)| (bundle, report, signed_by))
     });
-    let bundle = match verified {
+    let (bundle, mut warnings) = match verified {
         Ok((bundle, report, signed_by)) => {
             // Warnings do not fail the check: the bundle would load.
-            for w in &bundle.warnings {
+            let warnings = bundle.warnings_at(jiff::Timestamp::now());
+            for w in &warnings {
                 eprintln!("warning: {w}");
             }
             let (native, total) = bundle.native_coverage();
@@ -41,10 +42,7 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
                 bundle.rule_count(),
                 report.passed()
             );
-            if !bundle.warnings.is_empty() {
-                eprintln!("{source}: {} warning(s)", bundle.warnings.len());
-            }
-            bundle
+            (bundle, warnings.len())
         }
         Err(errors) => {
             report(&source, &errors);
@@ -61,6 +59,7 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
             Ok(revision::Comparison::Note(note)) => println!("{note}"),
             Ok(revision::Comparison::Warning(warning)) => {
                 eprintln!("warning: {warning}");
+                warnings += 1;
                 if args.strict {
                     exit = Exit::Failed;
                 }
@@ -70,6 +69,9 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
                 exit = Exit::Failed;
             }
         }
+    }
+    if warnings > 0 {
+        eprintln!("{source}: {warnings} warning(s)");
     }
     exit
 }
@@ -171,6 +173,7 @@ impl DecideJson<'_> {
         };
         let decision = match T::decide(self.bundle, &req) {
             Ok(decision) => T::PbDecision::from(&decision),
+            Err(engine::DecideError::Invalid(violations)) => return Ok(invalid(&violations)),
             Err(failure) => return Ok(failed_precondition(&failure)),
         };
         let json = to_json(

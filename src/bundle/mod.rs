@@ -12,10 +12,12 @@ mod index;
 pub mod limits;
 mod locales;
 mod messages;
+mod metrics;
 mod model;
 mod native;
 mod parse;
 mod problems;
+mod resellers;
 mod rules;
 mod schema;
 pub mod signature;
@@ -23,6 +25,7 @@ mod template;
 mod test_cases;
 pub mod types;
 mod vars;
+mod warnings;
 
 use sha2::{Digest as _, Sha256};
 
@@ -30,6 +33,7 @@ pub use errors::{BundleError, BundleErrors, BundleWarning, Location, Phase};
 pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
 pub use locales::{BundleLocale, Locales};
+pub use metrics::{DisplayName, Metric, MetricKind, Metrics, RequestMetrics};
 pub use model::{
     AnyRuleSet, AutoChargeCriterion, Catalog, ChargeFundingWant, CompiledBundle, Effect, ForEach,
     FundingStrategy, LinkPayload, Merchant, Merchants, PaymentLinkWant, Plan,
@@ -38,6 +42,7 @@ pub use model::{
 };
 pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use parse::yaml_message;
+pub use resellers::{Direction, Reseller};
 pub use template::{Formats, Part, Template};
 
 /// The files of a bundle: names (no directories) and contents, and its

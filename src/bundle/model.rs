@@ -8,6 +8,8 @@ use super::{
     BundleWarning, Location, ScopeIndex,
     expr::Expr,
     locales::Locales,
+    metrics::Metrics,
+    resellers::Reseller,
     template::{Part, Template},
 };
 use crate::domain::{
@@ -44,7 +46,8 @@ pub struct CompiledBundle {
     /// The locales reason messages are written in.
     pub locales: Locales,
     /// What the bundle may not mean, sorted by file and line; it loaded
-    /// all the same (`tollgate check` prints them).
+    /// all the same (`tollgate check` prints them, with those that depend
+    /// on the clock: [`CompiledBundle::warnings_at`]).
     pub warnings: Vec<BundleWarning>,
 }
 
@@ -175,6 +178,10 @@ pub struct Catalog {
     pub plans: HashMap<String, Plan>,
     /// Declared plan attributes with their defaults.
     pub attribute_defaults: BTreeMap<String, serde_json::Value>,
+    /// Declared metrics (none when the bundle has no `metrics:` section).
+    pub metrics: Metrics,
+    /// Resellers' terms by reseller id.
+    pub resellers: HashMap<String, Reseller>,
 }
 
 /// One plan of the catalogue.
@@ -369,6 +376,9 @@ pub enum PlanChangeWant {
     /// No decision: the request lacks this field (`billing.anchor_day`),
     /// which the deciding rule's timing needs (`want: { precondition: ... }`).
     MissingFact(String),
+    /// No decision: the request contradicts the bundle's declarations;
+    /// these fields are refused, in order (`want: { invalid: [...] }`).
+    Invalid(Vec<String>),
 }
 
 /// The plan-change decision a test expects.
@@ -379,6 +389,8 @@ pub struct PlanChangeDecisionWant {
     pub timing: Option<EffectiveTiming>,
     /// The effective instant, when checked.
     pub effective_at: Option<Timestamp>,
+    /// The undeclared metrics the request reports, when checked.
+    pub unknown_metrics: Option<Vec<String>>,
 }
 
 /// What a payment-link test expects.

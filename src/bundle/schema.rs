@@ -23,6 +23,12 @@ pub struct FileDoc {
     pub plan_attributes: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub plans: Vec<Spanned<PlanDoc>>,
+    /// The metrics plans limit and requests report, each declared once.
+    #[serde(default)]
+    pub metrics: Vec<Spanned<MetricDoc>>,
+    /// The terms of each reseller: the plans it may sell.
+    #[serde(default)]
+    pub resellers: Vec<Spanned<ResellerDoc>>,
     #[serde(default)]
     pub plan_change_rules: Vec<Spanned<RuleDoc>>,
     #[serde(default)]
@@ -109,6 +115,45 @@ pub struct PlanDoc {
     pub quotas: BTreeMap<String, f64>,
     #[serde(default)]
     pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+/// A metric of the catalogue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricDoc {
+    pub id: String,
+    /// `stock` (what the tenant has now, reported in `usage`) or `period`
+    /// (counted per billing period, reported in `period_usage`).
+    pub kind: Spanned<String>,
+    /// The unit, for people (`GB`, `calls`); empty when none.
+    #[serde(default)]
+    pub unit: String,
+    /// The name a screen shows: one string, or one per locale tag.
+    pub display_name: Option<DisplayNameDoc>,
+}
+
+/// A display name: one string, or a map from locale tag to string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum DisplayNameDoc {
+    /// The same name in every locale.
+    One(String),
+    /// A name per locale tag (`en`, `ja`).
+    ByLocale(BTreeMap<String, String>),
+}
+
+/// A reseller's terms with the provider (seed 000 §0005).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResellerDoc {
+    pub id: String,
+    pub description: Option<String>,
+    /// The plans it may move a tenant to.
+    pub plans: Vec<Spanned<String>>,
+    /// Per plan, the directions (`upgrade`, `downgrade`, `lateral`) in
+    /// which it may move a tenant to that plan; a plan not named: any.
+    #[serde(default)]
+    pub directions: BTreeMap<String, Spanned<Vec<String>>>,
 }
 
 /// A rule of one decision type.
@@ -362,4 +407,11 @@ pub struct WantDoc {
     /// Plan change: no decision, because the request lacks this field
     /// (`billing.current_period_end`), which the deciding rule needs.
     pub precondition: Option<String>,
+    /// Plan change: no decision, because the request contradicts the
+    /// bundle's declarations; the fields refused, in order
+    /// (`usage["api_calls"]`).
+    pub invalid: Option<Vec<String>>,
+    /// Plan change: the reported metrics the catalogue does not declare;
+    /// absent means not checked.
+    pub unknown_metrics: Option<Vec<String>>,
 }

@@ -144,4 +144,7 @@ pub struct PlanChangeDecision {
     pub reasons: Vec<Reason>,
     /// Provenance.
     pub meta: DecisionMeta,
+    /// Reported metrics the bundle's catalogue does not declare, sorted
+    /// (a typo, `user` for `users`, shows here); empty when it declares none.
+    pub unknown_metrics: Vec<String>,
 }

@@ -95,7 +95,9 @@ impl Decisions {
             }
             // No decision: counted apart, never as a deny, and not logged.
             Err(e) => {
-                self.metrics.precondition_failed(Dec::KIND, e.subject());
+                if let Some(subject) = e.subject() {
+                    self.metrics.precondition_failed(Dec::KIND, subject);
+                }
                 Err(e.into())
             }
         }

@@ -115,7 +115,7 @@ impl BundleStore {
                     from_cache = status.from_cache,
                     "bundle activated"
                 );
-                for warning in &active.bundle.warnings {
+                for warning in &active.bundle.warnings_at(attempt_at) {
                     tracing::warn!(revision = %revision, "bundle warning: {warning}");
                 }
                 self.active.store(Some(Arc::new(active)));

@@ -425,6 +425,7 @@ mod tests {
                 trace: Vec::new(),
                 locale: Arc::from("en"),
             },
+            unknown_metrics: Vec::new(),
         }
     }
 

@@ -19,6 +19,7 @@ mod charge_funding;
 mod connections;
 mod conversion;
 mod decision_log;
+mod declared_metrics;
 mod deployments;
 mod full_disk;
 mod health;

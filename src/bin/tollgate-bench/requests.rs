@@ -117,7 +117,7 @@ pub fn plan_changes() -> Vec<pb::PlanChangeRequest> {
         plan_change(
             "t-40113",
             ("premium", "enterprise"),
-            (Reseller, "reseller-12"),
+            (Reseller, "reseller-7"),
             (420.0, 900.0, 900_000.0),
             None,
         ),

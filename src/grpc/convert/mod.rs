@@ -151,8 +151,8 @@ pub fn request_error(e: &crate::grpc::status::RequestError) -> pb::RequestError 
             field_violations: Vec::new(),
             precondition_violations: vec![pb::PreconditionViolation {
                 r#type: failure.kind().to_owned(),
-                subject: failure.subject().to_owned(),
-                description: failure.description().to_owned(),
+                subject: failure.subject().unwrap_or_default().to_owned(),
+                description: failure.description(),
             }],
         },
         E::NoBundle => pb::RequestError {

@@ -82,6 +82,7 @@ impl From<&PlanChangeDecision> for pb::PlanChangeDecision {
             effective_at: d.effective_at.map(to_proto_timestamp),
             reasons: d.reasons.iter().map(reason).collect(),
             meta: Some(meta(&d.meta)),
+            unknown_metrics: d.unknown_metrics.clone(),
         }
     }
 }

@@ -368,6 +368,13 @@ fn payment_outcome<O>(
             format!("test `{name}`: want: a payment decision has an `outcome`, not `verdict`, `timing` or `effective_at`"),
         );
     }
+    if want.invalid.is_some() {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: `invalid` is for plan-change tests"),
+        );
+    }
     if other.1 {
         p.at(
             file,
