@@ -199,7 +199,7 @@ pub fn synthetic(rules: usize, merchants: usize) -> BundleFiles {
     for r in 0..rules {
         let _ = write!(
             y,
-            "  - id: syn-rule-{r}\n    from_plans: [syn-plan-{}]\n    when: request.usage.users > {r}.0 && change.upgrade\n    effect: deny\n    reason: {{ code: SYNTHETIC_LIMIT, message: \"users over {r}: {{request.usage.users}}\" }}\n",
+            "  - id: syn-rule-{r}\n    from_plans: [syn-plan-{}]\n    when: request.usage.users > {r}.0 && change.upgrade\n    effect: deny\n    reason: {{ code: SYNTHETIC_LIMIT, message: {{ en: \"users over {r}: {{request.usage.users}}\", ja: \"利用者数が {r} を超えています: {{request.usage.users}}\" }} }}\n",
             r % plans
         );
     }
@@ -216,7 +216,7 @@ pub fn synthetic(rules: usize, merchants: usize) -> BundleFiles {
         for m in 0..merchants {
             let _ = write!(
                 y,
-                "  - id: syn-link-{m}\n    merchants: [syn-merchant-{m}]\n    when: request.health.score < merchant.min_health_score + {m}\n    effect: deny\n    reason: {{ code: SYNTHETIC_HEALTH, message: \"health {{request.health.score}}\" }}\n"
+                "  - id: syn-link-{m}\n    merchants: [syn-merchant-{m}]\n    when: request.health.score < merchant.min_health_score + {m}\n    effect: deny\n    reason: {{ code: SYNTHETIC_HEALTH, message: {{ en: \"health {{request.health.score}}\", ja: \"健全度 {{request.health.score}}\" }} }}\n"
             );
         }
     }

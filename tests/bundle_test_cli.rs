@@ -16,7 +16,17 @@ mod support;
 use std::{fs, path::Path};
 
 use serde_json::Value;
-use support::{Run, copy_demo, edit, path_str, run};
+use support::{Run, copy_demo, crate_path, edit, path_str, run};
+
+/// The line of the demo's plan-change rule `id`, as a trace names it.
+fn demo_rule_line(id: &str) -> usize {
+    let text = fs::read_to_string(crate_path("bundles/demo/plan_change.yaml")).expect("read");
+    let needle = format!("- id: {id}");
+    1 + text
+        .lines()
+        .position(|l| l.trim_start() == needle)
+        .expect("the rule")
+}
 
 /// A copy of the demo bundle in which `same plan is denied` expects an
 /// allow, so it fails (its request is denied by `same-plan`).
@@ -106,11 +116,14 @@ fn a_failed_test_prints_the_trace_of_every_rule_on_its_request() {
         "          deny same-plan (plan_change.yaml:6): matched, decisive; \
          condition `change.same_plan`\n",
         // A rule whose condition was tested and did not hold.
-        "          deny unknown-source-plan (plan_change.yaml:13): condition false; \
+        "          deny unknown-source-plan (plan_change.yaml:15): condition false; \
          condition `!source.known`\n",
         // A rule never reached, and why (no condition shown).
-        "          allow upgrade-immediate (plan_change.yaml:96): \
-         not evaluated: a deny rule already matched\n",
+        &format!(
+            "          allow upgrade-immediate (plan_change.yaml:{}): \
+             not evaluated: a deny rule already matched\n",
+            demo_rule_line("upgrade-immediate")
+        ),
     ] {
         assert!(text.contains(line), "`{line}` in\n{out}");
     }

@@ -38,7 +38,12 @@
 //! ```
 //!
 //! A malformed request (gRPC `INVALID_ARGUMENT`) wants the fields it is
-//! refused for, in the order named: `want: { invalid: [billing.current_period_start] }`.
+//! refused for, in the order named: `want: { invalid: [billing.current_period_start] }`;
+//! so does a request the bundle's declarations refuse (`usage["api_calls"]`,
+//! a period metric sent as a stock).
+//!
+//! A decision case lists the reported metrics the catalogue does not declare
+//! in `want.unknown_metrics` (none when absent).
 //!
 //! Payment cases (`payment_link/`, `charge_funding/`) take the request of a
 //! bundle test (`payment_link:` / `charge_funding:` in the demo's
@@ -118,6 +123,8 @@ struct Request {
     attributes: BTreeMap<String, String>,
     as_of: Option<Timestamp>,
     explain: bool,
+    /// BCP 47 tag of the caller's language (`ja-JP`); the default locale when empty.
+    locale: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -151,6 +158,9 @@ struct Want {
     precondition: Option<WantPrecondition>,
     /// No decision: the request is refused, naming these fields in order.
     invalid: Option<Vec<String>>,
+    /// The reported metrics the catalogue does not declare; none when absent.
+    #[serde(default)]
+    unknown_metrics: Vec<String>,
 }
 
 /// A precondition failure: the field the request lacks, and optionally
@@ -281,6 +291,8 @@ impl Request {
             attributes: self.attributes,
             as_of: self.as_of,
             explain: self.explain,
+            locale: self.locale,
+            accept_language: Default::default(),
         }
     }
 }
@@ -434,6 +446,7 @@ fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> 
         ("timing", want.timing.is_some()),
         ("effective_at", want.effective_at.is_some()),
         ("reasons", want.reasons.is_some()),
+        ("unknown_metrics", !want.unknown_metrics.is_empty()),
     ];
     let decision_wanted = given.iter().find(|(_, g)| *g).map(|(key, _)| key);
     let parsed = PlanChange::parse(case.request.into_input(), Timestamp::UNIX_EPOCH);
@@ -444,7 +457,15 @@ fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> 
         (Some(_), None, Some(key)) | (None, Some(_), Some(key)) => {
             return Err(format!("a case that wants no decision has no want.{key}").into());
         }
-        (Some(fields), None, None) => return check_invalid(&case.description, fields, parsed),
+        (Some(fields), None, None) => {
+            // Refused by the request's own checks, or by the bundle's
+            // declarations (a metric in the wrong map) when it decides.
+            let refused = parsed.and_then(|req| match engine::decide_plan_change(bundle, &req) {
+                Err(DecideError::Invalid(v)) => Err(v),
+                _ => Ok(req),
+            });
+            return check_invalid(&case.description, fields, refused);
+        }
         _ => {}
     }
     let req = parsed.map_err(|v| format!("invalid request: {v}"))?;
@@ -506,6 +527,12 @@ fn plan_change_case(bundle: &CompiledBundle, path: &Path) -> Result<(), Failed> 
                 .map_or("none".to_owned(), |t| t.to_string())
         ));
     }
+    if d.unknown_metrics != want.unknown_metrics {
+        problems.push(format!(
+            "unknown_metrics: want [{}]",
+            want.unknown_metrics.join(", ")
+        ));
+    }
     check_meta(&d.meta, bundle, as_of, &mut problems);
     check_reasons(&want_reasons, &d.reasons, &mut problems);
     report(&case.description, &problems, &describe(&d))
@@ -559,7 +586,21 @@ fn check_precondition(
         subject,
         rule,
         description: text,
-    } = &e;
+    } = &e
+    else {
+        let problems = [format!(
+            "want a precondition failure for `{}`",
+            want.subject
+        )];
+        return report(
+            description,
+            &problems,
+            &format!(
+                "  {e}
+"
+            ),
+        );
+    };
     let mut problems = Vec::new();
     if *subject != want.subject {
         problems.push(format!("precondition.subject: want {}", want.subject));
@@ -782,6 +823,7 @@ fn describe(d: &PlanChangeDecision) -> String {
         d.timing.map_or("none", |t| t.as_str()),
         d.effective_at.map_or("none".to_owned(), |t| t.to_string()),
     );
+    let _ = writeln!(out, "  unknown_metrics: {:?}", d.unknown_metrics);
     describe_reasons(&mut out, &d.reasons);
     out
 }

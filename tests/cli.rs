@@ -197,6 +197,61 @@ fn check_without_a_path_checks_the_embedded_demo() {
     assert!(out.stdout.contains(" rules, "), "{out}");
     assert!(out.stdout.contains(" tests passed; "), "{out}");
     assert!(out.stdout.ends_with(" expressions run natively\n"), "{out}");
+    // Warnings only (the demo's spring 2026 migration date is past), no problem.
+    assert!(
+        out.stderr
+            .lines()
+            .all(|l| l.starts_with("warning: ") || l.ends_with(" warning(s)")),
+        "{out}"
+    );
+}
+
+/// `check` on the demo with the migration's `schedule` line replaced.
+fn check_with_schedule(schedule: &str) -> Run {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    let rules = tmp.path().join("plan_change.yaml");
+    edit(&rules, "schedule: { at: \"2026-04-01\" }", schedule);
+    // The demo's own tests expect the 2026 date; without them the rule stands alone.
+    fs::remove_file(tmp.path().join("plan_change_tests.yaml")).expect("remove tests");
+    run(&["check", path_str(tmp.path())])
+}
+
+#[test]
+fn check_warns_about_a_schedule_already_past_and_passes() {
+    let out = check_with_schedule("schedule: { at: \"2001-01-01\" }");
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.starts_with("ok: bundle `demo`"), "{out}");
+    // Located at the rule's id.
+    let (line, col) = positions(
+        &crate_path("bundles/demo/plan_change.yaml"),
+        "id: operator-catalogue-migration",
+    )[0];
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "warning: plan_change.yaml:{line}:{}: rule `operator-catalogue-migration`: schedule: `2001-01-01` is already past; a change it allows takes effect at once",
+            col + 4
+        ),
+        "{out}"
+    );
+    // Then the count, after the bundle's name.
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[1].ends_with(": 1 warning(s)"), "{out}");
+    let out = check_with_schedule("schedule: { at: \"2001-01-01T00:00:00Z\" }");
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr
+            .contains("schedule: `2001-01-01T00:00:00Z` is already past"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_does_not_warn_about_a_schedule_to_come() {
+    let out = check_with_schedule("schedule: { at: \"2999-04-01\" }");
+    assert_eq!(out.code, Some(0), "{out}");
     assert_eq!(out.stderr, "", "{out}");
 }
 
@@ -235,25 +290,17 @@ fn check_warns_about_a_merchant_without_a_health_threshold_and_passes() {
     let out = run(&["check", path_str(dir)]);
     assert_eq!(out.code, Some(0), "a warning is not an error: {out}");
     assert!(out.stdout.starts_with("ok: bundle `demo`"), "{out}");
+    // Besides the demo's own: its spring 2026 schedule is already past.
+    let schedule = "warning: plan_change.yaml:115:9: rule `operator-catalogue-migration`: \
+         schedule: `2026-04-01` is already past; a change it allows takes effect at once";
     assert_eq!(
         out.stderr,
         format!(
-            "warning: {GIFT_SHOP_WARNING}\n{}: 1 warning(s)\n",
+            "{schedule}\nwarning: {GIFT_SHOP_WARNING}\n{}: 2 warning(s)\n",
             dir.display()
         ),
         "{out}"
     );
-
-    // The threshold is not taken to be 0: the demo's health rule fails closed.
-    let file = request_file(
-        dir,
-        r#"{"user_id": "u1", "merchant_id": "gift-shop", "health": {"score": 100},
-            "as_of": "2026-03-10T09:00:00Z"}"#,
-    );
-    let d = decision(&run(&["eval", path_str(dir), "--payment-link", &file]));
-    assert_eq!(d["outcome"], "LINK_OUTCOME_DENY", "{d}");
-    assert_eq!(reason_codes(&d), ["POLICY_EVALUATION_ERROR"], "{d}");
-    assert_eq!(d["reasons"][0]["rule_id"], "health-score-too-low", "{d}");
 }
 
 #[test]
@@ -333,8 +380,8 @@ fn check_reports_every_problem_as_file_line_col_message() {
     // An unknown plan in from_plans.
     edit(
         &rules,
-        "    requesters: [RESELLER]\n",
-        "    requesters: [RESELLER]\n    from_plans: [premium, platinum]\n",
+        "  - id: reseller-contract-only\n    requesters: [RESELLER]\n",
+        "  - id: reseller-contract-only\n    requesters: [RESELLER]\n    from_plans: [premium, platinum]\n",
     );
     let out = run(&["check", path_str(dir)]);
     assert_eq!(out.code, Some(1), "{out}");
@@ -609,7 +656,7 @@ const SNAKE_UPGRADE: &str = r#"{
   "tenant_id": "t1",
   "from_plan": "free",
   "to_plan": "standard",
-  "requester": { "role": "REQUESTER_ROLE_RESELLER", "id": "r-42" },
+  "requester": { "role": "REQUESTER_ROLE_RESELLER", "id": "reseller-7" },
   "usage": { "users": 3, "storage_gb": 0.5 },
   "as_of": "2026-03-10T09:00:00Z"
 }"#;
@@ -706,7 +753,7 @@ fn eval_prints_a_deny_without_timing_or_effective_at() {
           "tenant_id": "t1",
           "from_plan": "premium",
           "to_plan": "free",
-          "requester": { "role": "REQUESTER_ROLE_RESELLER" },
+          "requester": { "role": "REQUESTER_ROLE_RESELLER", "id": "reseller-7" },
           "usage": { "users": 10 },
           "period_usage": { "api_calls": 20 },
           "as_of": "2026-03-10T09:00:00Z"
@@ -770,6 +817,48 @@ fn eval_names_the_missing_field_of_an_invalid_request() {
         out.stderr, "invalid request: tenant_id: is required\n",
         "{out}"
     );
+}
+
+#[test]
+fn eval_names_a_metric_sent_in_the_wrong_map() {
+    // The demo declares api_calls a period metric: in `usage` it is refused.
+    let request = SNAKE_UPGRADE.replace("\"storage_gb\": 0.5", "\"api_calls\": 900");
+    let out = run_with_stdin(&["eval", "--plan-change", "-"], &request);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert_eq!(
+        out.stderr,
+        "invalid request: usage[\"api_calls\"]: api_calls is counted per period; send it in period_usage\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn eval_lists_undeclared_metrics() {
+    let request = SNAKE_UPGRADE.replace("\"users\": 3", "\"user\": 3");
+    let d = decision(&run_with_stdin(&["eval", "--plan-change", "-"], &request));
+    assert_eq!(d["unknown_metrics"], serde_json::json!(["user"]), "{d}");
+}
+
+#[test]
+fn a_bundle_without_metrics_checks_no_metric() {
+    // Bundles written before `metrics:` keep working: any metric in either
+    // map, none listed as unknown.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let bundle = tmp.path().join("bundle");
+    copy_demo(&bundle);
+    let plans = bundle.join("plans.yaml");
+    let text = std::fs::read_to_string(&plans).expect("read plans.yaml");
+    let start = text.find("metrics:\n").expect("a metrics section");
+    let end = text
+        .find("# The plan catalogue.")
+        .expect("the plans after it");
+    std::fs::write(&plans, format!("{}{}", &text[..start], &text[end..])).expect("write");
+    let request = SNAKE_UPGRADE.replace("\"users\": 3", "\"user\": 3, \"api_calls\": 900");
+    let out = run_with_stdin(&["eval", path_str(&bundle), "--plan-change", "-"], &request);
+    let d = decision(&out);
+    assert_eq!(d["verdict"], "VERDICT_ALLOW", "{d}");
+    assert!(d.get("unknown_metrics").is_none(), "{d}");
 }
 
 #[test]
@@ -868,8 +957,8 @@ fn eval_uses_the_bundle_it_is_given() {
     );
     edit(
         &bundle.join("plan_change.yaml"),
-        "message: \"upgrade from `{source.id}` to `{target.id}` takes effect at once\"",
-        "message: \"{request.tenant_id} moves up to `{target.id}`\"",
+        "en: \"upgrade from `{source.id}` to `{target.id}` takes effect at once\"",
+        "en: \"{request.tenant_id} moves up to `{target.id}`\"",
     );
     let file = request_file(tmp.path(), SNAKE_UPGRADE);
     let d = decision(&run(&["eval", path_str(&bundle), "--plan-change", &file]));
@@ -973,7 +1062,7 @@ fn eval_prints_a_payment_link_decision() {
     assert_eq!(d["reasons"][0]["rule_id"], "accepted-method-inactive");
     assert_eq!(
         d["reasons"][0]["message"],
-        "`card-1` (CREDIT_CARD) is EXPIRED; reactivate it, or enable auto-charge of at least 1000 JPY"
+        "`card-1` (CREDIT_CARD) is EXPIRED; reactivate it, or enable auto-charge of at least JPY 1,000"
     );
     assert_eq!(d["reasons"][0]["details"]["method_id"], "card-1");
     assert_eq!(d["reasons"][0]["details"]["status"], "EXPIRED");
@@ -1015,7 +1104,7 @@ fn eval_prints_a_charge_funding_decision() {
     );
     assert_eq!(
         d["reasons"][0]["message"],
-        "pay with the preset fallback `bank-1` for the shortfall of 2000"
+        "pay the shortfall of JPY 2,000 with the preset fallback `bank-1`"
     );
     let skipped: Vec<(&str, &str)> = d["reasons"]
         .as_array()
@@ -1156,6 +1245,33 @@ fn eval_uses_the_merchant_settings_of_the_bundle_it_is_given() {
     );
     assert_eq!(
         d["reasons"][0]["message"],
-        "pay with the preset fallback `bank-1` for the whole charge"
+        "pay the whole charge of JPY 3,000 with the preset fallback `bank-1`"
+    );
+}
+
+#[test]
+fn eval_reads_the_locale_field_and_names_a_malformed_one() {
+    let ja = SNAKE_UPGRADE.replace(
+        "\"tenant_id\": \"t1\",",
+        "\"tenant_id\": \"t1\", \"locale\": \"ja-JP\",",
+    );
+    let d = decision(&run_with_stdin(&["eval", "--plan-change", "-"], &ja));
+    assert_eq!(
+        d["reasons"][0]["message"],
+        "`free` から `standard` へのアップグレードはすぐに反映されます"
+    );
+    assert_eq!(d["meta"]["locale"], "ja");
+    assert_eq!(reason_codes(&d), ["UPGRADE"]);
+
+    let bad = SNAKE_UPGRADE.replace(
+        "\"tenant_id\": \"t1\",",
+        "\"tenant_id\": \"t1\", \"locale\": \"ja--JP\",",
+    );
+    let out = run_with_stdin(&["eval", "--plan-change", "-"], &bad);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(
+        out.stderr,
+        "invalid request: locale: `ja--JP` is not a BCP 47 language tag (like `ja-JP`)\n",
+        "{out}"
     );
 }

@@ -160,10 +160,11 @@ fn limits_file(size: impl Fn(&Shape) -> usize) -> String {
     let mut out = String::from("plan_change_rules:\n");
     for shape in SHAPES {
         out.push_str(&format!(
-            "  - id: at-{}\n    requesters: [OPERATOR]\n    from_plans: [free]\n    when: {}\n    effect: deny\n    reason:\n      code: {}\n      message: {}\n      details: {{ interpreted: {} }}\n",
+            "  - id: at-{}\n    requesters: [OPERATOR]\n    from_plans: [free]\n    when: {}\n    effect: deny\n    reason:\n      code: {}\n      message: {{ en: {}, ja: {} }}\n      details: {{ interpreted: {} }}\n",
             shape.name,
             quoted(&(shape.at)(size(shape))),
             code(shape),
+            quoted(&hole),
             quoted(&hole),
             quoted(&interpreted),
         ));
@@ -306,7 +307,7 @@ fn attack() -> String {
     let mut out = String::from("plan_change_rules:\n");
     for (id, when) in rules {
         out.push_str(&format!(
-            "  - id: attack-{id}\n    when: {}\n    effect: deny\n    reason: {{ code: ATTACK, message: boom }}\n",
+            "  - id: attack-{id}\n    when: {}\n    effect: deny\n    reason: {{ code: ATTACK, message: {{ en: boom, ja: boom }} }}\n",
             quoted(&when)
         ));
     }

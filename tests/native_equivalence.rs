@@ -90,7 +90,7 @@ fn rules_for<C: Context>(table: Table<C>, prefix: &str, deny: &str) -> String {
         let when = when.replace('"', "\\\"");
         let message = message.replace('"', "\\\"");
         out.push_str(&format!(
-            "  - {{ id: {prefix}-{n}, effect: {deny}, when: \"{when}\", reason: {{ code: R{n}, message: \"{message}\" }} }}\n"
+            "  - {{ id: {prefix}-{n}, effect: {deny}, when: \"{when}\", reason: {{ code: R{n}, message: {{ en: \"{message}\", ja: \"{message}\" }} }} }}\n"
         ));
     };
     for fact in table.iter() {
@@ -122,7 +122,7 @@ fn every_fact() -> &'static (CompiledBundle, CompiledBundle) {
         for fact in item::FACTS {
             let [(when, shown), _] = reads(fact.path, fact.ty);
             items.push_str(&format!(
-                "  - {{ id: item-{}, for_each: target.limits, effect: deny, when: \"{when}\", reason: {{ code: ITEM, message: \"{shown}\" }} }}\n",
+                "  - {{ id: item-{}, for_each: target.limits, effect: deny, when: \"{when}\", reason: {{ code: ITEM, message: {{ en: \"{shown}\", ja: \"{shown}\" }} }} }}\n",
                 fact.path
             ));
         }
@@ -169,7 +169,11 @@ fn metric_value() -> impl Strategy<Value = Option<f64>> {
 prop_compose! {
     fn plan_change()(
         from in 0..PLANS.len(), to in 0..PLANS.len(), role in 0..ROLES.len(),
+        // The demo's resellers (one with per-plan directions), one it does
+        // not know, and none.
+        requester in prop::sample::select(vec!["", "reseller-7", "reseller-9", "reseller-404"]),
         users in metric_value(), storage in metric_value(), calls in metric_value(),
+        typo in any::<bool>(),
         as_of in 1_600_000_000i64..1_900_000_000, commitment in prop::option::of(1_600_000_000i64..1_900_000_000),
         period_end in prop::option::of(1_600_000_000i64..1_900_000_000), anchor in 0u32..32,
         zone in prop::sample::select(vec!["", "UTC", "Asia/Tokyo", "America/New_York"]),
@@ -177,6 +181,8 @@ prop_compose! {
         let mut usage = std::collections::BTreeMap::new();
         if let Some(u) = users { usage.insert("users".to_owned(), u); }
         if let Some(s) = storage { usage.insert("storage_gb".to_owned(), s); }
+        // A metric the demo does not declare: `request.unknown_metrics`.
+        if typo { usage.insert("user".to_owned(), 1.0); }
         let mut period_usage = std::collections::BTreeMap::new();
         if let Some(c) = calls { period_usage.insert("api_calls".to_owned(), c * 4.0); }
         PlanChangeInput {
@@ -184,6 +190,7 @@ prop_compose! {
             from_plan: PLANS[from].to_owned(),
             to_plan: PLANS[to].to_owned(),
             requester_role: Some(ROLES[role].to_owned()).into(),
+            requester_id: requester.to_owned(),
             usage,
             period_usage,
             billing: BillingInput {

@@ -26,7 +26,7 @@ use proptest::{
     test_runner::{Config, RngSeed},
 };
 use tollgate::{
-    bundle::{BundleFiles, CompiledBundle},
+    bundle::{BundleFiles, CompiledBundle, MetricKind},
     domain::{
         AutoCharge, BillingField, BillingInput, ChargeFunding, ChargeFundingInput, EffectiveTiming,
         FundingOutcome, FundingSource, HealthIndex, LinkOutcome, MethodInput, MethodStatus,
@@ -153,13 +153,24 @@ fn amount() -> impl Strategy<Value = f64> {
     ]
 }
 
-fn metrics() -> impl Strategy<Value = BTreeMap<String, f64>> {
+/// Metrics of `METRICS` a request may send in the map of `kind`: all but
+/// those the demo declares of the other kind.
+fn metrics(kind: MetricKind) -> impl Strategy<Value = BTreeMap<String, f64>> {
+    let names: Vec<&str> = METRICS
+        .iter()
+        .copied()
+        .filter(|m| DEMO.catalog.metrics.get(m).is_none_or(|d| d.kind == kind))
+        .collect();
+    let most = names.len();
     proptest::collection::btree_map(
-        proptest::sample::select(METRICS).prop_map(str::to_owned),
+        proptest::sample::select(names).prop_map(str::to_owned),
         amount(),
-        0..=METRICS.len(),
+        0..=most,
     )
 }
+
+/// Requester ids: none, the demo's two resellers, one it does not know.
+const REQUESTER_IDS: &[&str] = &["", "reseller-7", "reseller-9", "reseller-404"];
 
 /// 2000-01-01 to 2100-01-01.
 fn instant() -> impl Strategy<Value = Timestamp> {
@@ -214,25 +225,30 @@ fn request_between(
 ) -> impl Strategy<Value = PlanChangeInput> {
     (from, to, instant()).prop_flat_map(|(from_plan, to_plan, as_of)| {
         (
-            proptest::sample::select(ROLES),
-            metrics(),
-            metrics(),
+            (
+                proptest::sample::select(ROLES),
+                proptest::sample::select(REQUESTER_IDS),
+            ),
+            metrics(MetricKind::Stock),
+            metrics(MetricKind::Period),
             billing(as_of),
             any::<bool>(),
         )
-            .prop_map(move |(role, usage, period_usage, billing, explain)| {
+            .prop_map(move |((role, id), usage, period_usage, billing, explain)| {
                 PlanChangeInput {
                     tenant_id: "t1".to_owned(),
                     from_plan: from_plan.clone(),
                     to_plan: to_plan.clone(),
                     requester_role: Some(role.to_owned()).into(),
-                    requester_id: String::new(),
+                    requester_id: id.to_owned(),
                     usage,
                     period_usage,
                     billing,
                     attributes: BTreeMap::new(),
                     as_of: Some(as_of),
                     explain,
+                    locale: String::new(),
+                    accept_language: Default::default(),
                 }
             })
     })
@@ -296,6 +312,8 @@ fn fitting_downgrade() -> impl Strategy<Value = PlanChangeInput> {
                     attributes: BTreeMap::new(),
                     as_of: Some(as_of),
                     explain: false,
+                    locale: String::new(),
+                    accept_language: Default::default(),
                 })
         })
 }
@@ -334,7 +352,10 @@ fn missing_fact_is_right(e: &DecideError, req: &PlanChange) -> Result<(), TestCa
         subject,
         rule,
         description,
-    } = e;
+    } = e
+    else {
+        return Err(TestCaseError::fail(format!("not a missing fact: {e}")));
+    };
     let b = &req.billing;
     prop_assert_eq!(e.kind(), "MISSING_BILLING_FACT");
     prop_assert!(description.contains(&format!("rule `{rule}`")), "{e:?}");
@@ -379,6 +400,16 @@ fn well_formed(d: &PlanChangeDecision, req: &PlanChange) -> Result<(), TestCaseE
     for r in &d.reasons {
         prop_assert!(!r.message.is_empty(), "a reason without message: {r:?}");
     }
+    // Every reported metric the catalogue does not declare, once, sorted.
+    let mut unknown: Vec<&String> = req
+        .usage
+        .keys()
+        .chain(req.period_usage.keys())
+        .filter(|m| DEMO.catalog.metrics.get(m).is_none())
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    prop_assert_eq!(d.unknown_metrics.iter().collect::<Vec<_>>(), unknown);
     if let (Some(timing), Some(at)) = (d.timing, d.effective_at) {
         effective_instant_is_right(timing, at, req)?;
     }
@@ -441,6 +472,56 @@ fn effective_instant_is_right(
     Ok(())
 }
 
+/// Codes the engine writes itself, in English whatever the locale.
+const ENGINE_CODES: &[&str] = &[
+    codes::NO_MATCHING_RULE,
+    codes::POLICY_EVALUATION_ERROR,
+    codes::EFFECTIVE_TIME_UNAVAILABLE,
+    codes::FUNDING_PLAN_UNAVAILABLE,
+    codes::UNKNOWN_MERCHANT,
+    codes::FALLBACK_METHOD_SKIPPED,
+];
+
+/// The same reasons in two locales: equal codes, rules and details; the
+/// rules' own messages differ (the demo writes every one in `en` and `ja`).
+fn alike_but_messages(en: &[Reason], ja: &[Reason]) -> Result<(), TestCaseError> {
+    prop_assert_eq!(en.len(), ja.len(), "{:?} / {:?}", en, ja);
+    for (e, j) in en.iter().zip(ja) {
+        prop_assert_eq!(
+            (&e.code, &e.rule_id, &e.details),
+            (&j.code, &j.rule_id, &j.details)
+        );
+        if e.rule_id.is_some() && !ENGINE_CODES.contains(&e.code.as_str()) {
+            prop_assert_ne!(&e.message, &j.message);
+        }
+    }
+    Ok(())
+}
+
+/// `input` decided by `decide` asked in British English and in Japanese
+/// (`set` puts a tag in its `locale`); `None` when the request is refused
+/// (the generators may build amounts whose sum overflows), in both alike.
+fn in_two_locales<I: Clone, D>(
+    input: I,
+    set: impl Fn(&mut I, &str),
+    decide: impl Fn(I) -> Result<D, tollgate::domain::Violations>,
+) -> Result<Option<(D, D)>, TestCaseError> {
+    let ask = |tag: &str| {
+        let mut input = input.clone();
+        set(&mut input, tag);
+        decide(input)
+    };
+    match (ask("en-GB"), ask("ja-JP")) {
+        (Ok(en), Ok(ja)) => Ok(Some((en, ja))),
+        (Err(en), Err(ja)) if en == ja => Ok(None),
+        (en, ja) => Err(TestCaseError::fail(format!(
+            "refused in one locale only: {:?} / {:?}",
+            en.err(),
+            ja.err()
+        ))),
+    }
+}
+
 // --- properties --------------------------------------------------------
 
 proptest! {
@@ -470,6 +551,54 @@ proptest! {
         if let Some(d) = decide(&DEMO, &req)? {
             well_formed(&d, &req)?;
             prop_assert_eq!(d.verdict, Verdict::Allow, "{:?}", d);
+        }
+    }
+
+    #[test]
+    fn the_locale_changes_only_the_messages_of_a_plan_change(input in request()) {
+        let (mut en, mut ja) = (input.clone(), input);
+        en.locale = "en-US".to_owned();
+        ja.locale = "ja-JP".to_owned();
+        let (en, ja) = match (decide(&DEMO, &parse(en)?)?, decide(&DEMO, &parse(ja)?)?) {
+            (Some(en), Some(ja)) => (en, ja),
+            (None, None) => return Ok(()),
+            other => return Err(TestCaseError::fail(format!("decided once: {other:?}"))),
+        };
+        prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
+        prop_assert_eq!(
+            (en.verdict, en.timing, en.effective_at),
+            (ja.verdict, ja.timing, ja.effective_at)
+        );
+        alike_but_messages(&en.reasons, &ja.reasons)?;
+    }
+
+    #[test]
+    fn a_declared_metric_in_the_other_map_is_refused_naming_it(
+        input in request(),
+        metric in proptest::sample::select(METRICS),
+        value in amount(),
+    ) {
+        let Some(declared) = DEMO.catalog.metrics.get(metric) else {
+            return Ok(());
+        };
+        let mut input = input;
+        let field = match declared.kind {
+            MetricKind::Stock => {
+                input.period_usage.insert(metric.to_owned(), value);
+                format!("period_usage[\"{metric}\"]")
+            }
+            MetricKind::Period => {
+                input.usage.insert(metric.to_owned(), value);
+                format!("usage[\"{metric}\"]")
+            }
+        };
+        let req = parse(input)?;
+        match engine::decide_plan_change(&DEMO, &req) {
+            Err(DecideError::Invalid(v)) => {
+                let fields: Vec<&str> = v.iter().map(|v| v.field.as_str()).collect();
+                prop_assert_eq!(fields, [field.as_str()]);
+            }
+            other => return Err(TestCaseError::fail(format!("not refused: {other:?}"))),
         }
     }
 
@@ -677,6 +806,8 @@ fn wallet_input() -> impl Strategy<Value = WalletInput> {
                 attributes: BTreeMap::new(),
                 as_of: Some(as_of),
                 explain,
+                locale: String::new(),
+                accept_language: Default::default(),
             },
         )
 }
@@ -852,6 +983,29 @@ proptest! {
             prop_assert_eq!(d.outcome, FundingOutcome::Approve, "{:?}", d);
             prop_assert_eq!(d.steps.len(), 1, "{:?}", d);
             prop_assert_eq!(d.steps[0].source, FundingSource::Balance);
+        }
+    }
+
+    #[test]
+    fn the_locale_changes_only_the_messages_of_payments(
+        link in link_request(),
+        funding in funding_request(),
+    ) {
+        let link = in_two_locales(link, |r, tag| r.wallet.locale = tag.to_owned(), |r| {
+            PaymentLink::parse(r, Timestamp::UNIX_EPOCH).map(|r| engine::decide_payment_link(&DEMO, &r))
+        })?;
+        if let Some((en, ja)) = link {
+            prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
+            prop_assert_eq!((en.outcome, &en.required_actions), (ja.outcome, &ja.required_actions));
+            alike_but_messages(&en.reasons, &ja.reasons)?;
+        }
+        let funding = in_two_locales(funding, |r, tag| r.wallet.locale = tag.to_owned(), |r| {
+            ChargeFunding::parse(r, Timestamp::UNIX_EPOCH).map(|r| engine::decide_charge_funding(&DEMO, &r))
+        })?;
+        if let Some((en, ja)) = funding {
+            prop_assert_eq!((&*en.meta.locale, &*ja.meta.locale), ("en", "ja"));
+            prop_assert_eq!((en.outcome, &en.steps, en.currency), (ja.outcome, &ja.steps, ja.currency));
+            alike_but_messages(&en.reasons, &ja.reasons)?;
         }
     }
 

@@ -12,6 +12,7 @@ use crate::{
         signature::{self, SigningKey, TrustedKeys},
     },
     config::{self, CheckArgs, EvalArgs, SignArgs, TestArgs, TestFormat},
+    domain::Languages,
     engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
     grpc::{convert::Wire, pb},
     reload::BundleSource,
@@ -23,10 +24,11 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
         let signed_by = verify_signature(&files, keys)?;
         engine::verify(&files).map(|(bundle, report)| (bundle, report, signed_by))
     });
-    let bundle = match verified {
+    let (bundle, mut warnings) = match verified {
         Ok((bundle, report, signed_by)) => {
             // Warnings do not fail the check: the bundle would load.
-            for w in &bundle.warnings {
+            let warnings = bundle.warnings_at(jiff::Timestamp::now());
+            for w in &warnings {
                 eprintln!("warning: {w}");
             }
             let (native, total) = bundle.native_coverage();
@@ -40,10 +42,7 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
                 bundle.rule_count(),
                 report.passed()
             );
-            if !bundle.warnings.is_empty() {
-                eprintln!("{source}: {} warning(s)", bundle.warnings.len());
-            }
-            bundle
+            (bundle, warnings.len())
         }
         Err(errors) => {
             report(&source, &errors);
@@ -60,6 +59,7 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
             Ok(revision::Comparison::Note(note)) => println!("{note}"),
             Ok(revision::Comparison::Warning(warning)) => {
                 eprintln!("warning: {warning}");
+                warnings += 1;
                 if args.strict {
                     exit = Exit::Failed;
                 }
@@ -69,6 +69,9 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
                 exit = Exit::Failed;
             }
         }
+    }
+    if warnings > 0 {
+        eprintln!("{source}: {warnings} warning(s)");
     }
     exit
 }
@@ -163,12 +166,14 @@ impl DecideJson<'_> {
                 return Ok(Exit::Failed);
             }
         };
-        let req = match T::convert(request, self.now) {
+        // A file has no call metadata: its `locale` field alone chooses.
+        let req = match T::convert(request, self.now, &Languages::default()) {
             Ok(req) => req,
             Err(violations) => return Ok(invalid(&violations)),
         };
         let decision = match T::decide(self.bundle, &req) {
             Ok(decision) => T::PbDecision::from(&decision),
+            Err(engine::DecideError::Invalid(violations)) => return Ok(invalid(&violations)),
             Err(failure) => return Ok(failed_precondition(&failure)),
         };
         let json = to_json(

@@ -1,5 +1,6 @@
 //! The plan catalogue: plans with their ranks, limits, quotas and declared
-//! attributes (defaults filled in).
+//! attributes (defaults filled in), the declared metrics and the resellers'
+//! terms.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -7,9 +8,11 @@ use serde_saphyr::Spanned;
 
 use super::{
     Location,
+    metrics::{self, Metrics},
     model::{Catalog, Plan},
     parse::Parsed,
     problems::Problems,
+    resellers,
     schema::PlanDoc,
 };
 
@@ -26,10 +29,11 @@ pub(super) fn catalog(p: &mut Problems, parsed: &[Parsed]) -> Catalog {
             }
         }
     }
+    let metrics = metrics::metrics(p, parsed);
     let mut plans: HashMap<String, Plan> = HashMap::new();
     for f in parsed {
         for doc in &f.doc.plans {
-            if let Some(plan) = plan(p, &f.file, doc, &defaults) {
+            if let Some(plan) = plan(p, &f.file, doc, &defaults, &metrics) {
                 if plans.contains_key(&plan.id) {
                     p.at(
                         &f.file,
@@ -42,9 +46,12 @@ pub(super) fn catalog(p: &mut Problems, parsed: &[Parsed]) -> Catalog {
             }
         }
     }
+    let resellers = resellers::resellers(p, parsed, &plans);
     Catalog {
         plans,
         attribute_defaults: defaults,
+        metrics,
+        resellers,
     }
 }
 
@@ -53,6 +60,7 @@ fn plan(
     file: &str,
     doc: &Spanned<PlanDoc>,
     defaults: &BTreeMap<String, serde_json::Value>,
+    declared: &Metrics,
 ) -> Option<Plan> {
     let at = Location::from(doc);
     let d = &doc.value;
@@ -102,6 +110,9 @@ fn plan(
     if p.errors.len() > before {
         return None;
     }
+    // Reported, but the plan stays: rules and resellers naming it are
+    // checked as usual rather than all failing with `unknown plan`.
+    metrics::check_plan(p, file, at, d, declared);
     Some(Plan {
         id: d.id.clone(),
         description: d.description.clone().unwrap_or_default(),

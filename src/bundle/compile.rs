@@ -5,6 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use super::{
     BundleError, BundleErrors, BundleFiles, Location, Phase, catalog, is_yaml,
+    locales::Locales,
     model::{CompiledBundle, RuleSet},
     parse::{Parsed, parse_file},
     problems::Problems,
@@ -41,6 +42,14 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
     let (name, revision, description) = header(&mut p, files, &parsed);
 
     let env = Arc::new(cel::Env::stdlib());
+    // Only when ICU4X's compiled data lacks English, which it never does.
+    let Some(locales) = declared_locales(&mut p, &parsed) else {
+        return Err(p.errors.sorted());
+    };
+    let compiler = rules::Compiler {
+        cel: &env,
+        locales: &locales,
+    };
     let catalog = catalog::catalog(&mut p, &parsed);
     let merchants = payment::merchants(&mut p, &parsed);
     let mut rule_ids: HashMap<RuleId, (Arc<str>, Location)> = HashMap::new();
@@ -52,7 +61,8 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
             else {
                 continue;
             };
-            if let Some(rule) = plan_change::rule(&mut p, &env, &catalog, &f.file, doc, common) {
+            if let Some(rule) = plan_change::rule(&mut p, &compiler, &catalog, &f.file, doc, common)
+            {
                 plan_change_rules.push(rule);
             }
         }
@@ -66,7 +76,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
             else {
                 continue;
             };
-            if let Some(rule) = payment::link_rule(&mut p, &env, &f.file, doc, common) {
+            if let Some(rule) = payment::link_rule(&mut p, &compiler, &f.file, doc, common) {
                 payment_link_rules.push(rule);
             }
         }
@@ -76,7 +86,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
             else {
                 continue;
             };
-            if let Some(rule) = payment::funding_rule(&mut p, &env, &f.file, doc, common) {
+            if let Some(rule) = payment::funding_rule(&mut p, &compiler, &f.file, doc, common) {
                 charge_funding_rules.push(rule);
             }
         }
@@ -104,6 +114,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
         charge_funding: RuleSet::new(charge_funding_rules, |s| &s.merchants),
         tests,
         env,
+        locales,
         warnings,
     })
 }
@@ -141,4 +152,92 @@ fn header(p: &mut Problems, files: &BundleFiles, parsed: &[Parsed]) -> (String, 
         }
     }
     (name, revision, description)
+}
+
+/// The locales `bundle.yaml` declares (`locales`, `default_locale`), or
+/// English alone when it declares none. Each is a BCP 47 tag, listed once;
+/// the default is one of them (the first when not given). A problem is
+/// reported and the valid tags kept, so that rules are still checked.
+fn declared_locales(p: &mut Problems, parsed: &[Parsed]) -> Option<Locales> {
+    let mut tags: Vec<icu_locale::Locale> = Vec::new();
+    let mut default = None;
+    for f in parsed {
+        let is_header = &*f.file == "bundle.yaml";
+        for (key, at) in [
+            ("locales", f.doc.locales.as_ref().map(Location::from)),
+            (
+                "default_locale",
+                f.doc.default_locale.as_ref().map(Location::from),
+            ),
+        ] {
+            if let (Some(at), false) = (at, is_header) {
+                p.at(&f.file, at, format!("`{key}` belongs in `bundle.yaml`"));
+            }
+        }
+        if !is_header {
+            continue;
+        }
+        if let Some(list) = &f.doc.locales {
+            if list.value.is_empty() {
+                p.at(
+                    &f.file,
+                    list.into(),
+                    "`locales` is empty: list at least one locale",
+                );
+            }
+            for tag in &list.value {
+                match tag.value.parse::<icu_locale::Locale>() {
+                    Ok(l) if tags.contains(&l) => {
+                        p.at(
+                            &f.file,
+                            tag.into(),
+                            format!("locales: `{l}` is listed twice"),
+                        );
+                    }
+                    Ok(l) => tags.push(l),
+                    Err(_) => p.at(
+                        &f.file,
+                        tag.into(),
+                        format!("locales: `{}` is not a BCP 47 language tag", tag.value),
+                    ),
+                }
+            }
+        }
+        if let Some(d) = &f.doc.default_locale {
+            let found = d
+                .value
+                .parse::<icu_locale::Locale>()
+                .ok()
+                .and_then(|l| tags.iter().position(|t| *t == l));
+            match found {
+                Some(i) => default = Some(i),
+                None if f.doc.locales.is_none() => p.at(
+                    &f.file,
+                    d.into(),
+                    "`default_locale` needs `locales`, the list it is one of",
+                ),
+                None => p.at(
+                    &f.file,
+                    d.into(),
+                    format!("`default_locale`: `{}` is not one of `locales`", d.value),
+                ),
+            }
+        }
+    }
+    if !tags.is_empty() {
+        match Locales::new(&tags, default.unwrap_or(0)) {
+            Ok(l) => return Some(l),
+            Err(e) => p
+                .errors
+                .push(BundleError::whole("bundle.yaml", format!("locales: {e}"))),
+        }
+    }
+    match Locales::english() {
+        Ok(l) => Some(l),
+        Err(e) => {
+            p.errors
+                .push(BundleError::whole("", format!("locales: {e}")));
+            None
+        }
+    }
 }

@@ -44,8 +44,9 @@ impl fmt::Display for BundleError {
 }
 
 /// Something a bundle says that is allowed but probably not meant (a
-/// merchant without a health threshold): located and printed like an
-/// error, but the bundle still loads. `tollgate check` prints each one as
+/// merchant without a health threshold, a schedule already past): located
+/// and printed like an error, but the bundle still loads. `tollgate check`
+/// prints each one as
 /// `warning: <file>:<line>:<column>: <message>` and exits 0.
 pub type BundleWarning = BundleError;
 

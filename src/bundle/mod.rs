@@ -10,10 +10,14 @@ mod expr;
 pub mod facts;
 mod index;
 pub mod limits;
+mod locales;
+mod messages;
+mod metrics;
 mod model;
 mod native;
 mod parse;
 mod problems;
+mod resellers;
 mod rules;
 mod schema;
 pub mod signature;
@@ -21,12 +25,15 @@ mod template;
 mod test_cases;
 pub mod types;
 mod vars;
+mod warnings;
 
 use sha2::{Digest as _, Sha256};
 
 pub use errors::{BundleError, BundleErrors, BundleWarning, Location, Phase};
 pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
+pub use locales::{BundleLocale, Locales};
+pub use metrics::{DisplayName, Metric, MetricKind, Metrics, RequestMetrics};
 pub use model::{
     AnyRuleSet, AutoChargeCriterion, Catalog, ChargeFundingWant, CompiledBundle, Effect, ForEach,
     FundingStrategy, LinkPayload, Merchant, Merchants, PaymentLinkWant, Plan,
@@ -35,7 +42,8 @@ pub use model::{
 };
 pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use parse::yaml_message;
-pub use template::{Part, Template};
+pub use resellers::{Direction, Reseller};
+pub use template::{Formats, Part, Template};
 
 /// The files of a bundle: names (no directories) and contents, and its
 /// `.signatures.json` when it has one.

@@ -7,6 +7,9 @@ use jiff::{Timestamp, civil::Date};
 use super::{
     BundleWarning, Location, ScopeIndex,
     expr::Expr,
+    locales::Locales,
+    metrics::Metrics,
+    resellers::Reseller,
     template::{Part, Template},
 };
 use crate::domain::{
@@ -40,8 +43,11 @@ pub struct CompiledBundle {
     pub tests: Vec<TestCase>,
     /// The CEL environment every condition was compiled with.
     pub env: Arc<cel::Env>,
+    /// The locales reason messages are written in.
+    pub locales: Locales,
     /// What the bundle may not mean, sorted by file and line; it loaded
-    /// all the same (`tollgate check` prints them).
+    /// all the same (`tollgate check` prints them, with those that depend
+    /// on the clock: [`CompiledBundle::warnings_at`]).
     pub warnings: Vec<BundleWarning>,
 }
 
@@ -134,24 +140,34 @@ impl<A> AnyRuleSet for RuleSet<A> {
 impl<A> Rule<A> {
     /// The condition and every template hole.
     pub fn expressions(&self) -> impl Iterator<Item = &Expr> {
-        let holes = std::iter::once(&self.reason.message)
+        let holes = self
+            .reason
+            .message
+            .iter()
             .chain(self.reason.details.iter().map(|(_, t)| t))
             .flat_map(|t| &t.parts)
-            .filter_map(|p| match p {
-                Part::Hole(e) => Some(e),
-                Part::Text(_) => None,
-            });
+            .flat_map(|p| match p {
+                Part::Hole(e) => [Some(e), None],
+                Part::Money { amount, currency } => [Some(amount), Some(currency)],
+                Part::Text(_) => [None, None],
+            })
+            .flatten();
         self.condition.iter().chain(holes)
     }
 
     fn expressions_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
-        let holes = std::iter::once(&mut self.reason.message)
+        let holes = self
+            .reason
+            .message
+            .iter_mut()
             .chain(self.reason.details.iter_mut().map(|(_, t)| t))
             .flat_map(|t| &mut t.parts)
-            .filter_map(|p| match p {
-                Part::Hole(e) => Some(e),
-                Part::Text(_) => None,
-            });
+            .flat_map(|p| match p {
+                Part::Hole(e) => [Some(e), None],
+                Part::Money { amount, currency } => [Some(amount), Some(currency)],
+                Part::Text(_) => [None, None],
+            })
+            .flatten();
         self.condition.iter_mut().chain(holes)
     }
 }
@@ -162,6 +178,10 @@ pub struct Catalog {
     pub plans: HashMap<String, Plan>,
     /// Declared plan attributes with their defaults.
     pub attribute_defaults: BTreeMap<String, serde_json::Value>,
+    /// Declared metrics (none when the bundle has no `metrics:` section).
+    pub metrics: Metrics,
+    /// Resellers' terms by reseller id.
+    pub resellers: HashMap<String, Reseller>,
 }
 
 /// One plan of the catalogue.
@@ -288,8 +308,8 @@ impl TimingSpec {
 pub struct ReasonTemplate {
     /// Stable code.
     pub code: ReasonCode,
-    /// Message template.
-    pub message: Template,
+    /// The message template in each declared locale, in declaration order.
+    pub message: Vec<Template>,
     /// Extra detail templates, by key.
     pub details: Vec<(String, Template)>,
 }
@@ -335,6 +355,8 @@ pub struct Want {
     pub kind: WantKind,
     /// The reason codes in order, when checked.
     pub reasons: Option<Vec<String>>,
+    /// The reason messages in order, when checked.
+    pub messages: Option<Vec<String>>,
 }
 
 /// The decision-specific part of a test's expectations.
@@ -354,6 +376,9 @@ pub enum PlanChangeWant {
     /// No decision: the request lacks this field (`billing.anchor_day`),
     /// which the deciding rule's timing needs (`want: { precondition: ... }`).
     MissingFact(String),
+    /// No decision: the request contradicts the bundle's declarations;
+    /// these fields are refused, in order (`want: { invalid: [...] }`).
+    Invalid(Vec<String>),
 }
 
 /// The plan-change decision a test expects.
@@ -364,6 +389,8 @@ pub struct PlanChangeDecisionWant {
     pub timing: Option<EffectiveTiming>,
     /// The effective instant, when checked.
     pub effective_at: Option<Timestamp>,
+    /// The undeclared metrics the request reports, when checked.
+    pub unknown_metrics: Option<Vec<String>>,
 }
 
 /// What a payment-link test expects.

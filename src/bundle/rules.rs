@@ -7,10 +7,12 @@ use serde_saphyr::Spanned;
 
 use super::{
     Location, expr,
+    locales::Locales,
+    messages,
     model::{Catalog, Effect, ForEach, Merchants, ReasonTemplate, Rule, Scope},
     problems::Problems,
     schema::RuleDoc,
-    template::Template,
+    template::{Formats, Template},
     vars::Vars,
 };
 use crate::domain::{ReasonCode, RequesterRole, RuleId};
@@ -163,10 +165,18 @@ pub(crate) fn forbid_top_up(p: &mut Problems, file: &str, id: &RuleId, section: 
     forbid(p, file, id, section, "max_top_up_minor", max);
 }
 
+/// What a rule's expressions and messages are compiled with.
+pub(crate) struct Compiler<'a> {
+    /// The CEL environment.
+    pub cel: &'a cel::Env,
+    /// The locales every message is written in.
+    pub locales: &'a Locales,
+}
+
 /// Compiles a rule's condition and reason against its variables.
 pub(crate) fn condition_and_reason(
     p: &mut Problems,
-    env: &cel::Env,
+    env: &Compiler<'_>,
     file: &str,
     id: &RuleId,
     doc: &RuleDoc,
@@ -176,7 +186,7 @@ pub(crate) fn condition_and_reason(
     let condition = doc
         .when
         .as_ref()
-        .and_then(|w| match expr::compile(env, &w.value, vars) {
+        .and_then(|w| match expr::compile(env.cel, &w.value, vars) {
             Ok(e) => Some(e),
             Err(e) => {
                 p.at(file, w.into(), format!("rule `{id}`: condition: {e}"));
@@ -187,18 +197,10 @@ pub(crate) fn condition_and_reason(
     let code = ReasonCode::parse(&r.code.value)
         .map_err(|e| p.at(file, (&r.code).into(), format!("rule `{id}`: reason: {e}")))
         .ok();
-    let message = Template::compile(env, &r.message.value, vars)
-        .map_err(|e| {
-            p.at(
-                file,
-                (&r.message).into(),
-                format!("rule `{id}`: reason message: {e}"),
-            )
-        })
-        .ok();
+    let message = messages::compile(p, env, file, id, &r.message, vars);
     let mut details = Vec::new();
     for (key, template) in &r.details {
-        match Template::compile(env, &template.value, vars) {
+        match Template::compile(env.cel, &template.value, vars, Formats::Detail) {
             Ok(t) => details.push((key.clone(), t)),
             Err(e) => p.at(
                 file,

@@ -14,11 +14,21 @@ pub struct FileDoc {
     pub name: Option<Spanned<String>>,
     pub revision: Option<Spanned<String>>,
     pub description: Option<String>,
+    /// The locales every reason message is written in (`bundle.yaml`).
+    pub locales: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Which of `locales` answers a caller who names none, or none of them.
+    pub default_locale: Option<Spanned<String>>,
     /// Attributes every plan has, with their defaults.
     #[serde(default)]
     pub plan_attributes: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub plans: Vec<Spanned<PlanDoc>>,
+    /// The metrics plans limit and requests report, each declared once.
+    #[serde(default)]
+    pub metrics: Vec<Spanned<MetricDoc>>,
+    /// The terms of each reseller: the plans it may sell.
+    #[serde(default)]
+    pub resellers: Vec<Spanned<ResellerDoc>>,
     #[serde(default)]
     pub plan_change_rules: Vec<Spanned<RuleDoc>>,
     #[serde(default)]
@@ -107,6 +117,45 @@ pub struct PlanDoc {
     pub attributes: BTreeMap<String, serde_json::Value>,
 }
 
+/// A metric of the catalogue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricDoc {
+    pub id: String,
+    /// `stock` (what the tenant has now, reported in `usage`) or `period`
+    /// (counted per billing period, reported in `period_usage`).
+    pub kind: Spanned<String>,
+    /// The unit, for people (`GB`, `calls`); empty when none.
+    #[serde(default)]
+    pub unit: String,
+    /// The name a screen shows: one string, or one per locale tag.
+    pub display_name: Option<DisplayNameDoc>,
+}
+
+/// A display name: one string, or a map from locale tag to string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum DisplayNameDoc {
+    /// The same name in every locale.
+    One(String),
+    /// A name per locale tag (`en`, `ja`).
+    ByLocale(BTreeMap<String, String>),
+}
+
+/// A reseller's terms with the provider (seed 000 §0005).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResellerDoc {
+    pub id: String,
+    pub description: Option<String>,
+    /// The plans it may move a tenant to.
+    pub plans: Vec<Spanned<String>>,
+    /// Per plan, the directions (`upgrade`, `downgrade`, `lateral`) in
+    /// which it may move a tenant to that plan; a plan not named: any.
+    #[serde(default)]
+    pub directions: BTreeMap<String, Spanned<Vec<String>>>,
+}
+
 /// A rule of one decision type.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,11 +212,50 @@ pub struct ScheduleDoc {
 #[serde(deny_unknown_fields)]
 pub struct ReasonDoc {
     pub code: Spanned<String>,
-    /// Template: `{expr}` is a CEL expression over the rule's variables.
-    pub message: Spanned<String>,
+    /// Template: `{expr}` is a CEL expression over the rule's variables;
+    /// one string (the default locale's), or one per locale.
+    pub message: Spanned<MessageDoc>,
     /// Extra details, each a template.
     #[serde(default)]
     pub details: BTreeMap<String, Spanned<String>>,
+}
+
+/// A reason message: one template, or one per locale (`{en: ..., ja: ...}`).
+#[derive(Debug)]
+pub enum MessageDoc {
+    /// The default locale's template.
+    One(String),
+    /// Templates by locale tag, in the order written.
+    ByLocale(Vec<(String, Spanned<String>)>),
+}
+
+impl<'de> Deserialize<'de> for MessageDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDoc;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a message, or a map of messages by locale")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<MessageDoc, E> {
+                Ok(MessageDoc::One(s.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDoc, A::Error> {
+                let mut by_locale = Vec::new();
+                while let Some(tag) = map.next_key::<String>()? {
+                    by_locale.push((tag, map.next_value::<Spanned<String>>()?));
+                }
+                Ok(MessageDoc::ByLocale(by_locale))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// A bundle test: a request and what the decision must be.
@@ -222,6 +310,8 @@ pub struct PaymentLinkDoc {
     pub attributes: BTreeMap<String, String>,
     pub as_of: Option<Timestamp>,
     pub explain: bool,
+    /// BCP 47 tag of the caller's language.
+    pub locale: String,
 }
 
 /// Money in a test request.
@@ -245,6 +335,8 @@ pub struct ChargeFundingDoc {
     pub attributes: BTreeMap<String, String>,
     pub as_of: Option<Timestamp>,
     pub explain: bool,
+    /// BCP 47 tag of the caller's language.
+    pub locale: String,
 }
 
 /// A funding step a test expects.
@@ -271,6 +363,8 @@ pub struct PlanChangeDoc {
     pub attributes: BTreeMap<String, String>,
     pub as_of: Option<Timestamp>,
     pub explain: bool,
+    /// BCP 47 tag of the caller's language.
+    pub locale: String,
 }
 
 /// The requester of a test request.
@@ -308,7 +402,16 @@ pub struct WantDoc {
     pub effective_at: Option<Timestamp>,
     /// Reason codes, in order; absent means not checked.
     pub reasons: Option<Vec<String>>,
+    /// Reason messages, in order; absent means not checked.
+    pub messages: Option<Vec<String>>,
     /// Plan change: no decision, because the request lacks this field
     /// (`billing.current_period_end`), which the deciding rule needs.
     pub precondition: Option<String>,
+    /// Plan change: no decision, because the request contradicts the
+    /// bundle's declarations; the fields refused, in order
+    /// (`usage["api_calls"]`).
+    pub invalid: Option<Vec<String>>,
+    /// Plan change: the reported metrics the catalogue does not declare;
+    /// absent means not checked.
+    pub unknown_metrics: Option<Vec<String>>,
 }

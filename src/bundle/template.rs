@@ -1,5 +1,7 @@
 //! Message templates: literal text with `{expr}` holes, each hole a CEL
-//! expression compiled at load. `{{` and `}}` are literal braces.
+//! expression compiled at load. `{{` and `}}` are literal braces. In a
+//! reason message (not in details, which never change with the locale) a
+//! hole may format money: `{amount | money(currency)}`, both CEL.
 
 use std::borrow::Cow;
 
@@ -21,11 +23,33 @@ pub enum Part {
     Text(String),
     /// An expression whose value is rendered in place.
     Hole(Expr),
+    /// An amount in minor units (an int) and its currency (an ISO 4217
+    /// code), written as the message's locale writes money.
+    Money {
+        /// The amount in minor units.
+        amount: Expr,
+        /// The currency code.
+        currency: Expr,
+    },
+}
+
+/// Whether a template may format values for its locale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formats {
+    /// A reason message: `{x | money(c)}` is allowed.
+    Message,
+    /// A detail: values only, the same in every locale.
+    Detail,
 }
 
 impl Template {
     /// Parses and compiles a template.
-    pub fn compile(env: &cel::Env, source: &str, vars: &Vars) -> Result<Self, String> {
+    pub fn compile(
+        env: &cel::Env,
+        source: &str,
+        vars: &Vars,
+        formats: Formats,
+    ) -> Result<Self, String> {
         limits::template(source).map_err(|e| e.to_string())?;
         let mut parts = Vec::new();
         let mut text = String::new();
@@ -53,12 +77,12 @@ impl Template {
                     if !closed {
                         return Err(format!("unclosed `{{` in `{source}`"));
                     }
-                    let compiled = expr::compile(env, hole.trim(), vars)
+                    let compiled = hole_part(env, &hole, vars, formats)
                         .map_err(|e| format!("`{{{}}}`: {e}", excerpt(&hole)))?;
                     if !text.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut text)));
                     }
-                    parts.push(Part::Hole(compiled));
+                    parts.push(compiled);
                 }
                 '}' => return Err(format!("unmatched `}}` in `{source}`: write `}}}}`")),
                 c => text.push(c),
@@ -69,6 +93,70 @@ impl Template {
         }
         Ok(Self { parts })
     }
+}
+
+/// A hole: an expression, or an expression and its format.
+fn hole_part(env: &cel::Env, hole: &str, vars: &Vars, formats: Formats) -> Result<Part, String> {
+    let Some((value, format)) = split_format(hole) else {
+        return expr::compile(env, hole.trim(), vars).map(Part::Hole);
+    };
+    if formats == Formats::Detail {
+        return Err(
+            "details are the same in every locale: give the value, and format it in the message"
+                .to_owned(),
+        );
+    }
+    let currency = format
+        .trim()
+        .strip_prefix("money")
+        .map(str::trim_start)
+        .and_then(|f| f.strip_prefix('('))
+        .and_then(|f| f.strip_suffix(')'))
+        .ok_or_else(|| {
+            format!(
+                "unknown format `{}`: write `money(currency)`",
+                format.trim()
+            )
+        })?;
+    if currency.trim().is_empty() {
+        return Err("`money()` needs the currency: `money(merchant.currency)`".to_owned());
+    }
+    Ok(Part::Money {
+        amount: expr::compile(env, value.trim(), vars)?,
+        currency: expr::compile(env, currency.trim(), vars)?,
+    })
+}
+
+/// Splits `value | format` at a `|` outside strings and brackets that is
+/// not half of CEL's `||`.
+fn split_format(hole: &str) -> Option<(&str, &str)> {
+    let bytes = hole.as_bytes();
+    let (mut depth, mut quote, mut escaped) = (0usize, None, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if let Some(q) = quote {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                _ if b == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' | b'\'' => quote = Some(b),
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'|' if depth == 0 => {
+                let before = i.checked_sub(1).and_then(|j| bytes.get(j));
+                let after = bytes.get(i + 1);
+                if before != Some(&b'|') && after != Some(&b'|') {
+                    return Some((hole.get(..i)?, hole.get(i + 1..)?));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The longest hole a message quotes whole, in characters.

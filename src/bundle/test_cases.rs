@@ -81,6 +81,7 @@ pub(super) fn test(
         want: Want {
             kind,
             reasons: reasons?,
+            messages: d.want.messages.clone(),
         },
     })
 }

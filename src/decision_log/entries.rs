@@ -84,6 +84,7 @@ impl LoggedDecision for PlanChangeDecision {
         json!({
             "timing": self.timing.map(|t| t.as_str()),
             "effective_at": self.effective_at.map(|t| t.to_string()),
+            "unknown_metrics": self.unknown_metrics,
         })
     }
 }

@@ -97,6 +97,8 @@ struct Event<'a> {
     detail: Value,
     reason_codes: Vec<&'a str>,
     matched_rules: Vec<&'a str>,
+    /// The bundle locale the reason messages were written in.
+    locale: &'a str,
     bundle: Bundle<'a>,
     eval_us: u64,
     caller: Option<&'a str>,
@@ -141,6 +143,7 @@ pub fn write_line(
         detail,
         reason_codes: reasons.iter().map(|r| r.code.as_str()).collect(),
         matched_rules: matched_rules(reasons),
+        locale: &meta.locale,
         bundle: Bundle {
             name: &meta.bundle_name,
             revision: &meta.bundle_revision,

@@ -127,6 +127,8 @@ pub struct DecisionMeta {
     pub evaluated_at: Timestamp,
     /// One entry per rule, when `explain` was set.
     pub trace: Vec<RuleTrace>,
+    /// The bundle locale the reason messages are written in (`ja`).
+    pub locale: Arc<str>,
 }
 
 /// The answer to a plan-change request.
@@ -142,4 +144,7 @@ pub struct PlanChangeDecision {
     pub reasons: Vec<Reason>,
     /// Provenance.
     pub meta: DecisionMeta,
+    /// Reported metrics the bundle's catalogue does not declare, sorted
+    /// (a typo, `user` for `users`, shows here); empty when it declares none.
+    pub unknown_metrics: Vec<String>,
 }

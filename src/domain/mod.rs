@@ -5,6 +5,7 @@ mod decision;
 mod enum_input;
 mod ids;
 mod kind;
+mod languages;
 mod money;
 mod payment;
 mod payment_decision;
@@ -17,6 +18,7 @@ pub use decision::{
 pub use enum_input::EnumInput;
 pub use ids::{IdError, ReasonCode, RuleId};
 pub use kind::{Answer, DecisionKind};
+pub use languages::Languages;
 pub use money::{Currency, Money};
 pub use payment::{
     AutoCharge, ChargeFunding, ChargeFundingInput, HealthIndex, MethodInput, MethodStatus,

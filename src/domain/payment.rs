@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use jiff::Timestamp;
 
-use super::{Currency, EnumInput, Money, Violations};
+use super::{Currency, EnumInput, Languages, Money, Violations};
 
 /// The kind of a payment method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,6 +158,10 @@ pub struct WalletInput {
     pub as_of: Option<Timestamp>,
     /// Whether to trace every rule.
     pub explain: bool,
+    /// The request's `locale` field: a BCP 47 tag, or empty.
+    pub locale: String,
+    /// The call's `accept-language`, used when `locale` is empty.
+    pub accept_language: Languages,
 }
 
 /// The validated parts both payment requests share.
@@ -177,6 +181,8 @@ pub struct Wallet {
     pub as_of: Timestamp,
     /// Whether to trace every rule.
     pub explain: bool,
+    /// The caller's languages, for reason messages.
+    pub languages: Languages,
 }
 
 impl Wallet {
@@ -242,6 +248,7 @@ impl Wallet {
                 format!("`{source}` names no listed method"),
             );
         }
+        let languages = Languages::field(bad, "locale", &input.locale).or(&input.accept_language);
         bad.is_empty().then(|| Self {
             user_id: input.user_id,
             merchant_id: input.merchant_id,
@@ -250,6 +257,7 @@ impl Wallet {
             attributes: input.attributes,
             as_of: input.as_of.unwrap_or(now),
             explain: input.explain,
+            languages,
         })
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use jiff::{Timestamp, tz::TimeZone};
 
-use super::{EnumInput, Violations};
+use super::{EnumInput, Languages, Violations};
 
 /// Who asks for a plan change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,6 +145,10 @@ pub struct PlanChangeInput {
     pub as_of: Option<Timestamp>,
     /// Whether to trace every rule.
     pub explain: bool,
+    /// The request's `locale` field: a BCP 47 tag, or empty.
+    pub locale: String,
+    /// The call's `accept-language`, used when `locale` is empty.
+    pub accept_language: Languages,
 }
 
 /// A billing calendar as the caller sent it.
@@ -185,6 +189,8 @@ pub struct PlanChange {
     pub as_of: Timestamp,
     /// Whether to trace every rule.
     pub explain: bool,
+    /// The caller's languages, for reason messages.
+    pub languages: Languages,
 }
 
 impl PlanChange {
@@ -211,6 +217,8 @@ impl PlanChange {
         check_metrics(&mut bad, "period_usage", &input.period_usage);
         let as_of = input.as_of.unwrap_or(now);
         let billing = parse_billing(&mut bad, input.billing, as_of);
+        let languages =
+            Languages::field(&mut bad, "locale", &input.locale).or(&input.accept_language);
 
         match (role, billing) {
             (Some(role), Some(billing)) if bad.is_empty() => Ok(Self {
@@ -227,6 +235,7 @@ impl PlanChange {
                 attributes: input.attributes,
                 as_of,
                 explain: input.explain,
+                languages,
             }),
             _ => Err(bad),
         }

@@ -1,7 +1,8 @@
 //! Why a request gets no decision at all: the deciding rule needs a fact
-//! the request did not send. Not a deny: the caller fixes the request.
+//! the request did not send, or the request contradicts what the bundle
+//! declares. Not a deny: the caller fixes the request.
 
-use crate::domain::RuleId;
+use crate::domain::{RuleId, Violations};
 
 /// A request that cannot be decided as sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +18,11 @@ pub enum DecideError {
         /// What the rule needs and why, naming the rule.
         description: String,
     },
+    /// The request is well formed but contradicts the bundle's
+    /// declarations (a period metric sent in `usage`): gRPC
+    /// `INVALID_ARGUMENT` naming every such field, like any bad input.
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
 }
 
 impl DecideError {
@@ -25,20 +31,24 @@ impl DecideError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::MissingFact { .. } => "MISSING_BILLING_FACT",
+            Self::Invalid(_) => "INVALID_ARGUMENT",
         }
     }
 
-    /// The missing field (the violation's `subject`).
-    pub fn subject(&self) -> &'static str {
+    /// The missing field (the violation's `subject`); `None` for an
+    /// invalid request, whose fields are its violations.
+    pub fn subject(&self) -> Option<&'static str> {
         match self {
-            Self::MissingFact { subject, .. } => subject,
+            Self::MissingFact { subject, .. } => Some(subject),
+            Self::Invalid(_) => None,
         }
     }
 
     /// What failed, naming the rule (the violation's `description`).
-    pub fn description(&self) -> &str {
+    pub fn description(&self) -> String {
         match self {
-            Self::MissingFact { description, .. } => description,
+            Self::MissingFact { description, .. } => description.clone(),
+            Self::Invalid(violations) => violations.to_string(),
         }
     }
 }

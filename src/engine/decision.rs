@@ -59,4 +59,10 @@ pub trait DecisionType {
         let _ = want;
         None
     }
+    /// The fields a test expects the request to be refused for, in order
+    /// (`want: { invalid: [...] }`), when the bundle's declarations refuse it.
+    fn invalid_fields(want: &Self::Want) -> Option<&[String]> {
+        let _ = want;
+        None
+    }
 }

@@ -5,9 +5,12 @@
 use std::{cell::OnceCell, sync::Arc};
 
 use super::{error::EvalError, native, text};
-use crate::bundle::{
-    Expr,
-    facts::{self, Context, Facts, Table, V, item::Item},
+use crate::{
+    bundle::{
+        BundleLocale, Expr,
+        facts::{self, Context, Facts, Table, V, item::Item},
+    },
+    domain::Currency,
 };
 
 /// One decision's facts and the interpreter's activation of them.
@@ -15,17 +18,25 @@ pub struct Decision<'a, 'b, C: Context> {
     table: Table<C>,
     ctx: &'a C::Of<'b>,
     env: &'a Arc<cel::Env>,
+    locale: &'a BundleLocale,
     activation: OnceCell<cel::Context<'static, 'static>>,
 }
 
 impl<'a, 'b, C: Context> Decision<'a, 'b, C> {
     /// The facts of `table` read from `ctx`; `env` is the bundle's CEL
-    /// environment, for expressions the native evaluator does not cover.
-    pub fn new(table: Table<C>, ctx: &'a C::Of<'b>, env: &'a Arc<cel::Env>) -> Self {
+    /// environment, for expressions the native evaluator does not cover;
+    /// `locale` the one its messages are written in.
+    pub fn new(
+        table: Table<C>,
+        ctx: &'a C::Of<'b>,
+        env: &'a Arc<cel::Env>,
+        locale: &'a BundleLocale,
+    ) -> Self {
         Self {
             table,
             ctx,
             env,
+            locale,
             activation: OnceCell::new(),
         }
     }
@@ -64,6 +75,11 @@ pub struct Env<'e, 'b, C: Context> {
 }
 
 impl<C: Context> Env<'_, '_, C> {
+    /// The locale the decision's messages are written in.
+    pub fn locale(&self) -> &BundleLocale {
+        self.decision.locale
+    }
+
     /// Evaluates a condition to a bool.
     pub fn condition(&self, expr: &Expr) -> Result<bool, EvalError> {
         if let Some(node) = &expr.native {
@@ -95,6 +111,61 @@ impl<C: Context> Env<'_, '_, C> {
         Ok(())
     }
 
+    /// Evaluates `amount` (an int of minor units) and `currency` (an ISO
+    /// 4217 code) and writes the money as the decision's locale does.
+    pub fn money(&self, amount: &Expr, currency: &Expr, out: &mut String) -> Result<(), EvalError> {
+        let minor = match self.value(amount)? {
+            Value::Int(i) => i,
+            other => {
+                return Err(EvalError::Money(format!(
+                    "the amount is of type `{}`, not an int of minor units",
+                    other.type_name()
+                )));
+            }
+        };
+        let currency = match self.value(currency)? {
+            Value::Str(code) => Currency::parse(&code).ok_or_else(|| {
+                EvalError::Money(format!("`{code}` is not an ISO 4217 currency code"))
+            })?,
+            other => {
+                return Err(EvalError::Money(format!(
+                    "the currency is of type `{}`, not an ISO 4217 code",
+                    other.type_name()
+                )));
+            }
+        };
+        out.push_str(&self.decision.locale.money(minor, currency));
+        Ok(())
+    }
+
+    /// An int or a string, whichever evaluator runs.
+    fn value(&self, expr: &Expr) -> Result<Value, EvalError> {
+        if let Some(node) = &expr.native {
+            return Ok(match native::eval(node, &self.facts)? {
+                V::Int(i) => Value::Int(i),
+                V::UInt(u) => i64::try_from(u).map_or(Value::Other("uint".to_owned()), Value::Int),
+                V::Str(s) => Value::Str(s.into_owned()),
+                other => Value::Other(other.type_name().to_owned()),
+            });
+        }
+        let v = self
+            .interpret(expr)
+            .map_err(|e| EvalError::Interpreter(Box::new(e)))?;
+        Ok(match v {
+            cel::Value::Int(i) => Value::Int(i),
+            cel::Value::UInt(u) => {
+                i64::try_from(u).map_or(Value::Other("uint".to_owned()), Value::Int)
+            }
+            cel::Value::String(s) => Value::Str(s.to_string()),
+            // Named as the native evaluator names them, so a message reads
+            // the same whichever evaluator ran.
+            cel::Value::Float(_) => Value::Other("double".to_owned()),
+            cel::Value::Bool(_) => Value::Other("bool".to_owned()),
+            cel::Value::Null => Value::Other("null_type".to_owned()),
+            other => Value::Other(other.type_of().to_string()),
+        })
+    }
+
     fn interpret(&self, expr: &Expr) -> Result<cel::Value, cel::ExecutionError> {
         let activation = self.decision.activation();
         let Some(item) = self.facts.item else {
@@ -103,5 +174,24 @@ impl<C: Context> Env<'_, '_, C> {
         let mut scope = activation.new_inner_scope();
         facts::cel::add_item(&mut scope, item);
         expr.program.execute(&scope)
+    }
+}
+
+/// What a `money(...)` hole's parts evaluated to.
+enum Value {
+    Int(i64),
+    Str(String),
+    /// Any other type, by its CEL name.
+    Other(String),
+}
+
+impl Value {
+    /// The CEL type name, for messages.
+    fn type_name(&self) -> &str {
+        match self {
+            Self::Int(_) => "int",
+            Self::Str(_) => "string",
+            Self::Other(t) => t,
+        }
     }
 }

@@ -65,6 +65,10 @@ pub enum EvalError {
     /// behind the bundle's limits, which no compiled bundle reaches.
     #[error("expression nests deeper than {0} levels")]
     TooDeep(usize),
+    /// A `money(...)` hole whose amount is not an int of minor units, or
+    /// whose currency is not an ISO 4217 code.
+    #[error("money: {0}")]
+    Money(String),
     /// A condition whose value is not a bool.
     #[error("condition returned `{0}`, not a bool")]
     NotABool(String),

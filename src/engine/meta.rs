@@ -3,15 +3,17 @@
 use jiff::Timestamp;
 
 use crate::{
-    bundle::CompiledBundle,
+    bundle::{BundleLocale, CompiledBundle},
     domain::{DecisionId, DecisionMeta, RuleTrace},
 };
 
-/// Provenance for a decision made now with `bundle`.
+/// Provenance for a decision made now with `bundle`, its messages written
+/// in `locale`.
 pub fn meta(
     bundle: &CompiledBundle,
     evaluated_at: Timestamp,
     trace: Vec<RuleTrace>,
+    locale: &BundleLocale,
 ) -> DecisionMeta {
     DecisionMeta {
         decision_id: DecisionId::generate(),
@@ -20,5 +22,6 @@ pub fn meta(
         bundle_digest: bundle.digest.clone(),
         evaluated_at,
         trace,
+        locale: locale.tag.clone(),
     }
 }

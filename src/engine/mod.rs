@@ -32,6 +32,11 @@
 //!    an allow nor a deny: the policy was never asked about that calendar.
 //!    A timing never takes effect before `as_of`: a commitment end or a
 //!    schedule already past takes effect at `as_of`.
+//! 7. **Declarations are checked first.** A plan-change request that sends a
+//!    metric the bundle declares in the other map (a `period` metric in
+//!    `usage`) is not evaluated at all: [`DecideError::Invalid`] names each
+//!    such field (gRPC `INVALID_ARGUMENT`). Metrics the bundle does not
+//!    declare are no error; the decision lists them as `unknown_metrics`.
 //!
 //! The deny effect is spelt `deny` for plan changes and links and `decline`
 //! for funding; the deciding effects are `allow` (with a timing), `link` and

@@ -14,8 +14,12 @@ pub fn reason<A, C: Context>(
     env: &Env<'_, '_, C>,
     mut details: BTreeMap<String, String>,
 ) -> Result<Reason, EvalError> {
-    let message =
-        template(&rule.reason.message, env).map_err(|e| EvalError::Message(Box::new(e)))?;
+    let index = env.locale().index;
+    // Compiled with one template per declared locale, so always present.
+    let message = match rule.reason.message.get(index) {
+        Some(t) => template(t, env).map_err(|e| EvalError::Message(Box::new(e)))?,
+        None => String::new(),
+    };
     for (key, t) in &rule.reason.details {
         let value = template(t, env).map_err(|error| EvalError::Detail {
             key: key.clone(),
@@ -40,6 +44,13 @@ fn template<C: Context>(t: &Template, env: &Env<'_, '_, C>) -> Result<String, Ev
                 hole: e.source.clone(),
                 error: Box::new(error),
             })?,
+            Part::Money { amount, currency } => {
+                env.money(amount, currency, &mut out)
+                    .map_err(|error| EvalError::Hole {
+                        hole: format!("{} | money({})", amount.source, currency.source),
+                        error: Box::new(error),
+                    })?
+            }
         }
     }
     Ok(out)

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use super::{ChargeFundingType, DecisionType, PaymentLinkType, PlanChangeType, codes};
+use super::{ChargeFundingType, DecideError, DecisionType, PaymentLinkType, PlanChangeType, codes};
 use crate::{
     bundle::{BundleError, BundleErrors, BundleFiles, CompiledBundle, Phase, TestCase},
     domain::{Answer as _, FundingStep, RuleTrace},
@@ -175,7 +175,18 @@ fn check<T: DecisionType>(bundle: &CompiledBundle, test: &TestCase) -> Option<Op
     };
     let decision = match (T::decide(bundle, &req), T::missing_fact(want)) {
         (Ok(decision), _) => decision,
-        (Err(e), Some(subject)) if e.subject() == subject => return Some(None),
+        (Err(DecideError::Invalid(v)), _) => {
+            let got: Vec<&str> = v.iter().map(|v| v.field.as_str()).collect();
+            return Some(match T::invalid_fields(want) {
+                Some(fields) if *fields == got => None,
+                Some(fields) => Some(format!(
+                    "want an invalid request ({}), got: {v}",
+                    fields.join(", ")
+                )),
+                None => Some(format!("invalid request: {v}")),
+            });
+        }
+        (Err(e), Some(subject)) if e.subject() == Some(subject) => return Some(None),
         (Err(e), Some(subject)) => {
             return Some(Some(format!(
                 "want a precondition failure for `{subject}`, got: {e}"
@@ -199,10 +210,17 @@ fn check<T: DecisionType>(bundle: &CompiledBundle, test: &TestCase) -> Option<Op
     if let Some(m) = mismatch {
         return Some(Some(format!("{m}, {got}")));
     }
-    Some(match &test.want.reasons {
-        Some(want) if *want != codes_got => {
-            Some(format!("want reasons [{}], {got}", want.join(", ")))
-        }
+    if let Some(want) = &test.want.reasons
+        && *want != codes_got
+    {
+        return Some(Some(format!("want reasons [{}], {got}", want.join(", "))));
+    }
+    let messages: Vec<&str> = reasons.iter().map(|r| r.message.as_str()).collect();
+    Some(match &test.want.messages {
+        Some(want) if *want != messages => Some(format!(
+            "want messages {want:?}, got {messages:?} (locale `{}`)",
+            decision.meta().locale
+        )),
         _ => None,
     })
 }

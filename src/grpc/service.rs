@@ -20,7 +20,7 @@ use super::{
 use crate::{
     bundle::CompiledBundle,
     decision_log::{CallContext, Decided, DecisionLog, Logged, Record, event},
-    domain::Violations,
+    domain::{Languages, Violations},
     engine::{ChargeFundingType, DecideError, DecisionType as _, PaymentLinkType, PlanChangeType},
     live::LiveBundle,
     telemetry::{
@@ -57,9 +57,10 @@ impl Decisions {
         (T::Request, T::Decision): Logged + 'static,
     {
         let context = self.context(&request);
+        let accept = accept_language(request.metadata());
         let now = Timestamp::now();
         let (req, decision, eval) =
-            self.evaluate(request.into_inner(), now, T::convert, T::decide)?;
+            self.evaluate(request.into_inner(), now, &accept, T::convert, T::decide)?;
         let reply = T::PbDecision::from(&decision);
         self.record(context, now, eval, || T::logged(Box::new((req, decision))))
             .await;
@@ -73,7 +74,8 @@ impl Decisions {
         &self,
         message: P,
         now: Timestamp,
-        parse: fn(P, Timestamp) -> Result<Req, Violations>,
+        accept: &Languages,
+        parse: fn(P, Timestamp, &Languages) -> Result<Req, Violations>,
         decide: fn(&CompiledBundle, &Req) -> Result<Dec, DecideError>,
     ) -> Result<(Req, Dec, Duration), RequestError>
     where
@@ -82,7 +84,7 @@ impl Decisions {
     {
         let active = self.live.snapshot().ok_or(RequestError::NoBundle)?;
         message.check(&self.limits)?;
-        let req = parse(message, now)?;
+        let req = parse(message, now, accept)?;
         let started = Instant::now();
         let decided = decide(&active.bundle, &req);
         let eval = started.elapsed();
@@ -93,7 +95,9 @@ impl Decisions {
             }
             // No decision: counted apart, never as a deny, and not logged.
             Err(e) => {
-                self.metrics.precondition_failed(Dec::KIND, e.subject());
+                if let Some(subject) = e.subject() {
+                    self.metrics.precondition_failed(Dec::KIND, subject);
+                }
                 Err(e.into())
             }
         }
@@ -104,12 +108,14 @@ impl Decisions {
         &self,
         index: u64,
         context: &CallContext,
+        accept: &Languages,
         request: pb::PlanChangeRequest,
     ) -> pb::PlanChangeResult {
         let now = Timestamp::now();
         let decided = self.evaluate(
             request,
             now,
+            accept,
             PlanChangeType::convert,
             PlanChangeType::decide,
         );
@@ -176,6 +182,22 @@ impl Decisions {
     }
 }
 
+/// The call's `accept-language` metadata as languages by preference. A
+/// malformed value (not ASCII, or not RFC 9110's list of language ranges
+/// with weights) is ignored, as if absent: the bundle's default locale
+/// answers, and a caller's decision does not fail over a header a proxy
+/// may have added.
+fn accept_language(metadata: &tonic::metadata::MetadataMap) -> Languages {
+    let mut values = Vec::new();
+    for value in metadata.get_all("accept-language") {
+        match value.to_str() {
+            Ok(v) => values.push(v),
+            Err(_) => return Languages::default(),
+        }
+    }
+    Languages::accept_language(&values.join(",")).unwrap_or_default()
+}
+
 #[tonic::async_trait]
 impl pb::decision_service_server::DecisionService for Decisions {
     type DecidePlanChangesStream = PlanChangeResults;
@@ -186,6 +208,7 @@ impl pb::decision_service_server::DecisionService for Decisions {
     ) -> Result<Response<Self::DecidePlanChangesStream>, Status> {
         let this = self.clone();
         let context = Arc::new(self.context(&request));
+        let accept = Arc::new(accept_language(request.metadata()));
         // The stream is polled inside the call's span, so the span lasts
         // until the last response; each item gets a child span with its own
         // decision.
@@ -193,13 +216,14 @@ impl pb::decision_service_server::DecisionService for Decisions {
         let parent = call.clone();
         let mut index = 0u64;
         let results = request.into_inner().then(move |message| {
-            let (this, context, at) = (this.clone(), context.clone(), index);
+            let (this, context, accept, at) =
+                (this.clone(), context.clone(), accept.clone(), index);
             let span = trace::decision_span(&parent, at);
             index += 1;
             async move {
                 // A transport error ends the stream; a bad request does not.
                 let request = message?;
-                Ok(this.decide_one(at, &context, request).await)
+                Ok(this.decide_one(at, &context, &accept, request).await)
             }
             .instrument(span)
         });

@@ -25,7 +25,10 @@ pub enum RequestError {
 
 impl From<DecideError> for RequestError {
     fn from(e: DecideError) -> Self {
-        Self::Precondition(e)
+        match e {
+            DecideError::Invalid(violations) => Self::Invalid(violations),
+            e @ DecideError::MissingFact { .. } => Self::Precondition(e),
+        }
     }
 }
 
@@ -54,7 +57,7 @@ impl From<RequestError> for Status {
                 e.to_string(),
                 ErrorDetails::with_precondition_failure_violation(
                     failure.kind(),
-                    failure.subject(),
+                    failure.subject().unwrap_or_default(),
                     failure.description(),
                 ),
             ),

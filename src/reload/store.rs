@@ -115,7 +115,7 @@ impl BundleStore {
                     from_cache = status.from_cache,
                     "bundle activated"
                 );
-                for warning in &active.bundle.warnings {
+                for warning in &active.bundle.warnings_at(attempt_at) {
                     tracing::warn!(revision = %revision, "bundle warning: {warning}");
                 }
                 self.active.store(Some(Arc::new(active)));
@@ -292,9 +292,22 @@ mod tests {
         let rule = "plan_change_rules:\n  - { id: r, when: \"request.nope\", effect: deny, reason: { code: X, message: x } }\n";
         std::fs::write(dir.path().join("plan_change.yaml"), rule).unwrap();
         assert_eq!(store.reload().unwrap_err().kind(), Compile);
-        // A bundle that compiles but fails its own tests.
-        let deny_all =
+        // The demo declares `en` and `ja`: a message in English alone does
+        // not compile, and the last good bundle keeps serving.
+        let english_only =
             "plan_change_rules:\n  - { id: r, effect: deny, reason: { code: X, message: x } }\n";
+        std::fs::write(dir.path().join("plan_change.yaml"), english_only).unwrap();
+        let error = store.reload().unwrap_err();
+        assert_eq!(error.kind(), Compile);
+        assert!(
+            error.to_string().contains("plan_change.yaml:2:")
+                && error
+                    .to_string()
+                    .contains("rule `r`: reason message: no `ja` message"),
+            "{error}"
+        );
+        // A bundle that compiles but fails its own tests.
+        let deny_all = "plan_change_rules:\n  - { id: r, effect: deny, reason: { code: X, message: { en: x, ja: x } } }\n";
         std::fs::write(dir.path().join("plan_change.yaml"), deny_all).unwrap();
         assert_eq!(store.reload().unwrap_err().kind(), Test);
         let failures = store.reload_counts().failures;
@@ -303,7 +316,7 @@ mod tests {
             [
                 (Fetch, 0),
                 (Parse, 1),
-                (Compile, 1),
+                (Compile, 2),
                 (Test, 1),
                 (Signature, 0)
             ]

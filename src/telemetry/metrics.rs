@@ -423,7 +423,9 @@ mod tests {
                 bundle_digest: Arc::from("d"),
                 evaluated_at: jiff::Timestamp::UNIX_EPOCH,
                 trace: Vec::new(),
+                locale: Arc::from("en"),
             },
+            unknown_metrics: Vec::new(),
         }
     }
 

@@ -40,7 +40,7 @@ async fn a_charge_funding_decision_arrives_intact() {
         [reason(
             "AUTO_CHARGE_TOP_UP",
             "auto-charge-top-up",
-            "top up the user's preset 2500 from `card-1` for the shortfall of 2500",
+            "top up the user's preset JPY 2,500 from `card-1` for the shortfall of JPY 2,500",
             &[],
         )]
     );
@@ -153,7 +153,7 @@ async fn a_decline_for_an_inactive_auto_charge_source_arrives_with_its_details()
         reason(
             "AUTO_CHARGE_SOURCE_INACTIVE",
             "top-up-source-inactive",
-            "the balance lacks 2500 JPY; auto-charge draws on `card-1`, which is SUSPENDED, \
+            "the balance lacks JPY 2,500; auto-charge draws on `card-1`, which is SUSPENDED, \
              and no preset fallback `video-stream` accepts can pay",
             &[
                 ("source_method_id", "card-1"),

@@ -57,6 +57,7 @@ async fn every_plan_change_field_reaches_the_rules() {
         attributes: [("channel".to_owned(), "web".to_owned())].into(),
         as_of: Some(ts("2026-03-10T09:00:00.123456789Z")),
         explain: true,
+        locale: "ja-JP".to_owned(),
     };
     server.decide(every).await;
     // Unset: no requester id, no usage, no billing, no attributes; an

@@ -162,7 +162,7 @@ async fn without_a_split_the_fallback_pays_the_whole_charge() {
     assert_funding(&d, Approve, &steps, &["FALLBACK_METHOD_USED"]);
     assert_eq!(
         d.reasons[0].message,
-        "pay with the preset fallback `bank-1` for the whole charge"
+        "pay the whole charge of JPY 3,000 with the preset fallback `bank-1`"
     );
 }
 
@@ -210,7 +210,7 @@ async fn a_default_merchant_profile_decides_for_unlisted_merchants() {
     assert_eq!(
         d.reasons[0].message,
         "`bookshop` accepts none of the user's other methods; add one it accepts \
-         ([BANK_ACCOUNT]) or enable auto-charge of at least 2000 JPY"
+         ([BANK_ACCOUNT]) or enable auto-charge of at least JPY 2,000"
     );
     // A funding decision by the profile: no fallback it accepts.
     let d = server.decide(charge()).await;

@@ -46,7 +46,7 @@ async fn a_payment_link_decision_arrives_intact() {
             "PAYMENT_METHOD_INACTIVE",
             "accepted-method-inactive",
             "`card-1` (CREDIT_CARD) is EXPIRED; reactivate it, or enable auto-charge of \
-             at least 1000 JPY",
+             at least JPY 1,000",
             &[
                 ("method_id", "card-1"),
                 ("type", "CREDIT_CARD"),

@@ -7,7 +7,7 @@ use tollgate::grpc::pb::{self, EffectiveTiming, RequesterRole, Verdict};
 
 use crate::support::{
     AFTER_ALLOW, AFTER_DENY, AS_OF, OUT_OF_SCOPE, Server, assert_provenance, metrics, reason,
-    request, requester, rfc3339, trace, ts,
+    request, rfc3339, trace, ts,
 };
 
 #[tokio::test]
@@ -54,6 +54,15 @@ async fn a_plan_change_decision_arrives_intact() {
             ("unknown-source-plan", "deny", false, false, ""),
             ("unknown-target-plan", "deny", false, false, ""),
             ("reseller-contract-only", "deny", false, false, OUT_OF_SCOPE),
+            ("unknown-reseller", "deny", false, false, OUT_OF_SCOPE),
+            ("outside-reseller-plans", "deny", false, false, OUT_OF_SCOPE),
+            (
+                "outside-reseller-directions",
+                "deny",
+                false,
+                false,
+                OUT_OF_SCOPE
+            ),
             ("tenant-contract-only", "deny", false, false, ""),
             ("usage-within-target-limits", "deny", false, false, ""),
             ("downgrade-usage-reported", "deny", false, false, ""),
@@ -77,7 +86,10 @@ async fn a_plan_change_decision_arrives_intact() {
     // tests/cases/plan_change/reseller_off_contract_only_over_limits.yaml,
     // to `standard` and explained.
     let mut req = request("enterprise", "standard");
-    req.requester = requester(RequesterRole::Reseller);
+    req.requester = Some(pb::Requester {
+        role: RequesterRole::Reseller.into(),
+        id: "reseller-7".to_owned(),
+    });
     req.usage = metrics(&[("users", 120.0)]);
     req.explain = true;
     let d = server.decide(req).await;

@@ -59,6 +59,7 @@ fn plan_change(
         attributes: strings(&[("channel", "self-service"), ("region", "jp")]),
         as_of: ts(AS_OF),
         explain: false,
+        locale: String::new(),
     }
 }
 
@@ -116,7 +117,7 @@ pub fn plan_changes() -> Vec<pb::PlanChangeRequest> {
         plan_change(
             "t-40113",
             ("premium", "enterprise"),
-            (Reseller, "reseller-12"),
+            (Reseller, "reseller-7"),
             (420.0, 900.0, 900_000.0),
             None,
         ),
@@ -225,6 +226,7 @@ pub fn payment_links() -> Vec<pb::PaymentLinkRequest> {
                 attributes: strings(&[("app_version", "8.14.2"), ("platform", "ios")]),
                 as_of: ts(AS_OF),
                 explain: false,
+                locale: String::new(),
             },
         )
         .collect()
@@ -265,6 +267,7 @@ pub fn charge_fundings() -> Vec<pb::ChargeFundingRequest> {
                 attributes: strings(&[("order_id", "ord-7f3a9c"), ("platform", "android")]),
                 as_of: ts(AS_OF),
                 explain: false,
+                locale: String::new(),
             },
         )
         .collect()

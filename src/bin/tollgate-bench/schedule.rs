@@ -10,6 +10,7 @@ use prost::Message as _;
 use tonic::codegen::http::uri::PathAndQuery;
 
 use tollgate::{
+    domain::Languages,
     engine,
     grpc::{convert, pb},
     reload::BundleSource,
@@ -97,7 +98,10 @@ pub fn sizes(rpc: Rpc) -> anyhow::Result<Vec<(usize, usize)>> {
             .into_iter()
             .map(|r| {
                 let len = r.encoded_len();
-                let d = engine::decide_plan_change(&bundle, &convert::plan_change(r, now)?)?;
+                let d = engine::decide_plan_change(
+                    &bundle,
+                    &convert::plan_change(r, now, &Languages::default())?,
+                )?;
                 Ok((len, pb::PlanChangeDecision::from(&d).encoded_len()))
             })
             .collect(),
@@ -105,7 +109,10 @@ pub fn sizes(rpc: Rpc) -> anyhow::Result<Vec<(usize, usize)>> {
             .into_iter()
             .map(|r| {
                 let len = r.encoded_len();
-                let d = engine::decide_payment_link(&bundle, &convert::payment_link(r, now)?);
+                let d = engine::decide_payment_link(
+                    &bundle,
+                    &convert::payment_link(r, now, &Languages::default())?,
+                );
                 Ok((len, pb::PaymentLinkDecision::from(&d).encoded_len()))
             })
             .collect(),
@@ -113,7 +120,10 @@ pub fn sizes(rpc: Rpc) -> anyhow::Result<Vec<(usize, usize)>> {
             .into_iter()
             .map(|r| {
                 let len = r.encoded_len();
-                let d = engine::decide_charge_funding(&bundle, &convert::charge_funding(r, now)?);
+                let d = engine::decide_charge_funding(
+                    &bundle,
+                    &convert::charge_funding(r, now, &Languages::default())?,
+                );
                 Ok((len, pb::ChargeFundingDecision::from(&d).encoded_len()))
             })
             .collect(),
@@ -226,7 +236,11 @@ mod tests {
         let denied = requests::plan_changes()
             .into_iter()
             .map(|r| {
-                engine::decide_plan_change(&bundle, &convert::plan_change(r, now).unwrap()).unwrap()
+                engine::decide_plan_change(
+                    &bundle,
+                    &convert::plan_change(r, now, &Languages::default()).unwrap(),
+                )
+                .unwrap()
             })
             .map(|d| pb::PlanChangeDecision::from(&d))
             .filter(|d| d.verdict() == pb::Verdict::Deny)

@@ -1,9 +1,11 @@
 //! The facts of a `for_each` item: one limit or quota of a plan, with the
-//! request's value for it. Declared once, like every other fact.
+//! request's value for it and the metric's declaration. Declared once, like
+//! every other fact.
 
 use std::collections::BTreeMap;
 
 use super::{Context, Fact, Ty, V};
+use crate::bundle::{Metric, Metrics};
 
 /// One item of a `for_each` collection.
 pub struct Item<'a> {
@@ -13,6 +15,8 @@ pub struct Item<'a> {
     pub limit: f64,
     /// The request's value, when reported.
     pub current: Option<f64>,
+    /// The metric's declaration, when the catalogue declares it.
+    pub declared: Option<&'a Metric>,
 }
 
 /// The context family of item facts.
@@ -45,6 +49,18 @@ pub static FACTS: &[Fact<ItemCtx>] = &[
         "whether the request reported the metric",
         |i| Some(V::Bool(i.current.is_some())),
     ),
+    Fact::new(
+        "unit",
+        Ty::Str,
+        "the metric's declared unit; empty when it has none",
+        |i| Some(V::str(i.declared.map_or("", |m| m.unit.as_str()))),
+    ),
+    Fact::new(
+        "display_name",
+        Ty::Str,
+        "the metric's declared display name (the one name, else `en`, else the first); the metric id when none",
+        |i| Some(V::str(i.declared.map_or(i.metric, |m| m.display_name("")))),
+    ),
 ];
 
 /// The items of a `for_each` collection: a plan's limits or quotas, each
@@ -52,14 +68,21 @@ pub static FACTS: &[Fact<ItemCtx>] = &[
 pub struct Items<'a> {
     limits: std::collections::btree_map::Iter<'a, String, f64>,
     values: Option<&'a BTreeMap<String, f64>>,
+    metrics: Option<&'a Metrics>,
 }
 
 impl<'a> Items<'a> {
-    /// `limits`, each paired with its value in `values`.
-    pub fn new(limits: &'a BTreeMap<String, f64>, values: &'a BTreeMap<String, f64>) -> Self {
+    /// `limits`, each paired with its value in `values` and its declaration
+    /// in `metrics`.
+    pub fn new(
+        limits: &'a BTreeMap<String, f64>,
+        values: &'a BTreeMap<String, f64>,
+        metrics: &'a Metrics,
+    ) -> Self {
         Self {
             limits: limits.iter(),
             values: Some(values),
+            metrics: Some(metrics),
         }
     }
 
@@ -69,6 +92,7 @@ impl<'a> Items<'a> {
         Self {
             limits: EMPTY.iter(),
             values: None,
+            metrics: None,
         }
     }
 }
@@ -82,6 +106,7 @@ impl<'a> Iterator for Items<'a> {
             metric,
             limit: *limit,
             current: self.values.and_then(|v| v.get(metric).copied()),
+            declared: self.metrics.and_then(|m| m.get(metric)),
         })
     }
 }

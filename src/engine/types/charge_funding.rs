@@ -94,6 +94,7 @@ pub fn decide_charge_funding(
     req: &ChargeFunding,
 ) -> ChargeFundingDecision {
     let wallet = &req.wallet;
+    let locale = bundle.locales.pick(&wallet.languages);
     let decline = |reasons, meta| ChargeFundingDecision {
         outcome: FundingOutcome::Decline,
         steps: Vec::new(),
@@ -103,21 +104,21 @@ pub fn decide_charge_funding(
     };
     let Some((merchant, default_profile)) = bundle.merchants.get(&wallet.merchant_id) else {
         let trace = unknown_merchant_trace(&bundle.charge_funding.rules, wallet.explain);
-        let meta = meta::meta(bundle, wallet.as_of, trace);
+        let meta = meta::meta(bundle, wallet.as_of, trace, locale);
         return decline(vec![unknown_merchant(&wallet.merchant_id)], meta);
     };
     let mut ctx = PaymentCtx::new(wallet, merchant, default_profile);
     let charge = Charge::new(req, ctx.view.balance_usable);
     let shortfall = charge.shortfall;
     ctx.charge = Some(charge);
-    let facts = Decision::new(facts::FUNDING, &ctx, &bundle.env);
+    let facts = Decision::new(facts::FUNDING, &ctx, &bundle.env, locale);
     let combined = combine::combine::<ChargeFundingType>(
         &bundle.charge_funding,
         &wallet.merchant_id,
         &facts,
         wallet.explain,
     );
-    let meta = meta::meta(bundle, wallet.as_of, combined.trace);
+    let meta = meta::meta(bundle, wallet.as_of, combined.trace, locale);
     // Which fallbacks could not serve is worth saying only when the balance
     // is short in the merchant's own currency: across currencies there is no
     // shortfall to cover.

@@ -88,6 +88,7 @@ impl DecisionType for PaymentLinkType {
 /// Decides whether `req`'s wallet may link to its merchant under `bundle`.
 pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> PaymentLinkDecision {
     let wallet = &req.wallet;
+    let locale = bundle.locales.pick(&wallet.languages);
     let Some((merchant, default_profile)) = bundle.merchants.get(&wallet.merchant_id) else {
         return PaymentLinkDecision {
             outcome: LinkOutcome::Deny,
@@ -97,19 +98,20 @@ pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> Paymen
                 bundle,
                 wallet.as_of,
                 unknown_merchant_trace(&bundle.payment_link.rules, wallet.explain),
+                locale,
             ),
         };
     };
     let mut ctx = PaymentCtx::new(wallet, merchant, default_profile);
     ctx.health = Some((&req.health, req.health_reported));
-    let facts = Decision::new(facts::LINK, &ctx, &bundle.env);
+    let facts = Decision::new(facts::LINK, &ctx, &bundle.env, locale);
     let combined = combine::combine::<PaymentLinkType>(
         &bundle.payment_link,
         &wallet.merchant_id,
         &facts,
         wallet.explain,
     );
-    let meta = meta::meta(bundle, wallet.as_of, combined.trace);
+    let meta = meta::meta(bundle, wallet.as_of, combined.trace, locale);
     let (outcome, required_actions, reasons) = if !combined.denies.is_empty() {
         (LinkOutcome::Deny, Vec::new(), combined.denies)
     } else {

@@ -115,6 +115,7 @@ pub(super) fn meta(m: &DecisionMeta) -> pb::DecisionMeta {
         trace: m.trace.iter().map(trace).collect(),
         bundle_name: m.bundle_name.to_string(),
         evaluated_at: Some(to_proto_timestamp(m.evaluated_at)),
+        locale: m.locale.to_string(),
     }
 }
 
@@ -150,8 +151,8 @@ pub fn request_error(e: &crate::grpc::status::RequestError) -> pb::RequestError 
             field_violations: Vec::new(),
             precondition_violations: vec![pb::PreconditionViolation {
                 r#type: failure.kind().to_owned(),
-                subject: failure.subject().to_owned(),
-                description: failure.description().to_owned(),
+                subject: failure.subject().unwrap_or_default().to_owned(),
+                description: failure.description(),
             }],
         },
         E::NoBundle => pb::RequestError {

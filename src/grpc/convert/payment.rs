@@ -6,9 +6,9 @@ use super::{finish, meta, reason, timestamp};
 use crate::{
     domain::{
         AutoCharge, ChargeFunding, ChargeFundingDecision, ChargeFundingInput, EnumInput,
-        FundingOutcome, FundingSource, HealthIndex, LinkOutcome, MethodInput, MethodStatus,
-        MethodType, PaymentLink, PaymentLinkDecision, PaymentLinkInput, RequiredAction, Violations,
-        WalletInput,
+        FundingOutcome, FundingSource, HealthIndex, Languages, LinkOutcome, MethodInput,
+        MethodStatus, MethodType, PaymentLink, PaymentLinkDecision, PaymentLinkInput,
+        RequiredAction, Violations, WalletInput,
     },
     grpc::pb,
 };
@@ -65,7 +65,7 @@ fn auto_charge(a: Option<pb::AutoCharge>) -> Option<AutoCharge> {
 /// The wallet part of either payment request: both messages name these
 /// fields alike, so one expansion serves both.
 macro_rules! wallet_input {
-    ($req:ident, $bad:ident) => {
+    ($req:ident, $bad:ident, $accept:ident) => {
         WalletInput {
             user_id: $req.user_id,
             merchant_id: $req.merchant_id,
@@ -74,18 +74,22 @@ macro_rules! wallet_input {
             attributes: $req.attributes.into_iter().collect(),
             as_of: timestamp(&mut $bad, "as_of", $req.as_of.as_ref()),
             explain: $req.explain,
+            locale: $req.locale,
+            accept_language: $accept.clone(),
         }
     };
 }
 
-/// Validates a link request; `now` stands in for a missing `as_of`.
+/// Validates a link request; `now` stands in for a missing `as_of`, the
+/// call's `accept` languages for an empty `locale`.
 pub fn payment_link(
     req: pb::PaymentLinkRequest,
     now: Timestamp,
+    accept: &Languages,
 ) -> Result<PaymentLink, Violations> {
     let mut bad = Violations::default();
     let input = PaymentLinkInput {
-        wallet: wallet_input!(req, bad),
+        wallet: wallet_input!(req, bad, accept),
         health: req.health.map(|h| HealthIndex {
             score: h.score,
             signals: h.signals.into_iter().collect(),
@@ -94,14 +98,16 @@ pub fn payment_link(
     finish(bad, PaymentLink::parse(input, now))
 }
 
-/// Validates a funding request; `now` stands in for a missing `as_of`.
+/// Validates a funding request; `now` stands in for a missing `as_of`, the
+/// call's `accept` languages for an empty `locale`.
 pub fn charge_funding(
     req: pb::ChargeFundingRequest,
     now: Timestamp,
+    accept: &Languages,
 ) -> Result<ChargeFunding, Violations> {
     let mut bad = Violations::default();
     let input = ChargeFundingInput {
-        wallet: wallet_input!(req, bad),
+        wallet: wallet_input!(req, bad, accept),
         currency: req.amount.as_ref().map(|a| a.currency.clone()),
         amount_minor: req.amount.as_ref().map_or(0, |a| a.amount_minor),
         balance_minor: req.balance_minor,

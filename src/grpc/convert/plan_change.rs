@@ -5,14 +5,19 @@ use jiff::Timestamp;
 use super::{finish, meta, reason, timestamp, to_proto_timestamp};
 use crate::{
     domain::{
-        BillingInput, EffectiveTiming, EnumInput, PlanChange, PlanChangeDecision, PlanChangeInput,
-        RequesterRole, Verdict, Violations,
+        BillingInput, EffectiveTiming, EnumInput, Languages, PlanChange, PlanChangeDecision,
+        PlanChangeInput, RequesterRole, Verdict, Violations,
     },
     grpc::pb,
 };
 
-/// Validates a plan-change request; `now` stands in for a missing `as_of`.
-pub fn plan_change(req: pb::PlanChangeRequest, now: Timestamp) -> Result<PlanChange, Violations> {
+/// Validates a plan-change request; `now` stands in for a missing `as_of`,
+/// the call's `accept` languages for an empty `locale`.
+pub fn plan_change(
+    req: pb::PlanChangeRequest,
+    now: Timestamp,
+    accept: &Languages,
+) -> Result<PlanChange, Violations> {
     let mut bad = Violations::default();
     let requester = req.requester.unwrap_or_default();
     let billing = req.billing.unwrap_or_default();
@@ -46,6 +51,8 @@ pub fn plan_change(req: pb::PlanChangeRequest, now: Timestamp) -> Result<PlanCha
         attributes: req.attributes.into_iter().collect(),
         as_of: timestamp(&mut bad, "as_of", req.as_of.as_ref()),
         explain: req.explain,
+        locale: req.locale,
+        accept_language: accept.clone(),
     };
     finish(bad, PlanChange::parse(input, now))
 }
@@ -75,6 +82,7 @@ impl From<&PlanChangeDecision> for pb::PlanChangeDecision {
             effective_at: d.effective_at.map(to_proto_timestamp),
             reasons: d.reasons.iter().map(reason).collect(),
             meta: Some(meta(&d.meta)),
+            unknown_metrics: d.unknown_metrics.clone(),
         }
     }
 }

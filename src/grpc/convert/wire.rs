@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use super::{Bounded, payment, plan_change};
 use crate::{
     decision_log::{Decided, Logged},
-    domain::Violations,
+    domain::{Languages, Violations},
     engine::{ChargeFundingType, DecisionType, PaymentLinkType, PlanChangeType},
     grpc::pb,
 };
@@ -22,8 +22,14 @@ pub trait Wire: DecisionType {
     /// The decision message.
     type PbDecision: prost::Message + for<'a> From<&'a Self::Decision>;
 
-    /// Validates a request message, naming every bad field.
-    fn convert(req: Self::PbRequest, now: Timestamp) -> Result<Self::Request, Violations>;
+    /// Validates a request message, naming every bad field; `now` stands
+    /// in for a missing `as_of`, `accept` (the call's `accept-language`)
+    /// for an empty `locale`.
+    fn convert(
+        req: Self::PbRequest,
+        now: Timestamp,
+        accept: &Languages,
+    ) -> Result<Self::Request, Violations>;
     /// The decision-log entry of an answered request.
     fn logged(decided: Box<(Self::Request, Self::Decision)>) -> Decided
     where
@@ -38,8 +44,12 @@ impl Wire for PlanChangeType {
     type PbRequest = pb::PlanChangeRequest;
     type PbDecision = pb::PlanChangeDecision;
 
-    fn convert(req: pb::PlanChangeRequest, now: Timestamp) -> Result<Self::Request, Violations> {
-        plan_change::plan_change(req, now)
+    fn convert(
+        req: pb::PlanChangeRequest,
+        now: Timestamp,
+        accept: &Languages,
+    ) -> Result<Self::Request, Violations> {
+        plan_change::plan_change(req, now, accept)
     }
 }
 
@@ -48,8 +58,12 @@ impl Wire for PaymentLinkType {
     type PbRequest = pb::PaymentLinkRequest;
     type PbDecision = pb::PaymentLinkDecision;
 
-    fn convert(req: pb::PaymentLinkRequest, now: Timestamp) -> Result<Self::Request, Violations> {
-        payment::payment_link(req, now)
+    fn convert(
+        req: pb::PaymentLinkRequest,
+        now: Timestamp,
+        accept: &Languages,
+    ) -> Result<Self::Request, Violations> {
+        payment::payment_link(req, now, accept)
     }
 }
 
@@ -58,7 +72,11 @@ impl Wire for ChargeFundingType {
     type PbRequest = pb::ChargeFundingRequest;
     type PbDecision = pb::ChargeFundingDecision;
 
-    fn convert(req: pb::ChargeFundingRequest, now: Timestamp) -> Result<Self::Request, Violations> {
-        payment::charge_funding(req, now)
+    fn convert(
+        req: pb::ChargeFundingRequest,
+        now: Timestamp,
+        accept: &Languages,
+    ) -> Result<Self::Request, Violations> {
+        payment::charge_funding(req, now, accept)
     }
 }

@@ -126,7 +126,7 @@ pub fn funding_request(
 
 /// The charge of 3000 yen, with 1000 in the balance, made with the wallet
 /// of `link`: its user, merchant, methods, auto-charge, attributes, instant
-/// and explain flag.
+/// explain flag and locale.
 pub fn funding_like(link: &pb::PaymentLinkRequest) -> pb::ChargeFundingRequest {
     let link = link.clone();
     pb::ChargeFundingRequest {
@@ -139,6 +139,7 @@ pub fn funding_like(link: &pb::PaymentLinkRequest) -> pb::ChargeFundingRequest {
         attributes: link.attributes,
         as_of: link.as_of,
         explain: link.explain,
+        locale: link.locale,
     }
 }
 

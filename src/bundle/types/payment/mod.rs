@@ -27,8 +27,8 @@ use crate::bundle::{
 };
 use crate::domain::{
     AutoCharge, ChargeFunding, ChargeFundingInput, FundingOutcome, FundingSource, FundingStep,
-    HealthIndex, LinkOutcome, MethodInput, PaymentLink, PaymentLinkInput, RequiredAction, RuleId,
-    WalletInput,
+    HealthIndex, Languages, LinkOutcome, MethodInput, PaymentLink, PaymentLinkInput,
+    RequiredAction, RuleId, WalletInput,
 };
 
 /// The variables a payment rule may read; `funding` adds the charge.
@@ -92,7 +92,7 @@ fn payment_only(p: &mut Problems, file: &str, id: &RuleId, section: &str, d: &Ru
 
 pub(crate) fn link_rule(
     p: &mut Problems,
-    env: &cel::Env,
+    env: &rules::Compiler<'_>,
     file: &Arc<str>,
     doc: &Spanned<RuleDoc>,
     common: Common,
@@ -186,7 +186,7 @@ fn actions(
 
 pub(crate) fn funding_rule(
     p: &mut Problems,
-    env: &cel::Env,
+    env: &rules::Compiler<'_>,
     file: &Arc<str>,
     doc: &Spanned<RuleDoc>,
     common: Common,
@@ -320,6 +320,8 @@ pub fn link_input(doc: &PaymentLinkDoc) -> PaymentLinkInput {
             attributes: doc.attributes.clone(),
             as_of: doc.as_of,
             explain: doc.explain,
+            locale: doc.locale.clone(),
+            accept_language: Languages::default(),
         },
         health: doc.health.as_ref().map(|h| HealthIndex {
             score: h.score,
@@ -339,6 +341,8 @@ pub fn funding_input(doc: &ChargeFundingDoc) -> ChargeFundingInput {
             attributes: doc.attributes.clone(),
             as_of: doc.as_of,
             explain: doc.explain,
+            locale: doc.locale.clone(),
+            accept_language: Languages::default(),
         },
         currency: doc.amount.as_ref().map(|a| a.currency.clone()),
         amount_minor: doc.amount.as_ref().map_or(0, |a| a.amount_minor),
@@ -362,6 +366,13 @@ fn payment_outcome<O>(
             file,
             at,
             format!("test `{name}`: want: a payment decision has an `outcome`, not `verdict`, `timing` or `effective_at`"),
+        );
+    }
+    if want.invalid.is_some() {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: `invalid` is for plan-change tests"),
         );
     }
     if other.1 {

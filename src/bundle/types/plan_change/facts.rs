@@ -1,15 +1,17 @@
 //! Every fact a plan-change rule reads, declared once: the request, the
 //! source and target plans from the catalogue, and what the change is
-//! (derived once per decision when the context is built).
+//! (derived once per decision when the context is built), the metrics the
+//! request reports that the catalogue does not declare, and the terms of
+//! the reseller asking.
 
 use std::collections::BTreeMap;
 
 use crate::{
     bundle::{
-        Catalog, Plan,
+        Catalog, Direction, Plan, RequestMetrics, Reseller,
         facts::{Context, Fact, Keys, MapRef, Table, Ty, V},
     },
-    domain::PlanChange,
+    domain::{PlanChange, RequesterRole},
 };
 
 /// What plan-change facts are read from: the request, its plans, and the
@@ -25,6 +27,11 @@ pub struct PlanChangeCtx<'a> {
     pub target: Option<&'a Plan>,
     /// Target rank minus source rank, when both plans are known.
     pub rank_delta: Option<i64>,
+    /// The request's metrics against the catalogue's declarations.
+    pub metrics: RequestMetrics,
+    /// The terms of the reseller asking, when a reseller asks and the
+    /// bundle knows it.
+    pub reseller: Option<&'a Reseller>,
 }
 
 impl<'a> PlanChangeCtx<'a> {
@@ -38,7 +45,25 @@ impl<'a> PlanChangeCtx<'a> {
             source,
             target,
             rank_delta: source.zip(target).map(|(s, t)| t.rank - s.rank),
+            metrics: catalog.metrics.check(&req.usage, &req.period_usage),
+            reseller: (req.requester.role == RequesterRole::Reseller)
+                .then(|| catalog.resellers.get(&req.requester.id))
+                .flatten(),
         }
+    }
+
+    /// The reseller's id: the requester's, when a reseller asks.
+    fn reseller_id(&self) -> &'a str {
+        match self.req.requester.role {
+            RequesterRole::Reseller => &self.req.requester.id,
+            _ => "",
+        }
+    }
+
+    /// The directions the reseller may move a tenant to the target plan in.
+    fn reseller_directions(&self) -> &'a [Direction] {
+        self.reseller
+            .map_or(&[], |r| r.directions(&self.req.to_plan))
     }
 
     fn plan(&self, side: Side) -> (&'a str, Option<&'a Plan>) {
@@ -92,7 +117,11 @@ type F = Fact<PlanChangeFacts>;
 const PLAN_ATTRIBUTES: Keys = Keys::PlanAttributes;
 
 /// The facts of a plan-change decision.
-pub const TABLE: Table<PlanChangeFacts> = Table(&[FACTS]);
+pub const TABLE: Table<PlanChangeFacts> = Table(&[FACTS, RESELLER]);
+
+fn strings<'a>(items: impl Iterator<Item = &'a str>) -> V<'a> {
+    V::List(items.map(V::str).collect())
+}
 
 static FACTS: &[F] = &[
     F::new("request.tenant_id", Ty::Str, "the tenant", |c| {
@@ -161,6 +190,12 @@ static FACTS: &[F] = &[
         Ty::Strings,
         "free-form attributes",
         |c| Some(V::Map(MapRef::Strings(&c.req.attributes))),
+    ),
+    F::new(
+        "request.unknown_metrics",
+        Ty::StrList,
+        "reported metrics (`usage`, `period_usage`) the catalogue does not declare, sorted; none when it declares no metrics",
+        |c| Some(strings(c.metrics.unknown.iter().map(String::as_str))),
     ),
     F::new(
         "request.as_of",
@@ -258,6 +293,54 @@ static FACTS: &[F] = &[
             Some(V::Bool(
                 b.commitment_end.is_some_and(|end| end > c.req.as_of),
             ))
+        },
+    ),
+];
+
+/// The terms of the reseller asking (seed 000 §0005).
+static RESELLER: &[F] = &[
+    F::new(
+        "reseller.id",
+        Ty::Str,
+        "`request.requester.id` when a reseller asks, else empty",
+        |c| Some(V::str(c.reseller_id())),
+    ),
+    F::new(
+        "reseller.known",
+        Ty::Bool,
+        "a reseller asks and the bundle's `resellers` has its id",
+        |c| Some(V::Bool(c.reseller.is_some())),
+    ),
+    F::new(
+        "reseller.plans",
+        Ty::StrList,
+        "the plans its terms let it move a tenant to; none when unknown",
+        |c| {
+            let plans = c.reseller.map_or(&[][..], |r| &r.plans);
+            Some(strings(plans.iter().map(String::as_str)))
+        },
+    ),
+    F::new(
+        "reseller.sells_target",
+        Ty::Bool,
+        "its terms let it move a tenant to the target plan",
+        |c| Some(V::Bool(c.reseller.is_some_and(|r| r.sells(&c.req.to_plan)))),
+    ),
+    F::new(
+        "reseller.directions",
+        Ty::StrList,
+        "the directions (`upgrade`, `downgrade`, `lateral`) its terms let it move a tenant to the target plan in",
+        |c| Some(strings(c.reseller_directions().iter().map(|d| d.as_str()))),
+    ),
+    F::new(
+        "reseller.direction_allowed",
+        Ty::Bool,
+        "this change's direction is one of `reseller.directions`; false when a plan is unknown",
+        |c| {
+            let allowed = c
+                .rank_delta
+                .is_some_and(|d| c.reseller_directions().contains(&Direction::of(d)));
+            Some(V::Bool(allowed))
         },
     ),
 ];

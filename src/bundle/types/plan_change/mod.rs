@@ -32,7 +32,7 @@ pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
 
 pub(crate) fn rule(
     p: &mut Problems,
-    env: &cel::Env,
+    env: &rules::Compiler<'_>,
     catalog: &Catalog,
     file: &Arc<str>,
     doc: &Spanned<RuleDoc>,
@@ -138,10 +138,17 @@ fn timing(p: &mut Problems, file: &str, id: &RuleId, d: &RuleDoc) -> Option<Timi
             let at: Location = s.into();
             match (&s.value.at, s.value.after_days) {
                 (Some(when), None) => {
-                    if let Ok(date) = when.parse::<Date>() {
-                        Some(TimingSpec::ScheduledOn(date))
-                    } else if let Ok(ts) = when.parse::<Timestamp>() {
+                    // An instant first, and a date only as `YYYY-MM-DD`:
+                    // the date parser reads the date of
+                    // `2026-04-01T09:00:00+09:00` and drops its time.
+                    if let Ok(ts) = when.parse::<Timestamp>() {
                         Some(TimingSpec::ScheduledAt(ts))
+                    } else if let Some(date) = when
+                        .parse::<Date>()
+                        .ok()
+                        .filter(|_| when.len() == "2026-04-01".len())
+                    {
+                        Some(TimingSpec::ScheduledOn(date))
                     } else {
                         p.at(file, at, format!("rule `{id}`: schedule: at: `{when}` is not a date or an RFC 3339 instant"));
                         None

@@ -12,7 +12,7 @@ use crate::bundle::{
     schema::{PlanChangeDoc, WantDoc},
 };
 use crate::domain::{
-    BillingField, BillingInput, EffectiveTiming, PlanChange, PlanChangeInput, Verdict,
+    BillingField, BillingInput, EffectiveTiming, Languages, PlanChange, PlanChangeInput, Verdict,
 };
 
 /// Turns a test's request into the domain's unvalidated input.
@@ -36,6 +36,8 @@ pub fn input(doc: &PlanChangeDoc) -> PlanChangeInput {
         attributes: doc.attributes.clone(),
         as_of: doc.as_of,
         explain: doc.explain,
+        locale: doc.locale.clone(),
+        accept_language: Languages::default(),
     }
 }
 
@@ -68,9 +70,18 @@ pub(crate) fn test(
             format!("test `{name}`: want: a plan change has a `verdict`, not `outcome`, `required_actions` or `steps`"),
         );
     }
-    let want = match &want.precondition {
-        Some(subject) => missing_fact(p, (file, at, name), subject, want),
-        None => decided(p, (file, at, name), want).map(PlanChangeWant::Decided),
+    let want = match (&want.precondition, &want.invalid) {
+        (Some(_), Some(_)) => {
+            p.at(
+                file,
+                at,
+                format!("test `{name}`: want: `precondition` and `invalid` exclude each other"),
+            );
+            None
+        }
+        (Some(subject), None) => missing_fact(p, (file, at, name), subject, want),
+        (None, Some(fields)) => refused(p, (file, at, name), fields, want),
+        (None, None) => decided(p, (file, at, name), want).map(PlanChangeWant::Decided),
     };
     if p.errors.len() > before {
         return None;
@@ -81,6 +92,49 @@ pub(crate) fn test(
     ))
 }
 
+/// A test that wants no decision names nothing about one.
+fn no_decision(
+    p: &mut Problems,
+    (file, at, name): (&Arc<str>, Location, &str),
+    what: &str,
+    want: &WantDoc,
+) {
+    let decided = [
+        ("verdict", want.verdict.is_some()),
+        ("timing", want.timing.is_some()),
+        ("effective_at", want.effective_at.is_some()),
+        ("reasons", want.reasons.is_some()),
+        ("unknown_metrics", want.unknown_metrics.is_some()),
+    ];
+    for (key, _) in decided.iter().filter(|(_, given)| *given) {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: {what} has no decision, so no `{key}`"),
+        );
+    }
+}
+
+/// `want: { invalid: ['usage["api_calls"]'] }`: the fields refused, and
+/// nothing about a decision.
+fn refused(
+    p: &mut Problems,
+    (file, at, name): (&Arc<str>, Location, &str),
+    fields: &[String],
+    want: &WantDoc,
+) -> Option<PlanChangeWant> {
+    no_decision(p, (file, at, name), "an invalid request", want);
+    if fields.is_empty() {
+        p.at(
+            file,
+            at,
+            format!("test `{name}`: want: invalid: name the fields refused"),
+        );
+        return None;
+    }
+    Some(PlanChangeWant::Invalid(fields.to_vec()))
+}
+
 /// `want: { precondition: billing.anchor_day }`: a billing field, and
 /// nothing about a decision.
 fn missing_fact(
@@ -89,19 +143,7 @@ fn missing_fact(
     subject: &str,
     want: &WantDoc,
 ) -> Option<PlanChangeWant> {
-    let decided = [
-        ("verdict", want.verdict.is_some()),
-        ("timing", want.timing.is_some()),
-        ("effective_at", want.effective_at.is_some()),
-        ("reasons", want.reasons.is_some()),
-    ];
-    for (key, _) in decided.iter().filter(|(_, given)| *given) {
-        p.at(
-            file,
-            at,
-            format!("test `{name}`: want: a precondition failure has no decision, so no `{key}`"),
-        );
-    }
+    no_decision(p, (file, at, name), "a precondition failure", want);
     if BillingField::parse(subject).is_none() {
         let fields: Vec<String> = BillingField::ALL
             .iter()
@@ -174,5 +216,6 @@ fn decided(
         verdict: verdict?,
         timing,
         effective_at: want.effective_at,
+        unknown_metrics: want.unknown_metrics.clone(),
     })
 }

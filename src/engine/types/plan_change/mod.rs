@@ -56,7 +56,9 @@ impl DecisionType for PlanChangeType {
             ForEach::SourceQuotas => ctx.source.map(|p| (&p.quotas, &req.period_usage)),
             ForEach::TargetQuotas => ctx.target.map(|p| (&p.quotas, &req.period_usage)),
         };
-        items.map_or_else(Items::none, |(limits, values)| Items::new(limits, values))
+        items.map_or_else(Items::none, |(limits, values)| {
+            Items::new(limits, values, &ctx.catalog.metrics)
+        })
     }
 
     type Input = PlanChangeInput;
@@ -84,6 +86,10 @@ impl DecisionType for PlanChangeType {
                 let mismatch = format!("want a precondition failure for `{subject}`");
                 return (summary, Some(mismatch));
             }
+            PlanChangeWant::Invalid(fields) => {
+                let mismatch = format!("want an invalid request ({})", fields.join(", "));
+                return (summary, Some(mismatch));
+            }
         };
         let mismatch = if d.verdict != want.verdict {
             Some(format!("want verdict {}", want.verdict.as_str()))
@@ -94,6 +100,12 @@ impl DecisionType for PlanChangeType {
             let g = d.effective_at.map_or("none".to_owned(), |t| t.to_string());
             let w = want.effective_at.map_or(String::new(), |t| t.to_string());
             Some(format!("want effective_at {w}, got {g}"))
+        } else if let Some(w) = want.unknown_metrics.as_ref()
+            && *w != d.unknown_metrics
+        {
+            let g = d.unknown_metrics.join(", ");
+            let w = w.join(", ");
+            Some(format!("want unknown_metrics [{w}] (undeclared: [{g}])"))
         } else {
             None
         };
@@ -103,7 +115,14 @@ impl DecisionType for PlanChangeType {
     fn missing_fact(want: &PlanChangeWant) -> Option<&str> {
         match want {
             PlanChangeWant::MissingFact(subject) => Some(subject.as_str()),
-            PlanChangeWant::Decided(_) => None,
+            PlanChangeWant::Decided(_) | PlanChangeWant::Invalid(_) => None,
+        }
+    }
+
+    fn invalid_fields(want: &PlanChangeWant) -> Option<&[String]> {
+        match want {
+            PlanChangeWant::Invalid(fields) => Some(fields),
+            PlanChangeWant::Decided(_) | PlanChangeWant::MissingFact(_) => None,
         }
     }
 
@@ -127,20 +146,26 @@ pub fn decide_plan_change(
     req: &PlanChange,
 ) -> Result<PlanChangeDecision, DecideError> {
     let ctx = PlanChangeCtx::new(req, &bundle.catalog);
-    let facts = Decision::new(facts::TABLE, &ctx, &bundle.env);
+    if !ctx.metrics.misplaced.is_empty() {
+        return Err(DecideError::Invalid(ctx.metrics.misplaced.clone()));
+    }
+    let unknown_metrics = ctx.metrics.unknown.clone();
+    let locale = bundle.locales.pick(&req.languages);
+    let facts = Decision::new(facts::TABLE, &ctx, &bundle.env, locale);
     let combined = combine::combine::<PlanChangeType>(
         &bundle.plan_change,
         &req.from_plan,
         &facts,
         req.explain,
     );
-    let mut meta = meta::meta(bundle, req.as_of, combined.trace);
+    let mut meta = meta::meta(bundle, req.as_of, combined.trace, locale);
     let deny = |reasons, meta| PlanChangeDecision {
         verdict: Verdict::Deny,
         timing: None,
         effective_at: None,
         reasons,
         meta,
+        unknown_metrics: unknown_metrics.clone(),
     };
     if !combined.denies.is_empty() {
         return Ok(deny(combined.denies, meta));
@@ -171,6 +196,7 @@ pub fn decide_plan_change(
             effective_at: Some(at),
             reasons,
             meta,
+            unknown_metrics,
         }),
         // Not a deny: the policy allows; the caller must send the date.
         Err(Unavailable::Missing { field, needs }) => Err(DecideError::MissingFact {

@@ -1,0 +1,179 @@
+//! The languages a bundle writes its reason messages in: which one answers
+//! a caller (BCP 47 lookup along ICU4X's locale fallback chains), and
+//! amounts of money written for it (ICU4X's decimal formatter, with the
+//! currency's minor units from the ISO 4217 table).
+
+use std::sync::Arc;
+
+use icu_decimal::{DecimalFormatter, input::Decimal};
+use icu_locale::{
+    DataLocale, LanguageIdentifier, Locale, LocaleExpander, fallback::LocaleFallbacker,
+};
+
+use crate::domain::{Currency, Languages};
+
+/// The locales a bundle declares (`locales` in `bundle.yaml`), in order,
+/// and which of them answers a caller who names none.
+pub struct Locales {
+    declared: Vec<BundleLocale>,
+    /// The default, also among `declared`.
+    default: BundleLocale,
+}
+
+/// One declared locale: every reason message has a template in it.
+#[derive(Clone)]
+pub struct BundleLocale {
+    /// Its position in the declaration: the index of its message templates.
+    pub index: usize,
+    /// The tag as ICU4X writes it (`ja`, `en-GB`).
+    pub tag: Arc<str>,
+    /// The tag normalised as the fallback chains spell it.
+    key: DataLocale,
+    /// The locale's region, or its language's likely one (`JP` for `ja`):
+    /// whose currency is written with its symbol.
+    region: Option<String>,
+    decimal: DecimalFormatter,
+}
+
+impl Locales {
+    /// `tags` in the order declared, `default` an index into them. The
+    /// caller has checked that `tags` has no duplicates.
+    pub fn new(tags: &[Locale], default: usize) -> Result<Self, String> {
+        let fallbacker = LocaleFallbacker::new().for_config(Default::default());
+        let expander = LocaleExpander::new_common();
+        let mut declared = Vec::new();
+        for (index, tag) in tags.iter().enumerate() {
+            let decimal = DecimalFormatter::try_new(tag.into(), Default::default())
+                .map_err(|e| format!("`{tag}`: no number formatting data: {e}"))?;
+            let mut likely: LanguageIdentifier = tag.id.clone();
+            expander.maximize(&mut likely);
+            declared.push(BundleLocale {
+                index,
+                tag: Arc::from(tag.to_string()),
+                key: *fallbacker.fallback_for(tag.into()).get(),
+                region: likely.region.map(|r| r.as_str().to_owned()),
+                decimal,
+            });
+        }
+        let default = declared
+            .get(default)
+            .cloned()
+            .ok_or_else(|| "no locale is declared".to_owned())?;
+        Ok(Self { declared, default })
+    }
+
+    /// What a bundle that declares no locales has: English alone.
+    pub fn english() -> Result<Self, String> {
+        Self::new(&[icu_locale::locale!("en")], 0)
+    }
+
+    /// Every declared locale, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &BundleLocale> {
+        self.declared.iter()
+    }
+
+    /// The default locale.
+    pub fn default_locale(&self) -> &BundleLocale {
+        &self.default
+    }
+
+    /// The locale that answers `wanted`: for each language in order of
+    /// preference, the first declared locale on its fallback chain
+    /// (`ja-JP` → `ja`; `en-GB` → `en-001` → `en`); the default when none
+    /// has one.
+    pub fn pick(&self, wanted: &Languages) -> &BundleLocale {
+        let fallbacker = LocaleFallbacker::new().for_config(Default::default());
+        for language in wanted.iter() {
+            let mut chain = fallbacker.fallback_for(language.into());
+            while !chain.get().is_unknown() {
+                if let Some(found) = self.declared.iter().find(|d| &d.key == chain.get()) {
+                    return found;
+                }
+                chain.step();
+            }
+        }
+        self.default_locale()
+    }
+}
+
+impl BundleLocale {
+    /// `minor` units of `currency` as this locale writes the amount:
+    /// grouped by ICU4X (`3,000`), with the currency's minor units
+    /// (`12.50` for 1250 USD), after its symbol when the currency is the
+    /// locale region's own (`¥3,000` in `ja`), else after its code
+    /// (`JPY 3,000` in `en`).
+    pub fn money(&self, minor: i64, currency: Currency) -> String {
+        let mut amount = Decimal::from(minor.unsigned_abs());
+        if let Some(exponent) = currency.exponent() {
+            amount.multiply_pow10(-i16::try_from(exponent).unwrap_or(0));
+        }
+        let number = self.decimal.format_to_string(&amount);
+        let sign = if minor < 0 { "-" } else { "" };
+        match self.symbol(currency) {
+            Some(symbol) => format!("{sign}{symbol}{number}"),
+            None => format!("{currency} {sign}{number}"),
+        }
+    }
+
+    /// The currency's symbol, when it is the currency of this locale's
+    /// region and has one.
+    fn symbol(&self, currency: Currency) -> Option<String> {
+        let region = self.region.as_deref()?;
+        let iso = iso_currency::Currency::from_code(currency.as_str())?;
+        let home = iso.used_by().iter().any(|c| c.to_string() == region);
+        let symbol = iso.symbol().symbol;
+        (home && symbol != "¤").then_some(symbol)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use icu_locale::Locale;
+
+    use super::Locales;
+    use crate::domain::{Currency, Languages};
+
+    fn locales(tags: &[&str]) -> Locales {
+        let tags: Vec<Locale> = tags.iter().map(|t| t.parse().unwrap()).collect();
+        Locales::new(&tags, 0).unwrap()
+    }
+
+    fn pick(l: &Locales, header: &str) -> String {
+        let wanted = Languages::accept_language(header).unwrap();
+        l.pick(&wanted).tag.to_string()
+    }
+
+    #[test]
+    fn a_caller_gets_the_first_declared_locale_on_a_fallback_chain() {
+        let l = locales(&["en", "ja"]);
+        assert_eq!(pick(&l, "ja-JP"), "ja");
+        assert_eq!(pick(&l, "en-GB"), "en");
+        assert_eq!(pick(&l, "fr, ja;q=0.5"), "ja");
+        assert_eq!(pick(&l, "fr"), "en");
+        assert_eq!(pick(&l, ""), "en");
+        let l = locales(&["ja", "en-GB", "en"]);
+        assert_eq!(pick(&l, "en-GB"), "en-GB");
+        assert_eq!(pick(&l, "en-US"), "en");
+        assert_eq!(pick(&l, "de"), "ja");
+        // CLDR parents: Hindi in Latin script falls back to Indian English.
+        assert_eq!(pick(&locales(&["ja", "en"]), "hi-Latn-IN"), "en");
+    }
+
+    #[test]
+    fn money_is_grouped_with_minor_units_and_the_home_symbol() {
+        let l = locales(&["en", "ja", "de"]);
+        let money = |i: usize, minor, code| {
+            l.iter()
+                .nth(i)
+                .unwrap()
+                .money(minor, Currency::parse(code).unwrap())
+        };
+        assert_eq!(money(1, 3000, "JPY"), "¥3,000");
+        assert_eq!(money(0, 3000, "JPY"), "JPY 3,000");
+        assert_eq!(money(0, 123_450, "USD"), "$1,234.50");
+        assert_eq!(money(1, 1250, "USD"), "USD 12.50");
+        assert_eq!(money(2, 123_450, "EUR"), "€1.234,50");
+        assert_eq!(money(1, -500, "JPY"), "-¥500");
+        assert_eq!(money(1, 7, "XAU"), "XAU 7");
+    }
+}
