@@ -16,7 +16,7 @@ DEMO = FUZZ.parent / "bundles" / "demo"
 CORPUS = FUZZ / "corpus"
 NAMES = ["bundle.yaml", "plans.yaml", "merchants.yaml", "plan_change.yaml",
          "payment_link.yaml", "charge_funding.yaml", "plan_change_tests.yaml",
-         "payment_tests.yaml"]
+         "payment_tests.yaml", "locale_tests.yaml"]
 # 2026-12-01T00:00:00Z, the targets' clock.
 NOW = 1_795_996_800
 
@@ -50,7 +50,8 @@ def tar(files):
 
 
 # --- request_convert: a type byte (0 plan change, 1 payment link, 2 charge
-# funding) and the protobuf message, encoded by hand.
+# funding), a length byte and that many bytes of `accept-language`, then
+# the protobuf message, encoded by hand.
 def varint(n):
     n &= (1 << 64) - 1
     out = bytearray()
@@ -161,16 +162,16 @@ def main():
     write("cel_equivalence", "template", b"size(request.attributes) >= 0\n{request.tenant_id} {1 + 2} {'a' + 'b'}\0\x00" + bytes(range(48)))
 
     card, bank, balance = ("c1", 2), ("b1", 4), ("w", 1)
-    write("request_convert", "plan-upgrade", b"\x00" + plan_change("free", "premium", 1, {"users": 3.0}))
-    write("request_convert", "plan-downgrade-reseller", b"\x00" + plan_change(
+    write("request_convert", "plan-upgrade", b"\x00\x00" + plan_change("free", "premium", 1, {"users": 3.0}))
+    write("request_convert", "plan-downgrade-reseller", b"\x00\x12ja;q=0.9, en;q=0.8" + plan_change(
         "enterprise", "standard", 2, {"users": 40.0, "storage_gb": 12.5}, {"api_calls": 90000.0}, {"channel": "web"}))
-    write("request_convert", "link-two-methods", b"\x01" + payment_link(
+    write("request_convert", "link-two-methods", b"\x01\x02ja" + payment_link(
         "video-stream", [balance, card], score=80))
-    write("request_convert", "link-auto-charge", b"\x01" + payment_link(
+    write("request_convert", "link-auto-charge", b"\x01\x00" + payment_link(
         "ride-share", [balance, bank], auto=(True, "b1", 1000, 3000), score=55))
-    write("request_convert", "funding-fallback", b"\x02" + charge_funding(
+    write("request_convert", "funding-fallback", b"\x02\x02en" + charge_funding(
         "video-stream", "JPY", 5000, 1200, [balance, (*card, 1, 1)]))
-    write("request_convert", "funding-auto-charge", b"\x02" + charge_funding(
+    write("request_convert", "funding-auto-charge", b"\x02\x00" + charge_funding(
         "ride-share", "JPY", 9000, 100, [balance, bank], auto=(True, "b1", 500, 10000)))
 
 

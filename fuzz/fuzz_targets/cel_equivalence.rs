@@ -20,7 +20,8 @@ use tollgate::{
     bundle::{self, BundleFiles},
     domain::{
         Answer, AutoCharge, BillingInput, ChargeFunding, ChargeFundingInput, HealthIndex,
-        MethodInput, PaymentLink, PaymentLinkInput, PlanChange, PlanChangeInput, WalletInput,
+        Languages, MethodInput, PaymentLink, PaymentLinkInput, PlanChange, PlanChangeInput,
+        WalletInput,
     },
     engine::{ChargeFundingType, DecisionType, PaymentLinkType, PlanChangeType},
 };
@@ -68,6 +69,8 @@ const TYPES: &[&str] = &[
     "POINTS",
 ];
 const STATUSES: &[&str] = &["ACTIVE", "SUSPENDED", "EXPIRED"];
+const LOCALES: &[&str] = &["", "en", "ja", "ja-JP", "fr", "en-US", "not a tag"];
+const ACCEPT: &[&str] = &["", "ja", "en;q=0.5, ja;q=0.9", "fr, *", "*;q=0", "x;q=2"];
 const CURRENCIES: &[&str] = &["JPY", "USD", "EUR", "BHD"];
 /// 2026-12-01T00:00:00Z, the server clock of every input.
 const NOW: i64 = 1_795_996_800;
@@ -133,6 +136,8 @@ fn plan_change(u: &mut Unstructured) -> Result<PlanChangeInput> {
         attributes: strings(u)?,
         as_of: instant(u)?,
         explain: u.arbitrary()?,
+        locale: pick(u, LOCALES)?.to_owned(),
+        accept_language: Languages::accept_language(pick(u, ACCEPT)?).unwrap_or_default(),
     })
 }
 
@@ -164,6 +169,8 @@ fn wallet(u: &mut Unstructured) -> Result<WalletInput> {
         attributes: strings(u)?,
         as_of: instant(u)?,
         explain: u.arbitrary()?,
+        locale: pick(u, LOCALES)?.to_owned(),
+        accept_language: Languages::accept_language(pick(u, ACCEPT)?).unwrap_or_default(),
     })
 }
 

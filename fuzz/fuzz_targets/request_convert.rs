@@ -3,13 +3,17 @@
 //! or field violations, never a panic. A request that converts is decided
 //! on the demo bundle by the native evaluator and by the CEL interpreter,
 //! which must agree, and its decision is encoded back to the wire.
+//!
+//! The input is a type byte (0 plan change, 1 payment link, 2 charge
+//! funding), a length byte N, N bytes of the call's `accept-language`, then
+//! the message.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
 use tollgate::{
-    domain::Answer,
+    domain::{Answer, Languages},
     engine::{ChargeFundingType, PaymentLinkType, PlanChangeType},
     grpc::convert::{Bounded, Limits, Wire},
 };
@@ -17,7 +21,7 @@ use tollgate::{
 /// 2026-12-01T00:00:00Z, the server clock of every input.
 const NOW: i64 = 1_795_996_800;
 
-fn run<T: Wire>(bytes: &[u8])
+fn run<T: Wire>(accept: &str, bytes: &[u8])
 where
     T::Decision: std::fmt::Debug,
 {
@@ -28,7 +32,9 @@ where
         return;
     }
     let now = jiff::Timestamp::from_second(NOW).expect("in range");
-    let Ok(req) = T::convert(message, now) else {
+    // As the server does: a malformed header is no preference.
+    let accept = Languages::accept_language(accept).unwrap_or_default();
+    let Ok(req) = T::convert(message, now, &accept) else {
         return;
     };
     let (native, interpreted) = tollgate_fuzz::demo();
@@ -48,12 +54,14 @@ where
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&kind, bytes)) = data.split_first() else {
+    let [kind, len, rest @ ..] = data else {
         return;
     };
+    let (accept, bytes) = rest.split_at(usize::from(*len).min(rest.len()));
+    let accept = String::from_utf8_lossy(accept);
     match kind % 3 {
-        0 => run::<PlanChangeType>(bytes),
-        1 => run::<PaymentLinkType>(bytes),
-        _ => run::<ChargeFundingType>(bytes),
+        0 => run::<PlanChangeType>(&accept, bytes),
+        1 => run::<PaymentLinkType>(&accept, bytes),
+        _ => run::<ChargeFundingType>(&accept, bytes),
     }
 });
