@@ -16,7 +16,7 @@ mod support;
 use std::{fs, path::Path};
 
 use serde_json::Value;
-use support::{Run, copy_demo, crate_path, demo_rule_line, edit, path_str, run};
+use support::{Run, copy_demo, demo_rule_line, edit, path_str, run};
 
 /// A copy of the demo bundle in which `same plan is denied` expects an
 /// allow, so it fails (its request is denied by `same-plan`).
