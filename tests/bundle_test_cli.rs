@@ -16,17 +16,7 @@ mod support;
 use std::{fs, path::Path};
 
 use serde_json::Value;
-use support::{Run, copy_demo, crate_path, edit, path_str, run};
-
-/// The line of the demo's plan-change rule `id`, as a trace names it.
-fn demo_rule_line(id: &str) -> usize {
-    let text = fs::read_to_string(crate_path("bundles/demo/plan_change.yaml")).expect("read");
-    let needle = format!("- id: {id}");
-    1 + text
-        .lines()
-        .position(|l| l.trim_start() == needle)
-        .expect("the rule")
-}
+use support::{Run, copy_demo, demo_rule_line, edit, path_str, run};
 
 /// A copy of the demo bundle in which `same plan is denied` expects an
 /// allow, so it fails (its request is denied by `same-plan`).

@@ -24,7 +24,9 @@ use std::{
 };
 
 use serde_json::Value;
-use support::{Run, copy_demo, crate_path, edit, json_log_until, path_str, run, tollgate};
+use support::{
+    Run, copy_demo, crate_path, demo_rule_line, edit, json_log_until, path_str, run, tollgate,
+};
 
 /// Runs `args` with `stdin` piped in.
 fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
@@ -291,8 +293,11 @@ fn check_warns_about_a_merchant_without_a_health_threshold_and_passes() {
     assert_eq!(out.code, Some(0), "a warning is not an error: {out}");
     assert!(out.stdout.starts_with("ok: bundle `demo`"), "{out}");
     // Besides the demo's own: its spring 2026 schedule is already past.
-    let schedule = "warning: plan_change.yaml:115:9: rule `operator-catalogue-migration`: \
-         schedule: `2026-04-01` is already past; a change it allows takes effect at once";
+    let schedule = format!(
+        "warning: plan_change.yaml:{}:9: rule `operator-catalogue-migration`: \
+         schedule: `2026-04-01` is already past; a change it allows takes effect at once",
+        demo_rule_line("operator-catalogue-migration")
+    );
     assert_eq!(
         out.stderr,
         format!(

@@ -219,3 +219,14 @@ pub fn json_log_until(cmd: &mut Command, until: &str) -> Vec<serde_json::Value> 
     let _ = child.wait();
     events
 }
+
+/// The line of the demo's plan-change rule `id`, as traces and warnings
+/// name it.
+pub fn demo_rule_line(id: &str) -> usize {
+    let text = fs::read_to_string(crate_path("bundles/demo/plan_change.yaml")).expect("read");
+    let needle = format!("- id: {id}");
+    1 + text
+        .lines()
+        .position(|l| l.trim_start() == needle)
+        .expect("the rule")
+}
