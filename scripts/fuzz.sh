@@ -28,7 +28,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   exit 64
 fi
 
-# The fuzz crate builds into the main crate's target directory.
+# The fuzz crate builds into the main crate's target directory, on the main
+# crate's dependency versions: its lock starts as a copy of Cargo.lock
+# (cargo adds the fuzzing crates), so it is not kept in git.
+cp Cargo.lock fuzz/Cargo.lock
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 flags=(-s none --dev)
 (cd fuzz && cargo fuzz build "${flags[@]}") || exit 1
