@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use tollgate::{
-    bundle::{self, BundleFiles},
+    bundle::{self, BundleFiles, CompiledBundle},
     domain::{
         Answer, AutoCharge, BillingInput, ChargeFunding, ChargeFundingInput, HealthIndex,
         Languages, MethodInput, PaymentLink, PaymentLinkInput, PlanChange, PlanChangeInput,
@@ -176,7 +176,7 @@ fn wallet(u: &mut Unstructured) -> Result<WalletInput> {
 
 /// The demo bundle with `rule` first in `section`, compiled natively and
 /// for the interpreter; `None` when it does not compile.
-fn bundles(section: &str, rule: &str) -> Option<(bundle::CompiledBundle, bundle::CompiledBundle)> {
+fn bundles(section: &str, rule: &str) -> Option<(CompiledBundle, CompiledBundle)> {
     let mut files = BundleFiles::default();
     for (name, text) in DEMO {
         let head = format!("{section}:\n");
@@ -193,11 +193,21 @@ fn bundles(section: &str, rule: &str) -> Option<(bundle::CompiledBundle, bundle:
     Some((native, interpreted))
 }
 
-fn same<D: Answer + std::fmt::Debug>(a: &D, b: &D) {
-    let id = |d: &D| format!("{:?}", d.meta().decision_id);
-    let a_shown = format!("{a:?}").replace(&id(a), "ID");
-    let b_shown = format!("{b:?}").replace(&id(b), "ID");
-    assert_eq!(a_shown, b_shown, "native and interpreted decisions differ");
+/// `req` decided by both bundles: the same decision (but its id), or the
+/// same error.
+fn agree<T: DecisionType>(native: &CompiledBundle, interpreted: &CompiledBundle, req: &T::Request)
+where
+    T::Decision: std::fmt::Debug,
+{
+    match (T::decide(native, req), T::decide(interpreted, req)) {
+        (Ok(a), Ok(b)) => {
+            let id = |d: &T::Decision| format!("{:?}", d.meta().decision_id);
+            let a_shown = format!("{a:?}").replace(&id(&a), "ID");
+            let b_shown = format!("{b:?}").replace(&id(&b), "ID");
+            assert_eq!(a_shown, b_shown, "native and interpreted decisions differ");
+        }
+        (a, b) => assert_eq!(a.err(), b.err(), "one evaluator decided, the other did not"),
+    }
 }
 
 fn run(text: &str, facts: &[u8]) -> Result<()> {
@@ -230,13 +240,7 @@ fn run(text: &str, facts: &[u8]) -> Result<()> {
             let Ok(req) = PlanChange::parse(plan_change(&mut u)?, now) else {
                 return Ok(());
             };
-            match (
-                PlanChangeType::decide(&native, &req),
-                PlanChangeType::decide(&interpreted, &req),
-            ) {
-                (Ok(a), Ok(b)) => same(&a, &b),
-                (a, b) => assert_eq!(a.err(), b.err(), "one evaluator decided, the other did not"),
-            }
+            agree::<PlanChangeType>(&native, &interpreted, &req);
         }
         2 => {
             let health = if u.arbitrary()? {
@@ -254,14 +258,7 @@ fn run(text: &str, facts: &[u8]) -> Result<()> {
             let Ok(req) = PaymentLink::parse(input, now) else {
                 return Ok(());
             };
-            let (a, b) = (
-                PaymentLinkType::decide(&native, &req),
-                PaymentLinkType::decide(&interpreted, &req),
-            );
-            match (a, b) {
-                (Ok(a), Ok(b)) => same(&a, &b),
-                (a, b) => assert_eq!(a.err(), b.err(), "one evaluator decided, the other did not"),
-            }
+            agree::<PaymentLinkType>(&native, &interpreted, &req);
         }
         _ => {
             let input = ChargeFundingInput {
@@ -273,14 +270,7 @@ fn run(text: &str, facts: &[u8]) -> Result<()> {
             let Ok(req) = ChargeFunding::parse(input, now) else {
                 return Ok(());
             };
-            let (a, b) = (
-                ChargeFundingType::decide(&native, &req),
-                ChargeFundingType::decide(&interpreted, &req),
-            );
-            match (a, b) {
-                (Ok(a), Ok(b)) => same(&a, &b),
-                (a, b) => assert_eq!(a.err(), b.err(), "one evaluator decided, the other did not"),
-            }
+            agree::<ChargeFundingType>(&native, &interpreted, &req);
         }
     }
     Ok(())
