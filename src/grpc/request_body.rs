@@ -8,7 +8,7 @@
 //! silently dropped.
 
 use std::{
-    collections::HashSet,
+    collections::BTreeSet,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -31,15 +31,16 @@ pub(super) const SERVED: [&[u8]; 4] = [
 ];
 
 /// The paths (`/package.Service/Method`) whose client sends a stream of
-/// messages; every other served method takes exactly one.
+/// messages; every other served method takes exactly one. A handful (three
+/// today), looked up on every call: a scan beats hashing the path.
 #[derive(Debug, Clone, Default)]
-pub struct Streaming(Arc<HashSet<String>>);
+pub struct Streaming(Arc<[String]>);
 
 impl Streaming {
     /// The client-streaming methods of the services in `sets` (encoded
     /// `FileDescriptorSet`s); a set that does not decode is skipped.
     pub(super) fn of(sets: &[&[u8]]) -> Self {
-        let mut paths = HashSet::new();
+        let mut paths = BTreeSet::new();
         for set in sets {
             let Ok(pool) = DescriptorPool::decode(*set) else {
                 continue;
@@ -50,11 +51,11 @@ impl Streaming {
                 }
             }
         }
-        Self(Arc::new(paths))
+        Self(paths.into_iter().collect())
     }
 
     fn takes_one(&self, path: &str) -> bool {
-        !self.0.contains(path)
+        !self.0.iter().any(|p| p == path)
     }
 }
 

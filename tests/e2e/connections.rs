@@ -16,18 +16,19 @@ use tollgate::{
 };
 use tonic::Code;
 
-use crate::support::*;
+use crate::{http::value, support::*};
 
 /// The HTTP/2 client preface and an empty SETTINGS frame.
-fn hello() -> Vec<u8> {
+pub fn hello() -> Vec<u8> {
     let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
     hello.extend_from_slice(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
     hello
 }
 
-/// One HTTP/2 frame: `(type, flags, stream id, payload)`.
-struct Frame {
-    kind: u8,
+/// One HTTP/2 frame: its type, flags, stream id and payload.
+pub struct Frame {
+    pub kind: u8,
+    pub flags: u8,
     stream: u32,
     payload: Vec<u8>,
 }
@@ -39,7 +40,8 @@ const END_HEADERS: u8 = 0x4;
 const SETTINGS_MAX_CONCURRENT_STREAMS: u16 = 0x3;
 const REFUSED_STREAM: u32 = 0x7;
 
-async fn read_frame(tcp: &mut TcpStream) -> Option<Frame> {
+/// The next frame the server sends; `None` once it closed the connection.
+pub async fn read_frame(tcp: &mut TcpStream) -> Option<Frame> {
     let mut header = [0u8; 9];
     tcp.read_exact(&mut header).await.ok()?;
     let len = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
@@ -48,6 +50,7 @@ async fn read_frame(tcp: &mut TcpStream) -> Option<Frame> {
     tcp.read_exact(&mut payload).await.ok()?;
     Some(Frame {
         kind: header[3],
+        flags: header[4],
         stream,
         payload,
     })
@@ -219,12 +222,12 @@ async fn limited(limits: ConnectionLimits) -> Server {
     Server::with_admin(BundleSource::Embedded, options).await
 }
 
-/// Whether the server closes `tcp` within `within`, reading what it sends.
-async fn closed_within(tcp: &mut TcpStream, within: Duration) -> bool {
+/// Whether the server closes `io` within `within`, reading what it sends.
+async fn closed_within(io: &mut (impl tokio::io::AsyncRead + Unpin), within: Duration) -> bool {
     let mut sink = [0u8; 1024];
     tokio::time::timeout(within, async {
         loop {
-            match tcp.read(&mut sink).await {
+            match io.read(&mut sink).await {
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             }
@@ -232,13 +235,6 @@ async fn closed_within(tcp: &mut TcpStream, within: Duration) -> bool {
     })
     .await
     .is_ok()
-}
-
-/// The value of the metric sample `name` (with its labels) in a scrape.
-fn sample(scrape: &str, name: &str) -> Option<f64> {
-    scrape
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
 }
 
 #[tokio::test]
@@ -270,9 +266,10 @@ async fn connections_that_never_send_the_preface_are_closed() {
         "a slow preface was kept past the handshake timeout"
     );
     let scrape = server.get("/metrics").await.body;
-    let closed = sample(
+    let closed = value(
         &scrape,
-        r#"tollgate_connections_closed_total{reason="handshake_timeout"}"#,
+        "tollgate_connections_closed_total",
+        &[("reason", "handshake_timeout")],
     );
     assert_eq!(closed, Some(2.0), "{scrape}");
     // A client that speaks in time is served as ever.
@@ -316,11 +313,11 @@ async fn past_the_connection_limit_a_connection_is_closed_at_once() {
     .await;
     let scrape = server.get("/metrics").await.body;
     assert!(
-        sample(&scrape, "tollgate_connections_refused_total").is_some_and(|n| n >= 1.0),
+        value(&scrape, "tollgate_connections_refused_total", &[]).is_some_and(|n| n >= 1.0),
         "{scrape}"
     );
     assert!(
-        sample(&scrape, "tollgate_connections_open").is_some_and(|n| n <= 3.0),
+        value(&scrape, "tollgate_connections_open", &[]).is_some_and(|n| n <= 3.0),
         "{scrape}"
     );
 }
@@ -360,9 +357,10 @@ async fn an_idle_connection_is_closed_and_a_busy_one_is_not() {
     assert!(results.message().await.expect("result").is_some());
     let scrape = server.get("/metrics").await.body;
     assert!(
-        sample(
+        value(
             &scrape,
-            r#"tollgate_connections_closed_total{reason="idle_timeout"}"#
+            "tollgate_connections_closed_total",
+            &[("reason", "idle_timeout")]
         )
         .is_some_and(|n| n >= 1.0),
         "{scrape}"
@@ -413,18 +411,8 @@ async fn over_tls_the_handshake_and_the_preface_share_one_deadline() {
         .connect(name, tcp)
         .await
         .expect("TLS handshake");
-    let closed = tokio::time::timeout(DEADLINE, async {
-        let mut sink = [0u8; 1024];
-        loop {
-            match quiet.read(&mut sink).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
     assert!(
-        closed.is_ok(),
+        closed_within(&mut quiet, DEADLINE).await,
         "a TLS connection without the HTTP/2 preface was kept past the handshake timeout"
     );
     server.stop().await;

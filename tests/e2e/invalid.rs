@@ -825,10 +825,8 @@ async fn broken_grpc_framing_is_the_callers_error() {
     assert_eq!(answer.grpc_status, "0", "{}", answer.grpc_message);
     // None of it was counted as Tollgate's own error.
     let scrape = server.get("/metrics").await.body;
-    let internal = scrape
-        .lines()
-        .find_map(|l| l.strip_prefix("tollgate_internal_errors_total "));
-    assert_eq!(internal, Some("0"), "{scrape}");
+    let internal = crate::http::value(&scrape, "tollgate_internal_errors_total", &[]);
+    assert_eq!(internal, Some(0.0), "{scrape}");
 }
 
 /// A message's protobuf encoding.

@@ -8,9 +8,12 @@ use tollgate::grpc::{Limits, ServerOptions};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::support::{
-    DEADLINE, Server, bad_fields, card, eventually, funding_request, link_request, request,
-    stream_error, streamed,
+use crate::{
+    connections::{hello, read_frame},
+    support::{
+        DEADLINE, Server, bad_fields, card, eventually, funding_request, link_request, request,
+        stream_error, streamed,
+    },
 };
 
 fn entries(n: usize) -> HashMap<String, f64> {
@@ -213,18 +216,6 @@ async fn over_the_concurrency_limit_a_call_is_shed_not_queued() {
     .await;
 }
 
-/// Reads one HTTP/2 frame header and skips its payload: `(type, flags)`,
-/// or `None` when the server closed the connection.
-async fn next_frame(tcp: &mut tokio::net::TcpStream) -> Option<(u8, u8)> {
-    use tokio::io::AsyncReadExt as _;
-    let mut header = [0u8; 9];
-    tcp.read_exact(&mut header).await.ok()?;
-    let len = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
-    let mut payload = vec![0u8; len];
-    tcp.read_exact(&mut payload).await.ok()?;
-    Some((header[3], header[4]))
-}
-
 /// A keepalive ping every 200 ms, 300 ms to answer it.
 async fn keepalive_server() -> Server {
     Server::with(tollgate::grpc::ServerOptions {
@@ -246,13 +237,11 @@ async fn keepalive_pings_an_idle_connection_and_closes_it_when_unanswered() {
         .expect("connect");
     // The client preface and an empty SETTINGS frame; then silence: the
     // client never acknowledges anything, as a dead peer would.
-    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
-    hello.extend_from_slice(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
-    tcp.write_all(&hello).await.expect("send the preface");
+    tcp.write_all(&hello()).await.expect("send the preface");
     let mut pinged = false;
     let closed = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some((kind, flags)) = next_frame(&mut tcp).await {
-            pinged |= kind == PING && flags & ACK == 0;
+        while let Some(frame) = read_frame(&mut tcp).await {
+            pinged |= frame.kind == PING && frame.flags & ACK == 0;
         }
     })
     .await;
