@@ -1,6 +1,7 @@
 //! Wiring: runs each subcommand with the parts it needs; `serve` here, the
 //! one-shot bundle tools in `tools.rs`.
 
+mod coverage_report;
 mod revision;
 mod test_report;
 mod tools;

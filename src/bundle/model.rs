@@ -214,6 +214,8 @@ pub struct Rule<A> {
     pub scope: Scope,
     /// CEL condition; `None` means always.
     pub condition: Option<Expr>,
+    /// Where the condition (`when`) is written; `None` when it has none.
+    pub condition_at: Option<Location>,
     /// Evaluate the condition once per item of a collection.
     pub for_each: Option<ForEach>,
     /// Deny, or allow with a decision payload.

@@ -47,6 +47,7 @@
 //! facts to judge by.
 
 mod combine;
+pub mod coverage;
 mod decide_error;
 mod decision;
 mod env;
