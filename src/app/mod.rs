@@ -2,6 +2,7 @@
 //! one-shot bundle tools in `tools.rs`.
 
 mod coverage_report;
+mod lint_report;
 mod revision;
 mod test_report;
 mod tools;
@@ -80,6 +81,7 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
             let keys = tool_keys(&args.verify, args.path.as_ref())?;
             on_server_stack(move || tools::test(&args, keys.as_ref()))
         }
+        Command::Lint(args) => on_server_stack(move || Ok(lint_report::lint(&args))),
         Command::Sign(args) => tools::sign(&args),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
     }

@@ -5,7 +5,7 @@ use std::io::{Read as _, Write as _};
 use anyhow::Context as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
-use super::{Exit, coverage_report, revision, test_report};
+use super::{Exit, coverage_report, lint_report, revision, test_report};
 use crate::{
     bundle::{
         BundleError, BundleErrors, BundleFiles, CompiledBundle, is_yaml,
@@ -30,6 +30,14 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
             let warnings = bundle.warnings_at(jiff::Timestamp::now());
             for w in &warnings {
                 eprintln!("warning: {w}");
+            }
+            // Lint's deny set fails the check; its warnings are lint's to show.
+            let denied = lint_report::denied(&bundle);
+            if denied > 0 {
+                eprintln!(
+                    "{source}: {denied} lint finding(s) at deny level (`tollgate lint` lists them)"
+                );
+                return Exit::Failed;
             }
             let (native, total) = bundle.native_coverage();
             let signed = signed_by
@@ -317,7 +325,7 @@ fn read(source: &BundleSource) -> Result<BundleFiles, BundleErrors> {
 }
 
 /// The compiled bundle at `source`, or `None` after printing every problem.
-fn compile_or_report(source: &BundleSource) -> Option<CompiledBundle> {
+pub(super) fn compile_or_report(source: &BundleSource) -> Option<CompiledBundle> {
     match read(source).and_then(|files| crate::bundle::compile(&files)) {
         Ok(bundle) => Some(bundle),
         Err(errors) => {

@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use super::{
-    BundleError, BundleErrors, BundleFiles, Location, Phase, catalog, is_yaml,
+    BundleError, BundleErrors, BundleFiles, Location, Phase, catalog, is_yaml, lint_config,
     locales::Locales,
     model::{CompiledBundle, RuleSet},
     parse::{Parsed, parse_file},
@@ -99,6 +99,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
             }
         }
     }
+    let lint = lint_config::lint_config(&mut p, parsed.iter().map(|f| (&*f.file, &f.doc)));
     let mut warnings = p.warnings;
     warnings.sort();
     warnings.dedup();
@@ -116,6 +117,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
         env,
         locales,
         warnings,
+        lint,
     })
 }
 

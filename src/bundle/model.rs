@@ -49,6 +49,8 @@ pub struct CompiledBundle {
     /// all the same (`tollgate check` prints them, with those that depend
     /// on the clock: [`CompiledBundle::warnings_at`]).
     pub warnings: Vec<BundleWarning>,
+    /// The lint severities `bundle.yaml` sets.
+    pub lint: super::lint_config::LintConfig,
 }
 
 impl CompiledBundle {

@@ -90,6 +90,16 @@ pub enum TestFormat {
     Json,
 }
 
+/// `tollgate lint`: the bundle, and how to print the findings.
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
+    pub path: Option<PathBuf>,
+    /// How to print the findings on stdout.
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    pub format: TestFormat,
+}
+
 /// `tollgate eval`: exactly one request.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("request").required(true).multiple(false)))]

@@ -52,6 +52,7 @@ mod decide_error;
 mod decision;
 mod env;
 mod error;
+pub mod lint;
 mod meta;
 mod native;
 mod render;
