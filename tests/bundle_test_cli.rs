@@ -146,7 +146,7 @@ fn json_format_is_one_document_with_status_duration_failure_and_trace() {
     );
     for t in tests {
         assert!(
-            t["duration_seconds"].as_f64().expect("a number") >= 0.0,
+            t["durationSeconds"].as_f64().expect("a number") >= 0.0,
             "{t}"
         );
         assert!(t["name"].is_string() && t["location"].is_string(), "{t}");
@@ -163,7 +163,7 @@ fn json_format_is_one_document_with_status_duration_failure_and_trace() {
     let trace = failed["trace"].as_array().expect("trace is a list");
     let same_plan = trace
         .iter()
-        .find(|s| s["rule_id"] == "same-plan")
+        .find(|s| s["ruleId"] == "same-plan")
         .expect("same-plan in the trace");
     assert_eq!(same_plan["matched"], true);
     assert_eq!(same_plan["decisive"], true);
@@ -172,7 +172,7 @@ fn json_format_is_one_document_with_status_duration_failure_and_trace() {
     assert_eq!(same_plan["result"], "matched");
     let unknown = trace
         .iter()
-        .find(|s| s["rule_id"] == "unknown-source-plan")
+        .find(|s| s["ruleId"] == "unknown-source-plan")
         .expect("unknown-source-plan in the trace");
     assert_eq!(unknown["matched"], false);
     assert_eq!(unknown["result"], "condition false");
