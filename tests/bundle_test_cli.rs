@@ -307,3 +307,41 @@ fn a_failing_bundle_test_is_exit_1_not_2_and_a_passing_run_is_0() {
         Some(1)
     );
 }
+
+/// A bundle test's request reads as `tollgate eval` reads one: either field
+/// spelling, either enum name, an int64 as a number or a string (as a
+/// decision-log line's `input` writes it).
+#[test]
+fn a_test_request_takes_either_spelling_and_int64_as_a_string() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    fs::write(
+        tmp.path().join("spelling_tests.yaml"),
+        r#"tests:
+  - name: spelling camel-case upgrade
+    plan_change:
+      tenantId: t1
+      fromPlan: free
+      toPlan: standard
+      requester: { role: REQUESTER_ROLE_TENANT }
+      periodUsage: {}
+      billing: { anchorDay: 1, timeZone: Asia/Tokyo }
+      asOf: "2026-03-10T09:00:00Z"
+    want: { verdict: ALLOW, timing: IMMEDIATE, reasons: [UPGRADE] }
+  - name: spelling a logged charge
+    charge_funding:
+      userId: 97855614519ded7f7170086df089460c
+      merchantId: video-stream
+      amount: { currency: JPY, amountMinor: "3000" }
+      balanceMinor: "5000"
+      methods: [{ id: wallet, type: PAYMENT_METHOD_TYPE_BALANCE, status: ACTIVE, fallbackRank: 0 }]
+      autoCharge: { enabled: false, sourceMethodId: "", thresholdMinor: "0", amountMinor: "0" }
+      asOf: "2026-03-10T09:00:00Z"
+    want: { outcome: APPROVE, steps: [{ source: BALANCE, method_id: wallet, amount_minor: 3000 }], reasons: [BALANCE_COVERS] }
+"#,
+    )
+    .expect("write the tests");
+    let out = run(&["test", path_str(tmp.path()), "--filter", "spelling"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("2 passed, 0 failed"), "{out}");
+}
