@@ -1,6 +1,7 @@
 //! Wiring: runs each subcommand with the parts it needs; `serve` here, the
 //! one-shot bundle tools in `tools.rs`.
 
+pub mod proto_json;
 mod revision;
 mod test_report;
 mod tools;
