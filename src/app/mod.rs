@@ -3,6 +3,7 @@
 
 mod coverage_report;
 mod lint_report;
+pub mod proto_json;
 mod revision;
 mod test_report;
 mod tools;
