@@ -2,6 +2,7 @@
 //! one-shot bundle tools in `tools.rs`.
 
 mod coverage_report;
+mod graph;
 mod lint_report;
 pub mod proto_json;
 mod revision;
@@ -83,6 +84,7 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
             on_server_stack(move || tools::test(&args, keys.as_ref()))
         }
         Command::Lint(args) => on_server_stack(move || Ok(lint_report::lint(&args))),
+        Command::Graph(args) => on_server_stack(move || graph::graph(&args)),
         Command::Sign(args) => tools::sign(&args),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
     }
@@ -225,6 +227,7 @@ async fn serve_bundle(
         ),
         live: live.clone(),
         max_bundle_age: server.max_bundle_age,
+        graph: Arc::new(graph::Drawer),
     };
     // The signal stops both ports. The admin port also stops when gRPC
     // ends without it: the sender is dropped with gRPC's shutdown future.

@@ -23,7 +23,7 @@ pub use file::{Loaded, effective, parse_from};
 pub use remote::{BundleArg, RemoteArgs};
 pub use signing::{KeyArg, SignArgs, VerifyArgs};
 pub use tls::TlsArgs;
-pub use tools::{CheckArgs, EvalArgs, LintArgs, TestArgs, TestFormat};
+pub use tools::{CheckArgs, EvalArgs, GraphArgs, GraphFormat, LintArgs, TestArgs, TestFormat};
 pub use trace::TraceArgs;
 
 /// Tollgate: a policy decision point for subscription billing and payments.
@@ -68,6 +68,10 @@ pub enum Command {
     /// `check`'s warnings): exit 0 clean or only warnings, 1 a deny-level
     /// finding, 2 when the bundle does not compile.
     Lint(LintArgs),
+    /// Draw the catalogue's plans and, per requester role, each change as
+    /// an edge coloured by what the rules answer (lint's corpus), as SVG
+    /// or DOT.
+    Graph(GraphArgs),
     /// Sign a bundle directory: write its `.signatures.json` (OPA's bundle
     /// signature format), listing every YAML file with its SHA-256.
     Sign(SignArgs),

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
+use crate::domain::RequesterRole;
+
 /// `tollgate check`: the bundle, and where else its revision may be known.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -98,6 +100,34 @@ pub struct LintArgs {
     /// How to print the findings on stdout.
     #[arg(long, value_enum, default_value_t = TestFormat::Text)]
     pub format: TestFormat,
+}
+
+/// `tollgate graph`: the bundle, which role, which format.
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
+    pub path: Option<PathBuf>,
+    /// Draw only this requester role's edges (`TENANT`, `RESELLER`,
+    /// `PROVIDER`, `OPERATOR`); every role when omitted.
+    #[arg(long, value_name = "ROLE", value_parser = role)]
+    pub role: Option<RequesterRole>,
+    /// DOT for Graphviz, or SVG drawn without it.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Svg)]
+    pub format: GraphFormat,
+}
+
+fn role(s: &str) -> Result<RequesterRole, String> {
+    RequesterRole::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a requester role (TENANT, RESELLER, PROVIDER, OPERATOR)"))
+}
+
+/// How `tollgate graph` prints the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// SVG.
+    Svg,
 }
 
 /// `tollgate eval`: exactly one request.

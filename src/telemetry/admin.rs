@@ -1,4 +1,5 @@
-//! The admin HTTP port: `/metrics`, `/healthz`, `/readyz`, on a listener of
+//! The admin HTTP port: `/metrics`, `/healthz`, `/readyz` and the active
+//! bundle's plan graph (`/bundle/graph.svg`), on a listener of
 //! its own so that scrapes and probes never queue behind gRPC traffic or
 //! count against its limits.
 
@@ -14,7 +15,17 @@ use axum::{
 use tokio::net::TcpListener;
 
 use super::scrape::{Exposition, Format};
-use crate::live::{LiveBundle, Readiness};
+use crate::{
+    bundle::CompiledBundle,
+    live::{LiveBundle, Readiness},
+};
+
+/// Draws a bundle's plan graph as SVG (`tollgate graph`'s picture);
+/// implemented where the command lives, so this port does not import it.
+pub trait PlanGraph: Send + Sync {
+    /// The SVG document, or why the graph could not be drawn.
+    fn svg(&self, bundle: &CompiledBundle) -> Result<String, String>;
+}
 
 /// What the admin port reports on.
 pub struct Admin {
@@ -24,6 +35,8 @@ pub struct Admin {
     pub live: Arc<dyn LiveBundle>,
     /// `--max-bundle-age`: older is not ready.
     pub max_bundle_age: Option<Duration>,
+    /// `/bundle/graph.svg`.
+    pub graph: Arc<dyn PlanGraph>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -45,6 +58,7 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/bundle/graph.svg", get(graph))
         .with_state(Arc::new(admin));
     tracing::info!(addr = %listener.local_addr()?, "serving admin HTTP");
     axum::serve(listener, app)
@@ -85,4 +99,29 @@ async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, format!("{readiness}\n")).into_response()
+}
+
+/// The active bundle's plan graph as SVG, drawn off the async workers (it
+/// evaluates lint's corpus); 503 while no bundle is active.
+async fn graph(State(admin): State<Arc<Admin>>) -> Response {
+    let Some(active) = admin.live.snapshot() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no active bundle\n").into_response();
+    };
+    let drawer = admin.graph.clone();
+    match tokio::task::spawn_blocking(move || drawer.svg(&active.bundle)).await {
+        Ok(Ok(svg)) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "drawing the plan graph failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot draw the plan graph: {e}\n"),
+            )
+                .into_response()
+        }
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "drawing the plan graph failed\n",
+        )
+            .into_response(),
+    }
 }
