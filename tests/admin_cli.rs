@@ -1,7 +1,8 @@
 //! `tollgate serve` as a process with its admin HTTP port: the bound
 //! address is logged (so port 0 works), `/healthz`, `/readyz` and `/metrics`
 //! answer (in the format the `Accept` header asks for), `--max-bundle-age` from the environment takes readiness away,
-//! and bad admin flags or a taken port fail the start.
+//! and bad admin flags or a taken port fail the start; `/bundle/graph.svg`
+//! draws the active bundle's plan graph.
 
 #![allow(
     clippy::expect_used,
@@ -190,6 +191,32 @@ async fn serve_logs_the_admin_address_and_answers_health_readiness_and_metrics()
         http::get(admin, "/healthz").await.is_err(),
         "still answering"
     );
+}
+
+#[tokio::test]
+async fn the_admin_port_serves_the_active_bundles_plan_graph_as_svg() {
+    let mut cmd = tollgate();
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0"]);
+    let (_server, admin) = start(cmd);
+    let answer = get(admin, "/bundle/graph.svg").await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.content_type, "image/svg+xml", "{answer:?}");
+    let doc = roxmltree::Document::parse(&answer.body)
+        .unwrap_or_else(|e| panic!("not XML: {e}\n{}", answer.body));
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("tspan"))
+        .filter_map(|n| n.text())
+        .collect();
+    for plan in ["free", "standard", "premium", "enterprise"] {
+        let label = format!("{plan} (rank ");
+        assert!(texts.iter().any(|t| t.starts_with(&label)), "{texts:?}");
+    }
+    // 4 plans: 12 ordered pairs, each for the 4 roles.
+    let edges = doc.descendants().filter(|n| n.has_tag_name("path")).count();
+    assert_eq!(edges, 48, "{}", answer.body);
 }
 
 #[tokio::test]
