@@ -11,6 +11,9 @@
 #
 #   scripts/idle-rss.sh [BINARY...]       # default: target/release/tollgate
 #   ROUNDS=7 SETTLE=3 scripts/idle-rss.sh /tmp/tollgate-before target/release/tollgate
+#
+# A BINARY may be a script that exec's the binary (to set its environment,
+# e.g. `exec env MIMALLOC_ALLOW_THP=0 target/release/tollgate "$@"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
@@ -25,7 +28,8 @@ trap 'rm -f "$out"' EXIT
 sample() { # BIN PID
   python3 - "$1" "$2" <<'PY'
 import os, sys
-binary, pid = os.path.realpath(sys.argv[1]), sys.argv[2]
+pid = sys.argv[2]
+binary = os.path.realpath(f"/proc/{pid}/exe")  # a wrapper script exec's it
 status = {}
 for line in open(f"/proc/{pid}/status"):
     k, _, v = line.partition(":")

@@ -182,13 +182,13 @@ curl -sf "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null || { say "soak: the se
 BACKGROUND+=($!)
 
 # --- The scraper: the active bundle, every SCRAPE seconds ----------------------
-# metrics.prom is the last scrape; active.log one line per scrape; a scrape
-# whose bundle is not one of the good ones goes to violations.log.
+# scrape.prom is its last scrape (the minute loop scrapes into a file of
+# its own, metrics.prom); active.log has one line per scrape; a scrape whose
+# bundle is not one of the good ones goes to violations.log.
 (
   while :; do
-    if curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" >"$OUT/.scrape" 2>/dev/null; then
-      mv "$OUT/.scrape" "$OUT/metrics.prom"
-      active=$(python3 - "$OUT/metrics.prom" <<'PY'
+    if curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" >"$OUT/scrape.prom" 2>/dev/null; then
+      active=$(python3 - "$OUT/scrape.prom" <<'PY'
 import re, sys
 for line in open(sys.argv[1]):
     if line.startswith("tollgate_bundle_info{"):
@@ -242,15 +242,23 @@ total_ok=0
 total_failed=0
 total_lines=0
 total_bad=0
-for m in $(seq "$MINUTES"); do
+load() { # MINUTE: one minute of load in the background
   "$BENCH" --target "https://127.0.0.1:$PORT" --tls-ca "$WORK/ca.crt" \
     --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" --rate "$RATE" \
     --mix plan_change=2,payment_link=1,charge_funding=1 \
     --duration "$MINUTE" --warmup 0 --server-pid "$SERVER_PID" --json \
-    >"$OUT/minute-$m.json" 2>"$OUT/minute-$m.err" &
+    >"$OUT/minute-$1.json" 2>"$OUT/minute-$1.err" &
   LOAD_PID=$!
+}
+# The next minute's load starts as soon as one ends, so the sampling and
+# the log check below run under load and the load never pauses; the log
+# file renamed after minute M therefore also holds the first moments of
+# minute M+1 (the totals must agree, not each minute).
+load 1
+for m in $(seq "$MINUTES"); do
   wait "$LOAD_PID" || true
   LOAD_PID=
+  [[ $m -lt $MINUTES ]] && load $((m + 1))
   kill -0 "$SERVER_PID" 2>/dev/null || { say "soak: the server exited"; break; }
   # The minute's decision log: renamed, reopened, then read whole.
   mv "$LOG" "$OUT/decisions-$m.log" 2>/dev/null || : >"$OUT/decisions-$m.log"
@@ -260,7 +268,7 @@ for m in $(seq "$MINUTES"); do
   rm -f "$OUT/decisions-$m.log"
   rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
   fds=$(find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
-  curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" >"$OUT/metrics.prom" || true
+  curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" >"$OUT/metrics.prom" || : >"$OUT/metrics.prom"
   read -r ok calls_s p99 errors <<<"$(python3 - "$OUT/minute-$m.json" <<'PY'
 import json, sys
 try:
