@@ -226,7 +226,9 @@ impl TryFrom<&BenchArgs> for Settings {
                 Duration::try_from_secs_f64(args.concurrency as f64 / rate)
                     .map_err(|_| anyhow::anyhow!("--rate: `{rate}` is too low"))?,
             ),
-            Some(rate) => anyhow::bail!("--rate must be a positive number of calls per second, not `{rate}`"),
+            Some(rate) => {
+                anyhow::bail!("--rate must be a positive number of calls per second, not `{rate}`")
+            }
         };
         Ok(Self {
             target: args.target.clone(),
