@@ -270,7 +270,7 @@ fn read(source: &BundleSource) -> Result<BundleFiles, BundleErrors> {
 }
 
 /// The compiled bundle at `source`, or `None` after printing every problem.
-fn compile_or_report(source: &BundleSource) -> Option<CompiledBundle> {
+pub(super) fn compile_or_report(source: &BundleSource) -> Option<CompiledBundle> {
     match read(source).and_then(|files| crate::bundle::compile(&files)) {
         Ok(bundle) => Some(bundle),
         Err(errors) => {

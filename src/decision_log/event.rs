@@ -37,6 +37,36 @@ pub struct Decided {
     pub entry: Box<dyn Logged>,
     /// Its index in a stream, for a streamed decision.
     pub batch_index: Option<u64>,
+    /// What the shadow bundle answered instead, for an event that records
+    /// a disagreement (`--shadow-bundle`); `None` for a live decision.
+    pub shadow: Option<Box<ShadowAnswer>>,
+}
+
+/// What the shadow bundle answered for a request where it disagrees with
+/// the answer given: written as the event's `shadow` field, beside the
+/// answered `outcome` and `bundle`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShadowAnswer {
+    /// Its outcome (`DENY`); empty when it gave no decision.
+    pub outcome: &'static str,
+    /// Its outcome and what it decides (`ALLOW IMMEDIATE`), or why there is
+    /// no decision (`NO DECISION: ...`).
+    pub decision: String,
+    /// Its reason codes, in order.
+    pub reason_codes: Vec<String>,
+    /// The shadow bundle.
+    pub bundle: ShadowBundle,
+}
+
+/// The shadow bundle's identity in a log event.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShadowBundle {
+    /// `name` from its `bundle.yaml`.
+    pub name: String,
+    /// Its revision.
+    pub revision: String,
+    /// Its digest.
+    pub digest: String,
 }
 
 impl Decided {
@@ -45,7 +75,14 @@ impl Decided {
         Self {
             entry,
             batch_index: None,
+            shadow: None,
         }
+    }
+
+    /// This decision as a record of what the shadow bundle answered instead.
+    pub fn with_shadow(mut self, shadow: ShadowAnswer) -> Self {
+        self.shadow = Some(Box::new(shadow));
+        self
     }
 
     /// The decision of item `index` of a stream.
@@ -53,6 +90,7 @@ impl Decided {
         Self {
             entry,
             batch_index: Some(index),
+            shadow: None,
         }
     }
 
@@ -103,6 +141,8 @@ struct Event<'a> {
     eval_us: u64,
     caller: Option<&'a str>,
     trace_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadow: Option<&'a ShadowAnswer>,
 }
 
 #[derive(Serialize)]
@@ -152,6 +192,7 @@ pub fn write_line(
         eval_us: u64::try_from(record.eval.as_micros()).unwrap_or(u64::MAX),
         caller: record.context.caller.as_deref(),
         trace_id: record.context.trace_id.as_deref(),
+        shadow: record.decided.shadow.as_deref(),
     };
     serde_json::to_writer(&mut *out, &event)?;
     out.push(b'\n');

@@ -49,6 +49,7 @@
 mod combine;
 mod decide_error;
 mod decision;
+pub mod diff;
 mod env;
 mod error;
 mod meta;
