@@ -77,7 +77,11 @@ fn a_lowered_limit_flips_exactly_the_requests_between_the_two_limits() {
         );
         let requests = group["requests"].as_array().expect("requests");
         assert_eq!(group["count"], requests.len());
-        flipped.extend(requests.iter().map(|r| r.as_str().expect("text").to_owned()));
+        flipped.extend(
+            requests
+                .iter()
+                .map(|r| r.as_str().expect("text").to_owned()),
+        );
     }
     for request in &flipped {
         assert!(request.contains("→ standard by"), "{request}");
@@ -91,7 +95,10 @@ fn a_lowered_limit_flips_exactly_the_requests_between_the_two_limits() {
     // both limits inside (40, 50]) × with and without a commitment term.
     assert_eq!(flipped.len(), 3 * 5 * 3 * 2, "{flipped:#?}");
     assert_eq!(doc["changed"], flipped.len());
-    assert!(doc["generated"].as_u64().expect("generated") > 1000, "{doc:#}");
+    assert!(
+        doc["generated"].as_u64().expect("generated") > 1000,
+        "{doc:#}"
+    );
 }
 
 #[test]
@@ -161,7 +168,9 @@ fn a_rule_moved_and_reworded_is_said_in_the_bundles_terms() {
     // The reseller checks swap places and the downgrade timing changes.
     let rules = tmp.path().join("plan_change.yaml");
     let text = fs::read_to_string(&rules).expect("read rules");
-    let unknown_at = text.find("  - id: unknown-reseller\n").expect("unknown-reseller");
+    let unknown_at = text
+        .find("  - id: unknown-reseller\n")
+        .expect("unknown-reseller");
     let contract_at = text
         .find("  - id: reseller-contract-only\n")
         .expect("reseller-contract-only");
@@ -181,7 +190,12 @@ fn a_rule_moved_and_reworded_is_said_in_the_bundles_terms() {
         .as_array()
         .expect("changes")
         .iter()
-        .map(|c| format!("{} / {} / {} / {}", c["subject"], c["what"], c["old"], c["new"]))
+        .map(|c| {
+            format!(
+                "{} / {} / {} / {}",
+                c["subject"], c["what"], c["old"], c["new"]
+            )
+        })
         .collect();
     assert_eq!(changes.len(), 2, "{changes:#?}");
     assert!(
@@ -198,8 +212,10 @@ fn a_rule_moved_and_reworded_is_said_in_the_bundles_terms() {
     // Committed downgrades now wait for the next cycle instead.
     let groups = doc["groups"].as_array().expect("groups");
     assert!(
-        groups.iter().any(|g| g["old"]["decision"] == "ALLOW END_OF_TERM"
-            && g["new"]["decision"] == "ALLOW NEXT_BILLING_CYCLE"),
+        groups
+            .iter()
+            .any(|g| g["old"]["decision"] == "ALLOW END_OF_TERM"
+                && g["new"]["decision"] == "ALLOW NEXT_BILLING_CYCLE"),
         "{groups:#?}"
     );
 }

@@ -87,7 +87,10 @@ fn replay_json(args: &[&str]) -> Value {
     all.extend_from_slice(args);
     let out = run(&all);
     assert_eq!(out.code, Some(0), "{out}");
-    assert!(out.stderr.is_empty(), "no progress bar off a terminal: {out}");
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar off a terminal: {out}"
+    );
     serde_json::from_str(&out.stdout).expect("replay --format json prints JSON")
 }
 
@@ -98,7 +101,10 @@ fn a_lowered_limit_flips_the_logged_decisions_between_the_limits() {
     let log = tmp.path().join("decisions.jsonl");
     write_log(
         &log,
-        [45, 3, 50, 40, 41].into_iter().enumerate().map(|(n, u)| upgrade_line(n, u).to_string()),
+        [45, 3, 50, 40, 41]
+            .into_iter()
+            .enumerate()
+            .map(|(n, u)| upgrade_line(n, u).to_string()),
     );
     let doc = replay_json(&["--bundle", path_str(new.path()), path_str(&log)]);
     assert_eq!(doc["lines"], 5);
@@ -106,7 +112,10 @@ fn a_lowered_limit_flips_the_logged_decisions_between_the_limits() {
     assert_eq!(doc["changed"], 3, "{doc:#}");
     let groups = doc["groups"].as_array().expect("groups");
     assert_eq!(groups.len(), 1, "{doc:#}");
-    assert_eq!(groups[0]["old"], json!({ "decision": "ALLOW", "reasons": ["UPGRADE"] }));
+    assert_eq!(
+        groups[0]["old"],
+        json!({ "decision": "ALLOW", "reasons": ["UPGRADE"] })
+    );
     assert_eq!(
         groups[0]["new"],
         json!({ "decision": "DENY", "reasons": ["USAGE_EXCEEDS_TARGET_LIMIT"] })
@@ -148,9 +157,8 @@ fn a_lowered_limit_flips_the_logged_decisions_between_the_limits() {
     ]);
     assert_eq!(out.code, Some(1), "{out}");
     assert!(
-        out.stdout.contains(
-            "3 × plan_change: ALLOW [UPGRADE] → DENY [USAGE_EXCEEDS_TARGET_LIMIT]"
-        ),
+        out.stdout
+            .contains("3 × plan_change: ALLOW [UPGRADE] → DENY [USAGE_EXCEEDS_TARGET_LIMIT]"),
         "{out}"
     );
 }
@@ -183,7 +191,10 @@ fn a_large_log_is_streamed_and_every_unreplayable_line_is_counted_by_why() {
     assert_eq!(doc["shadow_records"], 10_000, "{doc:#}");
     // Each group keeps 20 examples, whatever its count.
     assert_eq!(
-        doc["groups"][0]["requests"].as_array().expect("requests").len(),
+        doc["groups"][0]["requests"]
+            .as_array()
+            .expect("requests")
+            .len(),
         20
     );
     let why: Vec<(String, u64)> = doc["unreplayed"]

@@ -129,11 +129,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => DecisionLog::off(),
     };
     let tls = args.tls.settings().map_err(invalid)?;
-    let shadow = args.shadow_source().map_err(invalid)?.map(|source| ShadowSource {
-        source,
-        sample: args.shadow_sample,
-        queue: usize::try_from(args.shadow_queue).unwrap_or(usize::MAX),
-    });
+    let shadow = args
+        .shadow_source()
+        .map_err(invalid)?
+        .map(|source| ShadowSource {
+            source,
+            sample: args.shadow_sample,
+            queue: usize::try_from(args.shadow_queue).unwrap_or(usize::MAX),
+        });
     let admin = match args.admin.admin_listen.0 {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)

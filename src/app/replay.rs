@@ -73,7 +73,10 @@ pub(super) fn run(args: &ReplayArgs) -> anyhow::Result<Exit> {
         let file =
             std::fs::File::open(&args.log).with_context(|| format!("cannot read `{shown}`"))?;
         let size = file.metadata().ok().map(|m| m.len());
-        (Box::new(std::io::BufReader::with_capacity(1 << 16, file)), size)
+        (
+            Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+            size,
+        )
     };
     let mut replay = Replay {
         pool: DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?,
@@ -156,7 +159,9 @@ impl Replay<'_> {
             .into_iter()
             .find(|k| k.label() == label || k.batch_label() == label);
         match kind {
-            Some(DecisionKind::PlanChange) => self.replay::<PlanChangeType>(number, &mut event, keep),
+            Some(DecisionKind::PlanChange) => {
+                self.replay::<PlanChangeType>(number, &mut event, keep)
+            }
             Some(DecisionKind::PaymentLink) => {
                 self.replay::<PaymentLinkType>(number, &mut event, keep);
             }
@@ -211,7 +216,12 @@ impl Replay<'_> {
 
     fn replay<T: Wire>(&mut self, number: usize, event: &mut Value, keep: usize) {
         let Some(input) = event.get_mut("input").map(Value::take) else {
-            return self.fail(number, "no `input`: the log does not keep the request", String::new(), keep);
+            return self.fail(
+                number,
+                "no `input`: the log does not keep the request",
+                String::new(),
+                keep,
+            );
         };
         if let Some((rule, fact)) = self.masked_read::<T>(&input) {
             let why = format!("a rule reads a masked id: rule `{rule}` reads `{fact}`");

@@ -13,7 +13,9 @@ use tokio::sync::mpsc;
 
 use crate::{
     bundle::CompiledBundle,
-    decision_log::{CallContext, Decided, DecisionLog, Logged, Record, Sample, ShadowAnswer, ShadowBundle},
+    decision_log::{
+        CallContext, Decided, DecisionLog, Logged, Record, Sample, ShadowAnswer, ShadowBundle,
+    },
     domain::Answer as _,
     engine::{
         DecisionType,
@@ -84,8 +86,13 @@ where
         };
         let (agreement, outcome_name) = match &shadow {
             Ok(d) => {
-                let same = T::summary(d) == answered.summary && codes(d.reasons()) == answered.reasons;
-                let agreement = if same { Agreement::Same } else { Agreement::Differs };
+                let same =
+                    T::summary(d) == answered.summary && codes(d.reasons()) == answered.reasons;
+                let agreement = if same {
+                    Agreement::Same
+                } else {
+                    Agreement::Differs
+                };
                 (agreement, d.outcome())
             }
             Err(_) => (Agreement::Error, ""),

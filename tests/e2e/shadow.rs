@@ -81,7 +81,10 @@ async fn a_candidate_that_flips_a_decision_is_counted_and_logged_and_the_answer_
 
     eventually("both shadow decisions are counted", async || {
         let scrape = server.scrape().await;
-        match (shadow_count(&scrape, "differs"), shadow_count(&scrape, "same")) {
+        match (
+            shadow_count(&scrape, "differs"),
+            shadow_count(&scrape, "same"),
+        ) {
             (1.0, 1.0) => Ok(()),
             other => Err(format!("(differs, same) = {other:?}")),
         }
@@ -110,7 +113,10 @@ async fn a_candidate_that_flips_a_decision_is_counted_and_logged_and_the_answer_
         .collect();
     // Two answered decisions, and one line for the disagreement.
     assert_eq!(events.len(), 3, "{text}");
-    let differing: Vec<&Value> = events.iter().filter(|e| e.get("shadow").is_some()).collect();
+    let differing: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.get("shadow").is_some())
+        .collect();
     assert_eq!(differing.len(), 1, "{text}");
     let event = differing[0];
     assert_eq!(event["outcome"], "ALLOW", "{event:#}");
@@ -121,9 +127,13 @@ async fn a_candidate_that_flips_a_decision_is_counted_and_logged_and_the_answer_
         serde_json::json!(["USAGE_EXCEEDS_TARGET_LIMIT"]),
         "{event:#}"
     );
-    assert_eq!(event["shadow"]["bundle"]["revision"], "candidate", "{event:#}");
     assert_eq!(
-        event["decision_id"], flipped.meta.as_ref().expect("meta").decision_id,
+        event["shadow"]["bundle"]["revision"], "candidate",
+        "{event:#}"
+    );
+    assert_eq!(
+        event["decision_id"],
+        flipped.meta.as_ref().expect("meta").decision_id,
         "{event:#}"
     );
 }

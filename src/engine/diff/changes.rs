@@ -45,7 +45,13 @@ impl Changes {
         });
     }
 
-    fn differ<T: PartialEq + std::fmt::Debug>(&mut self, subject: &str, what: &str, old: T, new: T) {
+    fn differ<T: PartialEq + std::fmt::Debug>(
+        &mut self,
+        subject: &str,
+        what: &str,
+        old: T,
+        new: T,
+    ) {
         if old != new {
             self.push(subject, what, format!("{old:?}"), format!("{new:?}"));
         }
@@ -163,9 +169,19 @@ fn merchant_pair(c: &mut Changes, subject: &str, o: Option<&Merchant>, n: Option
         (Some(_), None) => c.push(subject, "removed", String::new(), String::new()),
         (None, Some(_)) => c.push(subject, "added", String::new(), String::new()),
         (Some(o), Some(n)) => {
-            c.text(subject, "currency", o.currency.to_string(), n.currency.to_string());
+            c.text(
+                subject,
+                "currency",
+                o.currency.to_string(),
+                n.currency.to_string(),
+            );
             c.differ(subject, "accepted_methods", &o.accepted, &n.accepted);
-            c.differ(subject, "min_health_score", o.min_health_score, n.min_health_score);
+            c.differ(
+                subject,
+                "min_health_score",
+                o.min_health_score,
+                n.min_health_score,
+            );
             let (oa, na) = (&o.auto_charge, &n.auto_charge);
             c.differ(
                 subject,
@@ -237,7 +253,11 @@ fn rules<A: std::fmt::Debug>(c: &mut Changes, kind: &str, old: &RuleSet<A>, new:
             format!("{:?}", o.scope),
             format!("{:?}", r.scope),
         );
-        let cond = |r: &Rule<A>| r.condition.as_ref().map_or("always".to_owned(), |e| e.source.clone());
+        let cond = |r: &Rule<A>| {
+            r.condition
+                .as_ref()
+                .map_or("always".to_owned(), |e| e.source.clone())
+        };
         c.text(&subject, "condition", cond(o), cond(r));
         c.differ(&subject, "for_each", o.for_each, r.for_each);
         c.text(&subject, "effect", effect_text(o), effect_text(r));
@@ -247,7 +267,8 @@ fn rules<A: std::fmt::Debug>(c: &mut Changes, kind: &str, old: &RuleSet<A>, new:
             o.reason.code.as_str().to_owned(),
             r.reason.code.as_str().to_owned(),
         );
-        let messages = |r: &Rule<A>| -> Vec<String> { r.reason.message.iter().map(template_text).collect() };
+        let messages =
+            |r: &Rule<A>| -> Vec<String> { r.reason.message.iter().map(template_text).collect() };
         c.differ(&subject, "message", messages(o), messages(r));
         let details = |r: &Rule<A>| -> Vec<(String, String)> {
             r.reason

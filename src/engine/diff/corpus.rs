@@ -228,7 +228,10 @@ fn wallets(p: &Probes) -> Vec<WalletCase> {
             auto_charge: None,
             shown: format!("balance {}", balance.as_str()),
         });
-        for kind in MethodType::ALL.into_iter().filter(|t| *t != MethodType::Balance) {
+        for kind in MethodType::ALL
+            .into_iter()
+            .filter(|t| *t != MethodType::Balance)
+        {
             for status in statuses {
                 for auto in &autos {
                     let second = method("second", kind, status, 1);

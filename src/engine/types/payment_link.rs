@@ -56,7 +56,11 @@ impl DecisionType for PaymentLinkType {
     }
 
     fn summary(d: &PaymentLinkDecision) -> String {
-        format!("{} {:?}", d.outcome.as_str(), action_names(&d.required_actions))
+        format!(
+            "{} {:?}",
+            d.outcome.as_str(),
+            action_names(&d.required_actions)
+        )
     }
 
     fn compare(d: &PaymentLinkDecision, want: &PaymentLinkWant) -> (String, Option<String>) {
