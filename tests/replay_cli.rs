@@ -216,7 +216,7 @@ fn a_large_log_is_streamed_and_every_unreplayable_line_is_counted_by_why() {
                 10_000
             ),
             (
-                "a rule reads a masked id: rule `unknown-reseller` reads `reseller.`".to_owned(),
+                "a rule reads a masked id: rule `unknown-reseller` reads `reseller.known`".to_owned(),
                 10_000
             ),
             ("not JSON".to_owned(), 10_000),

@@ -203,10 +203,18 @@ impl Replay<'_> {
                         .pointer(at)
                         .and_then(Value::as_str)
                         .is_some_and(looks_masked);
-                    if let Some(fact) = facts.iter().find(|f| condition.source.contains(**f))
+                    let source = &condition.source;
+                    if let Some(at) = facts.iter().find_map(|f| source.find(*f))
                         && masked
                     {
-                        return Some((rule.id.to_string(), (*fact).to_owned()));
+                        // The whole fact from where it starts (`reseller.known`).
+                        let fact: String = source
+                            .get(at..)
+                            .unwrap_or_default()
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '.'))
+                            .collect();
+                        return Some((rule.id.to_string(), fact));
                     }
                 }
             }
