@@ -16,19 +16,9 @@ mod support;
 use std::{fs, path::Path};
 
 use serde_json::Value;
-use support::{copy_demo, crate_path, edit, path_str, run};
-
-/// A copy of the demo bundle whose `standard` plan allows 40 users, not 50.
-fn fewer_standard_users() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    copy_demo(tmp.path());
-    edit(
-        &tmp.path().join("plans.yaml"),
-        "limits: { users: 50, storage_gb: 100 }",
-        "limits: { users: 40, storage_gb: 100 }",
-    );
-    tmp
-}
+use support::{
+    copy_demo, crate_path, demo_with_fewer_standard_users, edit, pack_demo, path_str, run,
+};
 
 fn diff_json(old: &Path, new: &Path) -> Value {
     let out = run(&["diff", path_str(old), path_str(new), "--format", "json"]);
@@ -48,7 +38,7 @@ fn users_of(request: &str) -> Option<f64> {
 
 #[test]
 fn a_lowered_limit_flips_exactly_the_requests_between_the_two_limits() {
-    let new = fewer_standard_users();
+    let new = demo_with_fewer_standard_users();
     let doc = diff_json(&crate_path("bundles/demo"), new.path());
 
     let changes = doc["changes"].as_array().expect("changes");
@@ -103,7 +93,7 @@ fn a_lowered_limit_flips_exactly_the_requests_between_the_two_limits() {
 
 #[test]
 fn text_groups_the_flips_and_fail_on_change_exits_1() {
-    let new = fewer_standard_users();
+    let new = demo_with_fewer_standard_users();
     let demo = crate_path("bundles/demo");
     let out = run(&["diff", path_str(&demo), path_str(new.path())]);
     assert_eq!(out.code, Some(0), "{out}");
@@ -133,17 +123,7 @@ fn text_groups_the_flips_and_fail_on_change_exits_1() {
 fn the_same_bundle_changes_nothing_even_as_an_archive() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let archive = tmp.path().join("demo.tar.gz");
-    let gz = flate2::write::GzEncoder::new(
-        fs::File::create(&archive).expect("create archive"),
-        flate2::Compression::default(),
-    );
-    let mut tar = tar::Builder::new(gz);
-    tar.append_dir_all("demo", crate_path("bundles/demo"))
-        .expect("add the demo bundle");
-    tar.into_inner()
-        .expect("finish tar")
-        .finish()
-        .expect("finish gzip");
+    pack_demo(&archive);
 
     let demo = crate_path("bundles/demo");
     let out = run(&[

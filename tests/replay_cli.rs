@@ -17,19 +17,7 @@ mod support;
 use std::{fmt::Write as _, fs, path::Path};
 
 use serde_json::{Value, json};
-use support::{copy_demo, crate_path, edit, path_str, run};
-
-/// A copy of the demo bundle whose `standard` plan allows 40 users, not 50.
-fn fewer_standard_users() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    copy_demo(tmp.path());
-    edit(
-        &tmp.path().join("plans.yaml"),
-        "limits: { users: 50, storage_gb: 100 }",
-        "limits: { users: 40, storage_gb: 100 }",
-    );
-    tmp
-}
+use support::{copy_demo, crate_path, demo_with_fewer_standard_users, edit, path_str, run};
 
 /// A masked id, as the log writes one: 32 hex digits.
 const MASKED: &str = "5f2b9c0e8d7a61f34b2c9d0e1f2a3b4c";
@@ -96,7 +84,7 @@ fn replay_json(args: &[&str]) -> Value {
 
 #[test]
 fn a_lowered_limit_flips_the_logged_decisions_between_the_limits() {
-    let new = fewer_standard_users();
+    let new = demo_with_fewer_standard_users();
     let tmp = tempfile::tempdir().expect("temp dir");
     let log = tmp.path().join("decisions.jsonl");
     write_log(
@@ -165,7 +153,7 @@ fn a_lowered_limit_flips_the_logged_decisions_between_the_limits() {
 
 #[test]
 fn a_large_log_is_streamed_and_every_unreplayable_line_is_counted_by_why() {
-    let new = fewer_standard_users();
+    let new = demo_with_fewer_standard_users();
     let tmp = tempfile::tempdir().expect("temp dir");
     let log = tmp.path().join("decisions.jsonl");
     // 100 000 lines; of every 10: one flip (45 users), one reseller line
@@ -216,7 +204,8 @@ fn a_large_log_is_streamed_and_every_unreplayable_line_is_counted_by_why() {
                 10_000
             ),
             (
-                "a rule reads a masked id: rule `unknown-reseller` reads `reseller.known`".to_owned(),
+                "a rule reads a masked id: rule `unknown-reseller` reads `reseller.known`"
+                    .to_owned(),
                 10_000
             ),
             ("not JSON".to_owned(), 10_000),

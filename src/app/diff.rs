@@ -26,7 +26,7 @@ pub(super) fn run(args: &DiffArgs) -> anyhow::Result<Exit> {
     let changes = diff::changes::between(&old, &new);
     let compared = diff::decisions(&old, &new, jiff::Timestamp::now());
     let mut out = std::io::stdout().lock();
-    let written = match args.format {
+    let written = match args.report.format {
         TestFormat::Text => {
             let mut text = format!(
                 "bundle `{}` revision `{}` → bundle `{}` revision `{}`\n\n",
@@ -40,7 +40,7 @@ pub(super) fn run(args: &DiffArgs) -> anyhow::Result<Exit> {
                 compared.generated,
                 compared.flips.changed()
             ));
-            text.push_str(&flips_text(&compared.flips, args.show));
+            text.push_str(&flips_text(&compared.flips, args.report.show));
             write!(out, "{text}")
         }
         TestFormat::Json => {
@@ -64,11 +64,13 @@ pub(super) fn run(args: &DiffArgs) -> anyhow::Result<Exit> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
         _ => {}
     }
-    Ok(if args.fail_on_change && compared.flips.changed() > 0 {
-        Exit::Failed
-    } else {
-        Exit::Ok
-    })
+    Ok(
+        if args.report.fail_on_change && compared.flips.changed() > 0 {
+            Exit::Failed
+        } else {
+            Exit::Ok
+        },
+    )
 }
 
 fn identity(b: &CompiledBundle) -> serde_json::Value {

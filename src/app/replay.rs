@@ -82,7 +82,7 @@ pub(super) fn run(args: &ReplayArgs) -> anyhow::Result<Exit> {
         pool: DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?,
         new: &new,
         against: against.as_ref(),
-        flips: Flips::keeping(args.show),
+        flips: Flips::keeping(args.report.show),
         unreplayed: BTreeMap::new(),
         shadow_records: 0,
         lines: 0,
@@ -98,11 +98,11 @@ pub(super) fn run(args: &ReplayArgs) -> anyhow::Result<Exit> {
             break;
         }
         bar.inc(u64::try_from(read).unwrap_or(u64::MAX));
-        replay.line(&line, args.show);
+        replay.line(&line, args.report.show);
     }
     bar.finish_and_clear();
-    let report = match args.format {
-        TestFormat::Text => replay.text(args.show),
+    let report = match args.report.format {
+        TestFormat::Text => replay.text(args.report.show),
         TestFormat::Json => format!("{:#}\n", replay.json()),
     };
     match std::io::stdout().lock().write_all(report.as_bytes()) {
@@ -110,11 +110,13 @@ pub(super) fn run(args: &ReplayArgs) -> anyhow::Result<Exit> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
         _ => {}
     }
-    Ok(if args.fail_on_change && replay.flips.changed() > 0 {
-        Exit::Failed
-    } else {
-        Exit::Ok
-    })
+    Ok(
+        if args.report.fail_on_change && replay.flips.changed() > 0 {
+            Exit::Failed
+        } else {
+            Exit::Ok
+        },
+    )
 }
 
 /// A bar of bytes read, on a terminal only: hidden when stderr is not one

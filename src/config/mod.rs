@@ -23,7 +23,7 @@ pub use file::{Loaded, effective, parse_from};
 pub use remote::{BundleArg, RemoteArgs};
 pub use signing::{KeyArg, SignArgs, VerifyArgs};
 pub use tls::TlsArgs;
-pub use tools::{CheckArgs, DiffArgs, EvalArgs, ReplayArgs, TestArgs, TestFormat};
+pub use tools::{CheckArgs, DiffArgs, EvalArgs, ReplayArgs, ReportArgs, TestArgs, TestFormat};
 pub use trace::TraceArgs;
 
 /// Tollgate: a policy decision point for subscription billing and payments.

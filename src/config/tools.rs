@@ -80,6 +80,14 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The candidate: a directory or `.tar.gz`.
     pub new: PathBuf,
+    /// How to report.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How `diff` and `replay` report the decisions that change.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
     /// How to print the report on stdout.
     #[arg(long, value_enum, default_value_t = TestFormat::Text)]
     pub format: TestFormat,
@@ -87,7 +95,8 @@ pub struct DiffArgs {
     #[arg(long)]
     pub fail_on_change: bool,
     /// Print at most N requests of each group of changed decisions (the
-    /// counts are always whole; JSON always lists every request).
+    /// counts are always whole); `replay` also keeps only N per group, and
+    /// per reason a line could not be replayed.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub show: usize,
 }
@@ -106,15 +115,7 @@ pub struct ReplayArgs {
     /// of with the outcomes and reason codes the log recorded.
     #[arg(long, value_name = "PATH")]
     pub against: Option<PathBuf>,
-    /// How to print the report on stdout.
-    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
-    pub format: TestFormat,
-    /// Exit 1 when any decision changes, for CI.
-    #[arg(long)]
-    pub fail_on_change: bool,
-    /// Keep and print at most N log lines of each group of changed
-    /// decisions, and of each reason a line could not be replayed (the
-    /// counts are always whole).
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    pub show: usize,
+    /// How to report.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
