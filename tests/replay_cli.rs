@@ -26,7 +26,8 @@ const MASKED: &str = "5f2b9c0e8d7a61f34b2c9d0e1f2a3b4c";
 /// the demo bundle allowed.
 fn upgrade_line(n: usize, users: u32) -> Value {
     json!({
-        "decision_id": format!("0190d000-0000-7000-8000-{n:012}"),
+        "v": 2,
+        "decisionId": format!("0190d000-0000-7000-8000-{n:012}"),
         "timestamp": "2026-03-10T09:00:00Z",
         "decision": "plan_change",
         "input": {
@@ -37,9 +38,9 @@ fn upgrade_line(n: usize, users: u32) -> Value {
             "usage": { "users": users },
             "asOf": "2026-03-10T09:00:00Z"
         },
-        "outcome": "ALLOW",
-        "timing": "IMMEDIATE",
-        "reason_codes": ["UPGRADE"],
+        "outcome": "VERDICT_ALLOW",
+        "timing": "EFFECTIVE_TIMING_IMMEDIATE",
+        "reasonCodes": ["UPGRADE"],
         "bundle": { "name": "demo", "revision": "2026-11-22.1", "digest": "x" }
     })
 }
@@ -166,7 +167,7 @@ fn a_large_log_is_streamed_and_every_unreplayable_line_is_counted_by_why() {
         3 => "{not json".to_owned(),
         4 => {
             let mut l = upgrade_line(n, 45);
-            l["shadow"] = json!({ "outcome": "DENY" });
+            l["shadow"] = json!({ "outcome": "VERDICT_DENY" });
             l.to_string()
         }
         _ => upgrade_line(n, 3).to_string(),

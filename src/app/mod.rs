@@ -2,6 +2,7 @@
 //! one-shot bundle tools in `tools.rs`.
 
 mod diff;
+pub mod proto_json;
 mod replay;
 mod revision;
 mod test_report;

@@ -281,7 +281,7 @@ impl Replay<'_> {
                 self.flips.record(kind, described, old, new);
             }
             None => {
-                let logged = logged_outcome(event);
+                let logged = logged_outcome(kind, event);
                 let new = outcome_as::<T>(self.new, &req, |d| d.outcome().to_owned());
                 self.flips.record(kind, described, logged, new);
             }
@@ -344,9 +344,10 @@ impl Replay<'_> {
     }
 }
 
-/// What the log recorded: the bare outcome and the reason codes (either
-/// key spelling).
-fn logged_outcome(event: &Value) -> Outcome {
+/// What the log recorded: the bare outcome (`ALLOW`, from the full enum
+/// name `VERDICT_ALLOW` the log writes) and the reason codes (either key
+/// spelling).
+fn logged_outcome(kind: DecisionKind, event: &Value) -> Outcome {
     let codes = event
         .get("reason_codes")
         .or_else(|| event.get("reasonCodes"))
@@ -359,12 +360,15 @@ fn logged_outcome(event: &Value) -> Outcome {
                 .collect()
         })
         .unwrap_or_default();
+    let logged = event.get("outcome").and_then(Value::as_str).unwrap_or("");
+    let lower = logged.to_ascii_lowercase();
+    let bare = kind
+        .outcomes()
+        .iter()
+        .find(|o| lower == **o || lower.ends_with(&format!("_{o}")))
+        .map_or_else(|| logged.to_owned(), |o| o.to_ascii_uppercase());
     Outcome {
-        summary: event
-            .get("outcome")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned(),
+        summary: bare,
         reasons: codes,
     }
 }

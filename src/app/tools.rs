@@ -2,21 +2,22 @@
 
 use std::io::{Read as _, Write as _};
 
-use anyhow::Context as _;
-use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
-
-use super::{Exit, revision, test_report};
+use super::{
+    Exit,
+    proto_json::{self, DecideJson, Undecided},
+    revision, test_report,
+};
 use crate::{
     bundle::{
         BundleError, BundleErrors, BundleFiles, CompiledBundle, is_yaml,
         signature::{self, SigningKey, TrustedKeys},
     },
     config::{self, CheckArgs, EvalArgs, SignArgs, TestArgs, TestFormat},
-    domain::Languages,
     engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
-    grpc::{convert::Wire, pb},
+    grpc::convert::Wire,
     reload::BundleSource,
 };
+use anyhow::Context as _;
 
 pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
     let source = config::source(args.path.as_ref());
@@ -128,65 +129,46 @@ pub(super) fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
     let Some(bundle) = compile_or_report(&source) else {
         return Ok(Exit::Failed);
     };
-    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
-    let now = jiff::Timestamp::now();
+    let pool = proto_json::pool()?;
     let eval = DecideJson {
         pool: &pool,
         bundle: &bundle,
-        now,
+        now: jiff::Timestamp::now(),
     };
     if let Some(path) = &args.plan_change {
-        eval.run::<PlanChangeType>(path)
+        eval_file::<PlanChangeType>(&eval, path)
     } else if let Some(path) = &args.payment_link {
-        eval.run::<PaymentLinkType>(path)
+        eval_file::<PaymentLinkType>(&eval, path)
     } else if let Some(path) = &args.charge_funding {
-        eval.run::<ChargeFundingType>(path)
+        eval_file::<ChargeFundingType>(&eval, path)
     } else {
         anyhow::bail!("give one of --plan-change, --payment-link, --charge-funding");
     }
 }
 
-/// One `tollgate eval`: a request in proto JSON, its decision printed.
-struct DecideJson<'a> {
-    pool: &'a DescriptorPool,
-    bundle: &'a CompiledBundle,
-    now: jiff::Timestamp,
-}
-
-impl DecideJson<'_> {
-    /// Reads `tollgate.v1.{NAME}Request` from `path`, decides, prints
-    /// `tollgate.v1.{NAME}Decision`; bad input, or a request lacking a fact
-    /// the deciding rule needs, is exit 1 with a message.
-    fn run<T: Wire>(&self, path: &std::path::Path) -> anyhow::Result<Exit> {
-        let request_type = format!("tollgate.v1.{}Request", T::NAME);
-        let request = match from_json::<T::PbRequest>(self.pool, &request_type, path) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("tollgate: {e:#}");
-                return Ok(Exit::Failed);
-            }
-        };
-        // A file has no call metadata: its `locale` field alone chooses.
-        let req = match T::convert(request, self.now, &Languages::default()) {
-            Ok(req) => req,
-            Err(violations) => return Ok(invalid(&violations)),
-        };
-        let decision = match T::decide(self.bundle, &req) {
-            Ok(decision) => T::PbDecision::from(&decision),
-            Err(engine::DecideError::Invalid(violations)) => return Ok(invalid(&violations)),
-            Err(failure) => return Ok(failed_precondition(&failure)),
-        };
-        let json = to_json(
-            self.pool,
-            &format!("tollgate.v1.{}Decision", T::NAME),
-            &decision,
-        )?;
-        let mut out = std::io::stdout().lock();
-        match writeln!(out, "{json}") {
-            // A reader that stops early (`| head`) is not a failure.
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-            _ => Ok(Exit::Ok),
+/// One `tollgate eval`: the request in `path` (`-`: stdin) decided and its
+/// decision printed; bad input, or a request lacking a fact the deciding
+/// rule needs, is exit 1 with a message.
+fn eval_file<T: Wire>(eval: &DecideJson<'_>, path: &std::path::Path) -> anyhow::Result<Exit> {
+    let text = read_input(path)?;
+    let json = match eval.decide::<T>(&text) {
+        Ok(json) => json,
+        Err(Undecided::Malformed(e)) => {
+            eprintln!("tollgate: `{}`: {e:#}", path.display());
+            return Ok(Exit::Failed);
         }
+        Err(Undecided::Invalid(violations)) => return Ok(invalid(&violations)),
+        // What the request lacks, as the server's `FAILED_PRECONDITION` says it.
+        Err(Undecided::Failed(failure)) => {
+            eprintln!("failed precondition: {failure}");
+            return Ok(Exit::Failed);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{json}") {
+        // A reader that stops early (`| head`) is not a failure.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(Exit::Ok),
     }
 }
 
@@ -294,13 +276,6 @@ fn invalid(violations: &crate::domain::Violations) -> Exit {
     Exit::Failed
 }
 
-/// No decision: what the request lacks, as the server's
-/// `FAILED_PRECONDITION` says it.
-fn failed_precondition(failure: &engine::DecideError) -> Exit {
-    eprintln!("failed precondition: {failure}");
-    Exit::Failed
-}
-
 fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
     if path.as_os_str() == "-" {
         let mut s = String::new();
@@ -311,41 +286,4 @@ fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
     } else {
         std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
     }
-}
-
-fn from_json<T: prost::Message + Default>(
-    pool: &DescriptorPool,
-    name: &str,
-    path: &std::path::Path,
-) -> anyhow::Result<T> {
-    let text = read_input(path)?;
-    let desc = pool
-        .get_message_by_name(name)
-        .with_context(|| format!("no message `{name}`"))?;
-    let mut de = serde_json::Deserializer::from_str(&text);
-    let shown = path.display();
-    let message = DynamicMessage::deserialize(desc, &mut de)
-        .with_context(|| format!("`{shown}`: not a valid `{name}` in proto JSON"))?;
-    de.end()
-        .with_context(|| format!("`{shown}`: trailing characters after the JSON"))?;
-    Ok(message.transcode_to::<T>()?)
-}
-
-fn to_json<T: prost::Message>(
-    pool: &DescriptorPool,
-    name: &str,
-    message: &T,
-) -> anyhow::Result<String> {
-    let desc = pool
-        .get_message_by_name(name)
-        .with_context(|| format!("no message `{name}`"))?;
-    let mut dynamic = DynamicMessage::new(desc);
-    dynamic.transcode_from(message)?;
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::pretty(&mut out);
-    dynamic.serialize_with_options(
-        &mut ser,
-        &SerializeOptions::new().use_proto_field_name(true),
-    )?;
-    Ok(String::from_utf8(out)?)
 }

@@ -277,6 +277,7 @@ pub struct MethodDoc {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub status: Option<String>,
+    #[serde(alias = "fallbackRank")]
     pub fallback_rank: u32,
 }
 
@@ -285,8 +286,11 @@ pub struct MethodDoc {
 #[serde(deny_unknown_fields, default)]
 pub struct AutoChargeDoc {
     pub enabled: bool,
+    #[serde(alias = "sourceMethodId")]
     pub source_method_id: String,
+    #[serde(alias = "thresholdMinor", deserialize_with = "int64")]
     pub threshold_minor: i64,
+    #[serde(alias = "amountMinor", deserialize_with = "int64")]
     pub amount_minor: i64,
 }
 
@@ -302,12 +306,16 @@ pub struct HealthDoc {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PaymentLinkDoc {
+    #[serde(alias = "userId")]
     pub user_id: String,
+    #[serde(alias = "merchantId")]
     pub merchant_id: String,
     pub methods: Vec<MethodDoc>,
+    #[serde(alias = "autoCharge")]
     pub auto_charge: Option<AutoChargeDoc>,
     pub health: Option<HealthDoc>,
     pub attributes: BTreeMap<String, String>,
+    #[serde(alias = "asOf")]
     pub as_of: Option<Timestamp>,
     pub explain: bool,
     /// BCP 47 tag of the caller's language.
@@ -319,6 +327,7 @@ pub struct PaymentLinkDoc {
 #[serde(deny_unknown_fields, default)]
 pub struct MoneyDoc {
     pub currency: String,
+    #[serde(alias = "amountMinor", deserialize_with = "int64")]
     pub amount_minor: i64,
 }
 
@@ -326,13 +335,18 @@ pub struct MoneyDoc {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChargeFundingDoc {
+    #[serde(alias = "userId")]
     pub user_id: String,
+    #[serde(alias = "merchantId")]
     pub merchant_id: String,
     pub amount: Option<MoneyDoc>,
+    #[serde(alias = "balanceMinor", deserialize_with = "int64")]
     pub balance_minor: i64,
     pub methods: Vec<MethodDoc>,
+    #[serde(alias = "autoCharge")]
     pub auto_charge: Option<AutoChargeDoc>,
     pub attributes: BTreeMap<String, String>,
+    #[serde(alias = "asOf")]
     pub as_of: Option<Timestamp>,
     pub explain: bool,
     /// BCP 47 tag of the caller's language.
@@ -349,18 +363,24 @@ pub struct StepDoc {
     pub amount_minor: i64,
 }
 
-/// A plan-change request in proto JSON field names.
+/// A plan-change request in proto JSON field names, either spelling
+/// (`as_of` or `asOf`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlanChangeDoc {
+    #[serde(alias = "tenantId")]
     pub tenant_id: String,
+    #[serde(alias = "fromPlan")]
     pub from_plan: String,
+    #[serde(alias = "toPlan")]
     pub to_plan: String,
     pub requester: Option<RequesterDoc>,
     pub usage: BTreeMap<String, f64>,
+    #[serde(alias = "periodUsage")]
     pub period_usage: BTreeMap<String, f64>,
     pub billing: BillingDoc,
     pub attributes: BTreeMap<String, String>,
+    #[serde(alias = "asOf")]
     pub as_of: Option<Timestamp>,
     pub explain: bool,
     /// BCP 47 tag of the caller's language.
@@ -379,10 +399,15 @@ pub struct RequesterDoc {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BillingDoc {
+    #[serde(alias = "currentPeriodStart")]
     pub current_period_start: Option<Timestamp>,
+    #[serde(alias = "currentPeriodEnd")]
     pub current_period_end: Option<Timestamp>,
+    #[serde(alias = "commitmentEnd")]
     pub commitment_end: Option<Timestamp>,
+    #[serde(alias = "anchorDay")]
     pub anchor_day: u32,
+    #[serde(alias = "timeZone")]
     pub time_zone: String,
 }
 
@@ -414,4 +439,21 @@ pub struct WantDoc {
     /// Plan change: the reported metrics the catalogue does not declare;
     /// absent means not checked.
     pub unknown_metrics: Option<Vec<String>>,
+}
+
+/// A proto `int64` as proto JSON writes it, a string of digits (`"3000"`),
+/// or as a number.
+fn int64<'de, D: serde::Deserializer<'de>>(de: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Int64 {
+        Number(i64),
+        Text(String),
+    }
+    match Int64::deserialize(de)? {
+        Int64::Number(n) => Ok(n),
+        Int64::Text(s) => s
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not an int64"))),
+    }
 }

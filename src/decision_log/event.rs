@@ -2,14 +2,20 @@
 //! request and decision, moved, not copied) and the JSON line the writer
 //! makes of it, off the request path.
 
-use std::{collections::BTreeMap, fmt, time::Duration};
+use std::{fmt, time::Duration};
 
 use jiff::Timestamp;
-use serde::Serialize;
-use serde_json::Value;
 
-use super::mask::{ErasePath, Masker};
+use super::{
+    json::JsonWriter,
+    mask::{ErasePath, Masker},
+};
 use crate::domain::{DecisionKind, DecisionMeta, Reason};
+
+/// The version of the line format, written as the line's `v`: 2 since the
+/// lines use the proto3 JSON mapping (camelCase, full enum names) and
+/// `input` is the request message itself.
+pub const FORMAT_VERSION: u64 = 2;
 
 /// What the log writes of one decision: implemented once, in `entries.rs`,
 /// for every (request, decision) pair from the decision's `Answer` and the
@@ -22,12 +28,16 @@ pub trait Logged: fmt::Debug + Send {
     fn meta(&self) -> &DecisionMeta;
     /// The outcome as the proto names it without its prefix (`ALLOW`).
     fn outcome(&self) -> &'static str;
+    /// The prefix of the outcome's proto enum values (`VERDICT`).
+    fn outcome_prefix(&self) -> &'static str;
     /// The decision's reasons.
     fn reasons(&self) -> &[Reason];
-    /// The request the rules saw, ids masked.
-    fn input(&self, masker: &Masker) -> Value;
-    /// The decision's own fields (timing, actions, steps), ids masked.
-    fn detail(&self, masker: &Masker) -> Value;
+    /// Writes the request the rules saw as the proto3 JSON of its request
+    /// message, ids masked: an object `tollgate eval` reads back.
+    fn input(&self, w: &mut JsonWriter<'_>, masker: &Masker);
+    /// Writes the decision's own fields (timing, actions, steps) as members
+    /// of the line's object, ids masked.
+    fn detail(&self, w: &mut JsonWriter<'_>, masker: &Masker);
 }
 
 /// A decision as the handler answered it, with the request the rules saw.
@@ -43,11 +53,12 @@ pub struct Decided {
 }
 
 /// What the shadow bundle answered for a request where it disagrees with
-/// the answer given: written as the event's `shadow` field, beside the
+/// the answer given: written as the event's `shadow` member, beside the
 /// answered `outcome` and `bundle`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ShadowAnswer {
-    /// Its outcome (`DENY`); empty when it gave no decision.
+    /// Its outcome without the enum prefix (`DENY`); empty when it gave no
+    /// decision.
     pub outcome: &'static str,
     /// Its outcome and what it decides (`ALLOW IMMEDIATE`), or why there is
     /// no decision (`NO DECISION: ...`).
@@ -59,7 +70,7 @@ pub struct ShadowAnswer {
 }
 
 /// The shadow bundle's identity in a log event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ShadowBundle {
     /// `name` from its `bundle.yaml`.
     pub name: String,
@@ -122,93 +133,95 @@ pub struct Record {
     pub context: CallContext,
 }
 
-#[derive(Serialize)]
-struct Event<'a> {
-    decision_id: String,
-    timestamp: String,
-    decision: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    batch_index: Option<u64>,
-    input: Value,
-    outcome: &'static str,
-    #[serde(flatten)]
-    detail: Value,
-    reason_codes: Vec<&'a str>,
-    matched_rules: Vec<&'a str>,
-    /// The bundle locale the reason messages were written in.
-    locale: &'a str,
-    bundle: Bundle<'a>,
-    eval_us: u64,
-    caller: Option<&'a str>,
-    trace_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    shadow: Option<&'a ShadowAnswer>,
-}
-
-#[derive(Serialize)]
-struct Bundle<'a> {
-    name: &'a str,
-    revision: &'a str,
-    digest: &'a str,
-}
-
 /// Writes `record` as one JSON line (with the newline) into `out`.
-pub fn write_line(
-    out: &mut Vec<u8>,
-    record: &Record,
-    masker: &Masker,
-    erase: &[ErasePath],
-) -> serde_json::Result<()> {
+pub fn write_line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[ErasePath]) {
     let entry = &record.decided.entry;
     let batch_index = record.decided.batch_index;
     let kind = entry.kind();
-    let decision = match batch_index {
-        Some(_) => kind.batch_label(),
-        None => kind.label(),
-    };
-    let mut input = entry.input(masker);
-    let detail = entry.detail(masker);
-    let (outcome, reasons) = (entry.outcome(), entry.reasons());
-    for path in erase {
-        path.erase(&mut input);
-    }
     let meta = record.decided.meta();
-    let event = Event {
-        decision_id: meta.decision_id.to_string(),
-        timestamp: record.timestamp.to_string(),
-        decision,
-        batch_index,
-        input,
-        outcome,
-        detail,
-        reason_codes: reasons.iter().map(|r| r.code.as_str()).collect(),
-        matched_rules: matched_rules(reasons),
-        locale: &meta.locale,
-        bundle: Bundle {
-            name: &meta.bundle_name,
-            revision: &meta.bundle_revision,
-            digest: &meta.bundle_digest,
-        },
-        eval_us: u64::try_from(record.eval.as_micros()).unwrap_or(u64::MAX),
-        caller: record.context.caller.as_deref(),
-        trace_id: record.context.trace_id.as_deref(),
-        shadow: record.decided.shadow.as_deref(),
-    };
-    serde_json::to_writer(&mut *out, &event)?;
+    let reasons = entry.reasons();
+    let mut w = JsonWriter::new(out, erase);
+    w.object(|w| {
+        w.field("v", |w| w.u64(FORMAT_VERSION));
+        w.field("decisionId", |w| w.plain(&meta.decision_id));
+        w.field("timestamp", |w| w.timestamp(record.timestamp));
+        w.field("decision", |w| {
+            w.str(match batch_index {
+                Some(_) => kind.batch_label(),
+                None => kind.label(),
+            });
+        });
+        if let Some(index) = batch_index {
+            w.field("batchIndex", |w| w.u64(index));
+        }
+        w.field("input", |w| w.erasing(|w| entry.input(w, masker)));
+        w.field("outcome", |w| {
+            w.enum_value(entry.outcome_prefix(), entry.outcome());
+        });
+        entry.detail(w, masker);
+        w.field("reasonCodes", |w| {
+            w.array(|w| reasons.iter().for_each(|r| w.str(r.code.as_str())));
+        });
+        w.field("matchedRules", |w| {
+            w.array(|w| {
+                // Each rule once, in reason order; a decision has few reasons.
+                for (i, id) in reasons.iter().enumerate() {
+                    let Some(id) = &id.rule_id else { continue };
+                    let earlier = reasons.get(..i).unwrap_or_default();
+                    if !earlier.iter().any(|r| r.rule_id.as_ref() == Some(id)) {
+                        w.str(id.as_str());
+                    }
+                }
+            });
+        });
+        w.field("locale", |w| w.str(&meta.locale));
+        w.field("bundle", |w| {
+            w.object(|w| {
+                w.field("name", |w| w.str(&meta.bundle_name));
+                w.field("revision", |w| w.str(&meta.bundle_revision));
+                w.field("digest", |w| w.str(&meta.bundle_digest));
+            });
+        });
+        w.field("evalUs", |w| {
+            w.u64(u64::try_from(record.eval.as_micros()).unwrap_or(u64::MAX));
+        });
+        w.field("caller", |w| match &record.context.caller {
+            Some(c) => w.str(c),
+            None => w.null(),
+        });
+        w.field("traceId", |w| match &record.context.trace_id {
+            Some(t) => w.str(t),
+            None => w.null(),
+        });
+        if let Some(shadow) = &record.decided.shadow {
+            w.field("shadow", |w| {
+                write_shadow(w, entry.outcome_prefix(), shadow)
+            });
+        }
+    });
     out.push(b'\n');
-    Ok(())
 }
 
-/// The rule ids behind the reasons, each once, in reason order.
-fn matched_rules(reasons: &[Reason]) -> Vec<&str> {
-    let mut seen = BTreeMap::new();
-    let mut out = Vec::new();
-    for id in reasons.iter().filter_map(|r| r.rule_id.as_ref()) {
-        if seen.insert(id.as_str(), ()).is_none() {
-            out.push(id.as_str());
-        }
-    }
-    out
+/// The `shadow` member of a disagreement's line: the candidate's answer,
+/// spelt as the answered one is.
+fn write_shadow(w: &mut JsonWriter<'_>, prefix: &str, shadow: &ShadowAnswer) {
+    w.object(|w| {
+        w.field("outcome", |w| match shadow.outcome {
+            "" => w.null(),
+            outcome => w.enum_value(prefix, outcome),
+        });
+        w.field("decision", |w| w.str(&shadow.decision));
+        w.field("reasonCodes", |w| {
+            w.array(|w| shadow.reason_codes.iter().for_each(|c| w.str(c)));
+        });
+        w.field("bundle", |w| {
+            w.object(|w| {
+                w.field("name", |w| w.str(&shadow.bundle.name));
+                w.field("revision", |w| w.str(&shadow.bundle.revision));
+                w.field("digest", |w| w.str(&shadow.bundle.digest));
+            });
+        });
+    });
 }
 
 /// The trace id of a W3C `traceparent` value

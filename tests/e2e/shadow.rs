@@ -119,11 +119,11 @@ async fn a_candidate_that_flips_a_decision_is_counted_and_logged_and_the_answer_
         .collect();
     assert_eq!(differing.len(), 1, "{text}");
     let event = differing[0];
-    assert_eq!(event["outcome"], "ALLOW", "{event:#}");
+    assert_eq!(event["outcome"], "VERDICT_ALLOW", "{event:#}");
     assert_eq!(event["bundle"]["revision"], DEMO_REVISION, "{event:#}");
-    assert_eq!(event["shadow"]["outcome"], "DENY", "{event:#}");
+    assert_eq!(event["shadow"]["outcome"], "VERDICT_DENY", "{event:#}");
     assert_eq!(
-        event["shadow"]["reason_codes"],
+        event["shadow"]["reasonCodes"],
         serde_json::json!(["USAGE_EXCEEDS_TARGET_LIMIT"]),
         "{event:#}"
     );
@@ -132,9 +132,32 @@ async fn a_candidate_that_flips_a_decision_is_counted_and_logged_and_the_answer_
         "{event:#}"
     );
     assert_eq!(
-        event["decision_id"],
+        event["decisionId"],
         flipped.meta.as_ref().expect("meta").decision_id,
         "{event:#}"
+    );
+
+    // The same log, replayed with the candidate as a process: the same one
+    // flip, the shadow record skipped (ids are masked, and no demo
+    // plan-change rule reads the tenant id).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["replay", "--format", "json", "--bundle"])
+        .arg(bundle.path())
+        .arg(&log_path)
+        .output()
+        .expect("run tollgate replay");
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let counts = [
+        &report["replayed"],
+        &report["changed"],
+        &report["shadow_records"],
+    ];
+    assert_eq!(counts, [2, 1, 1], "{report:#}");
+    assert_eq!(
+        report["groups"][0]["new"],
+        serde_json::json!({ "decision": "DENY", "reasons": ["USAGE_EXCEEDS_TARGET_LIMIT"] }),
+        "{report:#}"
     );
 }
 
