@@ -17,7 +17,8 @@ use std::{fs, path::Path};
 
 use serde_json::Value;
 use support::{
-    copy_demo, crate_path, demo_with_fewer_standard_users, edit, pack_demo, path_str, run,
+    copy_demo, crate_path, demo_that_does_not_compile, demo_with_fewer_standard_users, edit,
+    pack_demo, path_str, run,
 };
 
 fn diff_json(old: &Path, new: &Path) -> Value {
@@ -202,13 +203,7 @@ fn a_rule_moved_and_reworded_is_said_in_the_bundles_terms() {
 
 #[test]
 fn a_bundle_that_does_not_compile_exits_2() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    copy_demo(tmp.path());
-    edit(
-        &tmp.path().join("plan_change.yaml"),
-        "when: change.same_plan",
-        "when: change.same_plna",
-    );
+    let tmp = demo_that_does_not_compile();
     let demo = crate_path("bundles/demo");
     let out = run(&["diff", path_str(&demo), path_str(tmp.path())]);
     assert_eq!(out.code, Some(2), "{out}");

@@ -17,7 +17,9 @@ mod support;
 use std::{fmt::Write as _, fs, path::Path};
 
 use serde_json::{Value, json};
-use support::{copy_demo, crate_path, demo_with_fewer_standard_users, edit, path_str, run};
+use support::{
+    crate_path, demo_that_does_not_compile, demo_with_fewer_standard_users, path_str, run,
+};
 
 /// A masked id, as the log writes one: 32 hex digits.
 const MASKED: &str = "5f2b9c0e8d7a61f34b2c9d0e1f2a3b4c";
@@ -217,13 +219,7 @@ fn a_large_log_is_streamed_and_every_unreplayable_line_is_counted_by_why() {
 
 #[test]
 fn a_bundle_that_does_not_compile_exits_2() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    copy_demo(tmp.path());
-    edit(
-        &tmp.path().join("plan_change.yaml"),
-        "when: change.same_plan",
-        "when: change.same_plna",
-    );
+    let tmp = demo_that_does_not_compile();
     let log = tmp.path().join("log.jsonl");
     write_log(&log, [upgrade_line(0, 3).to_string()]);
     let out = run(&["replay", "--bundle", path_str(tmp.path()), path_str(&log)]);

@@ -104,6 +104,19 @@ pub fn demo_with_fewer_standard_users() -> tempfile::TempDir {
     tmp
 }
 
+/// A copy of the demo bundle that does not compile: a condition of
+/// `plan_change.yaml` reads an undeclared fact.
+pub fn demo_that_does_not_compile() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    edit(
+        &tmp.path().join("plan_change.yaml"),
+        "when: change.same_plan",
+        "when: change.same_plna",
+    );
+    tmp
+}
+
 /// Packs the demo bundle into `archive` (`.tar.gz`) under a folder, as
 /// `tar czf demo.tar.gz demo/` makes it: files are read by base name.
 pub fn pack_demo(archive: &Path) {
