@@ -1,7 +1,9 @@
 //! Wiring: runs each subcommand with the parts it needs; `serve` here, the
 //! one-shot bundle tools in `tools.rs`.
 
+mod coverage_report;
 mod diff;
+mod lint_report;
 pub mod proto_json;
 mod replay;
 mod revision;
@@ -82,6 +84,7 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
             let keys = tool_keys(&args.verify, args.path.as_ref())?;
             on_server_stack(move || tools::test(&args, keys.as_ref()))
         }
+        Command::Lint(args) => on_server_stack(move || Ok(lint_report::lint(&args))),
         Command::Sign(args) => tools::sign(&args),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
         Command::Diff(args) => on_server_stack(move || diff::run(&args)),

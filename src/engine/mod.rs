@@ -47,11 +47,13 @@
 //! facts to judge by.
 
 mod combine;
+pub mod coverage;
 mod decide_error;
 mod decision;
 pub mod diff;
 mod env;
 mod error;
+pub mod lint;
 mod meta;
 mod native;
 mod render;
