@@ -47,6 +47,37 @@ pub struct Decided {
     pub entry: Box<dyn Logged>,
     /// Its index in a stream, for a streamed decision.
     pub batch_index: Option<u64>,
+    /// What the shadow bundle answered instead, for an event that records
+    /// a disagreement (`--shadow-bundle`); `None` for a live decision.
+    pub shadow: Option<Box<ShadowAnswer>>,
+}
+
+/// What the shadow bundle answered for a request where it disagrees with
+/// the answer given: written as the event's `shadow` member, beside the
+/// answered `outcome` and `bundle`.
+#[derive(Debug, Clone)]
+pub struct ShadowAnswer {
+    /// Its outcome without the enum prefix (`DENY`); empty when it gave no
+    /// decision.
+    pub outcome: &'static str,
+    /// Its outcome and what it decides (`ALLOW IMMEDIATE`), or why there is
+    /// no decision (`NO DECISION: ...`).
+    pub decision: String,
+    /// Its reason codes, in order.
+    pub reason_codes: Vec<String>,
+    /// The shadow bundle.
+    pub bundle: ShadowBundle,
+}
+
+/// The shadow bundle's identity in a log event.
+#[derive(Debug, Clone)]
+pub struct ShadowBundle {
+    /// `name` from its `bundle.yaml`.
+    pub name: String,
+    /// Its revision.
+    pub revision: String,
+    /// Its digest.
+    pub digest: String,
 }
 
 impl Decided {
@@ -55,7 +86,14 @@ impl Decided {
         Self {
             entry,
             batch_index: None,
+            shadow: None,
         }
+    }
+
+    /// This decision as a record of what the shadow bundle answered instead.
+    pub fn with_shadow(mut self, shadow: ShadowAnswer) -> Self {
+        self.shadow = Some(Box::new(shadow));
+        self
     }
 
     /// The decision of item `index` of a stream.
@@ -63,6 +101,7 @@ impl Decided {
         Self {
             entry,
             batch_index: Some(index),
+            shadow: None,
         }
     }
 
@@ -154,8 +193,35 @@ pub fn write_line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[
             Some(t) => w.str(t),
             None => w.null(),
         });
+        if let Some(shadow) = &record.decided.shadow {
+            w.field("shadow", |w| {
+                write_shadow(w, entry.outcome_prefix(), shadow)
+            });
+        }
     });
     out.push(b'\n');
+}
+
+/// The `shadow` member of a disagreement's line: the candidate's answer,
+/// spelt as the answered one is.
+fn write_shadow(w: &mut JsonWriter<'_>, prefix: &str, shadow: &ShadowAnswer) {
+    w.object(|w| {
+        w.field("outcome", |w| match shadow.outcome {
+            "" => w.null(),
+            outcome => w.enum_value(prefix, outcome),
+        });
+        w.field("decision", |w| w.str(&shadow.decision));
+        w.field("reasonCodes", |w| {
+            w.array(|w| shadow.reason_codes.iter().for_each(|c| w.str(c)));
+        });
+        w.field("bundle", |w| {
+            w.object(|w| {
+                w.field("name", |w| w.str(&shadow.bundle.name));
+                w.field("revision", |w| w.str(&shadow.bundle.revision));
+                w.field("digest", |w| w.str(&shadow.bundle.digest));
+            });
+        });
+    });
 }
 
 /// The trace id of a W3C `traceparent` value
