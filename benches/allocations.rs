@@ -12,15 +12,11 @@ use std::{collections::BTreeMap, hint::black_box};
 
 use tollgate::engine;
 
-#[path = "engine.rs"]
-#[allow(dead_code, reason = "only the demo cases are used here")]
-mod engine_bench;
-
 #[path = "decision_log.rs"]
 #[allow(dead_code, reason = "only the records are used here")]
 mod log_bench;
 
-use engine_bench::{cases, demo};
+use log_bench::engine_bench::{cases, demo};
 
 /// Allocations per decision, for every demo case and both evaluators.
 fn main() {
