@@ -45,6 +45,8 @@ pub struct FileDoc {
     pub test_defaults: Option<TestDefaultsDoc>,
     #[serde(default)]
     pub tests: Vec<Spanned<TestDoc>>,
+    /// Lint severities (`bundle.yaml`): check ids to fail on, and to skip.
+    pub lint: Option<Spanned<LintDoc>>,
 }
 
 /// The defaults of a file's tests.
@@ -439,6 +441,18 @@ pub struct WantDoc {
     /// Plan change: the reported metrics the catalogue does not declare;
     /// absent means not checked.
     pub unknown_metrics: Option<Vec<String>>,
+}
+
+/// `lint: { deny: [...], allow: [...] }` in `bundle.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintDoc {
+    /// Checks whose findings fail `lint` and `check`.
+    #[serde(default)]
+    pub deny: Vec<Spanned<String>>,
+    /// Checks not run.
+    #[serde(default)]
+    pub allow: Vec<Spanned<String>>,
 }
 
 /// A proto `int64` as proto JSON writes it, a string of digits (`"3000"`),
