@@ -153,8 +153,10 @@ impl DecisionLog {
         let writer = sink::Writer {
             target: settings.target.clone(),
             file,
-            masker,
-            erase: settings.erase.clone(),
+            encoder: std::cell::RefCell::new(event::LineEncoder::new(
+                masker,
+                settings.erase.clone(),
+            )),
             max_bytes: settings.max_bytes,
             reopen,
             stats: stats.clone(),
