@@ -1,6 +1,7 @@
 //! Wiring: runs each subcommand with the parts it needs; `serve` here, the
 //! one-shot bundle tools in `tools.rs`.
 
+mod playground;
 mod revision;
 mod test_report;
 mod tools;
@@ -221,6 +222,11 @@ async fn serve_bundle(
         ),
         live: live.clone(),
         max_bundle_age: server.max_bundle_age,
+        playground: Some(Arc::new(playground::LivePlayground::new(
+            live.clone(),
+            listener.local_addr()?,
+            server.tls.is_none(),
+        )?)),
     };
     // The signal stops both ports. The admin port also stops when gRPC
     // ends without it: the sender is dropped with gRPC's shutdown future.

@@ -146,11 +146,46 @@ pub(super) fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
     }
 }
 
-/// One `tollgate eval`: a request in proto JSON, its decision printed.
-struct DecideJson<'a> {
-    pool: &'a DescriptorPool,
-    bundle: &'a CompiledBundle,
-    now: jiff::Timestamp,
+/// Decides requests written in proto JSON: `tollgate eval` and the admin
+/// port's playground (`super::playground`) share it, so both read and
+/// refuse a request alike.
+pub(super) struct DecideJson<'a> {
+    pub(super) pool: &'a DescriptorPool,
+    pub(super) bundle: &'a CompiledBundle,
+    pub(super) now: jiff::Timestamp,
+}
+
+/// Why a proto-JSON request got no decision; `Display` is what `eval`
+/// prints for it.
+#[derive(Debug)]
+pub(super) enum Refused {
+    /// Not a valid request in proto JSON.
+    Json(anyhow::Error),
+    /// A valid message whose fields do not validate.
+    Invalid(crate::domain::Violations),
+    /// The deciding rule needs a fact the request lacks.
+    Precondition(engine::DecideError),
+    /// The decision could not be encoded: a bug, not the request's fault.
+    Internal(anyhow::Error),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Json(e) | Self::Internal(e) => write!(f, "tollgate: {e:#}"),
+            Self::Invalid(violations) => {
+                let mut lines = violations.iter();
+                if let Some(v) = lines.next() {
+                    write!(f, "invalid request: {}: {}", v.field, v.description)?;
+                }
+                for v in lines {
+                    write!(f, "\ninvalid request: {}: {}", v.field, v.description)?;
+                }
+                Ok(())
+            }
+            Self::Precondition(failure) => write!(f, "failed precondition: {failure}"),
+        }
+    }
 }
 
 impl DecideJson<'_> {
@@ -158,35 +193,47 @@ impl DecideJson<'_> {
     /// `tollgate.v1.{NAME}Decision`; bad input, or a request lacking a fact
     /// the deciding rule needs, is exit 1 with a message.
     fn run<T: Wire>(&self, path: &std::path::Path) -> anyhow::Result<Exit> {
-        let request_type = format!("tollgate.v1.{}Request", T::NAME);
-        let request = match from_json::<T::PbRequest>(self.pool, &request_type, path) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("tollgate: {e:#}");
+        let decided = read_input(path)
+            .map_err(Refused::Json)
+            .and_then(|text| self.decide::<T>(&text, &path.display().to_string()));
+        let json = match decided {
+            Ok(json) => json,
+            Err(Refused::Internal(e)) => return Err(e),
+            Err(refused) => {
+                eprintln!("{refused}");
                 return Ok(Exit::Failed);
             }
         };
-        // A file has no call metadata: its `locale` field alone chooses.
-        let req = match T::convert(request, self.now, &Languages::default()) {
-            Ok(req) => req,
-            Err(violations) => return Ok(invalid(&violations)),
-        };
-        let decision = match T::decide(self.bundle, &req) {
-            Ok(decision) => T::PbDecision::from(&decision),
-            Err(engine::DecideError::Invalid(violations)) => return Ok(invalid(&violations)),
-            Err(failure) => return Ok(failed_precondition(&failure)),
-        };
-        let json = to_json(
-            self.pool,
-            &format!("tollgate.v1.{}Decision", T::NAME),
-            &decision,
-        )?;
         let mut out = std::io::stdout().lock();
         match writeln!(out, "{json}") {
             // A reader that stops early (`| head`) is not a failure.
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
             _ => Ok(Exit::Ok),
         }
+    }
+
+    /// Decides `text`, a `tollgate.v1.{NAME}Request` in proto JSON read
+    /// from `shown` (named in errors), into `tollgate.v1.{NAME}Decision` in
+    /// proto JSON.
+    pub(super) fn decide<T: Wire>(&self, text: &str, shown: &str) -> Result<String, Refused> {
+        let request_type = format!("tollgate.v1.{}Request", T::NAME);
+        let request =
+            from_json::<T::PbRequest>(self.pool, &request_type, text, shown).map_err(Refused::Json)?;
+        // A file has no call metadata: its `locale` field alone chooses.
+        let req = T::convert(request, self.now, &Languages::default()).map_err(Refused::Invalid)?;
+        let decision = match T::decide(self.bundle, &req) {
+            Ok(decision) => T::PbDecision::from(&decision),
+            Err(engine::DecideError::Invalid(violations)) => {
+                return Err(Refused::Invalid(violations));
+            }
+            Err(failure) => return Err(Refused::Precondition(failure)),
+        };
+        to_json(
+            self.pool,
+            &format!("tollgate.v1.{}Decision", T::NAME),
+            &decision,
+        )
+        .map_err(Refused::Internal)
     }
 }
 
@@ -287,20 +334,6 @@ fn report(source: &BundleSource, errors: &BundleErrors) {
     eprintln!("{source}: {} problem(s)", errors.len());
 }
 
-fn invalid(violations: &crate::domain::Violations) -> Exit {
-    for v in violations.iter() {
-        eprintln!("invalid request: {}: {}", v.field, v.description);
-    }
-    Exit::Failed
-}
-
-/// No decision: what the request lacks, as the server's
-/// `FAILED_PRECONDITION` says it.
-fn failed_precondition(failure: &engine::DecideError) -> Exit {
-    eprintln!("failed precondition: {failure}");
-    Exit::Failed
-}
-
 fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
     if path.as_os_str() == "-" {
         let mut s = String::new();
@@ -316,14 +349,13 @@ fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
 fn from_json<T: prost::Message + Default>(
     pool: &DescriptorPool,
     name: &str,
-    path: &std::path::Path,
+    text: &str,
+    shown: &str,
 ) -> anyhow::Result<T> {
-    let text = read_input(path)?;
     let desc = pool
         .get_message_by_name(name)
         .with_context(|| format!("no message `{name}`"))?;
-    let mut de = serde_json::Deserializer::from_str(&text);
-    let shown = path.display();
+    let mut de = serde_json::Deserializer::from_str(text);
     let message = DynamicMessage::deserialize(desc, &mut de)
         .with_context(|| format!("`{shown}`: not a valid `{name}` in proto JSON"))?;
     de.end()
@@ -331,7 +363,7 @@ fn from_json<T: prost::Message + Default>(
     Ok(message.transcode_to::<T>()?)
 }
 
-fn to_json<T: prost::Message>(
+pub(super) fn to_json<T: prost::Message>(
     pool: &DescriptorPool,
     name: &str,
     message: &T,
