@@ -146,6 +146,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         admin,
         verification_keys,
+        playground: args.admin.playground,
     };
     serve_with(listener, source, args.poll(), options, shutdown).await
 }
@@ -165,6 +166,8 @@ pub struct ServeOptions {
     pub admin: Option<tokio::net::TcpListener>,
     /// The keys every bundle must be signed with; any bundle when `None`.
     pub verification_keys: Option<Arc<TrustedKeys>>,
+    /// Serve the playground (`/ui`) on the admin port.
+    pub playground: bool,
 }
 
 /// Serves `source` on an already-bound listener until `shutdown` resolves:
@@ -222,11 +225,15 @@ async fn serve_bundle(
         ),
         live: live.clone(),
         max_bundle_age: server.max_bundle_age,
-        playground: Some(Arc::new(playground::LivePlayground::new(
-            live.clone(),
-            listener.local_addr()?,
-            server.tls.is_none(),
-        )?)),
+        playground: if options.playground {
+            Some(Arc::new(playground::LivePlayground::new(
+                live.clone(),
+                listener.local_addr()?,
+                server.tls.is_none(),
+            )?))
+        } else {
+            None
+        },
     };
     // The signal stops both ports. The admin port also stops when gRPC
     // ends without it: the sender is dropped with gRPC's shutdown future.

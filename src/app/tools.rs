@@ -217,8 +217,8 @@ impl DecideJson<'_> {
     /// proto JSON.
     pub(super) fn decide<T: Wire>(&self, text: &str, shown: &str) -> Result<String, Refused> {
         let request_type = format!("tollgate.v1.{}Request", T::NAME);
-        let request =
-            from_json::<T::PbRequest>(self.pool, &request_type, text, shown).map_err(Refused::Json)?;
+        let request = from_json::<T::PbRequest>(self.pool, &request_type, text, shown)
+            .map_err(Refused::Json)?;
         // A file has no call metadata: its `locale` field alone chooses.
         let req = T::convert(request, self.now, &Languages::default()).map_err(Refused::Invalid)?;
         let decision = match T::decide(self.bundle, &req) {

@@ -73,10 +73,9 @@ pub enum Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let (status, message) = match self {
-            Self::UnknownKind(kind) => (
-                StatusCode::NOT_FOUND,
-                format!("no decision type `{kind}`"),
-            ),
+            Self::UnknownKind(kind) => {
+                (StatusCode::NOT_FOUND, format!("no decision type `{kind}`"))
+            }
             Self::NoBundle => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "no bundle is active".to_owned(),
@@ -85,7 +84,10 @@ impl IntoResponse for Refusal {
             Self::Precondition(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
             Self::Internal(m) => {
                 tracing::error!(error = %m, "the playground could not answer");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error".to_owned(),
+                )
             }
         };
         let body = serde_json::json!({ "error": message }).to_string();
@@ -104,8 +106,14 @@ struct Page {
 /// The playground's routes: `/ui` and what it loads.
 pub fn routes(playground: Arc<dyn Playground>, live: Arc<dyn LiveBundle>) -> Router {
     Router::new()
-        .route("/ui", get(|| async { static_file(INDEX, "text/html; charset=utf-8") }))
-        .route("/ui/", get(|| async { static_file(INDEX, "text/html; charset=utf-8") }))
+        .route(
+            "/ui",
+            get(|| async { static_file(INDEX, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/ui/",
+            get(|| async { static_file(INDEX, "text/html; charset=utf-8") }),
+        )
         .route(
             "/ui/playground.js",
             get(|| async { static_file(SCRIPT, "text/javascript; charset=utf-8") }),

@@ -106,7 +106,11 @@ mod tests {
     #[test]
     fn the_readme_has_valid_json_examples_of_every_decision_type() {
         let found = from_readme();
-        for method in ["DecidePlanChange", "DecidePaymentLink", "DecideChargeFunding"] {
+        for method in [
+            "DecidePlanChange",
+            "DecidePaymentLink",
+            "DecideChargeFunding",
+        ] {
             let method = format!("tollgate.v1.DecisionService/{method}");
             assert!(
                 found.iter().any(|e| e.method == method),

@@ -4,6 +4,7 @@
 // The URL fragment preselects and can submit, so a link (or a test in a
 // headless browser) reproduces a session:
 //   /ui#kind=plan-change&example=0&locale=ja&submit
+// (`body=` gives the request text itself).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -56,6 +57,7 @@ async function load() {
   const wanted = fragment();
   selectKind(wanted.get("kind") || (status.kinds[0] && status.kinds[0].slug));
   if (wanted.has("example")) selectExample(Number(wanted.get("example")));
+  if (wanted.has("body")) $("body").value = wanted.get("body");
   if (wanted.has("locale")) locale.value = wanted.get("locale");
   if (wanted.has("submit")) $("request").requestSubmit($("decide"));
 }
