@@ -82,6 +82,10 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
         }
         Command::Sign(args) => tools::sign(&args),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
+        Command::Schema => {
+            println!("{:#}", crate::bundle::json_schema());
+            Ok(Exit::Ok)
+        }
     }
 }
 

@@ -43,6 +43,7 @@ pub use model::{
 pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use parse::yaml_message;
 pub use resellers::{Direction, Reseller};
+pub use schema::json_schema;
 pub use template::{Formats, Part, Template};
 
 /// The files of a bundle: names (no directories) and contents, and its

@@ -68,6 +68,9 @@ pub enum Command {
     Sign(SignArgs),
     /// Evaluate one request against a bundle and print the decision as JSON.
     Eval(EvalArgs),
+    /// Print the JSON Schema of bundle files (every file has the same
+    /// shape), for editors: `schema/bundle.schema.json` in the repository.
+    Schema,
 }
 
 /// Bad configuration: the process exits 64 (sysexits `EX_USAGE`).

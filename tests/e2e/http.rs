@@ -39,7 +39,10 @@ pub async fn get_accepting(
 }
 
 /// `POST path` of `body` to `addr` over a fresh connection.
-#[allow(dead_code, reason = "tests/playground.rs posts; the other users only get")]
+#[allow(
+    dead_code,
+    reason = "tests/playground.rs posts; the other users only get"
+)]
 pub async fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Result<Answer, String> {
     let length = format!(
         "Content-Type: application/json\r\nContent-Length: {}\r\n",
