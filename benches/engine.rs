@@ -273,6 +273,21 @@ fn scaling_benches(c: &mut Criterion) {
         );
     }
     g.finish();
+
+    // What a reload of the demo costs the serving process: compile and run
+    // the bundle's tests, from nothing and after the active revision (whose
+    // parsed expressions are reused: `bundle::compile_after`).
+    let mut g = c.benchmark_group("reload");
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    let files = demo_files();
+    let active = bundle::compile(&files).expect("demo compiles");
+    g.bench_function("demo_verify", |b| {
+        b.iter(|| engine::verify(black_box(&files)).expect("verifies"));
+    });
+    g.bench_function("demo_verify_after_active", |b| {
+        b.iter(|| engine::verify_after(black_box(&files), &active).expect("verifies"));
+    });
+    g.finish();
 }
 
 fn main() {

@@ -146,7 +146,7 @@ fn json_format_is_one_document_with_status_duration_failure_and_trace() {
     );
     for t in tests {
         assert!(
-            t["duration_seconds"].as_f64().expect("a number") >= 0.0,
+            t["durationSeconds"].as_f64().expect("a number") >= 0.0,
             "{t}"
         );
         assert!(t["name"].is_string() && t["location"].is_string(), "{t}");
@@ -163,7 +163,7 @@ fn json_format_is_one_document_with_status_duration_failure_and_trace() {
     let trace = failed["trace"].as_array().expect("trace is a list");
     let same_plan = trace
         .iter()
-        .find(|s| s["rule_id"] == "same-plan")
+        .find(|s| s["ruleId"] == "same-plan")
         .expect("same-plan in the trace");
     assert_eq!(same_plan["matched"], true);
     assert_eq!(same_plan["decisive"], true);
@@ -172,7 +172,7 @@ fn json_format_is_one_document_with_status_duration_failure_and_trace() {
     assert_eq!(same_plan["result"], "matched");
     let unknown = trace
         .iter()
-        .find(|s| s["rule_id"] == "unknown-source-plan")
+        .find(|s| s["ruleId"] == "unknown-source-plan")
         .expect("unknown-source-plan in the trace");
     assert_eq!(unknown["matched"], false);
     assert_eq!(unknown["result"], "condition false");
@@ -306,4 +306,42 @@ fn a_failing_bundle_test_is_exit_1_not_2_and_a_passing_run_is_0() {
         run(&["check", path_str(broken_bundle().path())]).code,
         Some(1)
     );
+}
+
+/// A bundle test's request reads as `tollgate eval` reads one: either field
+/// spelling, either enum name, an int64 as a number or a string (as a
+/// decision-log line's `input` writes it).
+#[test]
+fn a_test_request_takes_either_spelling_and_int64_as_a_string() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    fs::write(
+        tmp.path().join("spelling_tests.yaml"),
+        r#"tests:
+  - name: spelling camel-case upgrade
+    plan_change:
+      tenantId: t1
+      fromPlan: free
+      toPlan: standard
+      requester: { role: REQUESTER_ROLE_TENANT }
+      periodUsage: {}
+      billing: { anchorDay: 1, timeZone: Asia/Tokyo }
+      asOf: "2026-03-10T09:00:00Z"
+    want: { verdict: ALLOW, timing: IMMEDIATE, reasons: [UPGRADE] }
+  - name: spelling a logged charge
+    charge_funding:
+      userId: 97855614519ded7f7170086df089460c
+      merchantId: video-stream
+      amount: { currency: JPY, amountMinor: "3000" }
+      balanceMinor: "5000"
+      methods: [{ id: wallet, type: PAYMENT_METHOD_TYPE_BALANCE, status: ACTIVE, fallbackRank: 0 }]
+      autoCharge: { enabled: false, sourceMethodId: "", thresholdMinor: "0", amountMinor: "0" }
+      asOf: "2026-03-10T09:00:00Z"
+    want: { outcome: APPROVE, steps: [{ source: BALANCE, method_id: wallet, amount_minor: 3000 }], reasons: [BALANCE_COVERS] }
+"#,
+    )
+    .expect("write the tests");
+    let out = run(&["test", path_str(tmp.path()), "--filter", "spelling"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("2 passed, 0 failed"), "{out}");
 }

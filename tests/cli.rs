@@ -673,24 +673,24 @@ fn eval_prints_the_decision_for_a_snake_case_request() {
     let d = decision(&run(&["eval", "--plan-change", &file]));
     assert_eq!(d["verdict"], "VERDICT_ALLOW");
     assert_eq!(d["timing"], "EFFECTIVE_TIMING_IMMEDIATE");
-    assert_eq!(d["effective_at"], "2026-03-10T09:00:00Z");
+    assert_eq!(d["effectiveAt"], "2026-03-10T09:00:00Z");
     assert_eq!(reason_codes(&d), ["UPGRADE"]);
-    assert_eq!(d["reasons"][0]["rule_id"], "upgrade-immediate");
+    assert_eq!(d["reasons"][0]["ruleId"], "upgrade-immediate");
     assert_eq!(
         d["reasons"][0]["message"],
         "upgrade from `free` to `standard` takes effect at once"
     );
     let meta = &d["meta"];
-    assert_eq!(meta["bundle_name"], "demo");
-    assert_eq!(meta["evaluated_at"], "2026-03-10T09:00:00Z");
+    assert_eq!(meta["bundleName"], "demo");
+    assert_eq!(meta["evaluatedAt"], "2026-03-10T09:00:00Z");
     assert!(
-        !meta["bundle_revision"]
+        !meta["bundleRevision"]
             .as_str()
             .unwrap_or_default()
             .is_empty()
     );
-    assert_eq!(meta["bundle_digest"].as_str().map(str::len), Some(64));
-    assert!(!meta["decision_id"].as_str().unwrap_or_default().is_empty());
+    assert_eq!(meta["bundleDigest"].as_str().map(str::len), Some(64));
+    assert!(!meta["decisionId"].as_str().unwrap_or_default().is_empty());
 }
 
 #[test]
@@ -713,7 +713,7 @@ fn eval_accepts_lower_camel_case_field_names() {
     assert_eq!(d["verdict"], "VERDICT_ALLOW");
     assert_eq!(d["timing"], "EFFECTIVE_TIMING_NEXT_BILLING_CYCLE");
     // 28 Feb 2026 00:00 in Tokyo: anchor 31 clamped to February's last day.
-    assert_eq!(d["effective_at"], "2026-02-27T15:00:00Z");
+    assert_eq!(d["effectiveAt"], "2026-02-27T15:00:00Z");
     assert_eq!(reason_codes(&d), ["PERIOD_USAGE_EXCEEDS_TARGET_QUOTA"]);
     let details = &d["reasons"][0]["details"];
     assert_eq!(details["metric"], "api_calls");
@@ -740,8 +740,8 @@ fn eval_reads_rfc_3339_instants_with_an_offset() {
     let d = decision(&run(&["eval", "--plan-change", &file]));
     assert_eq!(d["verdict"], "VERDICT_ALLOW");
     assert_eq!(d["timing"], "EFFECTIVE_TIMING_END_OF_TERM");
-    assert_eq!(d["effective_at"], "2026-12-31T15:00:00Z");
-    assert_eq!(d["meta"]["evaluated_at"], "2026-03-10T09:00:00Z");
+    assert_eq!(d["effectiveAt"], "2026-12-31T15:00:00Z");
+    assert_eq!(d["meta"]["evaluatedAt"], "2026-03-10T09:00:00Z");
     assert_eq!(reason_codes(&d), ["IN_COMMITMENT_TERM"]);
     assert_eq!(
         d["reasons"][0]["message"],
@@ -766,14 +766,67 @@ fn eval_prints_a_deny_without_timing_or_effective_at() {
     );
     let d = decision(&run(&["eval", "--plan-change", &file]));
     assert_eq!(d["verdict"], "VERDICT_DENY");
-    assert!(d.get("timing").is_none(), "{d}");
-    assert!(d.get("effective_at").is_none(), "{d}");
+    // Every field is printed, an enum's zero value included; an unset
+    // instant is not.
+    assert_eq!(d["timing"], "EFFECTIVE_TIMING_UNSPECIFIED", "{d}");
+    assert!(d.get("effectiveAt").is_none(), "{d}");
     assert_eq!(
         reason_codes(&d),
         ["USAGE_EXCEEDS_TARGET_LIMIT", "USAGE_NOT_REPORTED"]
     );
     assert_eq!(d["reasons"][0]["details"]["metric"], "users");
     assert_eq!(d["reasons"][1]["details"]["metric"], "storage_gb");
+}
+
+/// Every key of `value` that is a field name (not a key of a map such as
+/// `details`) with an underscore in it.
+fn snake_keys(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(members) => {
+            for (k, v) in members {
+                if k.contains('_') {
+                    out.push(k.clone());
+                }
+                if k != "details" {
+                    snake_keys(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| snake_keys(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn eval_reads_short_and_full_enum_names_in_either_field_spelling() {
+    for role in ["TENANT", "REQUESTER_ROLE_TENANT"] {
+        for (as_of, at) in [
+            ("as_of", "2026-03-10T09:00:00Z"),
+            ("asOf", "2026-04-01T00:00:00Z"),
+        ] {
+            let request = format!(
+                r#"{{"tenantId": "t1", "from_plan": "free", "toPlan": "standard",
+                    "requester": {{"role": "{role}"}}, "{as_of}": "{at}", "explain": true}}"#
+            );
+            let out = run_with_stdin(&["eval", "--plan-change", "-"], &request);
+            let d = decision(&out);
+            assert_eq!(d["verdict"], "VERDICT_ALLOW", "{role} {as_of}: {out}");
+            assert_eq!(reason_codes(&d), ["UPGRADE"], "{out}");
+            // The instant given under either spelling is the one decided at.
+            assert_eq!(d["meta"]["evaluatedAt"], at, "{out}");
+            let mut snake = Vec::new();
+            snake_keys(&d, &mut snake);
+            assert!(snake.is_empty(), "snake_case keys {snake:?}: {out}");
+        }
+    }
+    let link = r#"{"userId": "u1", "merchant_id": "video-stream",
+        "methods": [{"id": "wallet", "type": "BALANCE", "status": "ACTIVE"},
+                    {"id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "ACTIVE"}],
+        "health": {"score": 72}, "asOf": "2026-03-10T09:00:00Z"}"#;
+    let d = decision(&run_with_stdin(&["eval", "--payment-link", "-"], link));
+    assert_eq!(d["outcome"], "LINK_OUTCOME_LINK", "{d}");
+    // An empty list is printed, not left out.
+    assert_eq!(d["requiredActions"], serde_json::json!([]), "{d}");
 }
 
 #[test]
@@ -793,12 +846,12 @@ fn eval_traces_every_rule_when_asked_to_explain() {
     let decisive: Vec<String> = trace
         .iter()
         .filter(|t| t["decisive"] == true)
-        .map(|t| field(t, "rule_id"))
+        .map(|t| field(t, "ruleId"))
         .collect();
     assert_eq!(decisive, ["upgrade-immediate"], "{d}");
     let after: Vec<&Value> = trace
         .iter()
-        .skip_while(|t| field(t, "rule_id") != "upgrade-immediate")
+        .skip_while(|t| field(t, "ruleId") != "upgrade-immediate")
         .skip(1)
         .collect();
     assert!(!after.is_empty(), "{d}");
@@ -842,7 +895,7 @@ fn eval_names_a_metric_sent_in_the_wrong_map() {
 fn eval_lists_undeclared_metrics() {
     let request = SNAKE_UPGRADE.replace("\"users\": 3", "\"user\": 3");
     let d = decision(&run_with_stdin(&["eval", "--plan-change", "-"], &request));
-    assert_eq!(d["unknown_metrics"], serde_json::json!(["user"]), "{d}");
+    assert_eq!(d["unknownMetrics"], serde_json::json!(["user"]), "{d}");
 }
 
 #[test]
@@ -930,8 +983,8 @@ fn eval_rejects_an_unknown_field_and_an_unknown_enum_name() {
     for (json, needle) in [
         (r#"{"tenant_id": "t1", "tenant": "t1"}"#, "'tenant'"),
         (
-            r#"{"tenant_id": "t1", "requester": {"role": "RESELLER"}}"#,
-            "'RESELLER'",
+            r#"{"tenant_id": "t1", "requester": {"role": "RESELLING"}}"#,
+            "'RESELLING'",
         ),
     ] {
         let out = run_with_stdin(&["eval", "--plan-change", "-"], json);
@@ -967,15 +1020,15 @@ fn eval_uses_the_bundle_it_is_given() {
     );
     let file = request_file(tmp.path(), SNAKE_UPGRADE);
     let d = decision(&run(&["eval", path_str(&bundle), "--plan-change", &file]));
-    assert_eq!(d["meta"]["bundle_revision"], "cli-test.7");
+    assert_eq!(d["meta"]["bundleRevision"], "cli-test.7");
     assert_eq!(d["verdict"], "VERDICT_ALLOW");
     assert_eq!(d["reasons"][0]["message"], "t1 moves up to `standard`");
 
     // The same request against the embedded demo.
     let demo = decision(&run(&["eval", "--plan-change", &file]));
-    assert_eq!(demo["meta"]["bundle_name"], "demo");
-    assert_ne!(demo["meta"]["bundle_revision"], "cli-test.7");
-    assert_ne!(demo["meta"]["bundle_digest"], d["meta"]["bundle_digest"]);
+    assert_eq!(demo["meta"]["bundleName"], "demo");
+    assert_ne!(demo["meta"]["bundleRevision"], "cli-test.7");
+    assert_ne!(demo["meta"]["bundleDigest"], d["meta"]["bundleDigest"]);
 }
 
 #[test]
@@ -1029,7 +1082,7 @@ const CHARGE_WITH_FALLBACK: &str = r#"{
 }"#;
 
 /// The steps of a funding decision as `(source, method_id, amount_minor)`;
-/// proto JSON writes int64 as a string and leaves out an empty method id.
+/// proto JSON writes int64 as a string.
 fn json_steps(d: &Value) -> Vec<(String, String, String)> {
     d["steps"]
         .as_array()
@@ -1038,7 +1091,7 @@ fn json_steps(d: &Value) -> Vec<(String, String, String)> {
                 .iter()
                 .map(|s| {
                     let text = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
-                    (text("source"), text("method_id"), text("amount_minor"))
+                    (text("source"), text("methodId"), text("amountMinor"))
                 })
                 .collect()
         })
@@ -1056,7 +1109,7 @@ fn eval_prints_a_payment_link_decision() {
     let d = decision(&run(&["eval", "--payment-link", &file]));
     assert_eq!(d["outcome"], "LINK_OUTCOME_REQUIRE_ACTION", "{d}");
     assert_eq!(
-        d["required_actions"],
+        d["requiredActions"],
         serde_json::json!([
             "REQUIRED_ACTION_REACTIVATE_PAYMENT_METHOD",
             "REQUIRED_ACTION_ENABLE_AUTO_CHARGE"
@@ -1064,7 +1117,7 @@ fn eval_prints_a_payment_link_decision() {
         "{d}"
     );
     assert_eq!(reason_codes(&d), ["PAYMENT_METHOD_INACTIVE"]);
-    assert_eq!(d["reasons"][0]["rule_id"], "accepted-method-inactive");
+    assert_eq!(d["reasons"][0]["ruleId"], "accepted-method-inactive");
     assert_eq!(
         d["reasons"][0]["message"],
         "`card-1` (CREDIT_CARD) is EXPIRED; reactivate it, or enable auto-charge of at least JPY 1,000"
@@ -1072,9 +1125,9 @@ fn eval_prints_a_payment_link_decision() {
     assert_eq!(d["reasons"][0]["details"]["method_id"], "card-1");
     assert_eq!(d["reasons"][0]["details"]["status"], "EXPIRED");
     let meta = &d["meta"];
-    assert_eq!(meta["bundle_name"], "demo");
-    assert_eq!(meta["evaluated_at"], "2026-03-10T09:00:00Z");
-    assert!(!meta["decision_id"].as_str().unwrap_or_default().is_empty());
+    assert_eq!(meta["bundleName"], "demo");
+    assert_eq!(meta["evaluatedAt"], "2026-03-10T09:00:00Z");
+    assert!(!meta["decisionId"].as_str().unwrap_or_default().is_empty());
 
     // A link: no actions at all in the output.
     let linked = LINK_BALANCE_ONLY.replace("EXPIRED", "ACTIVE");
@@ -1131,7 +1184,7 @@ fn eval_prints_a_charge_funding_decision() {
             ("later-1", "NOT_ACCEPTED_BY_MERCHANT")
         ]
     );
-    assert_eq!(d["meta"]["evaluated_at"], "2026-03-10T09:00:00Z");
+    assert_eq!(d["meta"]["evaluatedAt"], "2026-03-10T09:00:00Z");
 }
 
 #[test]
@@ -1164,7 +1217,7 @@ fn eval_prints_a_top_up_and_a_decline_in_lower_camel_case_too() {
         &dollars,
     ));
     assert_eq!(d["outcome"], "FUNDING_OUTCOME_DECLINE", "{d}");
-    assert!(d.get("steps").is_none(), "{d}");
+    assert_eq!(d["steps"], serde_json::json!([]), "{d}");
     assert_eq!(d["currency"], "USD");
     // Across currencies there is no shortfall to cover, so no fallback
     // candidates are listed.

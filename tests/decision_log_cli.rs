@@ -1,6 +1,7 @@
-//! `tollgate serve --decision-log PATH` as a process: the file is reopened
-//! on SIGUSR1 (as logrotate's `postrotate` asks), and bad decision-log
-//! flags are refused before anything binds.
+//! `tollgate serve --decision-log PATH` as a process: a logged `input`
+//! replays through `tollgate eval` to the logged decision, the file is
+//! reopened on SIGUSR1 (as logrotate's `postrotate` asks), and bad
+//! decision-log flags are refused before anything binds.
 
 #![allow(
     clippy::expect_used,
@@ -22,7 +23,9 @@ use std::{
 use tollgate::grpc::pb::{self, decision_service_client::DecisionServiceClient};
 use tonic::transport::Channel;
 
-use support::{Serve, free_port, free_to_standard};
+use prost_reflect::{DescriptorPool, DynamicMessage};
+use serde_json::Value;
+use support::{Serve, free_port, free_to_standard, path_str, run};
 
 /// A bound against hanging, not a speed requirement.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -50,31 +53,28 @@ fn logged_ids(path: &Path) -> BTreeSet<String> {
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
-            v["decision_id"].as_str().expect("decision_id").to_owned()
+            v["decisionId"].as_str().expect("decisionId").to_owned()
         })
         .collect()
 }
 
-#[tokio::test]
-async fn sigusr1_reopens_the_decision_log_after_it_was_moved() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let path = dir.path().join("decisions.jsonl");
-    let moved = dir.path().join("decisions.jsonl.old");
+/// `tollgate serve` logging to `path` with ids masked under a fixed key,
+/// and a client once it accepts.
+async fn serve_logging(path: &Path) -> (Serve, DecisionServiceClient<Channel>) {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--admin-listen", "off"])
         .arg("--decision-log")
-        .arg(&path)
+        .arg(path)
         .args(["--decision-log-hash-key", "k"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start tollgate serve");
     let server = Serve(child);
-
     let give_up = Instant::now() + DEADLINE;
-    let mut client = loop {
+    let client = loop {
         let endpoint = format!("http://127.0.0.1:{port}");
         if let Ok(c) = DecisionServiceClient::connect(endpoint).await {
             break c;
@@ -82,6 +82,188 @@ async fn sigusr1_reopens_the_decision_log_after_it_was_moved() {
         assert!(Instant::now() < give_up, "the server never accepted");
         tokio::time::sleep(Duration::from_millis(25)).await;
     };
+    (server, client)
+}
+
+/// The lines of the log at `path` once it holds `n`.
+async fn lines(path: &Path, n: usize) -> Vec<Value> {
+    let give_up = Instant::now() + DEADLINE;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().count() >= n {
+            return text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("a JSON line"))
+                .collect();
+        }
+        assert!(Instant::now() < give_up, "{n} lines were never logged");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A message of type `name` read from proto JSON, as a client would send it.
+fn message<T: prost::Message + Default>(name: &str, json: &str) -> T {
+    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let desc = pool.get_message_by_name(name).expect("a message type");
+    let mut de = serde_json::Deserializer::from_str(json);
+    let dynamic = DynamicMessage::deserialize(desc, &mut de).expect("proto JSON");
+    dynamic.transcode_to().expect("the message")
+}
+
+/// A downgrade over the target's API-call quota: allowed from the next
+/// billing cycle (an instant computed from the billing calendar).
+const PLAN_CHANGE: &str = r#"{
+  "tenant_id": "tenant-secret",
+  "from_plan": "premium",
+  "to_plan": "standard",
+  "requester": { "role": "REQUESTER_ROLE_TENANT" },
+  "usage": { "users": 10, "storage_gb": 20 },
+  "period_usage": { "api_calls": 250000 },
+  "billing": { "anchor_day": 31, "time_zone": "Asia/Tokyo" },
+  "attributes": { "channel": "web \"quoted\" \u00e9" },
+  "as_of": "2026-02-10T09:00:00Z"
+}"#;
+
+/// A balance and an expired card: the user must add a payment method.
+const PAYMENT_LINK: &str = r#"{
+  "user_id": "user-secret",
+  "merchant_id": "video-stream",
+  "methods": [
+    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_EXPIRED" }
+  ],
+  "health": { "score": 72 },
+  "as_of": "2026-03-10T09:00:00Z"
+}"#;
+
+/// A ¥3,000 charge with ¥1,000 in the balance: the preset bank account pays
+/// the rest; a card that is not preset and a postpaid account the merchant
+/// does not take are skipped.
+const CHARGE_FUNDING: &str = r#"{
+  "user_id": "user-secret",
+  "merchant_id": "video-stream",
+  "amount": { "currency": "JPY", "amount_minor": 3000 },
+  "balance_minor": 1000,
+  "methods": [
+    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "bank-1", "type": "PAYMENT_METHOD_TYPE_BANK_ACCOUNT", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 1 },
+    { "id": "later-1", "type": "PAYMENT_METHOD_TYPE_POSTPAID", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 2 }
+  ],
+  "as_of": "2026-03-10T09:00:00Z"
+}"#;
+
+/// The codes of a decision's reasons, as eval prints them.
+fn codes(decision: &Value) -> Vec<Value> {
+    let reasons = decision["reasons"].as_array().cloned().unwrap_or_default();
+    reasons.iter().map(|r| r["code"].clone()).collect()
+}
+
+/// The decision's member `key`, with proto JSON's omitted default (an
+/// empty list, an empty string) written out.
+fn member(decision: &Value, key: &str, default: Value) -> Value {
+    decision.get(key).cloned().unwrap_or(default)
+}
+
+/// Masked ids: the tenant's, the user's and every method's are hashed, and
+/// the rules still decide alike, because a keyed hash keeps equal ids
+/// equal and different ids different; the demo's rules read no id's value.
+#[tokio::test]
+async fn a_logged_input_replays_through_eval_to_the_logged_decision() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let path = dir.path().join("decisions.jsonl");
+    let (server, mut client) = serve_logging(&path).await;
+    let plan_change: pb::PlanChangeRequest = message("tollgate.v1.PlanChangeRequest", PLAN_CHANGE);
+    client
+        .decide_plan_change(plan_change)
+        .await
+        .expect("plan change");
+    let link: pb::PaymentLinkRequest = message("tollgate.v1.PaymentLinkRequest", PAYMENT_LINK);
+    client.decide_payment_link(link).await.expect("link");
+    let charge: pb::ChargeFundingRequest =
+        message("tollgate.v1.ChargeFundingRequest", CHARGE_FUNDING);
+    client.decide_charge_funding(charge).await.expect("funding");
+    let events = lines(&path, 3).await;
+    drop(server);
+
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["decision"].as_str())
+        .collect();
+    assert_eq!(kinds, ["plan_change", "payment_link", "charge_funding"]);
+    for event in &events {
+        assert_eq!(event["v"], 2, "{event}");
+        let input = &event["input"];
+        for id in [&input["tenantId"], &input["userId"]] {
+            if let Some(id) = id.as_str() {
+                assert_eq!(id.len(), 32, "a masked id: {event}");
+            }
+        }
+        let file = dir.path().join("input.json");
+        std::fs::write(&file, input.to_string()).expect("write the input");
+        let flag = format!(
+            "--{}",
+            event["decision"]
+                .as_str()
+                .unwrap_or_default()
+                .replace('_', "-")
+        );
+        let out = run(&["eval", &flag, path_str(&file)]);
+        assert_eq!(out.code, Some(0), "{out}\n{event}");
+        let d: Value = serde_json::from_str(&out.stdout).expect("eval prints JSON");
+        let outcome = d.get("verdict").unwrap_or(&d["outcome"]);
+        assert_eq!(*outcome, event["outcome"], "{d}\n{event}");
+        assert_eq!(
+            codes(&d),
+            event["reasonCodes"].as_array().cloned().unwrap_or_default(),
+            "{d}\n{event}"
+        );
+        match event["decision"].as_str() {
+            Some("plan_change") => {
+                assert_eq!(
+                    event["timing"], "EFFECTIVE_TIMING_NEXT_BILLING_CYCLE",
+                    "{event}"
+                );
+                assert_eq!(d["timing"], event["timing"]);
+                assert_eq!(d["effectiveAt"], event["effectiveAt"]);
+                let attributes = &input["attributes"]["channel"];
+                assert_eq!(*attributes, "web \"quoted\" \u{e9}", "{event}");
+            }
+            Some("payment_link") => {
+                let none = Value::Array(vec![]);
+                assert_eq!(
+                    member(&d, "requiredActions", none),
+                    event["requiredActions"]
+                );
+                assert_eq!(event["outcome"], "LINK_OUTCOME_REQUIRE_ACTION", "{event}");
+            }
+            _ => {
+                let steps = d["steps"].as_array().cloned().unwrap_or_default();
+                let steps: Vec<Value> = steps
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "source": s["source"],
+                            "methodId": member(s, "methodId", Value::from("")),
+                            "amountMinor": s["amountMinor"],
+                        })
+                    })
+                    .collect();
+                assert_eq!(Value::from(steps), event["steps"], "{d}\n{event}");
+                assert_eq!(event["outcome"], "FUNDING_OUTCOME_APPROVE", "{event}");
+                assert_eq!(event["steps"].as_array().map(Vec::len), Some(2), "{event}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn sigusr1_reopens_the_decision_log_after_it_was_moved() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let path = dir.path().join("decisions.jsonl");
+    let moved = dir.path().join("decisions.jsonl.old");
+    let (server, mut client) = serve_logging(&path).await;
+    let give_up = Instant::now() + DEADLINE;
     let mut before = BTreeSet::new();
     for _ in 0..5 {
         before.insert(decide(&mut client).await);

@@ -2,6 +2,7 @@
 //! one-shot bundle tools in `tools.rs`.
 
 mod playground;
+pub mod proto_json;
 mod revision;
 mod test_report;
 mod tools;

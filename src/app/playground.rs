@@ -1,18 +1,15 @@
 //! The admin port's playground decides with `tollgate eval`'s JSON
-//! functions and encodes the status as `GetBundleStatus` does; this is the
+//! functions (`proto_json`) and encodes the status as `GetBundleStatus` does; this is the
 //! [`Playground`] `telemetry` serves, so `telemetry` needs no `grpc`.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use prost_reflect::DescriptorPool;
 
-use super::tools::{DecideJson, Refused};
+use super::proto_json::{self, DecideJson, Undecided};
 use crate::{
     engine::{ChargeFundingType, PaymentLinkType, PlanChangeType},
-    grpc::{
-        convert::{self, Wire},
-        pb,
-    },
+    grpc::convert::{self, Wire},
     live::LiveBundle,
     telemetry::playground::{Kind, Playground, Refusal},
 };
@@ -28,7 +25,7 @@ pub(super) struct LivePlayground {
 /// One decision type: its name on the wire and how the playground decides it.
 struct Decider {
     name: &'static str,
-    decide: fn(&DecideJson<'_>, &str, &str) -> Result<String, Refused>,
+    decide: fn(&DecideJson<'_>, &str) -> Result<String, Undecided>,
 }
 
 const fn decider<T: Wire>() -> Decider {
@@ -38,8 +35,8 @@ const fn decider<T: Wire>() -> Decider {
     }
 }
 
-fn decide_as<T: Wire>(eval: &DecideJson<'_>, text: &str, shown: &str) -> Result<String, Refused> {
-    eval.decide::<T>(text, shown)
+fn decide_as<T: Wire>(eval: &DecideJson<'_>, text: &str) -> Result<String, Undecided> {
+    eval.decide::<T>(text)
 }
 
 /// Every decision type, in the order the page shows them.
@@ -70,7 +67,7 @@ impl LivePlayground {
     ) -> anyhow::Result<Self> {
         Ok(Self {
             live,
-            pool: DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET)?,
+            pool: proto_json::pool()?,
             grpc,
             plaintext,
         })
@@ -91,7 +88,7 @@ impl Playground for LivePlayground {
     fn status(&self) -> Result<String, Refusal> {
         let active = self.live.snapshot();
         let status = convert::bundle_status(active.as_deref(), &self.live.status());
-        super::tools::to_json(&self.pool, "tollgate.v1.BundleStatus", &status)
+        proto_json::to_json(&self.pool, "tollgate.v1.BundleStatus", &status)
             .map_err(|e| Refusal::Internal(format!("{e:#}")))
     }
 
@@ -107,10 +104,12 @@ impl Playground for LivePlayground {
             bundle: &active.bundle,
             now: jiff::Timestamp::now(),
         };
-        (decider.decide)(&eval, body, "request body").map_err(|refused| match refused {
-            Refused::Json(_) | Refused::Invalid(_) => Refusal::BadRequest(refused.to_string()),
-            Refused::Precondition(_) => Refusal::Precondition(refused.to_string()),
-            Refused::Internal(e) => Refusal::Internal(format!("{e:#}")),
+        (decider.decide)(&eval, body).map_err(|undecided| {
+            let message = undecided.message("request body");
+            match undecided {
+                Undecided::Malformed(_) | Undecided::Invalid(_) => Refusal::BadRequest(message),
+                Undecided::Failed(_) => Refusal::Precondition(message),
+            }
         })
     }
 

@@ -70,8 +70,8 @@ fn ran(step: &TraceStep) -> bool {
     step.rule.matched || step.rule.note.is_empty() || step.rule.decisive
 }
 
-/// The whole run as one JSON document (snake_case keys, as `tollgate eval`
-/// prints its decisions).
+/// The whole run as one JSON document (lowerCamelCase keys, as the proto3
+/// JSON mapping and `tollgate eval` write them).
 pub(super) fn json(bundle: &CompiledBundle, report: &TestReport) -> Value {
     let status = if report.failed() > 0 {
         "failed"
@@ -98,7 +98,7 @@ fn test_json(o: &TestOutcome) -> Value {
         "name": o.name,
         "location": o.location,
         "status": if o.failure.is_some() { "failed" } else { "passed" },
-        "duration_seconds": o.duration.as_secs_f64(),
+        "durationSeconds": o.duration.as_secs_f64(),
     });
     if let (Some(failure), Some(map)) = (&o.failure, test.as_object_mut()) {
         map.insert("failure".to_owned(), json!(failure));
@@ -107,7 +107,7 @@ fn test_json(o: &TestOutcome) -> Value {
             .iter()
             .map(|s| {
                 json!({
-                    "rule_id": s.rule.rule_id.to_string(),
+                    "ruleId": s.rule.rule_id.to_string(),
                     "effect": s.rule.effect,
                     "location": s.location,
                     "condition": s.condition,

@@ -2,21 +2,22 @@
 
 use std::io::{Read as _, Write as _};
 
-use anyhow::Context as _;
-use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
-
-use super::{Exit, revision, test_report};
+use super::{
+    Exit,
+    proto_json::{self, DecideJson},
+    revision, test_report,
+};
 use crate::{
     bundle::{
         BundleError, BundleErrors, BundleFiles, CompiledBundle, is_yaml,
         signature::{self, SigningKey, TrustedKeys},
     },
     config::{self, CheckArgs, EvalArgs, SignArgs, TestArgs, TestFormat},
-    domain::Languages,
     engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
-    grpc::{convert::Wire, pb},
+    grpc::convert::Wire,
     reload::BundleSource,
 };
+use anyhow::Context as _;
 
 pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
     let source = config::source(args.path.as_ref());
@@ -128,112 +129,40 @@ pub(super) fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
     let Some(bundle) = compile_or_report(&source) else {
         return Ok(Exit::Failed);
     };
-    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).context("descriptor set")?;
-    let now = jiff::Timestamp::now();
+    let pool = proto_json::pool()?;
     let eval = DecideJson {
         pool: &pool,
         bundle: &bundle,
-        now,
+        now: jiff::Timestamp::now(),
     };
     if let Some(path) = &args.plan_change {
-        eval.run::<PlanChangeType>(path)
+        eval_file::<PlanChangeType>(&eval, path)
     } else if let Some(path) = &args.payment_link {
-        eval.run::<PaymentLinkType>(path)
+        eval_file::<PaymentLinkType>(&eval, path)
     } else if let Some(path) = &args.charge_funding {
-        eval.run::<ChargeFundingType>(path)
+        eval_file::<ChargeFundingType>(&eval, path)
     } else {
         anyhow::bail!("give one of --plan-change, --payment-link, --charge-funding");
     }
 }
 
-/// Decides requests written in proto JSON: `tollgate eval` and the admin
-/// port's playground (`super::playground`) share it, so both read and
-/// refuse a request alike.
-pub(super) struct DecideJson<'a> {
-    pub(super) pool: &'a DescriptorPool,
-    pub(super) bundle: &'a CompiledBundle,
-    pub(super) now: jiff::Timestamp,
-}
-
-/// Why a proto-JSON request got no decision; `Display` is what `eval`
-/// prints for it.
-#[derive(Debug)]
-pub(super) enum Refused {
-    /// Not a valid request in proto JSON.
-    Json(anyhow::Error),
-    /// A valid message whose fields do not validate.
-    Invalid(crate::domain::Violations),
-    /// The deciding rule needs a fact the request lacks.
-    Precondition(engine::DecideError),
-    /// The decision could not be encoded: a bug, not the request's fault.
-    Internal(anyhow::Error),
-}
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Json(e) | Self::Internal(e) => write!(f, "tollgate: {e:#}"),
-            Self::Invalid(violations) => {
-                let mut lines = violations.iter();
-                if let Some(v) = lines.next() {
-                    write!(f, "invalid request: {}: {}", v.field, v.description)?;
-                }
-                for v in lines {
-                    write!(f, "\ninvalid request: {}: {}", v.field, v.description)?;
-                }
-                Ok(())
-            }
-            Self::Precondition(failure) => write!(f, "failed precondition: {failure}"),
+/// One `tollgate eval`: the request in `path` (`-`: stdin) decided and its
+/// decision printed; bad input, or a request lacking a fact the deciding
+/// rule needs, is exit 1 with a message.
+fn eval_file<T: Wire>(eval: &DecideJson<'_>, path: &std::path::Path) -> anyhow::Result<Exit> {
+    let text = read_input(path)?;
+    let json = match eval.decide::<T>(&text) {
+        Ok(json) => json,
+        Err(undecided) => {
+            eprintln!("{}", undecided.message(&path.display().to_string()));
+            return Ok(Exit::Failed);
         }
-    }
-}
-
-impl DecideJson<'_> {
-    /// Reads `tollgate.v1.{NAME}Request` from `path`, decides, prints
-    /// `tollgate.v1.{NAME}Decision`; bad input, or a request lacking a fact
-    /// the deciding rule needs, is exit 1 with a message.
-    fn run<T: Wire>(&self, path: &std::path::Path) -> anyhow::Result<Exit> {
-        let decided = read_input(path)
-            .map_err(Refused::Json)
-            .and_then(|text| self.decide::<T>(&text, &path.display().to_string()));
-        let json = match decided {
-            Ok(json) => json,
-            Err(Refused::Internal(e)) => return Err(e),
-            Err(refused) => {
-                eprintln!("{refused}");
-                return Ok(Exit::Failed);
-            }
-        };
-        let mut out = std::io::stdout().lock();
-        match writeln!(out, "{json}") {
-            // A reader that stops early (`| head`) is not a failure.
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-            _ => Ok(Exit::Ok),
-        }
-    }
-
-    /// Decides `text`, a `tollgate.v1.{NAME}Request` in proto JSON read
-    /// from `shown` (named in errors), into `tollgate.v1.{NAME}Decision` in
-    /// proto JSON.
-    pub(super) fn decide<T: Wire>(&self, text: &str, shown: &str) -> Result<String, Refused> {
-        let request_type = format!("tollgate.v1.{}Request", T::NAME);
-        let request = from_json::<T::PbRequest>(self.pool, &request_type, text, shown)
-            .map_err(Refused::Json)?;
-        // A file has no call metadata: its `locale` field alone chooses.
-        let req = T::convert(request, self.now, &Languages::default()).map_err(Refused::Invalid)?;
-        let decision = match T::decide(self.bundle, &req) {
-            Ok(decision) => T::PbDecision::from(&decision),
-            Err(engine::DecideError::Invalid(violations)) => {
-                return Err(Refused::Invalid(violations));
-            }
-            Err(failure) => return Err(Refused::Precondition(failure)),
-        };
-        to_json(
-            self.pool,
-            &format!("tollgate.v1.{}Decision", T::NAME),
-            &decision,
-        )
-        .map_err(Refused::Internal)
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{json}") {
+        // A reader that stops early (`| head`) is not a failure.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(Exit::Ok),
     }
 }
 
@@ -344,40 +273,4 @@ fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
     } else {
         std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
     }
-}
-
-fn from_json<T: prost::Message + Default>(
-    pool: &DescriptorPool,
-    name: &str,
-    text: &str,
-    shown: &str,
-) -> anyhow::Result<T> {
-    let desc = pool
-        .get_message_by_name(name)
-        .with_context(|| format!("no message `{name}`"))?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let message = DynamicMessage::deserialize(desc, &mut de)
-        .with_context(|| format!("`{shown}`: not a valid `{name}` in proto JSON"))?;
-    de.end()
-        .with_context(|| format!("`{shown}`: trailing characters after the JSON"))?;
-    Ok(message.transcode_to::<T>()?)
-}
-
-pub(super) fn to_json<T: prost::Message>(
-    pool: &DescriptorPool,
-    name: &str,
-    message: &T,
-) -> anyhow::Result<String> {
-    let desc = pool
-        .get_message_by_name(name)
-        .with_context(|| format!("no message `{name}`"))?;
-    let mut dynamic = DynamicMessage::new(desc);
-    dynamic.transcode_from(message)?;
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::pretty(&mut out);
-    dynamic.serialize_with_options(
-        &mut ser,
-        &SerializeOptions::new().use_proto_field_name(true),
-    )?;
-    Ok(String::from_utf8(out)?)
 }

@@ -9,12 +9,18 @@ use super::{
     model::{CompiledBundle, RuleSet},
     parse::{Parsed, parse_file},
     problems::Problems,
+    programs::{Parser, Programs},
     rules, test_cases,
     types::{payment, plan_change},
 };
 use crate::domain::RuleId;
 
-pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleErrors> {
+/// Compiles `files`, reusing the parsed programs of `previous` (the
+/// programs of the bundle this one replaces) where a source is unchanged.
+pub(super) fn compile(
+    files: &BundleFiles,
+    previous: Option<&Programs>,
+) -> Result<CompiledBundle, BundleErrors> {
     let mut p = Problems {
         errors: BundleErrors::in_phase(Phase::Parse),
         warnings: Vec::new(),
@@ -46,8 +52,9 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
     let Some(locales) = declared_locales(&mut p, &parsed) else {
         return Err(p.errors.sorted());
     };
+    let parser = Parser::new(&env, previous);
     let compiler = rules::Compiler {
-        cel: &env,
+        parser: &parser,
         locales: &locales,
     };
     let catalog = catalog::catalog(&mut p, &parsed);
@@ -99,6 +106,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
             }
         }
     }
+    let programs = parser.finish();
     let mut warnings = p.warnings;
     warnings.sort();
     warnings.dedup();
@@ -114,6 +122,7 @@ pub(super) fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleError
         charge_funding: RuleSet::new(charge_funding_rules, |s| &s.merchants),
         tests,
         env,
+        programs,
         locales,
         warnings,
     })

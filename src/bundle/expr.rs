@@ -1,20 +1,21 @@
 //! CEL expressions compiled at load, checked against the variables a rule
 //! may read, so a typo is a bundle error and not a run-time surprise.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr};
 
 use super::{
     limits,
     native::Node,
+    programs::Parser,
     vars::{Shape, Vars},
 };
 
 /// A compiled CEL expression and its source text.
 pub struct Expr {
     /// The compiled program, for the CEL interpreter.
-    pub program: cel::Program,
+    pub program: Arc<cel::Program>,
     /// The same expression compiled to a native tree, when every construct
     /// it uses has a native form; the engine then never builds CEL values.
     pub native: Option<Node>,
@@ -25,9 +26,9 @@ pub struct Expr {
 /// Compiles `source` and checks every variable and field it reads, and its
 /// size against the [`limits`]: the text before the parser sees it, the tree
 /// before anything walks it.
-pub fn compile(env: &cel::Env, source: &str, vars: &Vars) -> Result<Expr, String> {
+pub(crate) fn compile(parser: &Parser<'_>, source: &str, vars: &Vars) -> Result<Expr, String> {
     limits::text(source).map_err(|e| e.to_string())?;
-    let program = env.compile(source).map_err(|errors| {
+    let program = parser.parse(source).map_err(|errors| {
         errors
             .errors
             .first()

@@ -30,7 +30,7 @@ pub(crate) fn compile(
     let before = p.errors.len();
     let mut found: Vec<Option<Template>> = locales.iter().map(|_| None).collect();
     let compile = |p: &mut Problems, at: Location, label: &str, source: &str| {
-        Template::compile(env.cel, source, vars, Formats::Message)
+        Template::compile(env.parser, source, vars, Formats::Message)
             .map_err(|e| p.at(file, at, format!("rule `{id}`: reason message{label}: {e}")))
             .ok()
     };

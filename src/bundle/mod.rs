@@ -17,6 +17,7 @@ mod model;
 mod native;
 mod parse;
 mod problems;
+mod programs;
 mod resellers;
 mod rules;
 mod schema;
@@ -42,6 +43,7 @@ pub use model::{
 };
 pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use parse::yaml_message;
+pub use programs::Programs;
 pub use resellers::{Direction, Reseller};
 pub use schema::json_schema;
 pub use template::{Formats, Part, Template};
@@ -105,5 +107,15 @@ pub fn is_yaml(name: &str) -> bool {
 
 /// Parses, validates and compiles a bundle, collecting every problem.
 pub fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleErrors> {
-    compile::compile(files)
+    compile::compile(files, None)
+}
+
+/// [`compile`], for a bundle that replaces `previous`: every expression
+/// whose source `previous` also had reuses its parsed program (parsing is
+/// most of a compile), so a new revision costs what it changed.
+pub fn compile_after(
+    files: &BundleFiles,
+    previous: &CompiledBundle,
+) -> Result<CompiledBundle, BundleErrors> {
+    compile::compile(files, Some(&previous.programs))
 }

@@ -9,6 +9,7 @@ use super::{
     expr::Expr,
     locales::Locales,
     metrics::Metrics,
+    programs::Programs,
     resellers::Reseller,
     template::{Part, Template},
 };
@@ -43,6 +44,9 @@ pub struct CompiledBundle {
     pub tests: Vec<TestCase>,
     /// The CEL environment every condition was compiled with.
     pub env: Arc<cel::Env>,
+    /// Every expression's parsed program, by source: what the bundle
+    /// compiled after this one may reuse.
+    pub programs: Programs,
     /// The locales reason messages are written in.
     pub locales: Locales,
     /// What the bundle may not mean, sorted by file and line; it loaded

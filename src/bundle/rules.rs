@@ -11,6 +11,7 @@ use super::{
     messages,
     model::{Catalog, Effect, ForEach, Merchants, ReasonTemplate, Rule, Scope},
     problems::Problems,
+    programs::Parser,
     schema::RuleDoc,
     template::{Formats, Template},
     vars::Vars,
@@ -167,8 +168,8 @@ pub(crate) fn forbid_top_up(p: &mut Problems, file: &str, id: &RuleId, section: 
 
 /// What a rule's expressions and messages are compiled with.
 pub(crate) struct Compiler<'a> {
-    /// The CEL environment.
-    pub cel: &'a cel::Env,
+    /// Parses CEL, reusing the programs of the bundle compiled before.
+    pub parser: &'a Parser<'a>,
     /// The locales every message is written in.
     pub locales: &'a Locales,
 }
@@ -183,16 +184,16 @@ pub(crate) fn condition_and_reason(
     vars: &Vars,
 ) -> Option<(Option<expr::Expr>, ReasonTemplate)> {
     let before = p.errors.len();
-    let condition = doc
-        .when
-        .as_ref()
-        .and_then(|w| match expr::compile(env.cel, &w.value, vars) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                p.at(file, w.into(), format!("rule `{id}`: condition: {e}"));
-                None
-            }
-        });
+    let condition =
+        doc.when
+            .as_ref()
+            .and_then(|w| match expr::compile(env.parser, &w.value, vars) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    p.at(file, w.into(), format!("rule `{id}`: condition: {e}"));
+                    None
+                }
+            });
     let r = &doc.reason.value;
     let code = ReasonCode::parse(&r.code.value)
         .map_err(|e| p.at(file, (&r.code).into(), format!("rule `{id}`: reason: {e}")))
@@ -200,7 +201,7 @@ pub(crate) fn condition_and_reason(
     let message = messages::compile(p, env, file, id, &r.message, vars);
     let mut details = Vec::new();
     for (key, template) in &r.details {
-        match Template::compile(env.cel, &template.value, vars, Formats::Detail) {
+        match Template::compile(env.parser, &template.value, vars, Formats::Detail) {
             Ok(t) => details.push((key.clone(), t)),
             Err(e) => p.at(
                 file,

@@ -296,6 +296,18 @@ pub enum MessageSchema {
     ByLocale(BTreeMap<String, String>),
 }
 
+/// An int64 as test requests may write it: a number, or a string of
+/// digits as proto3 JSON writes int64, for the JSON Schema.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[expect(dead_code, reason = "only its JSON Schema is used")]
+pub enum Int64Schema {
+    /// `3000`.
+    Number(i64),
+    /// `"3000"`.
+    Text(String),
+}
+
 impl<'de> Deserialize<'de> for MessageDoc {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Visit;
@@ -344,6 +356,7 @@ pub struct MethodDoc {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub status: Option<String>,
+    #[serde(alias = "fallbackRank")]
     pub fallback_rank: u32,
 }
 
@@ -352,8 +365,13 @@ pub struct MethodDoc {
 #[serde(deny_unknown_fields, default)]
 pub struct AutoChargeDoc {
     pub enabled: bool,
+    #[serde(alias = "sourceMethodId")]
     pub source_method_id: String,
+    #[schemars(with = "Int64Schema")]
+    #[serde(alias = "thresholdMinor", deserialize_with = "int64")]
     pub threshold_minor: i64,
+    #[schemars(with = "Int64Schema")]
+    #[serde(alias = "amountMinor", deserialize_with = "int64")]
     pub amount_minor: i64,
 }
 
@@ -369,12 +387,16 @@ pub struct HealthDoc {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PaymentLinkDoc {
+    #[serde(alias = "userId")]
     pub user_id: String,
+    #[serde(alias = "merchantId")]
     pub merchant_id: String,
     pub methods: Vec<MethodDoc>,
+    #[serde(alias = "autoCharge")]
     pub auto_charge: Option<AutoChargeDoc>,
     pub health: Option<HealthDoc>,
     pub attributes: BTreeMap<String, String>,
+    #[serde(alias = "asOf")]
     #[schemars(with = "Option<String>")]
     pub as_of: Option<Timestamp>,
     pub explain: bool,
@@ -387,6 +409,8 @@ pub struct PaymentLinkDoc {
 #[serde(deny_unknown_fields, default)]
 pub struct MoneyDoc {
     pub currency: String,
+    #[schemars(with = "Int64Schema")]
+    #[serde(alias = "amountMinor", deserialize_with = "int64")]
     pub amount_minor: i64,
 }
 
@@ -394,13 +418,19 @@ pub struct MoneyDoc {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChargeFundingDoc {
+    #[serde(alias = "userId")]
     pub user_id: String,
+    #[serde(alias = "merchantId")]
     pub merchant_id: String,
     pub amount: Option<MoneyDoc>,
+    #[schemars(with = "Int64Schema")]
+    #[serde(alias = "balanceMinor", deserialize_with = "int64")]
     pub balance_minor: i64,
     pub methods: Vec<MethodDoc>,
+    #[serde(alias = "autoCharge")]
     pub auto_charge: Option<AutoChargeDoc>,
     pub attributes: BTreeMap<String, String>,
+    #[serde(alias = "asOf")]
     #[schemars(with = "Option<String>")]
     pub as_of: Option<Timestamp>,
     pub explain: bool,
@@ -418,18 +448,24 @@ pub struct StepDoc {
     pub amount_minor: i64,
 }
 
-/// A plan-change request in proto JSON field names.
+/// A plan-change request in proto JSON field names, either spelling
+/// (`as_of` or `asOf`).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlanChangeDoc {
+    #[serde(alias = "tenantId")]
     pub tenant_id: String,
+    #[serde(alias = "fromPlan")]
     pub from_plan: String,
+    #[serde(alias = "toPlan")]
     pub to_plan: String,
     pub requester: Option<RequesterDoc>,
     pub usage: BTreeMap<String, f64>,
+    #[serde(alias = "periodUsage")]
     pub period_usage: BTreeMap<String, f64>,
     pub billing: BillingDoc,
     pub attributes: BTreeMap<String, String>,
+    #[serde(alias = "asOf")]
     #[schemars(with = "Option<String>")]
     pub as_of: Option<Timestamp>,
     pub explain: bool,
@@ -449,13 +485,18 @@ pub struct RequesterDoc {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BillingDoc {
+    #[serde(alias = "currentPeriodStart")]
     #[schemars(with = "Option<String>")]
     pub current_period_start: Option<Timestamp>,
+    #[serde(alias = "currentPeriodEnd")]
     #[schemars(with = "Option<String>")]
     pub current_period_end: Option<Timestamp>,
+    #[serde(alias = "commitmentEnd")]
     #[schemars(with = "Option<String>")]
     pub commitment_end: Option<Timestamp>,
+    #[serde(alias = "anchorDay")]
     pub anchor_day: u32,
+    #[serde(alias = "timeZone")]
     pub time_zone: String,
 }
 
@@ -488,4 +529,21 @@ pub struct WantDoc {
     /// Plan change: the reported metrics the catalogue does not declare;
     /// absent means not checked.
     pub unknown_metrics: Option<Vec<String>>,
+}
+
+/// A proto `int64` as proto JSON writes it, a string of digits (`"3000"`),
+/// or as a number.
+fn int64<'de, D: serde::Deserializer<'de>>(de: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Int64 {
+        Number(i64),
+        Text(String),
+    }
+    match Int64::deserialize(de)? {
+        Int64::Number(n) => Ok(n),
+        Int64::Text(s) => s
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not an int64"))),
+    }
 }

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use super::{
     expr::{self, Expr},
     limits,
+    programs::Parser,
     vars::Vars,
 };
 
@@ -44,8 +45,8 @@ pub enum Formats {
 
 impl Template {
     /// Parses and compiles a template.
-    pub fn compile(
-        env: &cel::Env,
+    pub(crate) fn compile(
+        parser: &Parser<'_>,
         source: &str,
         vars: &Vars,
         formats: Formats,
@@ -77,7 +78,7 @@ impl Template {
                     if !closed {
                         return Err(format!("unclosed `{{` in `{source}`"));
                     }
-                    let compiled = hole_part(env, &hole, vars, formats)
+                    let compiled = hole_part(parser, &hole, vars, formats)
                         .map_err(|e| format!("`{{{}}}`: {e}", excerpt(&hole)))?;
                     if !text.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut text)));
@@ -96,9 +97,14 @@ impl Template {
 }
 
 /// A hole: an expression, or an expression and its format.
-fn hole_part(env: &cel::Env, hole: &str, vars: &Vars, formats: Formats) -> Result<Part, String> {
+fn hole_part(
+    parser: &Parser<'_>,
+    hole: &str,
+    vars: &Vars,
+    formats: Formats,
+) -> Result<Part, String> {
     let Some((value, format)) = split_format(hole) else {
-        return expr::compile(env, hole.trim(), vars).map(Part::Hole);
+        return expr::compile(parser, hole.trim(), vars).map(Part::Hole);
     };
     if formats == Formats::Detail {
         return Err(
@@ -122,8 +128,8 @@ fn hole_part(env: &cel::Env, hole: &str, vars: &Vars, formats: Formats) -> Resul
         return Err("`money()` needs the currency: `money(merchant.currency)`".to_owned());
     }
     Ok(Part::Money {
-        amount: expr::compile(env, value.trim(), vars)?,
-        currency: expr::compile(env, currency.trim(), vars)?,
+        amount: expr::compile(parser, value.trim(), vars)?,
+        currency: expr::compile(parser, currency.trim(), vars)?,
     })
 }
 

@@ -2,14 +2,20 @@
 //! request and decision, moved, not copied) and the JSON line the writer
 //! makes of it, off the request path.
 
-use std::{collections::BTreeMap, fmt, time::Duration};
+use std::{fmt, time::Duration};
 
 use jiff::Timestamp;
-use serde::Serialize;
-use serde_json::Value;
 
-use super::mask::{ErasePath, Masker};
+use super::{
+    json::JsonWriter,
+    mask::{ErasePath, Masker},
+};
 use crate::domain::{DecisionKind, DecisionMeta, Reason};
+
+/// The version of the line format, written as the line's `v`: 2 since the
+/// lines use the proto3 JSON mapping (camelCase, full enum names) and
+/// `input` is the request message itself.
+pub const FORMAT_VERSION: u64 = 2;
 
 /// What the log writes of one decision: implemented once, in `entries.rs`,
 /// for every (request, decision) pair from the decision's `Answer` and the
@@ -22,12 +28,16 @@ pub trait Logged: fmt::Debug + Send {
     fn meta(&self) -> &DecisionMeta;
     /// The outcome as the proto names it without its prefix (`ALLOW`).
     fn outcome(&self) -> &'static str;
+    /// The prefix of the outcome's proto enum values (`VERDICT`).
+    fn outcome_prefix(&self) -> &'static str;
     /// The decision's reasons.
     fn reasons(&self) -> &[Reason];
-    /// The request the rules saw, ids masked.
-    fn input(&self, masker: &Masker) -> Value;
-    /// The decision's own fields (timing, actions, steps), ids masked.
-    fn detail(&self, masker: &Masker) -> Value;
+    /// Writes the request the rules saw as the proto3 JSON of its request
+    /// message, ids masked: an object `tollgate eval` reads back.
+    fn input(&self, w: &mut JsonWriter<'_>, masker: &Masker);
+    /// Writes the decision's own fields (timing, actions, steps) as members
+    /// of the line's object, ids masked.
+    fn detail(&self, w: &mut JsonWriter<'_>, masker: &Masker);
 }
 
 /// A decision as the handler answered it, with the request the rules saw.
@@ -84,90 +94,68 @@ pub struct Record {
     pub context: CallContext,
 }
 
-#[derive(Serialize)]
-struct Event<'a> {
-    decision_id: String,
-    timestamp: String,
-    decision: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    batch_index: Option<u64>,
-    input: Value,
-    outcome: &'static str,
-    #[serde(flatten)]
-    detail: Value,
-    reason_codes: Vec<&'a str>,
-    matched_rules: Vec<&'a str>,
-    /// The bundle locale the reason messages were written in.
-    locale: &'a str,
-    bundle: Bundle<'a>,
-    eval_us: u64,
-    caller: Option<&'a str>,
-    trace_id: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct Bundle<'a> {
-    name: &'a str,
-    revision: &'a str,
-    digest: &'a str,
-}
-
 /// Writes `record` as one JSON line (with the newline) into `out`.
-pub fn write_line(
-    out: &mut Vec<u8>,
-    record: &Record,
-    masker: &Masker,
-    erase: &[ErasePath],
-) -> serde_json::Result<()> {
+pub fn write_line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[ErasePath]) {
     let entry = &record.decided.entry;
     let batch_index = record.decided.batch_index;
     let kind = entry.kind();
-    let decision = match batch_index {
-        Some(_) => kind.batch_label(),
-        None => kind.label(),
-    };
-    let mut input = entry.input(masker);
-    let detail = entry.detail(masker);
-    let (outcome, reasons) = (entry.outcome(), entry.reasons());
-    for path in erase {
-        path.erase(&mut input);
-    }
     let meta = record.decided.meta();
-    let event = Event {
-        decision_id: meta.decision_id.to_string(),
-        timestamp: record.timestamp.to_string(),
-        decision,
-        batch_index,
-        input,
-        outcome,
-        detail,
-        reason_codes: reasons.iter().map(|r| r.code.as_str()).collect(),
-        matched_rules: matched_rules(reasons),
-        locale: &meta.locale,
-        bundle: Bundle {
-            name: &meta.bundle_name,
-            revision: &meta.bundle_revision,
-            digest: &meta.bundle_digest,
-        },
-        eval_us: u64::try_from(record.eval.as_micros()).unwrap_or(u64::MAX),
-        caller: record.context.caller.as_deref(),
-        trace_id: record.context.trace_id.as_deref(),
-    };
-    serde_json::to_writer(&mut *out, &event)?;
-    out.push(b'\n');
-    Ok(())
-}
-
-/// The rule ids behind the reasons, each once, in reason order.
-fn matched_rules(reasons: &[Reason]) -> Vec<&str> {
-    let mut seen = BTreeMap::new();
-    let mut out = Vec::new();
-    for id in reasons.iter().filter_map(|r| r.rule_id.as_ref()) {
-        if seen.insert(id.as_str(), ()).is_none() {
-            out.push(id.as_str());
+    let reasons = entry.reasons();
+    let mut w = JsonWriter::new(out, erase);
+    w.object(|w| {
+        w.field("v", |w| w.u64(FORMAT_VERSION));
+        w.field("decisionId", |w| w.plain(&meta.decision_id));
+        w.field("timestamp", |w| w.timestamp(record.timestamp));
+        w.field("decision", |w| {
+            w.str(match batch_index {
+                Some(_) => kind.batch_label(),
+                None => kind.label(),
+            });
+        });
+        if let Some(index) = batch_index {
+            w.field("batchIndex", |w| w.u64(index));
         }
-    }
-    out
+        w.field("input", |w| w.erasing(|w| entry.input(w, masker)));
+        w.field("outcome", |w| {
+            w.enum_value(entry.outcome_prefix(), entry.outcome());
+        });
+        entry.detail(w, masker);
+        w.field("reasonCodes", |w| {
+            w.array(|w| reasons.iter().for_each(|r| w.str(r.code.as_str())));
+        });
+        w.field("matchedRules", |w| {
+            w.array(|w| {
+                // Each rule once, in reason order; a decision has few reasons.
+                for (i, id) in reasons.iter().enumerate() {
+                    let Some(id) = &id.rule_id else { continue };
+                    let earlier = reasons.get(..i).unwrap_or_default();
+                    if !earlier.iter().any(|r| r.rule_id.as_ref() == Some(id)) {
+                        w.str(id.as_str());
+                    }
+                }
+            });
+        });
+        w.field("locale", |w| w.str(&meta.locale));
+        w.field("bundle", |w| {
+            w.object(|w| {
+                w.field("name", |w| w.str(&meta.bundle_name));
+                w.field("revision", |w| w.str(&meta.bundle_revision));
+                w.field("digest", |w| w.str(&meta.bundle_digest));
+            });
+        });
+        w.field("evalUs", |w| {
+            w.u64(u64::try_from(record.eval.as_micros()).unwrap_or(u64::MAX));
+        });
+        w.field("caller", |w| match &record.context.caller {
+            Some(c) => w.str(c),
+            None => w.null(),
+        });
+        w.field("traceId", |w| match &record.context.trace_id {
+            Some(t) => w.str(t),
+            None => w.null(),
+        });
+    });
+    out.push(b'\n');
 }
 
 /// The trace id of a W3C `traceparent` value

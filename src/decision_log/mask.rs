@@ -4,6 +4,8 @@
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
+use super::json::JsonWriter;
+
 /// How many bytes of the HMAC-SHA256 tag are kept (hex-encoded: twice as
 /// many characters). 128 bits keep collisions out of reach.
 pub const HASH_BYTES: usize = 16;
@@ -51,6 +53,16 @@ impl Masker {
     }
 }
 
+impl Masker {
+    /// Writes the logged form of `value` as a JSON string.
+    pub fn write_id(&self, w: &mut JsonWriter<'_>, value: &str) {
+        match &self.mac {
+            Some(_) if !value.is_empty() => w.str(&self.id(value)),
+            _ => w.str(value),
+        }
+    }
+}
+
 /// A random key for this process only: hashes will not join across restarts.
 pub fn random_key() -> anyhow::Result<Vec<u8>> {
     let mut key = vec![0u8; 32];
@@ -69,8 +81,11 @@ pub fn hex<'a>(bytes: impl IntoIterator<Item = &'a u8>) -> String {
 }
 
 /// A dotted path inside the event's `input` to remove, such as
-/// `input.attributes.email`. A segment that meets an array applies to
-/// every element (`input.wallet.methods.type`).
+/// `input.attributes.email`: proto JSON field names (`input.autoCharge`)
+/// or proto field names (`input.auto_charge`), then map keys as they are.
+/// A segment that meets an array applies to every element
+/// (`input.methods.type`). The log's version 1 spelling of the payment
+/// requests (`input.wallet.…`, `input.amount.minor`) is still accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErasePath(Vec<String>);
 
@@ -80,35 +95,24 @@ impl ErasePath {
         let rest = s
             .strip_prefix("input.")
             .ok_or_else(|| format!("`{s}`: an erased field starts with `input.`"))?;
-        let segments: Vec<String> = rest.split('.').map(str::to_owned).collect();
+        let mut segments: Vec<String> = rest.split('.').map(str::to_owned).collect();
         if segments.iter().any(String::is_empty) {
             return Err(format!("`{s}`: empty path segment"));
+        }
+        // Version 1 nested the payment requests' own fields under `wallet`
+        // and named the charge `amount.minor`.
+        if segments.len() > 1 && segments.first().is_some_and(|f| f == "wallet") {
+            segments.remove(0);
+        }
+        if segments == ["amount", "minor"] {
+            segments = vec!["amount".to_owned(), "amountMinor".to_owned()];
         }
         Ok(Self(segments))
     }
 
-    /// Removes the field from `input` (the event's `input` object).
-    pub fn erase(&self, input: &mut serde_json::Value) {
-        erase(input, &self.0);
-    }
-}
-
-fn erase(value: &mut serde_json::Value, path: &[String]) {
-    use serde_json::Value;
-    let Some((first, rest)) = path.split_first() else {
-        return;
-    };
-    match value {
-        Value::Array(items) => items.iter_mut().for_each(|v| erase(v, path)),
-        Value::Object(map) if rest.is_empty() => {
-            map.remove(first);
-        }
-        Value::Object(map) => {
-            if let Some(inner) = map.get_mut(first) {
-                erase(inner, rest);
-            }
-        }
-        _ => {}
+    /// The path's segments after `input`.
+    pub fn segments(&self) -> &[String] {
+        &self.0
     }
 }
 
@@ -128,23 +132,19 @@ mod tests {
     }
 
     #[test]
-    fn erase_follows_objects_and_arrays() {
-        let mut v = serde_json::json!({
-            "attributes": {"email": "a@b", "plan": "x"},
-            "wallet": {"methods": [{"id": "1", "type": "CARD"}, {"id": "2", "type": "BANK"}]}
-        });
-        ErasePath::parse("input.attributes.email")
-            .map(|p| p.erase(&mut v))
-            .ok();
-        ErasePath::parse("input.wallet.methods.type")
-            .map(|p| p.erase(&mut v))
-            .ok();
+    fn erase_paths_need_the_input_prefix_and_keep_the_old_spelling() {
+        let segments = |p: &str| ErasePath::parse(p).map(|p| p.segments().join("."));
         assert_eq!(
-            v,
-            serde_json::json!({
-                "attributes": {"plan": "x"},
-                "wallet": {"methods": [{"id": "1"}, {"id": "2"}]}
-            })
+            segments("input.attributes.email").as_deref(),
+            Ok("attributes.email")
+        );
+        assert_eq!(
+            segments("input.wallet.methods.type").as_deref(),
+            Ok("methods.type")
+        );
+        assert_eq!(
+            segments("input.amount.minor").as_deref(),
+            Ok("amount.amountMinor")
         );
         assert!(ErasePath::parse("attributes.email").is_err());
         assert!(ErasePath::parse("input..x").is_err());

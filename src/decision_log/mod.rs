@@ -12,6 +12,7 @@
 
 mod entries;
 pub mod event;
+pub mod json;
 pub mod mask;
 mod sample;
 pub mod sink;
@@ -117,6 +118,13 @@ impl DecisionLog {
     /// Opens the sink and starts the writer thread (and, for a file, the
     /// SIGUSR1 reopen listener). Must run inside a Tokio runtime.
     pub fn start(settings: Settings) -> anyhow::Result<Self> {
+        if settings.erase.len() > json::MAX_ERASED {
+            anyhow::bail!(
+                "decision log: {} erased fields; at most {} are supported",
+                settings.erase.len(),
+                json::MAX_ERASED
+            );
+        }
         let masker = match (settings.mask, &settings.hash_key) {
             (false, _) => Masker::clear(),
             (true, Some(key)) => Masker::keyed(key),

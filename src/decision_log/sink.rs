@@ -148,11 +148,7 @@ impl Writer {
 
     fn write(&self, open: &mut Option<Open>, line: &mut Vec<u8>, record: &Record) {
         line.clear();
-        if let Err(e) = event::write_line(line, record, &self.masker, &self.erase) {
-            tracing::warn!(error = %e, "decision log: cannot encode an event");
-            self.stats.failed.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+        event::write_line(line, record, &self.masker, &self.erase);
         let len = line.len() as u64;
         let rotate = self.max_bytes > 0
             && open

@@ -66,7 +66,9 @@ pub use types::{
     payment_link::{PaymentLinkType, decide_payment_link},
     plan_change::{PlanChangeType, decide_plan_change, next_anchor_boundary},
 };
-pub use verify::{TEST_CLOCK, TestOutcome, TestReport, TraceStep, run_selected, run_tests, verify};
+pub use verify::{
+    TEST_CLOCK, TestOutcome, TestReport, TraceStep, run_selected, run_tests, verify, verify_after,
+};
 
 /// Reason codes the engine itself emits.
 pub mod codes {

@@ -111,7 +111,20 @@ pub fn run_selected(bundle: &CompiledBundle, select: impl Fn(&str) -> bool) -> T
 /// Compiles `files` and runs the bundle's tests: the whole gate a bundle
 /// passes before it may serve.
 pub fn verify(files: &BundleFiles) -> Result<(CompiledBundle, TestReport), BundleErrors> {
-    let bundle = crate::bundle::compile(files)?;
+    passes_tests(crate::bundle::compile(files)?)
+}
+
+/// [`verify`] for a bundle that replaces `previous`: unchanged expressions
+/// are not parsed again ([`crate::bundle::compile_after`]).
+pub fn verify_after(
+    files: &BundleFiles,
+    previous: &CompiledBundle,
+) -> Result<(CompiledBundle, TestReport), BundleErrors> {
+    passes_tests(crate::bundle::compile_after(files, previous)?)
+}
+
+/// Runs `bundle`'s tests; a failing test is an error at its place.
+fn passes_tests(bundle: CompiledBundle) -> Result<(CompiledBundle, TestReport), BundleErrors> {
     let report = run_tests(&bundle);
     let mut errors = BundleErrors::in_phase(Phase::Test);
     for (test, outcome) in bundle.tests.iter().zip(&report.outcomes) {

@@ -111,6 +111,8 @@ impl BundleStore {
                     digest = %active.bundle.digest,
                     rules = active.bundle.rule_count(),
                     tests = active.test_count,
+                    expressions = active.bundle.programs.len(),
+                    expressions_reused = active.bundle.programs.reused(),
                     source = %active.source,
                     from_cache = status.from_cache,
                     "bundle activated"
@@ -176,13 +178,18 @@ impl BundleStore {
             Some(keys) => Some(keys.verify(files).map_err(ReloadError::Bundle)?.key_id),
             None => None,
         };
-        if let Some(current) = self.active.load().as_ref()
+        let current = self.active.load_full();
+        if let Some(current) = &current
             && *current.bundle.digest == *files.digest()
             && current.verified_by == verified_by
         {
             return Ok(None);
         }
-        let (bundle, report) = engine::verify(files).map_err(ReloadError::Bundle)?;
+        let verified = match &current {
+            Some(current) => engine::verify_after(files, &current.bundle),
+            None => engine::verify(files),
+        };
+        let (bundle, report) = verified.map_err(ReloadError::Bundle)?;
         Ok(Some(Active {
             bundle,
             loaded_at: Timestamp::now(),
@@ -250,6 +257,44 @@ mod tests {
         );
         let last = store.status().last_error.map(|e| e.to_string());
         assert_eq!(last, Some(error.to_string()));
+    }
+
+    #[test]
+    fn a_new_revision_parses_only_the_expressions_it_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in BundleSource::Embedded.read().unwrap().iter() {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let store = BundleStore::new(BundleSource::Path(dir.path().to_owned()));
+        assert!(store.reload().unwrap());
+        let first = store.snapshot().unwrap();
+        assert_eq!(first.bundle.programs.reused(), 0);
+        assert!(first.bundle.programs.len() > 20);
+
+        // One condition rewritten (the same meaning, a new source text).
+        let path = dir.path().join("plan_change.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let changed = text.replacen(
+            "when: change.same_plan",
+            "when: change.same_plan == true",
+            1,
+        );
+        assert_ne!(changed, text);
+        std::fs::write(&path, changed).unwrap();
+        assert!(store.reload().unwrap());
+        let second = store.snapshot().unwrap();
+        let programs = &second.bundle.programs;
+        assert_eq!(programs.len(), first.bundle.programs.len());
+        assert_eq!(programs.reused(), programs.len() - 1);
+
+        // An unchanged rule holds the very program the first bundle parsed;
+        // the rewritten one a new parse.
+        let condition = |active: &Active, i: usize| {
+            let rule = active.bundle.plan_change.rules.get(i).unwrap();
+            Arc::clone(&rule.condition.as_ref().unwrap().program)
+        };
+        assert!(!Arc::ptr_eq(&condition(&first, 0), &condition(&second, 0)));
+        assert!(Arc::ptr_eq(&condition(&first, 1), &condition(&second, 1)));
     }
 
     #[test]

@@ -76,53 +76,59 @@ async fn every_plan_change_field_reaches_the_rules() {
     }
 
     let inputs = inputs(logged).await;
+    // The proto3 JSON of each request: the message's own field names,
+    // full enum names, int64 as strings, every field written.
     assert_eq!(
         inputs[0],
         json!({
-            "tenant_id": "t-7",
-            "from_plan": "premium",
-            "to_plan": "standard",
-            "requester": { "role": "RESELLER", "id": "r-42" },
+            "tenantId": "t-7",
+            "fromPlan": "premium",
+            "toPlan": "standard",
+            "requester": { "role": "REQUESTER_ROLE_RESELLER", "id": "r-42" },
             "usage": { "users": 10.5, "storage_gb": 20.0 },
-            "period_usage": { "api_calls": 150_000.0 },
+            "periodUsage": { "api_calls": 150_000.0 },
             "billing": {
-                "current_period_start": "2026-02-28T15:00:00Z",
-                "current_period_end": "2026-03-31T15:00:00.25Z",
-                "commitment_end": "2026-01-01T00:00:00Z",
-                "anchor_day": 31,
-                "time_zone": "Asia/Tokyo",
+                "currentPeriodStart": "2026-02-28T15:00:00Z",
+                "currentPeriodEnd": "2026-03-31T15:00:00.25Z",
+                "commitmentEnd": "2026-01-01T00:00:00Z",
+                "anchorDay": 31,
+                "timeZone": "Asia/Tokyo",
             },
             "attributes": { "channel": "web" },
-            "as_of": "2026-03-10T09:00:00.123456789Z",
+            "asOf": "2026-03-10T09:00:00.123456789Z",
             "explain": true,
+            // The bundle locale that answered `ja-JP`.
+            "locale": "ja",
         })
     );
     assert_eq!(
         inputs[1],
         json!({
-            "tenant_id": "t1",
-            "from_plan": "free",
-            "to_plan": "standard",
-            "requester": { "role": "TENANT", "id": "" },
+            "tenantId": "t1",
+            "fromPlan": "free",
+            "toPlan": "standard",
+            "requester": { "role": "REQUESTER_ROLE_TENANT", "id": "" },
             "usage": {},
-            "period_usage": {},
-            "billing": {
-                "current_period_start": null,
-                "current_period_end": null,
-                "commitment_end": null,
-                "anchor_day": null,
-                "time_zone": "UTC",
-            },
+            "periodUsage": {},
+            "billing": { "anchorDay": 0, "timeZone": "UTC" },
             "attributes": {},
-            "as_of": AS_OF,
+            "asOf": AS_OF,
             "explain": false,
+            "locale": "en",
         })
     );
     let roles: Vec<&Value> = inputs[2..]
         .iter()
         .map(|i| &i["requester"]["role"])
         .collect();
-    assert_eq!(roles, ["TENANT", "PROVIDER", "OPERATOR"]);
+    assert_eq!(
+        roles,
+        [
+            "REQUESTER_ROLE_TENANT",
+            "REQUESTER_ROLE_PROVIDER",
+            "REQUESTER_ROLE_OPERATOR"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -165,60 +171,66 @@ async fn every_payment_field_reaches_the_rules() {
     server.decide(unset).await;
 
     let inputs = inputs(logged).await;
-    let wallet = json!({
-        "user_id": "u-9",
-        "merchant_id": "video-stream",
-        "methods": [
-            { "id": "wallet", "type": "BALANCE", "status": "ACTIVE", "fallback_rank": null },
-            { "id": "card-1", "type": "CREDIT_CARD", "status": "SUSPENDED", "fallback_rank": 3 },
-            { "id": "debit-1", "type": "DEBIT_CARD", "status": "EXPIRED", "fallback_rank": 2 },
-            { "id": "bank-1", "type": "BANK_ACCOUNT", "status": "ACTIVE", "fallback_rank": 1 },
-            { "id": "later-1", "type": "POSTPAID", "status": "SUSPENDED", "fallback_rank": null },
-            { "id": "points", "type": "POINTS", "status": "EXPIRED", "fallback_rank": null },
-        ],
-        "auto_charge": {
-            "enabled": true,
-            "source_method_id": "bank-1",
-            "threshold_minor": 500,
-            "amount_minor": 3000,
-        },
-        "attributes": { "channel": "app" },
-        "as_of": "2026-03-10T09:00:00.5Z",
-        "explain": true,
+    let methods = json!([
+        { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallbackRank": 0 },
+        { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_SUSPENDED", "fallbackRank": 3 },
+        { "id": "debit-1", "type": "PAYMENT_METHOD_TYPE_DEBIT_CARD", "status": "PAYMENT_METHOD_STATUS_EXPIRED", "fallbackRank": 2 },
+        { "id": "bank-1", "type": "PAYMENT_METHOD_TYPE_BANK_ACCOUNT", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallbackRank": 1 },
+        { "id": "later-1", "type": "PAYMENT_METHOD_TYPE_POSTPAID", "status": "PAYMENT_METHOD_STATUS_SUSPENDED", "fallbackRank": 0 },
+        { "id": "points", "type": "PAYMENT_METHOD_TYPE_POINTS", "status": "PAYMENT_METHOD_STATUS_EXPIRED", "fallbackRank": 0 },
+    ]);
+    let auto_charge = json!({
+        "enabled": true,
+        "sourceMethodId": "bank-1",
+        "thresholdMinor": "500",
+        "amountMinor": "3000",
     });
     assert_eq!(
         inputs[0],
         json!({
-            "wallet": wallet,
+            "userId": "u-9",
+            "merchantId": "video-stream",
             "health": { "score": 80, "signals": { "shortfalls_90d": 2.0 } },
+            "methods": methods,
+            "autoCharge": auto_charge,
+            "attributes": { "channel": "app" },
+            "asOf": "2026-03-10T09:00:00.5Z",
+            "explain": true,
+            "locale": "en",
         })
     );
     assert_eq!(
         inputs[1],
         json!({
-            "wallet": wallet,
-            "amount": { "currency": "EUR", "minor": 4321 },
-            "balance_minor": 1234,
+            "userId": "u-9",
+            "merchantId": "video-stream",
+            "amount": { "currency": "EUR", "amountMinor": "4321" },
+            "balanceMinor": "1234",
+            "methods": methods,
+            "autoCharge": auto_charge,
+            "attributes": { "channel": "app" },
+            "asOf": "2026-03-10T09:00:00.5Z",
+            "explain": true,
+            "locale": "en",
         })
     );
+    // No health index is not a health index of 0: it is left out.
     assert_eq!(
         inputs[2],
         json!({
-            "wallet": {
-                "user_id": "u1",
-                "merchant_id": "ride-share",
-                "methods": [],
-                "auto_charge": {
-                    "enabled": false,
-                    "source_method_id": "",
-                    "threshold_minor": 0,
-                    "amount_minor": 0,
-                },
-                "attributes": {},
-                "as_of": AS_OF,
-                "explain": false,
+            "userId": "u1",
+            "merchantId": "ride-share",
+            "methods": [],
+            "autoCharge": {
+                "enabled": false,
+                "sourceMethodId": "",
+                "thresholdMinor": "0",
+                "amountMinor": "0",
             },
-            "health": { "score": 0, "signals": {} },
+            "attributes": {},
+            "asOf": AS_OF,
+            "explain": false,
+            "locale": "en",
         })
     );
 }

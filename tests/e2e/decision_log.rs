@@ -151,7 +151,7 @@ async fn every_answered_decision_is_logged_exactly_once() {
     assert_eq!(events.len(), N, "one line per decision");
     let ids: BTreeSet<String> = events
         .iter()
-        .map(|e| e["decision_id"].as_str().expect("decision_id").to_owned())
+        .map(|e| e["decisionId"].as_str().expect("decisionId").to_owned())
         .collect();
     assert_eq!(ids, answered, "every answered decision, none twice");
     let mut kinds = BTreeMap::new();
@@ -162,11 +162,12 @@ async fn every_answered_decision_is_logged_exactly_once() {
         assert_eq!(e["bundle"]["revision"], DEMO_REVISION, "{e}");
         let digest = e["bundle"]["digest"].as_str().map(str::len);
         assert_eq!(digest, Some(64), "{e}");
-        assert!(e["eval_us"].is_u64(), "{e}");
+        assert!(e["evalUs"].is_u64(), "{e}");
+        assert_eq!(e["v"], 2, "{e}");
         assert!(e["caller"].is_null(), "{e}");
         let timestamp = e["timestamp"].as_str().map(str::parse::<jiff::Timestamp>);
         assert!(timestamp.is_some_and(|t| t.is_ok()), "{e}");
-        let shaped = e["input"].is_object() && e["reason_codes"].is_array();
+        let shaped = e["input"].is_object() && e["reasonCodes"].is_array();
         assert!(shaped, "{e}");
     }
     let third = N / 3;
@@ -218,24 +219,24 @@ async fn masked_ids_never_appear_in_clear() {
     }
     assert_eq!(events.len(), 4);
     let (a, b) = (&events[0]["input"], &events[1]["input"]);
-    assert_eq!(a["tenant_id"], b["tenant_id"], "the same tenant joins");
-    assert_eq!(a["tenant_id"], hmac_hex("tenant-secret-A"));
+    assert_eq!(a["tenantId"], b["tenantId"], "the same tenant joins");
+    assert_eq!(a["tenantId"], hmac_hex("tenant-secret-A"));
     assert_eq!(a["requester"]["id"], hmac_hex("requester-secret-R"));
     let channel_only = serde_json::json!({"channel": "web"});
     assert_eq!(a["attributes"], channel_only, "email erased");
 
-    let link = &events[2]["input"]["wallet"];
+    let link = &events[2]["input"];
     assert_eq!(events[2]["decision"], "payment_link");
-    assert_eq!(link["user_id"], hmac_hex("user-secret-1"));
+    assert_eq!(link["userId"], hmac_hex("user-secret-1"));
     assert_eq!(link["methods"][1]["id"], hmac_hex("pm-secret-card-1"));
-    let source = &link["auto_charge"]["source_method_id"];
+    let source = &link["autoCharge"]["sourceMethodId"];
     assert_eq!(*source, hmac_hex("pm-secret-card-1"));
     let funding = &events[3];
     assert_eq!(funding["decision"], "charge_funding");
-    let balance = &funding["input"]["wallet"]["methods"][0]["id"];
+    let balance = &funding["input"]["methods"][0]["id"];
     assert_eq!(*balance, hmac_hex("pm-secret-balance-2"));
     for step in funding["steps"].as_array().expect("steps") {
-        assert_eq!(step["method_id"].as_str().map(str::len), Some(32), "{step}");
+        assert_eq!(step["methodId"].as_str().map(str::len), Some(32), "{step}");
     }
 }
 
@@ -251,12 +252,12 @@ async fn the_trace_id_of_a_traceparent_is_logged() {
     reply.expect("decided");
     logged.server.decide(request("free", "standard")).await;
     let events = logged.events().await;
-    assert_eq!(events[0]["trace_id"], trace);
-    assert_eq!(events[0]["outcome"], "ALLOW");
-    assert_eq!(events[0]["timing"], "IMMEDIATE");
-    let matched = events[0]["matched_rules"].as_array();
+    assert_eq!(events[0]["traceId"], trace);
+    assert_eq!(events[0]["outcome"], "VERDICT_ALLOW");
+    assert_eq!(events[0]["timing"], "EFFECTIVE_TIMING_IMMEDIATE");
+    let matched = events[0]["matchedRules"].as_array();
     assert!(matched.is_some_and(|r| !r.is_empty()), "{}", events[0]);
-    assert!(events[1]["trace_id"].is_null());
+    assert!(events[1]["traceId"].is_null());
 }
 
 #[tokio::test]
@@ -335,7 +336,7 @@ async fn stream_items_are_logged_with_their_index() {
         .map(|e| {
             (
                 e["decision"].as_str().expect("decision"),
-                e["batch_index"].as_u64().expect("batch_index"),
+                e["batchIndex"].as_u64().expect("batchIndex"),
                 e["outcome"].as_str().expect("outcome"),
             )
         })
@@ -344,8 +345,8 @@ async fn stream_items_are_logged_with_their_index() {
     assert_eq!(
         got,
         [
-            ("plan_change_batch", 0, "ALLOW"),
-            ("plan_change_batch", 2, "DENY")
+            ("plan_change_batch", 0, "VERDICT_ALLOW"),
+            ("plan_change_batch", 2, "VERDICT_DENY")
         ]
     );
 }

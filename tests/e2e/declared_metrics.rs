@@ -100,7 +100,7 @@ async fn undeclared_metrics_arrive_and_are_logged_but_a_refused_request_is_not()
     logged.server.decide_err(api_calls_in_usage()).await;
 
     let events = logged.events().await;
-    let unknown: Vec<&serde_json::Value> = events.iter().map(|e| &e["unknown_metrics"]).collect();
+    let unknown: Vec<&serde_json::Value> = events.iter().map(|e| &e["unknownMetrics"]).collect();
     assert_eq!(
         unknown,
         [

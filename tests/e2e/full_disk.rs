@@ -128,7 +128,7 @@ async fn a_full_disk_counts_what_was_written_leaves_no_partial_line_and_recovers
     assert!(
         logged
             .iter()
-            .all(|e| e["decision_id"].as_str().is_some_and(|id| !id.is_empty())),
+            .all(|e| e["decisionId"].as_str().is_some_and(|id| !id.is_empty())),
         "every line is a whole event"
     );
     // The writer lets go of the file, so the tmpfs can be unmounted.

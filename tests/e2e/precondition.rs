@@ -159,7 +159,7 @@ async fn a_failed_precondition_is_not_logged_as_a_decision() {
         .map(|e| {
             (
                 e["decision"].as_str().expect("decision"),
-                e["batch_index"].as_u64(),
+                e["batchIndex"].as_u64(),
             )
         })
         .collect();
