@@ -1,6 +1,8 @@
 //! Wiring: runs each subcommand with the parts it needs; `serve` here, the
 //! one-shot bundle tools in `tools.rs`.
 
+mod coverage_report;
+mod lint_report;
 mod playground;
 pub mod proto_json;
 mod revision;
@@ -81,6 +83,7 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
             let keys = tool_keys(&args.verify, args.path.as_ref())?;
             on_server_stack(move || tools::test(&args, keys.as_ref()))
         }
+        Command::Lint(args) => on_server_stack(move || Ok(lint_report::lint(&args))),
         Command::Sign(args) => tools::sign(&args),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
         Command::Schema => {

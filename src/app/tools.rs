@@ -3,7 +3,7 @@
 use std::io::{Read as _, Write as _};
 
 use super::{
-    Exit,
+    Exit, coverage_report, lint_report,
     proto_json::{self, DecideJson},
     revision, test_report,
 };
@@ -13,7 +13,7 @@ use crate::{
         signature::{self, SigningKey, TrustedKeys},
     },
     config::{self, CheckArgs, EvalArgs, SignArgs, TestArgs, TestFormat},
-    engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType},
+    engine::{self, ChargeFundingType, PaymentLinkType, PlanChangeType, coverage},
     grpc::convert::Wire,
     reload::BundleSource,
 };
@@ -31,6 +31,14 @@ pub(super) fn check(args: &CheckArgs, keys: Option<&TrustedKeys>) -> Exit {
             let warnings = bundle.warnings_at(jiff::Timestamp::now());
             for w in &warnings {
                 eprintln!("warning: {w}");
+            }
+            // Lint's deny set fails the check; its warnings are lint's to show.
+            let denied = lint_report::denied(&bundle);
+            if denied > 0 {
+                eprintln!(
+                    "{source}: {denied} lint finding(s) at deny level (`tollgate lint` lists them)"
+                );
+                return Exit::Failed;
             }
             let (native, total) = bundle.native_coverage();
             let signed = signed_by
@@ -109,19 +117,66 @@ pub(super) fn test(args: &TestArgs, keys: Option<&TrustedKeys>) -> anyhow::Resul
     if let Some(path) = &args.junit {
         test_report::write_junit(path, &test_report::junit(&bundle, &report))?;
     }
+    let coverage = args.wants_coverage().then(|| match &args.filter {
+        Some(pattern) => coverage::coverage(&bundle, |name| name.contains(pattern.as_str())),
+        None => coverage::coverage(&bundle, |_| true),
+    });
     match args.format {
-        TestFormat::Text => print!("{}", test_report::text(&report)),
-        TestFormat::Json => println!("{:#}", test_report::json(&bundle, &report)),
+        TestFormat::Text => {
+            print!("{}", test_report::text(&report));
+            if let Some(c) = &coverage {
+                print!("{}", coverage_report::text(c));
+            }
+        }
+        TestFormat::Json => {
+            let mut doc = test_report::json(&bundle, &report);
+            if let (Some(c), Some(map)) = (&coverage, doc.as_object_mut()) {
+                map.insert("coverage".to_owned(), coverage_report::json(c));
+            }
+            println!("{doc:#}");
+        }
     }
     if let (Some(pattern), true) = (&args.filter, report.outcomes.is_empty()) {
         eprintln!("tollgate: no test name contains `{pattern}`");
         return Ok(Exit::Failed);
     }
-    Ok(if report.failed() == 0 {
+    let mut exit = if report.failed() == 0 {
         Exit::Ok
     } else {
         Exit::Failed
-    })
+    };
+    if let Some(c) = &coverage {
+        if let Some(path) = &args.coverage_out {
+            std::fs::write(path, coverage_report::lcov(c, &source))
+                .with_context(|| format!("cannot write the LCOV file `{}`", path.display()))?;
+        }
+        for (flag, min, got, what) in [
+            (
+                "--min-coverage",
+                args.min_coverage,
+                c.rules_covered(),
+                "rules",
+            ),
+            (
+                "--min-branch-coverage",
+                args.min_branch_coverage,
+                c.branches_covered(),
+                "branch outcomes",
+            ),
+        ] {
+            let pct = coverage::percent(got);
+            if let Some(min) = min
+                && pct < min
+            {
+                eprintln!(
+                    "tollgate: {flag} {min}: {pct:.1}% of {what} covered ({} of {})",
+                    got.0, got.1
+                );
+                exit = Exit::Failed;
+            }
+        }
+    }
+    Ok(exit)
 }
 
 pub(super) fn eval(args: &EvalArgs) -> anyhow::Result<Exit> {
@@ -246,7 +301,7 @@ fn read(source: &BundleSource) -> Result<BundleFiles, BundleErrors> {
 }
 
 /// The compiled bundle at `source`, or `None` after printing every problem.
-fn compile_or_report(source: &BundleSource) -> Option<CompiledBundle> {
+pub(super) fn compile_or_report(source: &BundleSource) -> Option<CompiledBundle> {
     match read(source).and_then(|files| crate::bundle::compile(&files)) {
         Ok(bundle) => Some(bundle),
         Err(errors) => {

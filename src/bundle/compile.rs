@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use super::{
-    BundleError, BundleErrors, BundleFiles, Location, Phase, catalog, is_yaml,
+    BundleError, BundleErrors, BundleFiles, Location, Phase, catalog, is_yaml, lint_config,
     locales::Locales,
     model::{CompiledBundle, RuleSet},
     parse::{Parsed, parse_file},
@@ -106,6 +106,7 @@ pub(super) fn compile(
             }
         }
     }
+    let lint = lint_config::lint_config(&mut p, parsed.iter().map(|f| (&*f.file, &f.doc)));
     let programs = parser.finish();
     let mut warnings = p.warnings;
     warnings.sort();
@@ -125,6 +126,7 @@ pub(super) fn compile(
         programs,
         locales,
         warnings,
+        lint,
     })
 }
 

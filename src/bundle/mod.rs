@@ -10,6 +10,7 @@ mod expr;
 pub mod facts;
 mod index;
 pub mod limits;
+mod lint_config;
 mod locales;
 mod messages;
 mod metrics;
@@ -33,6 +34,7 @@ use sha2::{Digest as _, Sha256};
 pub use errors::{BundleError, BundleErrors, BundleWarning, Location, Phase};
 pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
+pub use lint_config::{CHECKS as LINT_CHECKS, Check as LintCheck, LintConfig, Severity};
 pub use locales::{BundleLocale, Locales};
 pub use metrics::{DisplayName, Metric, MetricKind, Metrics, RequestMetrics};
 pub use model::{

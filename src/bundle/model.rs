@@ -53,6 +53,8 @@ pub struct CompiledBundle {
     /// all the same (`tollgate check` prints them, with those that depend
     /// on the clock: [`CompiledBundle::warnings_at`]).
     pub warnings: Vec<BundleWarning>,
+    /// The lint severities `bundle.yaml` sets.
+    pub lint: super::lint_config::LintConfig,
 }
 
 impl CompiledBundle {
@@ -218,6 +220,8 @@ pub struct Rule<A> {
     pub scope: Scope,
     /// CEL condition; `None` means always.
     pub condition: Option<Expr>,
+    /// Where the condition (`when`) is written; `None` when it has none.
+    pub condition_at: Option<Location>,
     /// Evaluate the condition once per item of a collection.
     pub for_each: Option<ForEach>,
     /// Deny, or allow with a decision payload.

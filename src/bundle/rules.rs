@@ -239,6 +239,7 @@ pub(crate) fn assemble<A>(
         description: doc.value.description.clone().unwrap_or_default(),
         scope: common.scope,
         condition: parts.0,
+        condition_at: doc.value.when.as_ref().map(Into::into),
         for_each,
         effect_label: doc.value.effect.value.clone(),
         effect,

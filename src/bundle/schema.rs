@@ -73,6 +73,9 @@ pub struct FileDoc {
     #[serde(default)]
     #[schemars(with = "Vec<TestDoc>")]
     pub tests: Vec<Spanned<TestDoc>>,
+    /// Lint severities (`bundle.yaml`): check ids to fail on, and to skip.
+    #[schemars(with = "Option<LintDoc>")]
+    pub lint: Option<Spanned<LintDoc>>,
 }
 
 /// The defaults of a file's tests.
@@ -529,6 +532,20 @@ pub struct WantDoc {
     /// Plan change: the reported metrics the catalogue does not declare;
     /// absent means not checked.
     pub unknown_metrics: Option<Vec<String>>,
+}
+
+/// `lint: { deny: [...], allow: [...] }` in `bundle.yaml`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LintDoc {
+    /// Checks whose findings fail `lint` and `check`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub deny: Vec<Spanned<String>>,
+    /// Checks not run.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub allow: Vec<Spanned<String>>,
 }
 
 /// A proto `int64` as proto JSON writes it, a string of digits (`"3000"`),

@@ -23,7 +23,7 @@ pub use file::{Loaded, effective, parse_from};
 pub use remote::{BundleArg, RemoteArgs};
 pub use signing::{KeyArg, SignArgs, VerifyArgs};
 pub use tls::TlsArgs;
-pub use tools::{CheckArgs, EvalArgs, TestArgs, TestFormat};
+pub use tools::{CheckArgs, EvalArgs, LintArgs, TestArgs, TestFormat};
 pub use trace::TraceArgs;
 
 /// Tollgate: a policy decision point for subscription billing and payments.
@@ -63,6 +63,11 @@ pub enum Command {
     /// passed, 1 when a test failed, 2 when the bundle does not parse,
     /// compile or validate (or its signature does not verify).
     Test(TestArgs),
+    /// Static checks of a bundle that need no test (unguarded optional
+    /// reads, rules that never match or never decide, plan-change gaps,
+    /// `check`'s warnings): exit 0 clean or only warnings, 1 a deny-level
+    /// finding, 2 when the bundle does not compile.
+    Lint(LintArgs),
     /// Sign a bundle directory: write its `.signatures.json` (OPA's bundle
     /// signature format), listing every YAML file with its SHA-256.
     Sign(SignArgs),

@@ -42,9 +42,43 @@ pub struct TestArgs {
     /// Also write the results as JUnit XML to FILE, for CI systems.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also measure what the tests exercise: rules matched, reason codes
+    /// produced, each `&&`/`||`/`?:` operand seen true and false.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Fail (exit 1) when fewer than PCT percent of the rules are matched
+    /// by some test; implies `--coverage`.
+    #[arg(long, value_name = "PCT", value_parser = percentage)]
+    pub min_coverage: Option<f64>,
+    /// Fail (exit 1) when fewer than PCT percent of the branch outcomes
+    /// (each operand true, each operand false) are seen; implies `--coverage`.
+    #[arg(long, value_name = "PCT", value_parser = percentage)]
+    pub min_branch_coverage: Option<f64>,
+    /// Write the coverage as an LCOV tracefile over the bundle's YAML
+    /// lines to FILE; implies `--coverage`.
+    #[arg(long, value_name = "FILE.lcov")]
+    pub coverage_out: Option<PathBuf>,
     /// The keys the bundle must be signed with.
     #[command(flatten)]
     pub verify: super::VerifyArgs,
+}
+
+impl TestArgs {
+    /// Whether coverage is measured.
+    pub fn wants_coverage(&self) -> bool {
+        self.coverage
+            || self.min_coverage.is_some()
+            || self.min_branch_coverage.is_some()
+            || self.coverage_out.is_some()
+    }
+}
+
+/// Parses a percentage in 0..=100.
+fn percentage(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{s}` is not a percentage between 0 and 100")),
+    }
 }
 
 /// How `tollgate test` prints its results.
@@ -54,6 +88,16 @@ pub enum TestFormat {
     Text,
     /// One JSON document.
     Json,
+}
+
+/// `tollgate lint`: the bundle, and how to print the findings.
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// Bundle directory or `.tar.gz`; the embedded demo bundle when omitted.
+    pub path: Option<PathBuf>,
+    /// How to print the findings on stdout.
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    pub format: TestFormat,
 }
 
 /// `tollgate eval`: exactly one request.

@@ -5,6 +5,7 @@ use std::{collections::BTreeMap, fmt::Display};
 
 use super::{
     codes,
+    coverage::Observe,
     decision::DecisionType,
     env::{Decision, Env},
     error::EvalError,
@@ -27,12 +28,15 @@ pub struct Combined<'r, A> {
 
 /// Applies the combining rule to `set`'s rules in order. Only the
 /// candidates under `key` (the rules whose indexed scope can cover the request) are looked at,
-/// unless explaining: then every rule appears in the trace.
-pub fn combine<'r, T: DecisionType>(
+/// unless explaining: then every rule appears in the trace. `obs` sees every
+/// condition evaluated (serving passes [`NoObserver`](super::coverage::NoObserver),
+/// which compiles to nothing).
+pub fn combine<'r, T: DecisionType, O: Observe>(
     set: &'r RuleSet<T::Payload>,
     key: &str,
     facts: &Decision<'_, '_, T::Ctx>,
     explain: bool,
+    obs: &mut O,
 ) -> Combined<'r, T::Payload> {
     let rules = set.rules.as_slice();
     let candidates = set.index.candidates(key);
@@ -63,7 +67,7 @@ pub fn combine<'r, T: DecisionType>(
             }
             continue;
         }
-        let (reasons, error) = evaluate::<T>(rule, facts);
+        let (reasons, error) = evaluate::<T, O>(rule, facts, obs);
         let matched = !reasons.is_empty();
         if explain {
             let note = error.as_ref().map(ToString::to_string).unwrap_or_default();
@@ -133,13 +137,16 @@ fn trace<A>(rule: &Rule<A>, matched: bool, note: String, decisive: bool) -> Rule
 
 /// Evaluates one rule: its reasons when it matches, or the error that
 /// stopped it.
-fn evaluate<T: DecisionType>(
+fn evaluate<T: DecisionType, O: Observe>(
     rule: &Rule<T::Payload>,
     facts: &Decision<'_, '_, T::Ctx>,
+    obs: &mut O,
 ) -> (Vec<Reason>, Option<EvalError>) {
     let Some(for_each) = rule.for_each else {
         let env = facts.at(None);
-        return match holds(rule, &env) {
+        let held = holds(rule, &env);
+        obs.condition(&rule.id, rule.condition.as_ref(), env.lookup(), &held);
+        return match held {
             Ok(false) => (Vec::new(), None),
             Ok(true) => match render::reason(rule, &env, BTreeMap::new()) {
                 Ok(reason) => (vec![reason], None),
@@ -151,7 +158,9 @@ fn evaluate<T: DecisionType>(
     let mut reasons = Vec::new();
     for item in T::items(facts.ctx(), for_each) {
         let env = facts.at(Some(&item));
-        let result = holds(rule, &env).and_then(|matched| {
+        let held = holds(rule, &env);
+        obs.condition(&rule.id, rule.condition.as_ref(), env.lookup(), &held);
+        let result = held.and_then(|matched| {
             if !matched {
                 return Ok(None);
             }

@@ -9,7 +9,10 @@ use crate::{
         facts::{Context, Table, item::Items},
     },
     domain::{Answer, Violations},
-    engine::DecideError,
+    engine::{
+        DecideError,
+        coverage::{NoObserver, Observe},
+    },
 };
 
 /// One decision type: its request and decision, the rules that decide it,
@@ -37,7 +40,16 @@ pub trait DecisionType {
     }
     /// Decides `req` under `bundle`, or says which fact the deciding rule
     /// needs that `req` lacks.
-    fn decide(bundle: &CompiledBundle, req: &Self::Request) -> Result<Self::Decision, DecideError>;
+    fn decide(bundle: &CompiledBundle, req: &Self::Request) -> Result<Self::Decision, DecideError> {
+        Self::decide_observed(bundle, req, &mut NoObserver)
+    }
+    /// [`decide`](Self::decide), with `obs` shown every condition the
+    /// combining rule evaluates (`tollgate test --coverage`).
+    fn decide_observed<O: Observe>(
+        bundle: &CompiledBundle,
+        req: &Self::Request,
+        obs: &mut O,
+    ) -> Result<Self::Decision, DecideError>;
     /// Asks for the explain trace of every rule on `req`.
     fn explain(req: &mut Self::Request);
 

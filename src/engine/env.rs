@@ -80,6 +80,11 @@ impl<C: Context> Env<'_, '_, C> {
         self.decision.locale
     }
 
+    /// The facts as the native evaluator reads them.
+    pub fn lookup(&self) -> &dyn facts::Lookup {
+        &self.facts
+    }
+
     /// Evaluates a condition to a bool.
     pub fn condition(&self, expr: &Expr) -> Result<bool, EvalError> {
         if let Some(node) = &expr.native {

@@ -47,10 +47,12 @@
 //! facts to judge by.
 
 mod combine;
+pub mod coverage;
 mod decide_error;
 mod decision;
 mod env;
 mod error;
+pub mod lint;
 mod meta;
 mod native;
 mod render;

@@ -112,6 +112,15 @@ impl<C: Context> Fact<C> {
 pub struct Table<C: Context>(pub &'static [&'static [Fact<C>]]);
 
 impl<C: Context> Table<C> {
+    /// The dotted path of `fact` (a fact of this table or a `for_each`
+    /// item's), as expressions write it.
+    pub fn path(&self, fact: FactRef) -> &'static str {
+        match fact {
+            FactRef::Decision(i) => self.get(usize::from(i)).map_or("fact", |f| f.path),
+            FactRef::Item(i) => item::FACTS.get(usize::from(i)).map_or("fact", |f| f.path),
+        }
+    }
+
     /// The fact at position `i`.
     pub fn get(&self, i: usize) -> Option<&'static Fact<C>> {
         let mut i = i;

@@ -23,7 +23,13 @@ use crate::{
         ChargeFunding, ChargeFundingDecision, ChargeFundingInput, FundingOutcome, FundingSource,
         FundingStep, Reason, ReasonCode, Violations,
     },
-    engine::{DecideError, DecisionType, codes, combine, env::Decision, meta, verify::steps_text},
+    engine::{
+        DecideError, DecisionType, codes, combine,
+        coverage::{NoObserver, Observe},
+        env::Decision,
+        meta,
+        verify::steps_text,
+    },
 };
 
 /// How is this charge funded when the balance is short?
@@ -80,11 +86,12 @@ impl DecisionType for ChargeFundingType {
         req.wallet.explain = true;
     }
 
-    fn decide(
+    fn decide_observed<O: Observe>(
         bundle: &CompiledBundle,
         req: &ChargeFunding,
+        obs: &mut O,
     ) -> Result<ChargeFundingDecision, DecideError> {
-        Ok(decide_charge_funding(bundle, req))
+        Ok(decide_charge_funding_observed(bundle, req, obs))
     }
 }
 
@@ -92,6 +99,15 @@ impl DecisionType for ChargeFundingType {
 pub fn decide_charge_funding(
     bundle: &CompiledBundle,
     req: &ChargeFunding,
+) -> ChargeFundingDecision {
+    decide_charge_funding_observed(bundle, req, &mut NoObserver)
+}
+
+/// [`decide_charge_funding`], with `obs` shown every condition evaluated.
+pub fn decide_charge_funding_observed<O: Observe>(
+    bundle: &CompiledBundle,
+    req: &ChargeFunding,
+    obs: &mut O,
 ) -> ChargeFundingDecision {
     let wallet = &req.wallet;
     let locale = bundle.locales.pick(&wallet.languages);
@@ -112,11 +128,12 @@ pub fn decide_charge_funding(
     let shortfall = charge.shortfall;
     ctx.charge = Some(charge);
     let facts = Decision::new(facts::FUNDING, &ctx, &bundle.env, locale);
-    let combined = combine::combine::<ChargeFundingType>(
+    let combined = combine::combine::<ChargeFundingType, O>(
         &bundle.charge_funding,
         &wallet.merchant_id,
         &facts,
         wallet.explain,
+        obs,
     );
     let meta = meta::meta(bundle, wallet.as_of, combined.trace, locale);
     // Which fallbacks could not serve is worth saying only when the balance

@@ -17,7 +17,12 @@ use crate::{
         LinkOutcome, PaymentLink, PaymentLinkDecision, PaymentLinkInput, Reason, ReasonCode,
         RequiredAction, Violations,
     },
-    engine::{DecideError, DecisionType, codes, combine, env::Decision, meta},
+    engine::{
+        DecideError, DecisionType, codes, combine,
+        coverage::{NoObserver, Observe},
+        env::Decision,
+        meta,
+    },
 };
 
 /// May this wallet link to this merchant, or what must the user do first?
@@ -77,16 +82,26 @@ impl DecisionType for PaymentLinkType {
         req.wallet.explain = true;
     }
 
-    fn decide(
+    fn decide_observed<O: Observe>(
         bundle: &CompiledBundle,
         req: &PaymentLink,
+        obs: &mut O,
     ) -> Result<PaymentLinkDecision, DecideError> {
-        Ok(decide_payment_link(bundle, req))
+        Ok(decide_payment_link_observed(bundle, req, obs))
     }
 }
 
 /// Decides whether `req`'s wallet may link to its merchant under `bundle`.
 pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> PaymentLinkDecision {
+    decide_payment_link_observed(bundle, req, &mut NoObserver)
+}
+
+/// [`decide_payment_link`], with `obs` shown every condition evaluated.
+pub fn decide_payment_link_observed<O: Observe>(
+    bundle: &CompiledBundle,
+    req: &PaymentLink,
+    obs: &mut O,
+) -> PaymentLinkDecision {
     let wallet = &req.wallet;
     let locale = bundle.locales.pick(&wallet.languages);
     let Some((merchant, default_profile)) = bundle.merchants.get(&wallet.merchant_id) else {
@@ -105,11 +120,12 @@ pub fn decide_payment_link(bundle: &CompiledBundle, req: &PaymentLink) -> Paymen
     let mut ctx = PaymentCtx::new(wallet, merchant, default_profile);
     ctx.health = Some((&req.health, req.health_reported));
     let facts = Decision::new(facts::LINK, &ctx, &bundle.env, locale);
-    let combined = combine::combine::<PaymentLinkType>(
+    let combined = combine::combine::<PaymentLinkType, O>(
         &bundle.payment_link,
         &wallet.merchant_id,
         &facts,
         wallet.explain,
+        obs,
     );
     let meta = meta::meta(bundle, wallet.as_of, combined.trace, locale);
     let (outcome, required_actions, reasons) = if !combined.denies.is_empty() {

@@ -20,7 +20,12 @@ use crate::{
     domain::{
         PlanChange, PlanChangeDecision, PlanChangeInput, Reason, ReasonCode, Verdict, Violations,
     },
-    engine::{DecideError, DecisionType, codes, combine, env::Decision, meta},
+    engine::{
+        DecideError, DecisionType, codes, combine,
+        coverage::{NoObserver, Observe},
+        env::Decision,
+        meta,
+    },
 };
 
 /// May a tenant move from one plan to another, and when?
@@ -130,11 +135,12 @@ impl DecisionType for PlanChangeType {
         req.explain = true;
     }
 
-    fn decide(
+    fn decide_observed<O: Observe>(
         bundle: &CompiledBundle,
         req: &PlanChange,
+        obs: &mut O,
     ) -> Result<PlanChangeDecision, DecideError> {
-        decide_plan_change(bundle, req)
+        decide_plan_change_observed(bundle, req, obs)
     }
 }
 
@@ -145,6 +151,15 @@ pub fn decide_plan_change(
     bundle: &CompiledBundle,
     req: &PlanChange,
 ) -> Result<PlanChangeDecision, DecideError> {
+    decide_plan_change_observed(bundle, req, &mut NoObserver)
+}
+
+/// [`decide_plan_change`], with `obs` shown every condition evaluated.
+pub fn decide_plan_change_observed<O: Observe>(
+    bundle: &CompiledBundle,
+    req: &PlanChange,
+    obs: &mut O,
+) -> Result<PlanChangeDecision, DecideError> {
     let ctx = PlanChangeCtx::new(req, &bundle.catalog);
     if !ctx.metrics.misplaced.is_empty() {
         return Err(DecideError::Invalid(ctx.metrics.misplaced.clone()));
@@ -152,11 +167,12 @@ pub fn decide_plan_change(
     let unknown_metrics = ctx.metrics.unknown.clone();
     let locale = bundle.locales.pick(&req.languages);
     let facts = Decision::new(facts::TABLE, &ctx, &bundle.env, locale);
-    let combined = combine::combine::<PlanChangeType>(
+    let combined = combine::combine::<PlanChangeType, O>(
         &bundle.plan_change,
         &req.from_plan,
         &facts,
         req.explain,
+        obs,
     );
     let mut meta = meta::meta(bundle, req.as_of, combined.trace, locale);
     let deny = |reasons, meta| PlanChangeDecision {
