@@ -479,7 +479,7 @@ fn test_prints_a_line_per_test_and_a_summary() {
     }
     assert!(
         out.stdout
-            .contains("ok    same plan is denied  (plan_change_tests.yaml:3)"),
+            .contains("ok    same plan is denied  (plan_change_tests.yaml:4)"),
         "{out}"
     );
 }
@@ -504,7 +504,7 @@ fn test_exits_1_and_says_why_when_a_test_fails() {
     assert_eq!(out.code, Some(1), "{out}");
     assert!(
         out.stdout.contains(
-            "FAIL  same plan is denied  (plan_change_tests.yaml:3): \
+            "FAIL  same plan is denied  (plan_change_tests.yaml:4): \
              want verdict ALLOW, got DENY [SAME_PLAN]"
         ),
         "{out}"

@@ -4,6 +4,7 @@
 mod coverage_report;
 mod diff;
 mod lint_report;
+mod playground;
 pub mod proto_json;
 mod replay;
 mod revision;
@@ -89,6 +90,10 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
         Command::Diff(args) => on_server_stack(move || diff::run(&args)),
         Command::Replay(args) => on_server_stack(move || replay::run(&args)),
+        Command::Schema => {
+            println!("{:#}", crate::bundle::json_schema());
+            Ok(Exit::Ok)
+        }
     }
 }
 
@@ -162,6 +167,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admin,
         verification_keys,
         shadow,
+        playground: args.admin.playground,
     };
     serve_with(listener, source, args.poll(), options, shutdown).await
 }
@@ -183,6 +189,8 @@ pub struct ServeOptions {
     pub verification_keys: Option<Arc<TrustedKeys>>,
     /// A candidate bundle decided beside the active one (`--shadow-bundle`).
     pub shadow: Option<ShadowSource>,
+    /// Serve the playground (`/ui`) on the admin port.
+    pub playground: bool,
 }
 
 /// Where the shadow bundle comes from and how much it sees.
@@ -269,6 +277,15 @@ async fn serve_bundle(
         ),
         live: live.clone(),
         max_bundle_age: server.max_bundle_age,
+        playground: if options.playground {
+            Some(Arc::new(playground::LivePlayground::new(
+                live.clone(),
+                listener.local_addr()?,
+                server.tls.is_none(),
+            )?))
+        } else {
+            None
+        },
     };
     // The signal stops both ports. The admin port also stops when gRPC
     // ends without it: the sender is dropped with gRPC's shutdown future.

@@ -88,6 +88,9 @@ pub enum Command {
     /// the log. Exit 2 when a bundle does not compile; with
     /// `--fail-on-change`, 1 when a decision changes.
     Replay(ReplayArgs),
+    /// Print the JSON Schema of bundle files (every file has the same
+    /// shape), for editors: `schema/bundle.schema.json` in the repository.
+    Schema,
 }
 
 /// Bad configuration: the process exits 64 (sysexits `EX_USAGE`).

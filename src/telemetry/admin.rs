@@ -1,6 +1,6 @@
-//! The admin HTTP port: `/metrics`, `/healthz`, `/readyz`, on a listener of
-//! its own so that scrapes and probes never queue behind gRPC traffic or
-//! count against its limits.
+//! The admin HTTP port: `/metrics`, `/healthz`, `/readyz` and the
+//! playground (`/ui`), on a listener of its own so that scrapes and probes
+//! never queue behind gRPC traffic or count against its limits.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -13,7 +13,10 @@ use axum::{
 };
 use tokio::net::TcpListener;
 
-use super::scrape::{Exposition, Format};
+use super::{
+    playground::{self, Playground},
+    scrape::{Exposition, Format},
+};
 use crate::live::{LiveBundle, Readiness};
 
 /// What the admin port reports on.
@@ -24,6 +27,8 @@ pub struct Admin {
     pub live: Arc<dyn LiveBundle>,
     /// `--max-bundle-age`: older is not ready.
     pub max_bundle_age: Option<Duration>,
+    /// `/ui`, the playground; not served when `None`.
+    pub playground: Option<Arc<dyn Playground>>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -41,11 +46,18 @@ pub async fn serve(
     admin: Admin,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = Router::new()
+    let ui = admin
+        .playground
+        .clone()
+        .map(|p| playground::routes(p, admin.live.clone()));
+    let mut app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(Arc::new(admin));
+    if let Some(ui) = ui {
+        app = app.merge(ui);
+    }
     tracing::info!(addr = %listener.local_addr()?, "serving admin HTTP");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
