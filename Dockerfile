@@ -15,6 +15,10 @@ RUN cargo build --release --locked
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/tollgate /tollgate
 USER 65532:65532
+# No transparent huge pages for the allocator's arena, even on hosts whose
+# THP setting is `always`: 2 MiB pages around a few MB of heap more than
+# doubled idle memory (BENCHMARKS.md, "Idle RSS").
+ENV MIMALLOC_ALLOW_THP=0
 # gRPC, then the admin port (/metrics, /healthz, /readyz).
 EXPOSE 50051 9464
 ENTRYPOINT ["/tollgate"]

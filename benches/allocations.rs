@@ -2,6 +2,8 @@
 //! and with the CEL interpreter. Apart from `engine.rs` because the counting
 //! global allocator slows every allocation it counts.
 //!
+//! Also allocations per decision-log line.
+//!
 //! `cargo bench --bench allocations`
 
 #![allow(clippy::expect_used, clippy::indexing_slicing, reason = "bench code")]
@@ -10,11 +12,11 @@ use std::{collections::BTreeMap, hint::black_box};
 
 use tollgate::engine;
 
-#[path = "engine.rs"]
-#[allow(dead_code, reason = "only the demo cases are used here")]
-mod engine_bench;
+#[path = "decision_log.rs"]
+#[allow(dead_code, reason = "only the records are used here")]
+mod log_bench;
 
-use engine_bench::{cases, demo};
+use log_bench::engine_bench::{cases, demo};
 
 /// Allocations per decision, for every demo case and both evaluators.
 fn main() {
@@ -41,5 +43,20 @@ fn main() {
     println!("allocations per decision (native / cel_interpreter):");
     for (name, (a, b)) in rows {
         println!("  {a:>4} / {b:>5}  {name}");
+    }
+    // One decision-log line per type, masked, into a warm reused buffer.
+    println!("allocations per decision-log line (masked, warm buffer):");
+    let encoder = std::cell::RefCell::new(log_bench::encoder());
+    let line = std::cell::RefCell::new(Vec::with_capacity(4096));
+    for (kind, name, record) in log_bench::records() {
+        let write = || {
+            let mut line = line.borrow_mut();
+            line.clear();
+            encoder.borrow_mut().write(&mut line, black_box(&record));
+        };
+        // Warm: the first line fills the encoder's caches (hashes, provenance).
+        write();
+        let n = count(&write);
+        println!("  {n:>4}  {kind} ({name})");
     }
 }

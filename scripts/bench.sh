@@ -20,6 +20,9 @@
 #   RUNS=5 DURATION=20 scripts/bench.sh
 #   SERVER_BIN=/path/to/other/tollgate scripts/bench.sh   # measure another build
 #   TLS=1 scripts/bench.sh      # plus tollgate_tls and tollgate_mtls
+#   SHADOW=1 scripts/bench.sh   # plus tollgate_shadow: the same server with
+#                               # --shadow-bundle (the demo again, so every
+#                               # decision is also decided and agrees)
 #
 # Every load goes to 127.0.0.1 and is bounded in time.
 set -euo pipefail
@@ -36,6 +39,8 @@ TOLLGATE_PORT=${TOLLGATE_PORT:-50151}
 FLOOR_PORT=${FLOOR_PORT:-50161}
 NAGLE=${NAGLE:-0}              # 1: also measure the floor with Nagle on
 TLS=${TLS:-0}                  # 1: also measure Tollgate over TLS and mutual TLS
+SHADOW=${SHADOW:-0}            # 1: also measure Tollgate with a shadow bundle
+SHADOW_BUNDLE=${SHADOW_BUNDLE:-bundles/demo}  # the candidate SHADOW=1 loads
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=${OUT:-target/bench}          # reports; emptied first
 STREAMS=$((CONCURRENCY / CONNECTIONS))
@@ -169,6 +174,13 @@ for i in $(seq "$RUNS"); do
   loadgen "tollgate-$i" "$TOLLGATE_PORT"
   h2load_run "h2load-tollgate-$i" "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin"
   stop_server
+  if [ "$SHADOW" = 1 ]; then
+    # Right after the plain run, same load: the cost of shadow evaluation.
+    say "run $i/$RUNS: tollgate with --shadow-bundle $SHADOW_BUNDLE"
+    start_tollgate --shadow-bundle "$SHADOW_BUNDLE"
+    loadgen "tollgate-shadow-$i" "$TOLLGATE_PORT"
+    stop_server
+  fi
   if [ "$TLS" = 1 ]; then
     say "run $i/$RUNS: tollgate over TLS"
     start_tollgate "${SERVER_TLS[@]}"
@@ -241,6 +253,7 @@ HT_RPS=$(h2load_rps h2load-tollgate); HF_RPS=$(h2load_rps h2load-floor)
   printf '  "server_cpu": %s, "client_cpu": %s, "rpc": "DecidePlanChange",\n' "$SERVER_CPU" "$CLIENT_CPU"
   printf '  "loadgen": {\n    "tollgate": %s,\n    "floor": %s' "$(summary tollgate)" "$(summary floor)"
   if [ "$NAGLE" = 1 ]; then printf ',\n    "floor_nagle": %s' "$(summary floor-nagle)"; fi
+  if [ "$SHADOW" = 1 ]; then printf ',\n    "tollgate_shadow": %s' "$(summary tollgate-shadow)"; fi
   if [ "$TLS" = 1 ]; then
     printf ',\n    "tollgate_tls": %s,\n    "tollgate_mtls": %s' \
       "$(summary tollgate-tls)" "$(summary tollgate-mtls)"
@@ -251,6 +264,12 @@ HT_RPS=$(h2load_rps h2load-tollgate); HF_RPS=$(h2load_rps h2load-floor)
   printf '    "loadgen_p99_tollgate_over_floor": %s,\n' "$(ratio "$T_P99" "$F_P99")"
   printf '    "server_cpu_per_call_tollgate_over_floor": %s,\n' \
     "$(ratio "$(server_us tollgate)" "$(server_us floor)")"
+  if [ "$SHADOW" = 1 ]; then
+    printf '    "loadgen_throughput_shadow_over_plain": %s,\n' \
+      "$(ratio "$(json_field tollgate-shadow throughput)" "$T_RPS")"
+    printf '    "loadgen_p99_shadow_over_plain": %s,\n' \
+      "$(ratio "$(json_field tollgate-shadow p99)" "$T_P99")"
+  fi
   if [ "$TLS" = 1 ]; then
     for mode in tls mtls; do
       printf '    "loadgen_throughput_%s_over_plaintext": %s,\n' "$mode" \

@@ -98,15 +98,15 @@ fn a_failed_test_prints_the_trace_of_every_rule_on_its_request() {
     let out = run(&["test", path_str(tmp.path())]);
     assert_eq!(out.code, Some(1), "{out}");
     let text = &out.stdout;
-    let fail = "FAIL  same plan is denied  (plan_change_tests.yaml:3): \
+    let fail = "FAIL  same plan is denied  (plan_change_tests.yaml:4): \
                 want verdict ALLOW, got DENY [SAME_PLAN]\n        trace:\n";
     assert!(text.contains(fail), "{out}");
     for line in [
         // The rule that decided, and the condition that held.
-        "          deny same-plan (plan_change.yaml:6): matched, decisive; \
+        "          deny same-plan (plan_change.yaml:7): matched, decisive; \
          condition `change.same_plan`\n",
         // A rule whose condition was tested and did not hold.
-        "          deny unknown-source-plan (plan_change.yaml:15): condition false; \
+        "          deny unknown-source-plan (plan_change.yaml:16): condition false; \
          condition `!source.known`\n",
         // A rule never reached, and why (no condition shown).
         &format!(
@@ -155,7 +155,7 @@ fn json_format_is_one_document_with_status_duration_failure_and_trace() {
     assert_eq!(failed.len(), 1, "{out}");
     let failed = failed[0];
     assert_eq!(failed["name"], "same plan is denied");
-    assert_eq!(failed["location"], "plan_change_tests.yaml:3");
+    assert_eq!(failed["location"], "plan_change_tests.yaml:4");
     assert_eq!(
         failed["failure"],
         "want verdict ALLOW, got DENY [SAME_PLAN]"
@@ -168,7 +168,7 @@ fn json_format_is_one_document_with_status_duration_failure_and_trace() {
     assert_eq!(same_plan["matched"], true);
     assert_eq!(same_plan["decisive"], true);
     assert_eq!(same_plan["condition"], "change.same_plan");
-    assert_eq!(same_plan["location"], "plan_change.yaml:6");
+    assert_eq!(same_plan["location"], "plan_change.yaml:7");
     assert_eq!(same_plan["result"], "matched");
     let unknown = trace
         .iter()
@@ -221,7 +221,7 @@ fn junit_file_reads_back_in_a_junit_parser() {
     assert!(
         failure
             .text
-            .contains("deny same-plan (plan_change.yaml:6): matched, decisive"),
+            .contains("deny same-plan (plan_change.yaml:7): matched, decisive"),
         "{}",
         failure.text
     );

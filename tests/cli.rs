@@ -25,7 +25,8 @@ use std::{
 
 use serde_json::Value;
 use support::{
-    Run, copy_demo, crate_path, demo_rule_line, edit, json_log_until, path_str, run, tollgate,
+    Run, copy_demo, crate_path, demo_rule_line, edit, json_log_until, pack_demo, path_str, run,
+    tollgate,
 };
 
 /// Runs `args` with `stdin` piped in.
@@ -350,19 +351,7 @@ fn check_accepts_the_demo_directory() {
 fn check_accepts_a_tar_gz_bundle() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let archive = tmp.path().join("demo.tar.gz");
-    let gz = flate2::write::GzEncoder::new(
-        fs::File::create(&archive).expect("create archive"),
-        flate2::Compression::default(),
-    );
-    let mut tar = tar::Builder::new(gz);
-    // Under a folder, as `tar czf demo.tar.gz demo/` makes it: files are
-    // read by base name.
-    tar.append_dir_all("demo", crate_path("bundles/demo"))
-        .expect("add the demo bundle");
-    tar.into_inner()
-        .expect("finish tar")
-        .finish()
-        .expect("finish gzip");
+    pack_demo(&archive);
 
     let out = run(&["check", path_str(&archive)]);
     assert_eq!(out.code, Some(0), "{out}");
@@ -490,7 +479,7 @@ fn test_prints_a_line_per_test_and_a_summary() {
     }
     assert!(
         out.stdout
-            .contains("ok    same plan is denied  (plan_change_tests.yaml:3)"),
+            .contains("ok    same plan is denied  (plan_change_tests.yaml:4)"),
         "{out}"
     );
 }
@@ -515,7 +504,7 @@ fn test_exits_1_and_says_why_when_a_test_fails() {
     assert_eq!(out.code, Some(1), "{out}");
     assert!(
         out.stdout.contains(
-            "FAIL  same plan is denied  (plan_change_tests.yaml:3): \
+            "FAIL  same plan is denied  (plan_change_tests.yaml:4): \
              want verdict ALLOW, got DENY [SAME_PLAN]"
         ),
         "{out}"

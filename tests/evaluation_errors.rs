@@ -36,7 +36,7 @@ fn evaluation_error_texts_match_the_golden_file() {
     let trace = decision["meta"]["trace"].as_array().expect("a trace");
     let mut lines = String::new();
     for reason in decision["reasons"].as_array().expect("reasons") {
-        let id = reason["rule_id"].as_str().expect("a rule id");
+        let id = reason["ruleId"].as_str().expect("a rule id");
         let error = reason["details"]["error"].as_str().expect("details.error");
         assert_eq!(reason["code"], "POLICY_EVALUATION_ERROR", "{reason}");
         assert_eq!(
@@ -45,7 +45,7 @@ fn evaluation_error_texts_match_the_golden_file() {
         );
         let noted = trace
             .iter()
-            .find(|t| t["rule_id"] == id)
+            .find(|t| t["ruleId"] == id)
             .and_then(|t| t["note"].as_str());
         assert_eq!(noted, Some(error), "the trace of `{id}`");
         lines.push_str(&format!("{id}: {error}\n"));

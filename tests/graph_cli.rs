@@ -93,9 +93,7 @@ fn the_demo_dot_has_every_plan_and_every_pair_and_role_as_lint_sees_them() {
         let role = p["requesterRole"].as_str().expect("role");
         let edge = edges
             .iter()
-            .find(|e| {
-                e.from == p["fromPlan"] && e.to == p["toPlan"] && e.label.starts_with(role)
-            })
+            .find(|e| e.from == p["fromPlan"] && e.to == p["toPlan"] && e.label.starts_with(role))
             .unwrap_or_else(|| panic!("no edge for {p}"));
         let allows: Vec<&str> = p["allowTimings"]
             .as_array()
@@ -129,7 +127,10 @@ fn the_demo_dot_has_every_plan_and_every_pair_and_role_as_lint_sees_them() {
     let (nodes, edges) = parse_dot(&tenant.stdout);
     assert_eq!(nodes.len(), 4, "{tenant}");
     assert_eq!(edges.len(), 12, "{tenant}");
-    assert!(edges.iter().all(|e| e.label.starts_with("TENANT: ")), "{tenant}");
+    assert!(
+        edges.iter().all(|e| e.label.starts_with("TENANT: ")),
+        "{tenant}"
+    );
 }
 
 /// The `<text>` contents and the `<path>` strokes of an SVG document.
@@ -137,7 +138,10 @@ fn parse_svg(svg: &str) -> (Vec<String>, Vec<String>) {
     let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not XML: {e}\n{svg}"));
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "svg");
-    assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+    assert_eq!(
+        root.tag_name().namespace(),
+        Some("http://www.w3.org/2000/svg")
+    );
     let texts = root
         .descendants()
         .filter(|n| n.has_tag_name("tspan"))
@@ -176,7 +180,10 @@ fn the_demo_svg_is_xml_with_a_node_per_plan_and_an_edge_per_pair_and_role() {
             .count();
         assert_eq!(labels, 12, "{role}: {texts:#?}");
     }
-    assert!(strokes.iter().all(|s| s == GREEN || s == RED), "{strokes:?}");
+    assert!(
+        strokes.iter().all(|s| s == GREEN || s == RED),
+        "{strokes:?}"
+    );
     assert!(strokes.iter().any(|s| s == GREEN), "{strokes:?}");
     assert!(strokes.iter().any(|s| s == RED), "{strokes:?}");
 
@@ -191,7 +198,10 @@ fn the_demo_svg_is_xml_with_a_node_per_plan_and_an_edge_per_pair_and_role() {
     assert_eq!(provider.code, Some(0), "{provider}");
     let (texts, strokes) = parse_svg(&provider.stdout);
     assert_eq!(strokes.len(), 12, "{strokes:?}");
-    assert!(texts.iter().all(|t| !t.starts_with("TENANT: ")), "{texts:?}");
+    assert!(
+        texts.iter().all(|t| !t.starts_with("TENANT: ")),
+        "{texts:?}"
+    );
 }
 
 #[test]
@@ -241,10 +251,17 @@ fn a_bad_role_is_a_usage_error_and_a_bad_bundle_exits_2() {
     // Usage errors exit 64 (EX_USAGE), as for every command.
     let out = run(&["graph", "--role", "CUSTOMER"]);
     assert_eq!(out.code, Some(64), "{out}");
-    assert!(out.stderr.contains("`CUSTOMER` is not a requester role"), "{out}");
+    assert!(
+        out.stderr.contains("`CUSTOMER` is not a requester role"),
+        "{out}"
+    );
     let tmp = tempfile::tempdir().expect("temp dir");
     copy_demo(tmp.path());
-    edit(&tmp.path().join("plans.yaml"), "  - id: premium\n", "  - id: [\n");
+    edit(
+        &tmp.path().join("plans.yaml"),
+        "  - id: premium\n",
+        "  - id: [\n",
+    );
     let out = run(&["graph", path_str(tmp.path())]);
     assert_eq!(out.code, Some(2), "{out}");
     assert!(out.stdout.is_empty(), "{out}");

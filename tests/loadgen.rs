@@ -194,6 +194,32 @@ async fn the_floor_answers_with_messages_the_size_of_decisions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_run_makes_no_more_calls_than_its_rate() {
+    let (addr, _stop) = tollgate().await;
+    let mut args = flags(addr, "plan_change=1,payment_link=1", "decision", 120);
+    args.extend(["--rate", "200"].map(str::to_owned));
+    let json = report(&bench(args).await);
+    assert_eq!((&json["requests"], &json["ok"]), (&120.into(), &120.into()));
+    assert_eq!(json["rate"], 200.0, "{json}");
+    // Each of the 8 calls in flight starts a call at most every 8/200 s, so
+    // the 112 after the first of each take at least 112/200 s: a lower
+    // bound that a slow machine only lengthens.
+    let elapsed = json["elapsed_secs"].as_f64().expect("elapsed_secs");
+    assert!(elapsed >= 0.55, "120 calls at 200/s in {elapsed} s: {json}");
+}
+
+#[test]
+fn a_rate_that_is_not_positive_is_refused() {
+    for rate in ["0", "-5", "NaN"] {
+        let out = bench_blocking(&[format!("--rate={rate}")]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "--rate {rate}: {out:?}");
+        assert!(stderr.contains("--rate"), "--rate {rate}: {stderr}");
+        assert!(out.stdout.is_empty(), "--rate {rate}: a report: {out:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_server_is_an_error_not_a_report() {
     let (listener, addr, _tx, _rx) = listen().await;
     drop(listener);

@@ -118,7 +118,8 @@ fn rejects_a_bad_exposition(promtool: &Path) -> Result<Completion, Failed> {
 }
 
 /// A scrape of `/metrics` (with `accept`, if given) from a real server
-/// that has answered a decision of every type.
+/// that has answered a decision of every type, with a shadow bundle (the
+/// demo again) so the shadow series are there too.
 fn scrape(accept: Option<&str>) -> Result<http::Answer, Failed> {
     let port = free_port();
     let admin_port = free_port();
@@ -126,6 +127,7 @@ fn scrape(accept: Option<&str>) -> Result<http::Answer, Failed> {
         tollgate()
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
+            .args(["--shadow-bundle", "bundles/demo"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -157,6 +159,9 @@ fn scrape(accept: Option<&str>) -> Result<http::Answer, Failed> {
     })?;
     if !answer.body.contains("tollgate_decisions_total{") {
         return Err(format!("no decisions counted:\n{}", answer.body).into());
+    }
+    if !answer.body.contains("tollgate_shadow_decisions_total{") {
+        return Err(format!("no shadow series:\n{}", answer.body).into());
     }
     Ok(answer)
 }

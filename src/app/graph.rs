@@ -63,7 +63,11 @@ fn edge(g: &Gap) -> String {
         ("orange", "gap".to_owned())
     };
     let style = if o.gap() { "dashed" } else { "solid" };
-    let gap = if o.gap() && what != "gap" { "; gap" } else { "" };
+    let gap = if o.gap() && what != "gap" {
+        "; gap"
+    } else {
+        ""
+    };
     format!(
         "{} -> {} [label={}, color=\"{color}\", style=\"{style}\"];",
         quoted(&g.from),

@@ -2,9 +2,12 @@
 //! one-shot bundle tools in `tools.rs`.
 
 mod coverage_report;
+mod diff;
 mod graph;
 mod lint_report;
+mod playground;
 pub mod proto_json;
+mod replay;
 mod revision;
 mod test_report;
 mod tools;
@@ -87,6 +90,12 @@ pub fn run(loaded: config::Loaded) -> anyhow::Result<Exit> {
         Command::Graph(args) => on_server_stack(move || graph::graph(&args)),
         Command::Sign(args) => tools::sign(&args),
         Command::Eval(args) => on_server_stack(move || tools::eval(&args)),
+        Command::Diff(args) => on_server_stack(move || diff::run(&args)),
+        Command::Replay(args) => on_server_stack(move || replay::run(&args)),
+        Command::Schema => {
+            println!("{:#}", crate::bundle::json_schema());
+            Ok(Exit::Ok)
+        }
     }
 }
 
@@ -131,6 +140,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => DecisionLog::off(),
     };
     let tls = args.tls.settings().map_err(invalid)?;
+    let shadow = args
+        .shadow_source()
+        .map_err(invalid)?
+        .map(|source| ShadowSource {
+            source,
+            sample: args.shadow_sample,
+            queue: usize::try_from(args.shadow_queue).unwrap_or(usize::MAX),
+        });
     let admin = match args.admin.admin_listen.0 {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
@@ -151,6 +168,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         admin,
         verification_keys,
+        shadow,
+        playground: args.admin.playground,
     };
     serve_with(listener, source, args.poll(), options, shutdown).await
 }
@@ -170,6 +189,21 @@ pub struct ServeOptions {
     pub admin: Option<tokio::net::TcpListener>,
     /// The keys every bundle must be signed with; any bundle when `None`.
     pub verification_keys: Option<Arc<TrustedKeys>>,
+    /// A candidate bundle decided beside the active one (`--shadow-bundle`).
+    pub shadow: Option<ShadowSource>,
+    /// Serve the playground (`/ui`) on the admin port.
+    pub playground: bool,
+}
+
+/// Where the shadow bundle comes from and how much it sees.
+#[derive(Debug)]
+pub struct ShadowSource {
+    /// Its source, read, verified and watched like the active bundle's.
+    pub source: BundleSource,
+    /// Fraction of decisions also decided with it.
+    pub sample: f64,
+    /// Decisions waiting for it before more are dropped.
+    pub queue: usize,
 }
 
 /// Serves `source` on an already-bound listener until `shutdown` resolves:
@@ -206,14 +240,32 @@ async fn serve_bundle(
     options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = Arc::new(BundleStore::verifying(source, options.verification_keys));
+    let keys = options.verification_keys;
+    let store = Arc::new(BundleStore::verifying(source, keys.clone()));
     // A bad initial bundle does not stop the server: it stays NOT_SERVING
     // and the watcher activates the first good bundle that appears.
     let _watch = reload::start(store.clone(), poll).await?;
+    // The candidate: a second store, verified and kept current the same
+    // way; it never decides an answer, so it has no part in readiness.
+    let mut shadow_watch = None;
+    let shadow = match options.shadow {
+        Some(shadow) => {
+            let store = Arc::new(BundleStore::verifying(shadow.source, keys));
+            shadow_watch = Some(reload::start(store.clone(), poll).await?);
+            Some(grpc::ShadowOptions {
+                live: store,
+                sample: shadow.sample,
+                queue: shadow.queue,
+            })
+        }
+        None => None,
+    };
+    let _shadow_watch = shadow_watch;
     // The servers read the bundle; only `reload` knows how it arrives.
     let live: Arc<dyn LiveBundle> = store;
     let server = grpc::ServerOptions {
         decision_log: options.decision_log,
+        shadow,
         ..options.server
     };
     let Some(admin_listener) = options.admin else {
@@ -228,6 +280,15 @@ async fn serve_bundle(
         live: live.clone(),
         max_bundle_age: server.max_bundle_age,
         graph: Arc::new(graph::Drawer),
+        playground: if options.playground {
+            Some(Arc::new(playground::LivePlayground::new(
+                live.clone(),
+                listener.local_addr()?,
+                server.tls.is_none(),
+            )?))
+        } else {
+            None
+        },
     };
     // The signal stops both ports. The admin port also stops when gRPC
     // ends without it: the sender is dropped with gRPC's shutdown future.

@@ -151,6 +151,23 @@ pub enum Undecided {
     Failed(String),
 }
 
+impl Undecided {
+    /// What `tollgate eval` prints for it, and the playground answers:
+    /// `shown` names where the request came from (a path, `request body`).
+    pub fn message(&self, shown: &str) -> String {
+        match self {
+            Self::Malformed(e) => format!("tollgate: `{shown}`: {e:#}"),
+            Self::Invalid(violations) => violations
+                .iter()
+                .map(|v| format!("invalid request: {}: {}", v.field, v.description))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            // What the request lacks, as the server's `FAILED_PRECONDITION` says it.
+            Self::Failed(failure) => format!("failed precondition: {failure}"),
+        }
+    }
+}
+
 /// Decides proto JSON requests against one bundle, as `tollgate eval` does.
 pub struct DecideJson<'a> {
     /// The message descriptors ([`pool`]).

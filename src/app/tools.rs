@@ -4,7 +4,7 @@ use std::io::{Read as _, Write as _};
 
 use super::{
     Exit, coverage_report, lint_report,
-    proto_json::{self, DecideJson, Undecided},
+    proto_json::{self, DecideJson},
     revision, test_report,
 };
 use crate::{
@@ -208,14 +208,8 @@ fn eval_file<T: Wire>(eval: &DecideJson<'_>, path: &std::path::Path) -> anyhow::
     let text = read_input(path)?;
     let json = match eval.decide::<T>(&text) {
         Ok(json) => json,
-        Err(Undecided::Malformed(e)) => {
-            eprintln!("tollgate: `{}`: {e:#}", path.display());
-            return Ok(Exit::Failed);
-        }
-        Err(Undecided::Invalid(violations)) => return Ok(invalid(&violations)),
-        // What the request lacks, as the server's `FAILED_PRECONDITION` says it.
-        Err(Undecided::Failed(failure)) => {
-            eprintln!("failed precondition: {failure}");
+        Err(undecided) => {
+            eprintln!("{}", undecided.message(&path.display().to_string()));
             return Ok(Exit::Failed);
         }
     };
@@ -322,13 +316,6 @@ fn report(source: &BundleSource, errors: &BundleErrors) {
         eprintln!("{e}");
     }
     eprintln!("{source}: {} problem(s)", errors.len());
-}
-
-fn invalid(violations: &crate::domain::Violations) -> Exit {
-    for v in violations.iter() {
-        eprintln!("invalid request: {}: {}", v.field, v.description);
-    }
-    Exit::Failed
 }
 
 fn read_input(path: &std::path::Path) -> anyhow::Result<String> {

@@ -47,6 +47,7 @@ pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
 pub use parse::yaml_message;
 pub use programs::Programs;
 pub use resellers::{Direction, Reseller};
+pub use schema::json_schema;
 pub use template::{Formats, Part, Template};
 
 /// The files of a bundle: names (no directories) and contents, and its

@@ -1,12 +1,13 @@
-//! The admin HTTP port's flags: metrics, health and readiness.
+//! The admin HTTP port's flags: metrics, health and readiness, and the
+//! playground.
 
 use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
 /// `tollgate serve` flags of this part.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AdminArgs {
-    /// Address of the admin HTTP port (`/metrics`, `/healthz`, `/readyz`),
-    /// separate from gRPC; `off` turns it off.
+    /// Address of the admin HTTP port (`/metrics`, `/healthz`, `/readyz`,
+    /// the playground `/ui`), separate from gRPC; `off` turns it off.
     #[arg(
         long,
         value_name = "ADDR|off",
@@ -21,6 +22,12 @@ pub struct AdminArgs {
     #[arg(long, value_name = "DURATION", value_parser = super::duration,
           env = "TOLLGATE_MAX_BUNDLE_AGE")]
     pub max_bundle_age: Option<Duration>,
+    /// The playground at `/ui` on the admin port (`on` or `off`): it
+    /// decides requests with the live bundle for whoever reaches the admin
+    /// port, outside TLS and the caller policy; never changes the bundle.
+    #[arg(long, value_name = "on|off", default_value = "on", env = "TOLLGATE_PLAYGROUND",
+          value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub playground: bool,
 }
 
 impl Default for AdminArgs {
@@ -28,6 +35,7 @@ impl Default for AdminArgs {
         Self {
             admin_listen: AdminListen::DEFAULT,
             max_bundle_age: None,
+            playground: true,
         }
     }
 }

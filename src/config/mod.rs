@@ -23,7 +23,10 @@ pub use file::{Loaded, effective, parse_from};
 pub use remote::{BundleArg, RemoteArgs};
 pub use signing::{KeyArg, SignArgs, VerifyArgs};
 pub use tls::TlsArgs;
-pub use tools::{CheckArgs, EvalArgs, GraphArgs, GraphFormat, LintArgs, TestArgs, TestFormat};
+pub use tools::{
+    CheckArgs, DiffArgs, EvalArgs, GraphArgs, GraphFormat, LintArgs, ReplayArgs, ReportArgs,
+    TestArgs, TestFormat,
+};
 pub use trace::TraceArgs;
 
 /// Tollgate: a policy decision point for subscription billing and payments.
@@ -77,6 +80,22 @@ pub enum Command {
     Sign(SignArgs),
     /// Evaluate one request against a bundle and print the decision as JSON.
     Eval(EvalArgs),
+    /// What changes from bundle OLD to bundle NEW: their differences in the
+    /// bundle's terms, then every decision that changes over both bundles'
+    /// tests and a corpus generated from their plans and merchants. Exit 2
+    /// when a bundle does not compile; with `--fail-on-change`, 1 when a
+    /// decision changes.
+    Diff(DiffArgs),
+    /// Decide the inputs of a decision log again with bundle `--bundle`
+    /// and report, grouped as `diff` does, every decision that changes
+    /// (against the outcomes the log recorded, or `--against` another
+    /// bundle), and every line that could not be replayed and why. Streams
+    /// the log. Exit 2 when a bundle does not compile; with
+    /// `--fail-on-change`, 1 when a decision changes.
+    Replay(ReplayArgs),
+    /// Print the JSON Schema of bundle files (every file has the same
+    /// shape), for editors: `schema/bundle.schema.json` in the repository.
+    Schema,
 }
 
 /// Bad configuration: the process exits 64 (sysexits `EX_USAGE`).
@@ -143,6 +162,23 @@ pub struct ServeArgs {
     /// (see `--bundle-poll-min`). Without it, the embedded demo bundle is served.
     #[arg(long, value_name = "PATH|URL", value_parser = remote::bundle_arg, env = "TOLLGATE_BUNDLE")]
     pub bundle: Option<BundleArg>,
+    /// A candidate bundle (directory, `.tar.gz` or URL) loaded beside the
+    /// active one, with the same reload and validation: each sampled
+    /// decision is also decided with it, off the response path, and
+    /// compared (`tollgate_shadow_decisions_total`, the decision log,
+    /// `GetBundleStatus`). The answer is always the active bundle's.
+    #[arg(long, value_name = "PATH|URL", value_parser = remote::bundle_arg, env = "TOLLGATE_SHADOW_BUNDLE")]
+    pub shadow_bundle: Option<BundleArg>,
+    /// Fraction of decisions also decided with the shadow bundle, 0.0 to
+    /// 1.0, chosen by decision id.
+    #[arg(long, default_value_t = 1.0, value_name = "RATE", value_parser = sample_rate,
+          env = "TOLLGATE_SHADOW_SAMPLE")]
+    pub shadow_sample: f64,
+    /// Decisions waiting for the shadow bundle; when full, more are not
+    /// shadowed (`tollgate_shadow_dropped_total`), never waited for.
+    #[arg(long, default_value_t = 4096, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), env = "TOLLGATE_SHADOW_QUEUE")]
+    pub shadow_queue: u32,
     /// Also re-read the bundle every this many seconds, in case a file
     /// system does not deliver change events (0 turns polling off; the
     /// embedded bundle is never polled).
@@ -284,6 +320,23 @@ impl ServeArgs {
     /// The bundle source; fails on remote-source flags that do not fit.
     pub fn source(&self) -> anyhow::Result<BundleSource> {
         self.remote.source(self.bundle.as_ref())
+    }
+
+    /// The shadow bundle's source, `None` without one. A URL is polled like
+    /// `--bundle`'s, but never cached: `--bundle-cache` keeps the active
+    /// bundle's last good download only.
+    pub fn shadow_source(&self) -> anyhow::Result<Option<BundleSource>> {
+        Ok(match &self.shadow_bundle {
+            None => None,
+            Some(BundleArg::Path(p)) => Some(BundleSource::Path(p.clone())),
+            Some(url) => {
+                let mut source = self.remote.source(Some(url))?;
+                if let BundleSource::Remote(remote) = &mut source {
+                    remote.cache = None;
+                }
+                Some(source)
+            }
+        })
     }
 
     /// The decision-log settings, `None` when it is off; reads the key file.

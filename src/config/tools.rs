@@ -1,4 +1,4 @@
-//! The one-shot bundle tools' arguments: `check`, `test` and `eval`.
+//! The one-shot bundle tools' arguments: `check`, `test`, `eval` and `diff`.
 
 use std::path::PathBuf;
 
@@ -117,8 +117,9 @@ pub struct GraphArgs {
 }
 
 fn role(s: &str) -> Result<RequesterRole, String> {
-    RequesterRole::parse(s)
-        .ok_or_else(|| format!("`{s}` is not a requester role (TENANT, RESELLER, PROVIDER, OPERATOR)"))
+    RequesterRole::parse(s).ok_or_else(|| {
+        format!("`{s}` is not a requester role (TENANT, RESELLER, PROVIDER, OPERATOR)")
+    })
 }
 
 /// How `tollgate graph` prints the graph.
@@ -145,4 +146,51 @@ pub struct EvalArgs {
     /// A `tollgate.v1.ChargeFundingRequest` in proto JSON (`-` reads stdin).
     #[arg(long, value_name = "FILE.json", group = "request")]
     pub charge_funding: Option<PathBuf>,
+}
+
+/// `tollgate diff`: two bundles, and how to report what changes.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The bundle in service: a directory or `.tar.gz`.
+    pub old: PathBuf,
+    /// The candidate: a directory or `.tar.gz`.
+    pub new: PathBuf,
+    /// How to report.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How `diff` and `replay` report the decisions that change.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// How to print the report on stdout.
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    pub format: TestFormat,
+    /// Exit 1 when any decision changes, for CI.
+    #[arg(long)]
+    pub fail_on_change: bool,
+    /// Print at most N requests of each group of changed decisions (the
+    /// counts are always whole); `replay` also keeps only N per group, and
+    /// per reason a line could not be replayed.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub show: usize,
+}
+
+/// `tollgate replay`: a candidate bundle, a decision log, and what to
+/// compare with.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The candidate bundle: a directory or `.tar.gz`.
+    #[arg(long, value_name = "PATH")]
+    pub bundle: PathBuf,
+    /// The decision log: one JSON event per line (`-` reads stdin).
+    #[arg(value_name = "LOG.jsonl")]
+    pub log: PathBuf,
+    /// Compare with this bundle's decisions on the same inputs, instead
+    /// of with the outcomes and reason codes the log recorded.
+    #[arg(long, value_name = "PATH")]
+    pub against: Option<PathBuf>,
+    /// How to report.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }

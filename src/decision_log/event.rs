@@ -2,7 +2,7 @@
 //! request and decision, moved, not copied) and the JSON line the writer
 //! makes of it, off the request path.
 
-use std::{fmt, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
 use jiff::Timestamp;
 
@@ -47,6 +47,37 @@ pub struct Decided {
     pub entry: Box<dyn Logged>,
     /// Its index in a stream, for a streamed decision.
     pub batch_index: Option<u64>,
+    /// What the shadow bundle answered instead, for an event that records
+    /// a disagreement (`--shadow-bundle`); `None` for a live decision.
+    pub shadow: Option<Box<ShadowAnswer>>,
+}
+
+/// What the shadow bundle answered for a request where it disagrees with
+/// the answer given: written as the event's `shadow` member, beside the
+/// answered `outcome` and `bundle`.
+#[derive(Debug, Clone)]
+pub struct ShadowAnswer {
+    /// Its outcome without the enum prefix (`DENY`); empty when it gave no
+    /// decision.
+    pub outcome: &'static str,
+    /// Its outcome and what it decides (`ALLOW IMMEDIATE`), or why there is
+    /// no decision (`NO DECISION: ...`).
+    pub decision: String,
+    /// Its reason codes, in order.
+    pub reason_codes: Vec<String>,
+    /// The shadow bundle.
+    pub bundle: ShadowBundle,
+}
+
+/// The shadow bundle's identity in a log event.
+#[derive(Debug, Clone)]
+pub struct ShadowBundle {
+    /// `name` from its `bundle.yaml`.
+    pub name: String,
+    /// Its revision.
+    pub revision: String,
+    /// Its digest.
+    pub digest: String,
 }
 
 impl Decided {
@@ -55,7 +86,14 @@ impl Decided {
         Self {
             entry,
             batch_index: None,
+            shadow: None,
         }
+    }
+
+    /// This decision as a record of what the shadow bundle answered instead.
+    pub fn with_shadow(mut self, shadow: ShadowAnswer) -> Self {
+        self.shadow = Some(Box::new(shadow));
+        self
     }
 
     /// The decision of item `index` of a stream.
@@ -63,6 +101,7 @@ impl Decided {
         Self {
             entry,
             batch_index: Some(index),
+            shadow: None,
         }
     }
 
@@ -94,8 +133,63 @@ pub struct Record {
     pub context: CallContext,
 }
 
-/// Writes `record` as one JSON line (with the newline) into `out`.
-pub fn write_line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[ErasePath]) {
+/// Makes the log's lines: the masker (and its cache of hashes), the erased
+/// paths, and the bundle provenance of the last line, encoded once per
+/// bundle.
+#[derive(Debug)]
+pub struct LineEncoder {
+    masker: Masker,
+    erase: Vec<ErasePath>,
+    bundle: Option<Provenance>,
+}
+
+/// A bundle's `{"name":…,"revision":…,"digest":…}`, encoded.
+#[derive(Debug)]
+struct Provenance {
+    name: Arc<str>,
+    revision: Arc<str>,
+    digest: Arc<str>,
+    json: Vec<u8>,
+}
+
+impl LineEncoder {
+    /// An encoder masking with `masker` and leaving out `erase`.
+    pub fn new(masker: Masker, erase: Vec<ErasePath>) -> Self {
+        Self {
+            masker,
+            erase,
+            bundle: None,
+        }
+    }
+
+    /// Writes `record` as one JSON line (with the newline) into `out`.
+    pub fn write(&mut self, out: &mut Vec<u8>, record: &Record) {
+        let meta = record.decided.meta();
+        let same = self.bundle.as_ref().is_some_and(|p| {
+            Arc::ptr_eq(&p.digest, &meta.bundle_digest)
+                && Arc::ptr_eq(&p.name, &meta.bundle_name)
+                && Arc::ptr_eq(&p.revision, &meta.bundle_revision)
+        });
+        if !same {
+            let mut json = Vec::new();
+            JsonWriter::new(&mut json, &[]).object(|w| {
+                w.field("name", |w| w.str(&meta.bundle_name));
+                w.field("revision", |w| w.str(&meta.bundle_revision));
+                w.field("digest", |w| w.str(&meta.bundle_digest));
+            });
+            self.bundle = Some(Provenance {
+                name: Arc::clone(&meta.bundle_name),
+                revision: Arc::clone(&meta.bundle_revision),
+                digest: Arc::clone(&meta.bundle_digest),
+                json,
+            });
+        }
+        let bundle = self.bundle.as_ref().map_or(&b"null"[..], |p| &p.json);
+        line(out, record, &self.masker, &self.erase, bundle);
+    }
+}
+
+fn line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[ErasePath], bundle: &[u8]) {
     let entry = &record.decided.entry;
     let batch_index = record.decided.batch_index;
     let kind = entry.kind();
@@ -136,13 +230,7 @@ pub fn write_line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[
             });
         });
         w.field("locale", |w| w.str(&meta.locale));
-        w.field("bundle", |w| {
-            w.object(|w| {
-                w.field("name", |w| w.str(&meta.bundle_name));
-                w.field("revision", |w| w.str(&meta.bundle_revision));
-                w.field("digest", |w| w.str(&meta.bundle_digest));
-            });
-        });
+        w.field("bundle", |w| w.raw(bundle));
         w.field("evalUs", |w| {
             w.u64(u64::try_from(record.eval.as_micros()).unwrap_or(u64::MAX));
         });
@@ -154,8 +242,35 @@ pub fn write_line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[
             Some(t) => w.str(t),
             None => w.null(),
         });
+        if let Some(shadow) = &record.decided.shadow {
+            w.field("shadow", |w| {
+                write_shadow(w, entry.outcome_prefix(), shadow)
+            });
+        }
     });
     out.push(b'\n');
+}
+
+/// The `shadow` member of a disagreement's line: the candidate's answer,
+/// spelt as the answered one is.
+fn write_shadow(w: &mut JsonWriter<'_>, prefix: &str, shadow: &ShadowAnswer) {
+    w.object(|w| {
+        w.field("outcome", |w| match shadow.outcome {
+            "" => w.null(),
+            outcome => w.enum_value(prefix, outcome),
+        });
+        w.field("decision", |w| w.str(&shadow.decision));
+        w.field("reasonCodes", |w| {
+            w.array(|w| shadow.reason_codes.iter().for_each(|c| w.str(c)));
+        });
+        w.field("bundle", |w| {
+            w.object(|w| {
+                w.field("name", |w| w.str(&shadow.bundle.name));
+                w.field("revision", |w| w.str(&shadow.bundle.revision));
+                w.field("digest", |w| w.str(&shadow.bundle.digest));
+            });
+        });
+    });
 }
 
 /// The trace id of a W3C `traceparent` value
@@ -183,7 +298,64 @@ pub fn trace_id(traceparent: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::trace_id;
+    use std::sync::Arc;
+
+    use super::{CallContext, Decided, LineEncoder, Record, trace_id};
+    use crate::{
+        decision_log::Masker,
+        domain::{
+            DecisionId, DecisionMeta, PlanChange, PlanChangeDecision, PlanChangeInput, Verdict,
+        },
+    };
+
+    fn record(name: &Arc<str>, revision: &Arc<str>, digest: &Arc<str>) -> Record {
+        let input = PlanChangeInput {
+            tenant_id: "t1".to_owned(),
+            from_plan: "free".to_owned(),
+            to_plan: "standard".to_owned(),
+            requester_role: Some("TENANT".to_owned()).into(),
+            ..PlanChangeInput::default()
+        };
+        let request = PlanChange::parse(input, jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let decision = PlanChangeDecision {
+            verdict: Verdict::Deny,
+            timing: None,
+            effective_at: None,
+            reasons: Vec::new(),
+            meta: DecisionMeta {
+                decision_id: DecisionId::generate(),
+                bundle_name: Arc::clone(name),
+                bundle_revision: Arc::clone(revision),
+                bundle_digest: Arc::clone(digest),
+                evaluated_at: jiff::Timestamp::UNIX_EPOCH,
+                trace: Vec::new(),
+                locale: Arc::from("en"),
+            },
+            unknown_metrics: Vec::new(),
+        };
+        Record {
+            decided: Decided::new(Box::new((request, decision))),
+            timestamp: jiff::Timestamp::UNIX_EPOCH,
+            eval: std::time::Duration::ZERO,
+            context: CallContext::default(),
+        }
+    }
+
+    #[test]
+    fn the_provenance_follows_the_bundle_of_each_line() {
+        let mut encoder = LineEncoder::new(Masker::keyed(b"k"), Vec::new());
+        let (name, digest): (Arc<str>, Arc<str>) = (Arc::from("b"), Arc::from("d"));
+        let (r1, r2): (Arc<str>, Arc<str>) = (Arc::from("r1"), Arc::from("r2"));
+        // The same bundle twice (the encoding kept), another, then the first again.
+        for revision in [&r1, &r1, &r2, &r1] {
+            let mut line = Vec::new();
+            encoder.write(&mut line, &record(&name, revision, &digest));
+            let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+            let want = serde_json::json!({"name": "b", "revision": &**revision, "digest": "d"});
+            assert_eq!(v["bundle"], want);
+            assert_eq!(line.last(), Some(&b'\n'));
+        }
+    }
 
     #[test]
     fn traceparent_is_parsed_per_w3c() {

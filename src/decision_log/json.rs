@@ -137,6 +137,15 @@ impl<'a> JsonWriter<'a> {
         escape_into(self.out, s);
     }
 
+    /// A string of bytes that need no escaping (hex digits).
+    pub fn ascii(&mut self, text: &[u8]) {
+        self.separate();
+        self.out.push(b'"');
+        self.out.extend_from_slice(text);
+        self.out.push(b'"');
+        self.comma = true;
+    }
+
     /// A proto enum value by its full name: `prefix` and `name` joined by
     /// `_` (`VERDICT_ALLOW`). Both are identifiers: nothing to escape.
     pub fn enum_value(&mut self, prefix: &str, name: &str) {

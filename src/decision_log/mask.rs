@@ -1,6 +1,8 @@
 //! Masking for the decision log: personal and payment ids become keyed
 //! hashes (joinable, not readable) and configured fields are erased.
 
+use std::{cell::RefCell, collections::HashMap};
+
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
@@ -10,11 +12,22 @@ use super::json::JsonWriter;
 /// many characters). 128 bits keep collisions out of reach.
 pub const HASH_BYTES: usize = 16;
 
+/// How many ids the hash cache holds; when full it starts over. Tenants,
+/// users and methods recur, so a few thousand spare most HMACs; a bound keeps
+/// a flood of unique ids from growing it.
+pub const CACHED_IDS: usize = 4096;
+
+/// An id's logged form: [`HASH_BYTES`] in hex.
+type Hashed = [u8; 2 * HASH_BYTES];
+
 /// Replaces ids with `HMAC-SHA256(key, id)`, hex, truncated to
-/// [`HASH_BYTES`]; or leaves them in clear when masking is off.
+/// [`HASH_BYTES`]; or leaves them in clear when masking is off. Owned by the
+/// writer thread, which alone hashes: the cache of recent hashes needs no
+/// lock.
 #[derive(Clone)]
 pub struct Masker {
     mac: Option<Hmac<Sha256>>,
+    cache: RefCell<HashMap<Box<str>, Hashed>>,
 }
 
 impl std::fmt::Debug for Masker {
@@ -32,12 +45,16 @@ impl Masker {
         // HMAC accepts keys of any length; the error case cannot happen.
         Self {
             mac: Hmac::<Sha256>::new_from_slice(key).ok(),
+            cache: RefCell::default(),
         }
     }
 
     /// Leaves every id in clear.
     pub fn clear() -> Self {
-        Self { mac: None }
+        Self {
+            mac: None,
+            cache: RefCell::default(),
+        }
     }
 
     /// The logged form of a personal or payment id; empty stays empty.
@@ -54,12 +71,34 @@ impl Masker {
 }
 
 impl Masker {
-    /// Writes the logged form of `value` as a JSON string.
+    /// Writes the logged form of `value` as a JSON string; a recent id's
+    /// hash comes from the cache.
     pub fn write_id(&self, w: &mut JsonWriter<'_>, value: &str) {
-        match &self.mac {
-            Some(_) if !value.is_empty() => w.str(&self.id(value)),
-            _ => w.str(value),
+        let Some(mac) = self.mac.as_ref().filter(|_| !value.is_empty()) else {
+            w.str(value);
+            return;
+        };
+        let mut cache = self.cache.borrow_mut();
+        if let Some(hashed) = cache.get(value) {
+            w.ascii(hashed);
+            return;
         }
+        let mut mac = mac.clone();
+        mac.update(value.as_bytes());
+        let mut hashed = [0u8; 2 * HASH_BYTES];
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let tag = mac.finalize().into_bytes();
+        for (pair, b) in hashed.chunks_exact_mut(2).zip(tag.iter()) {
+            if let [hi, lo] = pair {
+                *hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+                *lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+            }
+        }
+        w.ascii(&hashed);
+        if cache.len() >= CACHED_IDS {
+            cache.clear();
+        }
+        cache.insert(value.into(), hashed);
     }
 }
 
@@ -129,6 +168,29 @@ mod tests {
         assert_eq!(a.id("tenant-1").len(), 2 * HASH_BYTES);
         assert_eq!(a.id(""), "");
         assert_eq!(Masker::clear().id("tenant-1"), "tenant-1");
+    }
+
+    #[test]
+    fn cached_hashes_are_the_hashes_and_the_cache_is_bounded() {
+        let masker = Masker::keyed(b"k1");
+        let written = |id: &str| {
+            let mut out = Vec::new();
+            masker.write_id(&mut JsonWriter::new(&mut out, &[]), id);
+            String::from_utf8(out).unwrap_or_default()
+        };
+        for round in 0..2 {
+            for i in 0..CACHED_IDS + 10 {
+                let id = format!("id-{i}");
+                assert_eq!(
+                    written(&id),
+                    format!("\"{}\"", masker.id(&id)),
+                    "round {round}"
+                );
+            }
+            assert!(masker.cache.borrow().len() <= CACHED_IDS);
+        }
+        assert_eq!(written(""), "\"\"");
+        assert_eq!(written("a\"b"), format!("\"{}\"", masker.id("a\"b")));
     }
 
     #[test]

@@ -29,12 +29,12 @@ use std::{
 use anyhow::Context as _;
 use tokio::sync::{mpsc, oneshot};
 
-pub use event::{CallContext, Decided, Logged, Record};
+pub use event::{CallContext, Decided, Logged, Record, ShadowAnswer, ShadowBundle};
 pub use mask::{ErasePath, Masker};
 pub use sink::Target;
 pub use stats::{Stats, StatsSnapshot};
 
-use sample::Sample;
+pub use sample::Sample;
 
 /// What to do with an event when the queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -153,8 +153,10 @@ impl DecisionLog {
         let writer = sink::Writer {
             target: settings.target.clone(),
             file,
-            masker,
-            erase: settings.erase.clone(),
+            encoder: std::cell::RefCell::new(event::LineEncoder::new(
+                masker,
+                settings.erase.clone(),
+            )),
             max_bytes: settings.max_bytes,
             reopen,
             stats: stats.clone(),

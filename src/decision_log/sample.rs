@@ -4,15 +4,18 @@ use crate::domain::DecisionId;
 
 /// Which decisions are logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Sample {
+pub enum Sample {
+    /// Every decision.
     All,
+    /// None.
     Nothing,
     /// Those whose id mixes below this fraction of 2^64.
     Below(u64),
 }
 
 impl Sample {
-    pub(super) fn of(rate: f64) -> Self {
+    /// Keeps `rate` (0.0 to 1.0) of the decisions.
+    pub fn of(rate: f64) -> Self {
         if rate >= 1.0 {
             Self::All
         } else if rate > 0.0 {
@@ -28,7 +31,8 @@ impl Sample {
         }
     }
 
-    pub(super) fn keeps(self, id: DecisionId) -> bool {
+    /// Whether the decision `id` is kept.
+    pub fn keeps(self, id: DecisionId) -> bool {
         match self {
             Self::All => true,
             Self::Nothing => false,

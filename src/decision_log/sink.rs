@@ -11,6 +11,7 @@
 //! there is room.
 
 use std::{
+    cell::RefCell,
     fs::{File, OpenOptions},
     io::{ErrorKind, Write},
     path::{Path, PathBuf},
@@ -24,8 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     Stats,
-    event::{self, Record},
-    mask::{ErasePath, Masker},
+    event::{LineEncoder, Record},
 };
 
 /// Where decision-log lines go.
@@ -52,8 +52,8 @@ pub(super) struct Writer {
     /// A file opened up front (so configuration errors show before the
     /// server binds); `None` means open on the first event.
     pub file: Option<File>,
-    pub masker: Masker,
-    pub erase: Vec<ErasePath>,
+    /// Masks, erases and encodes; keeps its caches from line to line.
+    pub encoder: RefCell<LineEncoder>,
     pub max_bytes: u64,
     pub reopen: Arc<AtomicBool>,
     pub stats: Arc<Stats>,
@@ -148,7 +148,7 @@ impl Writer {
 
     fn write(&self, open: &mut Option<Open>, line: &mut Vec<u8>, record: &Record) {
         line.clear();
-        event::write_line(line, record, &self.masker, &self.erase);
+        self.encoder.borrow_mut().write(line, record);
         let len = line.len() as u64;
         let rotate = self.max_bytes > 0
             && open

@@ -62,8 +62,11 @@ pub trait DecisionType {
     fn test_case(test: &TestCase) -> Option<(&Self::Input, &Self::Want)>;
     /// Validates a test's request; `now` stands in for a missing `as_of`.
     fn parse(input: Self::Input, now: Timestamp) -> Result<Self::Request, Violations>;
-    /// How `decision` reads in a test report (`ALLOW IMMEDIATE`), and what
-    /// in it differs from `want`, if anything.
+    /// How `decision` reads in a report (`ALLOW IMMEDIATE`, `LINK []`): its
+    /// outcome and what it decides, without reasons or per-call fields.
+    fn summary(decision: &Self::Decision) -> String;
+    /// How `decision` reads in a test report ([`summary`](Self::summary)),
+    /// and what in it differs from `want`, if anything.
     fn compare(decision: &Self::Decision, want: &Self::Want) -> (String, Option<String>);
     /// The field a test expects the request to lack (`want: { precondition:
     /// ... }`), when it expects no decision at all.

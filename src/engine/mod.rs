@@ -50,6 +50,7 @@ mod combine;
 pub mod coverage;
 mod decide_error;
 mod decision;
+pub mod diff;
 mod env;
 mod error;
 pub mod lint;

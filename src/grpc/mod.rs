@@ -10,10 +10,12 @@ pub mod pb;
 mod request_body;
 mod server;
 mod service;
+pub mod shadow;
 pub mod status;
 pub mod tls;
 
 pub use connections::ConnectionLimits;
 pub use convert::Limits;
 pub use server::{ServerOptions, serve};
+pub use shadow::ShadowOptions;
 pub use tls::{TlsFiles, TlsSettings};

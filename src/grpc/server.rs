@@ -65,6 +65,9 @@ pub struct ServerOptions {
     pub max_bundle_age: Option<Duration>,
     /// TLS, mutual TLS and the caller policy; plaintext when `None`.
     pub tls: Option<TlsSettings>,
+    /// A candidate bundle every sampled decision is also decided with,
+    /// off the response path (`--shadow-bundle`); none when `None`.
+    pub shadow: Option<super::ShadowOptions>,
 }
 
 impl Default for ServerOptions {
@@ -84,6 +87,7 @@ impl Default for ServerOptions {
             metrics: Metrics::new(),
             max_bundle_age: None,
             tls: None,
+            shadow: None,
         }
     }
 }
@@ -175,14 +179,22 @@ pub async fn serve(
     };
 
     tracing::info!(addr = %listener.local_addr()?, tls = options.tls.is_some(), "serving gRPC");
+    let shadow = options.shadow.map(|shadow| {
+        super::shadow::Shadow::start(
+            shadow,
+            options.metrics.clone(),
+            options.decision_log.clone(),
+        )
+    });
     let decisions = DecisionServiceServer::new(Decisions {
         live: live.clone(),
         log: options.decision_log,
         limits: options.limits,
         metrics: options.metrics.clone(),
+        shadow: shadow.clone(),
     })
     .max_decoding_message_size(options.max_message_bytes);
-    let bundles = BundleServiceServer::new(Bundles { live })
+    let bundles = BundleServiceServer::new(Bundles { live, shadow })
         .max_decoding_message_size(options.max_message_bytes);
     // Outermost, so a refused caller never takes a concurrency permit.
     let authorize = options.tls.as_ref().and_then(|tls| {

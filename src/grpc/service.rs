@@ -14,6 +14,7 @@ use tracing::Instrument as _;
 use super::{
     convert::{self, Bounded, Wire},
     pb,
+    shadow::Shadow,
     status::RequestError,
     tls::Peer,
 };
@@ -40,6 +41,9 @@ pub struct Decisions {
     pub limits: convert::Limits,
     /// Where every decision is counted, in [`Decisions::evaluate`].
     pub metrics: Metrics,
+    /// The candidate bundle every sampled decision is also decided with
+    /// (`--shadow-bundle`), off the response path.
+    pub shadow: Option<Shadow>,
 }
 
 /// The results of a `DecidePlanChanges` stream.
@@ -53,7 +57,9 @@ impl Decisions {
         request: Request<T::PbRequest>,
     ) -> Result<Response<T::PbDecision>, Status>
     where
-        T: Wire,
+        T: Wire + 'static,
+        T::Request: Clone + Send,
+        T::Decision: Clone + Send,
         (T::Request, T::Decision): Logged + 'static,
     {
         let context = self.context(&request);
@@ -62,6 +68,9 @@ impl Decisions {
         let (req, decision, eval) =
             self.evaluate(request.into_inner(), now, &accept, T::convert, T::decide)?;
         let reply = T::PbDecision::from(&decision);
+        if let Some(shadow) = &self.shadow {
+            shadow.offer::<T>(&req, &decision, &context, now);
+        }
         self.record(context, now, eval, || T::logged(Box::new((req, decision))))
             .await;
         Ok(Response::new(reply))
@@ -122,6 +131,9 @@ impl Decisions {
         let result = match decided {
             Ok((req, decision, eval)) => {
                 let reply = pb::PlanChangeDecision::from(&decision);
+                if let Some(shadow) = &self.shadow {
+                    shadow.offer::<PlanChangeType>(&req, &decision, context, now);
+                }
                 let logged = || Decided::batch(index, Box::new((req, decision)));
                 self.record(context.clone(), now, eval, logged).await;
                 pb::plan_change_result::Result::Decision(reply)
@@ -258,6 +270,8 @@ impl pb::decision_service_server::DecisionService for Decisions {
 pub struct Bundles {
     /// The bundle and reload status reported.
     pub live: Arc<dyn LiveBundle>,
+    /// The shadow bundle and its counts, when there is one.
+    pub shadow: Option<Shadow>,
 }
 
 #[tonic::async_trait]
@@ -267,9 +281,23 @@ impl pb::bundle_service_server::BundleService for Bundles {
         _request: Request<pb::GetBundleStatusRequest>,
     ) -> Result<Response<pb::BundleStatus>, Status> {
         let active = self.live.snapshot();
-        Ok(Response::new(convert::bundle_status(
-            active.as_deref(),
-            &self.live.status(),
-        )))
+        let mut status = convert::bundle_status(active.as_deref(), &self.live.status());
+        if let Some(shadow) = &self.shadow {
+            let candidate = shadow.live.snapshot();
+            let ([same, differs, errors], dropped) = shadow.counts();
+            let of = convert::bundle_status(candidate.as_deref(), &shadow.live.status());
+            status.shadow = Some(pb::ShadowStatus {
+                name: of.name,
+                revision: of.revision,
+                digest: of.digest,
+                source: of.source,
+                last_reload_error: of.last_reload_error,
+                same,
+                differs,
+                errors,
+                dropped,
+            });
+        }
+        Ok(Response::new(status))
     }
 }

@@ -1,7 +1,7 @@
-//! The admin HTTP port: `/metrics`, `/healthz`, `/readyz` and the active
-//! bundle's plan graph (`/bundle/graph.svg`), on a listener of
-//! its own so that scrapes and probes never queue behind gRPC traffic or
-//! count against its limits.
+//! The admin HTTP port: `/metrics`, `/healthz`, `/readyz`, the active
+//! bundle's plan graph (`/bundle/graph.svg`) and the playground (`/ui`), on
+//! a listener of its own so that scrapes and probes never queue behind gRPC
+//! traffic or count against its limits.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -14,7 +14,10 @@ use axum::{
 };
 use tokio::net::TcpListener;
 
-use super::scrape::{Exposition, Format};
+use super::{
+    playground::{self, Playground},
+    scrape::{Exposition, Format},
+};
 use crate::{
     bundle::CompiledBundle,
     live::{LiveBundle, Readiness},
@@ -37,6 +40,8 @@ pub struct Admin {
     pub max_bundle_age: Option<Duration>,
     /// `/bundle/graph.svg`.
     pub graph: Arc<dyn PlanGraph>,
+    /// `/ui`, the playground; not served when `None`.
+    pub playground: Option<Arc<dyn Playground>>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -54,12 +59,19 @@ pub async fn serve(
     admin: Admin,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = Router::new()
+    let ui = admin
+        .playground
+        .clone()
+        .map(|p| playground::routes(p, admin.live.clone()));
+    let mut app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/bundle/graph.svg", get(graph))
         .with_state(Arc::new(admin));
+    if let Some(ui) = ui {
+        app = app.merge(ui);
+    }
     tracing::info!(addr = %listener.local_addr()?, "serving admin HTTP");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -93,6 +93,38 @@ struct RejectionLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ShadowLabels {
+    decision: &'static str,
+    agreement: &'static str,
+}
+
+/// How the shadow bundle's decision compares with the one answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agreement {
+    /// The same outcome, details and reason codes.
+    Same,
+    /// Another outcome, details or reason codes.
+    Differs,
+    /// The shadow bundle gave no decision (the request lacks a fact its
+    /// deciding rule needs, or its declarations refuse it).
+    Error,
+}
+
+impl Agreement {
+    /// Every value, in label order.
+    pub const ALL: [Self; 3] = [Self::Same, Self::Differs, Self::Error];
+
+    /// The `agreement` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Same => "same",
+            Self::Differs => "differs",
+            Self::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RpcLabels {
     rpc: String,
 }
@@ -125,6 +157,8 @@ struct Inner {
     connections_refused: Counter,
     closed_handshake: Counter,
     closed_idle: Counter,
+    shadow: Family<ShadowLabels, Counter>,
+    shadow_dropped: Counter,
 }
 
 /// One decision type's series, resolved at start.
@@ -211,6 +245,18 @@ impl Metrics {
             "gRPC connections the server closed, by reason (handshake_timeout, idle_timeout)",
             closed.clone(),
         );
+        let shadow = Family::<ShadowLabels, Counter>::default();
+        registry.register(
+            "tollgate_shadow_decisions",
+            "Decisions also evaluated with the shadow bundle (--shadow-bundle), by decision type and agreement with the answer (same, differs, error)",
+            shadow.clone(),
+        );
+        let shadow_dropped = Counter::default();
+        registry.register(
+            "tollgate_shadow_dropped",
+            "Decisions not evaluated with the shadow bundle because its queue was full",
+            shadow_dropped.clone(),
+        );
         let closing = |reason| closed.get_or_create_owned(&RejectionLabels { reason });
         let by_kind = |kind: DecisionKind| ByKind {
             outcomes: kind
@@ -247,6 +293,8 @@ impl Metrics {
                 connections_refused,
                 closed_handshake: closing("handshake_timeout"),
                 closed_idle: closing("idle_timeout"),
+                shadow,
+                shadow_dropped,
             }),
         }
     }
@@ -292,6 +340,52 @@ impl Metrics {
             subject,
         };
         self.inner.preconditions.get_or_create(&labels).inc();
+    }
+
+    /// Counts a decision of `kind` evaluated with the shadow bundle.
+    pub fn shadowed(&self, kind: DecisionKind, agreement: Agreement) {
+        let labels = ShadowLabels {
+            decision: kind.label(),
+            agreement: agreement.label(),
+        };
+        self.inner.shadow.get_or_create(&labels).inc();
+    }
+
+    /// Counts a decision the shadow queue had no room for.
+    pub fn shadow_dropped(&self) {
+        self.inner.shadow_dropped.inc();
+    }
+
+    /// Shadow decisions so far by agreement (in [`Agreement::ALL`] order,
+    /// all decision types together), and those dropped.
+    pub fn shadow_counts(&self) -> ([u64; 3], u64) {
+        let counts = Agreement::ALL.map(|agreement| {
+            DecisionKind::ALL
+                .iter()
+                .map(|kind| {
+                    let labels = ShadowLabels {
+                        decision: kind.label(),
+                        agreement: agreement.label(),
+                    };
+                    self.inner.shadow.get_or_create(&labels).get()
+                })
+                .sum()
+        });
+        (counts, self.inner.shadow_dropped.get())
+    }
+
+    /// Creates the shadow series at zero, so a scrape shows them from the
+    /// start when a shadow bundle is configured.
+    pub fn shadow_on(&self) {
+        for kind in DecisionKind::ALL {
+            for agreement in Agreement::ALL {
+                let labels = ShadowLabels {
+                    decision: kind.label(),
+                    agreement: agreement.label(),
+                };
+                let _created = self.inner.shadow.get_or_create(&labels);
+            }
+        }
     }
 
     /// Counts a call as in flight until the returned guard is dropped.

@@ -1,4 +1,4 @@
-//! A tiny HTTP/1.1 client for the admin port (one GET per connection) and a
+//! A tiny HTTP/1.1 client for the admin port (one request per connection) and a
 //! reader of the text expositions it serves (0.0.4 and OpenMetrics). Shared with `tests/admin_cli.rs`.
 
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
@@ -35,29 +35,56 @@ pub async fn get_accepting(
     accept: Option<&str>,
 ) -> Result<Answer, String> {
     let accept = accept.map_or(String::new(), |a| format!("Accept: {a}\r\n"));
+    exchange(addr, &format!("GET {path}"), &accept, b"").await
+}
+
+/// `POST path` of `body` to `addr` over a fresh connection.
+#[allow(
+    dead_code,
+    reason = "tests/playground.rs posts; the other users only get"
+)]
+pub async fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Result<Answer, String> {
+    let length = format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    exchange(addr, &format!("POST {path}"), &length, body).await
+}
+
+/// Sends `what` (`GET /path`) with `headers` (each ending in CRLF) and
+/// `body`, and reads the answer to the end of the connection.
+async fn exchange(
+    addr: SocketAddr,
+    what: &str,
+    headers: &str,
+    body: &[u8],
+) -> Result<Answer, String> {
     let exchange = async {
         let mut tcp = TcpStream::connect(addr).await?;
         let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n");
+            format!("{what} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
         tcp.write_all(request.as_bytes()).await?;
+        // A server may answer (413) and close before reading a large body.
+        let _ = tcp.write_all(body).await;
         let mut raw = Vec::new();
         tcp.read_to_end(&mut raw).await?;
         Ok::<_, std::io::Error>(raw)
     };
+    let path = what;
     let raw = tokio::time::timeout(BOUND, exchange)
         .await
-        .map_err(|_| format!("GET {path}: no answer within {BOUND:?}"))?
-        .map_err(|e| format!("GET {path}: {e}"))?;
-    let text = String::from_utf8(raw).map_err(|e| format!("GET {path}: not UTF-8: {e}"))?;
+        .map_err(|_| format!("{path}: no answer within {BOUND:?}"))?
+        .map_err(|e| format!("{path}: {e}"))?;
+    let text = String::from_utf8(raw).map_err(|e| format!("{path}: not UTF-8: {e}"))?;
     let (head, body) = text
         .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("GET {path}: no end of headers in {text:?}"))?;
+        .ok_or_else(|| format!("{path}: no end of headers in {text:?}"))?;
     let mut lines = head.lines();
     let status = lines
         .next()
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("GET {path}: no status line in {head:?}"))?;
+        .ok_or_else(|| format!("{path}: no status line in {head:?}"))?;
     let mut content_type = String::new();
     for line in lines {
         let (name, value) = line.split_once(':').unwrap_or((line, ""));
@@ -65,7 +92,7 @@ pub async fn get_accepting(
         // Bodies here have a length; a chunked one would need decoding.
         assert!(
             !(name == "transfer-encoding" && value.contains("chunked")),
-            "GET {path}: a chunked body"
+            "{path}: a chunked body"
         );
         if name == "content-type" {
             value.trim().clone_into(&mut content_type);

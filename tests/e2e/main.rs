@@ -37,6 +37,7 @@ mod provenance;
 mod readiness;
 mod reflection;
 mod reload;
+mod shadow;
 mod signing;
 mod support;
 mod tls;

@@ -115,7 +115,7 @@ async fn bundle_whose_own_test_fails_is_refused() {
     assert_ne!(failing, good);
     dir.write("plan_change_tests.yaml", &failing);
     dir.set_revision("2026-11-22.2");
-    let status = wait_for_reload_error(&server, "plan_change_tests.yaml:3").await;
+    let status = wait_for_reload_error(&server, "plan_change_tests.yaml:4").await;
     assert!(
         status.last_reload_error.contains("same plan is denied"),
         "{status:?}"

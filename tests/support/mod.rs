@@ -91,6 +91,48 @@ pub fn copy_demo(to: &Path) {
     }
 }
 
+/// A copy of the demo bundle whose `standard` plan allows 40 users, not
+/// 50: a change that flips every decision sending 41 to 50 users there.
+pub fn demo_with_fewer_standard_users() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    edit(
+        &tmp.path().join("plans.yaml"),
+        "limits: { users: 50, storage_gb: 100 }",
+        "limits: { users: 40, storage_gb: 100 }",
+    );
+    tmp
+}
+
+/// A copy of the demo bundle that does not compile: a condition of
+/// `plan_change.yaml` reads an undeclared fact.
+pub fn demo_that_does_not_compile() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    edit(
+        &tmp.path().join("plan_change.yaml"),
+        "when: change.same_plan",
+        "when: change.same_plna",
+    );
+    tmp
+}
+
+/// Packs the demo bundle into `archive` (`.tar.gz`) under a folder, as
+/// `tar czf demo.tar.gz demo/` makes it: files are read by base name.
+pub fn pack_demo(archive: &Path) {
+    let gz = flate2::write::GzEncoder::new(
+        fs::File::create(archive).expect("create archive"),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    tar.append_dir_all("demo", crate_path("bundles/demo"))
+        .expect("add the demo bundle");
+    tar.into_inner()
+        .expect("finish tar")
+        .finish()
+        .expect("finish gzip");
+}
+
 /// Replaces the one occurrence of `old` in `file` with `new`.
 pub fn edit(file: &Path, old: &str, new: &str) {
     let text = fs::read_to_string(file).expect("read a bundle file");

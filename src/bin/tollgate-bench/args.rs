@@ -26,6 +26,13 @@ pub struct BenchArgs {
     /// Seconds of calls before measuring starts, not counted.
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     pub warmup: f64,
+    /// At most this many calls per second in total, spread evenly over the
+    /// calls in flight (each starts a call every concurrency/RATE seconds,
+    /// later when the previous one is slow, never in a burst): a fixed,
+    /// moderate load for a soak. Without it, every call in flight starts
+    /// the next as soon as the last is answered.
+    #[arg(long, value_name = "CALLS_PER_SEC")]
+    pub rate: Option<f64>,
     /// Weights of the decision RPCs, e.g. `plan_change=2,charge_funding=1`,
     /// or a single RPC.
     #[arg(long, default_value = "plan_change=1,payment_link=1,charge_funding=1")]
@@ -184,6 +191,8 @@ pub struct Settings {
     pub stop: Stop,
     /// Calls made before measuring.
     pub warmup: Duration,
+    /// With `--rate`: how often each call in flight starts the next.
+    pub period: Option<Duration>,
     /// The RPC weights.
     pub mix: Mix,
     /// Tollgate or the floor.
@@ -211,12 +220,23 @@ impl TryFrom<&BenchArgs> for Settings {
             (None, Some(secs)) => Stop::After(seconds("--duration", secs)?),
             (None, None) => Stop::After(Duration::from_secs(10)),
         };
+        let period = match args.rate {
+            None => None,
+            Some(rate) if rate.is_finite() && rate > 0.0 => Some(
+                Duration::try_from_secs_f64(args.concurrency as f64 / rate)
+                    .map_err(|_| anyhow::anyhow!("--rate: `{rate}` is too low"))?,
+            ),
+            Some(rate) => {
+                anyhow::bail!("--rate must be a positive number of calls per second, not `{rate}`")
+            }
+        };
         Ok(Self {
             target: args.target.clone(),
             connections: args.connections,
             concurrency: args.concurrency,
             stop,
             warmup: seconds("--warmup", args.warmup)?,
+            period,
             mix: args.mix.clone(),
             rpc: args.rpc,
             server_pid: args.server_pid,

@@ -113,6 +113,8 @@ pub struct Outcome {
 /// When to measure and when to stop, shared by the tasks.
 struct Plan {
     measure_from: Instant,
+    /// With `--rate`: each task starts a call at most this often.
+    period: Option<Duration>,
     stop_at: Option<Instant>,
     tickets: Option<(AtomicU64, u64)>,
 }
@@ -161,6 +163,7 @@ pub async fn drive(settings: &Settings, calls: Vec<Call>) -> anyhow::Result<Outc
     let measure_from = Instant::now() + settings.warmup;
     let plan = Arc::new(Plan {
         measure_from,
+        period: settings.period,
         stop_at: match settings.stop {
             Stop::After(d) => Some(measure_from + d),
             Stop::Count(_) => None,
@@ -175,6 +178,7 @@ pub async fn drive(settings: &Settings, calls: Vec<Call>) -> anyhow::Result<Outc
         tokio::time::sleep_until(measure_from).await;
         (pid.and_then(CpuTicks::of), CpuTicks::of_self())
     });
+    let now = Instant::now();
     let tasks: Vec<_> = channels
         .iter()
         .cycle()
@@ -182,7 +186,13 @@ pub async fn drive(settings: &Settings, calls: Vec<Call>) -> anyhow::Result<Outc
         .enumerate()
         .map(|(i, channel)| {
             let grpc = Grpc::new(channel.clone());
-            tokio::spawn(task(grpc, calls.clone(), i * stride, plan.clone()))
+            // Paced tasks start staggered over one period, not together.
+            let start = plan.period.map(|p| {
+                let share = u32::try_from(i).unwrap_or(u32::MAX);
+                let of = u32::try_from(settings.concurrency).unwrap_or(u32::MAX);
+                now + p * share / of
+            });
+            tokio::spawn(task(grpc, calls.clone(), i * stride, start, plan.clone()))
         })
         .collect();
 
@@ -210,10 +220,20 @@ async fn task(
     mut grpc: Grpc<Channel>,
     calls: Arc<[Call]>,
     offset: usize,
+    start: Option<Instant>,
     plan: Arc<Plan>,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::new()?;
+    // A slow call delays the next tick rather than bunching the ones after.
+    let mut pace = plan.period.zip(start).map(|(period, start)| {
+        let mut ticks = tokio::time::interval_at(start, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks
+    });
     for call in calls.iter().cycle().skip(offset) {
+        if let Some(ticks) = pace.as_mut() {
+            ticks.tick().await;
+        }
         let began = Instant::now();
         if plan.stop_at.is_some_and(|end| began >= end) {
             break;

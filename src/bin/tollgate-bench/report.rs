@@ -29,6 +29,8 @@ pub struct Report {
     pub concurrency: usize,
     /// Warm-up before measuring, in seconds.
     pub warmup_secs: f64,
+    /// The `--rate` cap in calls per second; `None`: as fast as answered.
+    pub rate: Option<f64>,
     /// How long measuring lasted, in seconds.
     pub elapsed_secs: f64,
     /// Calls measured, successful or not.
@@ -141,6 +143,9 @@ impl Report {
             connections: settings.connections,
             concurrency: settings.concurrency,
             warmup_secs: settings.warmup.as_secs_f64(),
+            rate: settings
+                .period
+                .map(|p| settings.concurrency as f64 / p.as_secs_f64()),
             elapsed_secs: secs,
             requests: tally.ok + failed,
             ok: tally.ok,
@@ -193,6 +198,9 @@ impl fmt::Display for Report {
             self.elapsed_secs,
             self.warmup_secs
         )?;
+        if let Some(rate) = self.rate {
+            writeln!(f, "paced       at most {rate:.0} calls/s")?;
+        }
         write!(f, "calls       {} ok, {} failed", self.ok, self.failed())?;
         for (code, n) in &self.errors {
             write!(f, "  {code}: {n}")?;

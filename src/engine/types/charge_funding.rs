@@ -69,8 +69,12 @@ impl DecisionType for ChargeFundingType {
         ChargeFunding::parse(input, now)
     }
 
+    fn summary(d: &ChargeFundingDecision) -> String {
+        format!("{} [{}]", d.outcome.as_str(), steps_text(&d.steps))
+    }
+
     fn compare(d: &ChargeFundingDecision, want: &ChargeFundingWant) -> (String, Option<String>) {
-        let summary = format!("{} [{}]", d.outcome.as_str(), steps_text(&d.steps));
+        let summary = Self::summary(d);
         let mismatch = if d.outcome != want.outcome {
             Some(format!("want outcome {}", want.outcome.as_str()))
         } else {

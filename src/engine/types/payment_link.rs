@@ -60,11 +60,17 @@ impl DecisionType for PaymentLinkType {
         PaymentLink::parse(input, now)
     }
 
+    fn summary(d: &PaymentLinkDecision) -> String {
+        format!(
+            "{} {:?}",
+            d.outcome.as_str(),
+            action_names(&d.required_actions)
+        )
+    }
+
     fn compare(d: &PaymentLinkDecision, want: &PaymentLinkWant) -> (String, Option<String>) {
-        let names = |actions: &[RequiredAction]| -> Vec<&'static str> {
-            actions.iter().map(|a| a.as_str()).collect()
-        };
-        let summary = format!("{} {:?}", d.outcome.as_str(), names(&d.required_actions));
+        let names = action_names;
+        let summary = Self::summary(d);
         let mismatch = if d.outcome != want.outcome {
             Some(format!("want outcome {}", want.outcome.as_str()))
         } else {
@@ -164,4 +170,8 @@ pub fn decide_payment_link_observed<O: Observe>(
         reasons,
         meta,
     }
+}
+
+fn action_names(actions: &[RequiredAction]) -> Vec<&'static str> {
+    actions.iter().map(|a| a.as_str()).collect()
 }

@@ -80,11 +80,15 @@ impl DecisionType for PlanChangeType {
         PlanChange::parse(input, now)
     }
 
-    fn compare(d: &PlanChangeDecision, want: &PlanChangeWant) -> (String, Option<String>) {
+    fn summary(d: &PlanChangeDecision) -> String {
         let t = d
             .timing
             .map_or(String::new(), |t| format!(" {}", t.as_str()));
-        let summary = format!("{}{t}", d.verdict.as_str());
+        format!("{}{t}", d.verdict.as_str())
+    }
+
+    fn compare(d: &PlanChangeDecision, want: &PlanChangeWant) -> (String, Option<String>) {
+        let summary = Self::summary(d);
         let want = match want {
             PlanChangeWant::Decided(want) => want,
             PlanChangeWant::MissingFact(subject) => {
