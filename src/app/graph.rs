@@ -88,9 +88,31 @@ pub fn svg(dot: &str) -> Result<String, String> {
         let mut visual = builder.get();
         let mut writer = SVGWriter::new();
         visual.do_it(false, false, false, &mut writer);
-        Ok(writer.finalize())
+        Ok(sorted_style(&writer.finalize()))
     })
     .unwrap_or_else(|_| Err("the layout failed".to_owned()))
+}
+
+/// `svg` with the lines of its `<style>` block sorted: the layout crate
+/// writes its font classes in hash order, and the same bundle should give
+/// the same picture byte for byte (the one in `docs/` is checked).
+fn sorted_style(svg: &str) -> String {
+    let Some((head, rest)) = svg.split_once("<style>\n") else {
+        return svg.to_owned();
+    };
+    let Some((style, tail)) = rest.split_once("</style>") else {
+        return svg.to_owned();
+    };
+    let mut lines: Vec<&str> = style.lines().collect();
+    lines.sort_unstable();
+    let mut out = format!("{head}<style>\n");
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("</style>");
+    out.push_str(tail);
+    out
 }
 
 /// The admin port's `/bundle/graph.svg`: every role's edges.
