@@ -32,7 +32,7 @@ use sha2::{Digest as _, Sha256};
 /// with the reason (or failed, under `TOLLGATE_CI_REQUIRE_TOOLS=1`).
 fn main() {
     let args = Arguments::from_args();
-    let properties: [(&str, fn()); 14] = [
+    let properties: [(&str, fn()); 15] = [
         (
             "probes_are_grpc_unless_tls_is_on",
             probes_are_grpc_unless_tls_is_on,
@@ -69,6 +69,10 @@ fn main() {
         (
             "the_rendered_server_config_is_accepted_by_tollgate",
             the_rendered_server_config_is_accepted_by_tollgate,
+        ),
+        (
+            "the_playground_is_off_unless_asked_for",
+            the_playground_is_off_unless_asked_for,
         ),
         (
             "rules::defaults_keep_two_spread_replicas_behind_a_budget",
@@ -369,6 +373,14 @@ fn the_checksum_follows_the_server_config_not_the_bundle() {
     let new_timeout = render(&["-f", &values, "--set", "server.requestTimeout=3s"]);
     assert_eq!(new_timeout.config()["request-timeout"], "3s");
     assert_ne!(new_timeout.checksum(), base.checksum());
+}
+
+/// The chart's admin port listens on every interface, so the playground,
+/// which decides for whoever reaches that port, is off unless asked for.
+fn the_playground_is_off_unless_asked_for() {
+    assert_eq!(render(&[]).config()["playground"], "off");
+    let on = render(&["--set", "server.playground=true"]);
+    assert_eq!(on.config()["playground"], "on");
 }
 
 /// The bundle the CI values build into a ConfigMap is one `tollgate check`

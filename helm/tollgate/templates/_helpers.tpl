@@ -102,7 +102,8 @@ when the bundle does (a bundle hot-reloads).
   "request-timeout" $s.requestTimeout
   "max-concurrent-requests" (int $s.maxConcurrentRequests)
   "max-message-bytes" (int $s.maxMessageBytes)
-  "shutdown-grace" $s.shutdownGrace }}
+  "shutdown-grace" $s.shutdownGrace
+  "playground" (ternary "on" "off" (eq $s.playground true)) }}
 {{- with $s.maxBundleAge }}{{ $_ := set $cfg "max-bundle-age" . }}{{ end }}
 {{- if or (eq $mode "files") (eq $mode "existing") }}
 {{- $_ := set $cfg "bundle" $b.mountPath }}
