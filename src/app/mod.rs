@@ -279,7 +279,7 @@ async fn serve_bundle(
         ),
         live: live.clone(),
         max_bundle_age: server.max_bundle_age,
-        graph: Arc::new(graph::Drawer),
+        graph: Arc::new(graph::Drawer::default()),
         playground: if options.playground {
             Some(Arc::new(playground::LivePlayground::new(
                 live.clone(),
