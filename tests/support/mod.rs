@@ -272,3 +272,34 @@ pub fn demo_rule_line(id: &str) -> usize {
         .position(|l| l.trim_start() == needle)
         .expect("the rule")
 }
+
+// --- eval requests shared by the CLI tests ----------------------------
+
+/// A balance and an expired card: the user must add a payment method.
+pub const LINK_BALANCE_ONLY: &str = r#"{
+  "user_id": "user-secret",
+  "merchant_id": "video-stream",
+  "methods": [
+    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_EXPIRED" }
+  ],
+  "health": { "score": 72 },
+  "as_of": "2026-03-10T09:00:00Z"
+}"#;
+
+/// A ¥3,000 charge with ¥1,000 in the balance: the preset bank account pays
+/// the rest; a card that is not preset and a postpaid account the merchant
+/// does not take are skipped.
+pub const CHARGE_WITH_FALLBACK: &str = r#"{
+  "user_id": "user-secret",
+  "merchant_id": "video-stream",
+  "amount": { "currency": "JPY", "amount_minor": 3000 },
+  "balance_minor": 1000,
+  "methods": [
+    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "bank-1", "type": "PAYMENT_METHOD_TYPE_BANK_ACCOUNT", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 1 },
+    { "id": "later-1", "type": "PAYMENT_METHOD_TYPE_POSTPAID", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 2 }
+  ],
+  "as_of": "2026-03-10T09:00:00Z"
+}"#;
