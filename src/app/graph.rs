@@ -215,8 +215,12 @@ fn sorted_style(svg: &str) -> String {
 /// digest, and a request for the same bundle is answered from it.
 #[derive(Debug, Default)]
 pub struct Drawer {
-    last: std::sync::Mutex<Option<(std::sync::Arc<str>, [Option<String>; 3])>>,
+    last: std::sync::Mutex<Option<Drawn>>,
 }
+
+/// The pictures drawn of one bundle: its digest and, by decision type's
+/// index, each picture once drawn.
+type Drawn = (std::sync::Arc<str>, [Option<String>; DecisionKind::ALL.len()]);
 
 impl PlanGraph for Drawer {
     fn svg(&self, bundle: &CompiledBundle, decision: DecisionKind) -> Result<String, String> {
