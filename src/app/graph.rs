@@ -220,7 +220,10 @@ pub struct Drawer {
 
 /// The pictures drawn of one bundle: its digest and, by decision type's
 /// index, each picture once drawn.
-type Drawn = (std::sync::Arc<str>, [Option<String>; DecisionKind::ALL.len()]);
+type Drawn = (
+    std::sync::Arc<str>,
+    [Option<String>; DecisionKind::ALL.len()],
+);
 
 impl PlanGraph for Drawer {
     fn svg(&self, bundle: &CompiledBundle, decision: DecisionKind) -> Result<String, String> {

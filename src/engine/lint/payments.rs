@@ -74,21 +74,19 @@ pub(super) fn payments(bundle: &CompiledBundle, now: Timestamp) -> (Vec<Merchant
     let requests = corpus::payments(&[bundle], now);
     let size = requests.len();
     for (request, shown) in requests {
+        let (merchant, kind) = match &request {
+            TestRequest::PaymentLink(i) => (&i.wallet.merchant_id, DecisionKind::PaymentLink),
+            TestRequest::ChargeFunding(i) => (&i.wallet.merchant_id, DecisionKind::ChargeFunding),
+            TestRequest::PlanChange(_) => continue,
+        };
+        let (_, slot) = by
+            .entry((merchant.clone(), kind.index()))
+            .or_insert_with(|| (kind, Reached::default()));
         match request {
             TestRequest::PaymentLink(input) => {
-                let merchant = input.wallet.merchant_id.clone();
-                let kind = DecisionKind::PaymentLink;
-                let (_, slot) = by
-                    .entry((merchant, kind.index()))
-                    .or_insert_with(|| (kind, Reached::default()));
                 record::<PaymentLinkType>(bundle, input, now, &shown, slot, link_detail);
             }
             TestRequest::ChargeFunding(input) => {
-                let merchant = input.wallet.merchant_id.clone();
-                let kind = DecisionKind::ChargeFunding;
-                let (_, slot) = by
-                    .entry((merchant, kind.index()))
-                    .or_insert_with(|| (kind, Reached::default()));
                 record::<ChargeFundingType>(bundle, input, now, &shown, slot, funding_detail);
             }
             TestRequest::PlanChange(_) => {}
