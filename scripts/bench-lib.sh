@@ -52,7 +52,11 @@ trap bench_cleanup EXIT
 start_server() {
   local port=$1
   shift
-  taskset -c "$SERVER_CPU" "$@" 2>"${SERVER_STDERR:-/dev/stderr}" &
+  if [ -n "${SERVER_STDERR:-}" ]; then
+    taskset -c "$SERVER_CPU" "$@" 2>"$SERVER_STDERR" &
+  else
+    taskset -c "$SERVER_CPU" "$@" &  # not 2>/dev/stderr: that truncates a redirected stderr
+  fi
   SERVER_PID=$!
   for _ in $(seq 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
