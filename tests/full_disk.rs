@@ -205,7 +205,7 @@ fn full_disk(fs: &Tmpfs) -> Result<(), Failed> {
         {
             return Err("a line on disk is not a whole event".into());
         }
-        Ok(())
+        Ok::<(), Failed>(())
     })?;
     // The server lets go of the file before the tmpfs is unmounted.
     drop(server);
