@@ -75,11 +75,11 @@ impl LoggedRequest for PlanChange {
                 w.object(|w| {
                     let role = self.requester.role.as_str();
                     w.field("role", |w| w.enum_value("REQUESTER_ROLE", role));
-                    w.field("id", |w| masker.write_id(w, &self.requester.id));
+                    id(w, "id", masker, &self.requester.id);
                 });
             });
-            w.field("usage", |w| doubles(w, &self.usage));
-            w.field("periodUsage", |w| doubles(w, &self.period_usage));
+            doubles(w, "usage", &self.usage);
+            doubles(w, "periodUsage", &self.period_usage);
             w.field("billing", |w| {
                 w.object(|w| {
                     let instants = [
@@ -93,13 +93,14 @@ impl LoggedRequest for PlanChange {
                         }
                     }
                     let anchor = billing.anchor_day.map_or(0, |a| a.get().unsigned_abs());
-                    w.field("anchorDay", |w| w.u64(u64::from(anchor)));
-                    w.field("timeZone", |w| w.str(&billing.time_zone_name));
+                    w.field_if(anchor != 0, "anchorDay", |w| w.u64(u64::from(anchor)));
+                    let zone = &billing.time_zone_name;
+                    w.field_if(!zone.is_empty(), "timeZone", |w| w.str(zone));
                 });
             });
-            w.field("attributes", |w| strings(w, &self.attributes));
+            strings(w, "attributes", &self.attributes);
             w.field("asOf", |w| w.timestamp(self.as_of));
-            w.field("explain", |w| w.bool(self.explain));
+            w.field_if(self.explain, "explain", |w| w.bool(true));
             w.field("locale", |w| w.str(locale));
         });
     }
@@ -109,16 +110,15 @@ impl LoggedDecision for PlanChangeDecision {
     const OUTCOME_PREFIX: &'static str = "VERDICT";
 
     fn detail(&self, w: &mut JsonWriter<'_>, _masker: &Masker) {
-        w.field("timing", |w| match self.timing {
-            Some(t) => w.enum_value("EFFECTIVE_TIMING", t.as_str()),
-            None => w.null(),
-        });
-        w.field("effectiveAt", |w| match self.effective_at {
-            Some(t) => w.timestamp(t),
-            None => w.null(),
-        });
-        w.field("unknownMetrics", |w| {
-            w.array(|w| self.unknown_metrics.iter().for_each(|m| w.str(m)));
+        if let Some(t) = self.timing {
+            w.field("timing", |w| w.enum_value("EFFECTIVE_TIMING", t.as_str()));
+        }
+        if let Some(t) = self.effective_at {
+            w.field("effectiveAt", |w| w.timestamp(t));
+        }
+        let unknown = &self.unknown_metrics;
+        w.field_if(!unknown.is_empty(), "unknownMetrics", |w| {
+            w.array(|w| unknown.iter().for_each(|m| w.str(m)));
         });
     }
 }
@@ -127,12 +127,15 @@ impl LoggedRequest for PaymentLink {
     fn input(&self, w: &mut JsonWriter<'_>, masker: &Masker, locale: &str) {
         w.object(|w| {
             wallet(w, &self.wallet, masker, |w| {
-                // A missing health index is not a score of 0 to every rule.
+                // A missing health index is not a score of 0 to every rule:
+                // a reported one is written even when all its fields are 0.
                 if self.health_reported {
+                    let health = &self.health;
                     w.field("health", |w| {
                         w.object(|w| {
-                            w.field("score", |w| w.u64(u64::from(self.health.score)));
-                            w.field("signals", |w| doubles(w, &self.health.signals));
+                            let score = health.score;
+                            w.field_if(score != 0, "score", |w| w.u64(u64::from(score)));
+                            doubles(w, "signals", &health.signals);
                         });
                     });
                 }
@@ -146,9 +149,10 @@ impl LoggedDecision for PaymentLinkDecision {
     const OUTCOME_PREFIX: &'static str = "LINK_OUTCOME";
 
     fn detail(&self, w: &mut JsonWriter<'_>, _masker: &Masker) {
-        w.field("requiredActions", |w| {
+        let actions = &self.required_actions;
+        w.field_if(!actions.is_empty(), "requiredActions", |w| {
             w.array(|w| {
-                for a in &self.required_actions {
+                for a in actions {
                     w.enum_value("REQUIRED_ACTION", a.as_str());
                 }
             });
@@ -163,10 +167,10 @@ impl LoggedRequest for ChargeFunding {
                 w.field("amount", |w| {
                     w.object(|w| {
                         w.field("currency", |w| w.str(self.amount.currency_code()));
-                        w.field("amountMinor", |w| w.int64(self.amount.minor()));
+                        int64(w, "amountMinor", self.amount.minor());
                     });
                 });
-                w.field("balanceMinor", |w| w.int64(self.balance_minor));
+                int64(w, "balanceMinor", self.balance_minor);
             });
             w.field("locale", |w| w.str(locale));
         });
@@ -177,15 +181,15 @@ impl LoggedDecision for ChargeFundingDecision {
     const OUTCOME_PREFIX: &'static str = "FUNDING_OUTCOME";
 
     fn detail(&self, w: &mut JsonWriter<'_>, masker: &Masker) {
-        w.field("steps", |w| {
+        w.field_if(!self.steps.is_empty(), "steps", |w| {
             w.array(|w| {
                 for s in &self.steps {
                     w.object(|w| {
                         w.field("source", |w| {
                             w.enum_value("FUNDING_SOURCE", s.source.as_str())
                         });
-                        w.field("methodId", |w| masker.write_id(w, &s.method_id));
-                        w.field("amountMinor", |w| w.int64(s.amount_minor));
+                        id(w, "methodId", masker, &s.method_id);
+                        int64(w, "amountMinor", s.amount_minor);
                     });
                 }
             });
@@ -205,52 +209,67 @@ fn wallet(
     w.field("userId", |w| masker.write_id(w, &wallet.user_id));
     w.field("merchantId", |w| w.str(&wallet.merchant_id));
     middle(w);
-    w.field("methods", |w| {
+    w.field_if(!wallet.methods.is_empty(), "methods", |w| {
         w.array(|w| {
             for m in &wallet.methods {
                 w.object(|w| {
-                    w.field("id", |w| masker.write_id(w, &m.id));
+                    id(w, "id", masker, &m.id);
                     w.field("type", |w| {
                         w.enum_value("PAYMENT_METHOD_TYPE", m.kind.as_str())
                     });
                     w.field("status", |w| {
                         w.enum_value("PAYMENT_METHOD_STATUS", m.status.as_str());
                     });
-                    w.field("fallbackRank", |w| {
-                        w.u64(u64::from(m.fallback_rank.unwrap_or(0)));
-                    });
+                    let rank = m.fallback_rank.unwrap_or(0);
+                    w.field_if(rank != 0, "fallbackRank", |w| w.u64(u64::from(rank)));
                 });
             }
         });
     });
     let ac = &wallet.auto_charge;
+    // Written even when disabled and empty (`{}`): a request without one
+    // decides the same as one with every field at its default.
     w.field("autoCharge", |w| {
         w.object(|w| {
-            w.field("enabled", |w| w.bool(ac.enabled));
-            w.field("sourceMethodId", |w| {
-                masker.write_id(w, &ac.source_method_id)
-            });
-            w.field("thresholdMinor", |w| w.int64(ac.threshold_minor));
-            w.field("amountMinor", |w| w.int64(ac.amount_minor));
+            w.field_if(ac.enabled, "enabled", |w| w.bool(true));
+            id(w, "sourceMethodId", masker, &ac.source_method_id);
+            int64(w, "thresholdMinor", ac.threshold_minor);
+            int64(w, "amountMinor", ac.amount_minor);
         });
     });
-    w.field("attributes", |w| strings(w, &wallet.attributes));
+    strings(w, "attributes", &wallet.attributes);
     w.field("asOf", |w| w.timestamp(wallet.as_of));
-    w.field("explain", |w| w.bool(wallet.explain));
+    w.field_if(wallet.explain, "explain", |w| w.bool(true));
 }
 
-fn doubles(w: &mut JsonWriter<'_>, map: &BTreeMap<String, f64>) {
-    w.object(|w| {
-        for (k, v) in map {
-            w.entry(k, |w| w.f64(*v));
-        }
+/// A personal or payment id, masked; left out when empty.
+fn id(w: &mut JsonWriter<'_>, name: &str, masker: &Masker, value: &str) {
+    w.field_if(!value.is_empty(), name, |w| masker.write_id(w, value));
+}
+
+/// A proto `int64`; left out when 0.
+fn int64(w: &mut JsonWriter<'_>, name: &str, n: i64) {
+    w.field_if(n != 0, name, |w| w.int64(n));
+}
+
+/// A map of doubles; left out when empty.
+fn doubles(w: &mut JsonWriter<'_>, name: &str, map: &BTreeMap<String, f64>) {
+    w.field_if(!map.is_empty(), name, |w| {
+        w.object(|w| {
+            for (k, v) in map {
+                w.entry(k, |w| w.f64(*v));
+            }
+        });
     });
 }
 
-fn strings(w: &mut JsonWriter<'_>, map: &BTreeMap<String, String>) {
-    w.object(|w| {
-        for (k, v) in map {
-            w.entry(k, |w| w.str(v));
-        }
+/// A map of strings; left out when empty.
+fn strings(w: &mut JsonWriter<'_>, name: &str, map: &BTreeMap<String, String>) {
+    w.field_if(!map.is_empty(), name, |w| {
+        w.object(|w| {
+            for (k, v) in map {
+                w.entry(k, |w| w.str(v));
+            }
+        });
     });
 }

@@ -217,9 +217,10 @@ fn line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[ErasePath]
         w.field("reasonCodes", |w| {
             w.array(|w| reasons.iter().for_each(|r| w.str(r.code.as_str())));
         });
-        w.field("matchedRules", |w| {
+        // Each rule once, in reason order; a decision has few reasons.
+        let any_rule = reasons.iter().any(|r| r.rule_id.is_some());
+        w.field_if(any_rule, "matchedRules", |w| {
             w.array(|w| {
-                // Each rule once, in reason order; a decision has few reasons.
                 for (i, id) in reasons.iter().enumerate() {
                     let Some(id) = &id.rule_id else { continue };
                     let earlier = reasons.get(..i).unwrap_or_default();
@@ -234,14 +235,12 @@ fn line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[ErasePath]
         w.field("evalUs", |w| {
             w.u64(u64::try_from(record.eval.as_micros()).unwrap_or(u64::MAX));
         });
-        w.field("caller", |w| match &record.context.caller {
-            Some(c) => w.str(c),
-            None => w.null(),
-        });
-        w.field("traceId", |w| match &record.context.trace_id {
-            Some(t) => w.str(t),
-            None => w.null(),
-        });
+        if let Some(caller) = &record.context.caller {
+            w.field("caller", |w| w.str(caller));
+        }
+        if let Some(trace) = &record.context.trace_id {
+            w.field("traceId", |w| w.str(trace));
+        }
         if let Some(shadow) = &record.decided.shadow {
             w.field("shadow", |w| {
                 write_shadow(w, entry.outcome_prefix(), shadow)

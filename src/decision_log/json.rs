@@ -84,6 +84,15 @@ impl<'a> JsonWriter<'a> {
         self.member(name, true, f);
     }
 
+    /// A member written only when `present`: proto3 JSON leaves out a field
+    /// that holds its default (an empty string or list, 0, `false`, an
+    /// unset message), and so does the log.
+    pub fn field_if(&mut self, present: bool, name: &str, f: impl FnOnce(&mut Self)) {
+        if present {
+            self.member(name, true, f);
+        }
+    }
+
     /// A member named by a map key (`attributes.email`): matched exactly.
     pub fn entry(&mut self, key: &str, f: impl FnOnce(&mut Self)) {
         self.member(key, false, f);
