@@ -10,20 +10,49 @@
 # and so do Tollgate's. NAGLE=1 also runs the floor with Nagle's algorithm on
 # (floor_nagle), to show what a server that forgets TCP_NODELAY pays.
 #
-# TLS=1 also runs Tollgate over TLS and over mutual TLS with a caller policy
-# that lets the load generator's certificate call the decision RPCs (so the
-# authorization layer runs), in every run right after plaintext, with our
-# load generator only (h2load cannot present a client certificate). The
-# certificates come from `examples/gen-certs.rs` (rcgen, no openssl).
+# In every run, in this order: the floor, Tollgate with defaults, then each
+# extra that is on, each a fresh server on the same pinned core:
+#
+# LOG=1      the same server with `--decision-log FILE` (a fresh file per
+#            load; LOG_DIR picks the directory, LOG_ARGS adds flags), both
+#            loads. After each load the script reads the server's
+#            `tollgate_decisions_total` (every label, summed: warm-up and
+#            measured calls) and `tollgate_decision_log_events_total`
+#            {dropped,failed} from the admin port, stops the server (which
+#            drains the log) and counts the file's lines. Lines must equal
+#            decisions and dropped and failed be 0; a mismatch is said at
+#            once, recorded in results.json (`decision_log_check`) and makes
+#            the script exit 1 at the end.
+# BASELINE_BIN=PATH  that build with defaults (say, run E's code), both loads,
+#            right after ours: its ratio to the floor beside ours.
+# SHADOW=1   the same server with --shadow-bundle SHADOW_BUNDLE (the demo
+#            again, so every decision is also decided and agrees).
+# TLS=1      Tollgate over TLS and over mutual TLS with a caller policy that
+#            lets the load generator's certificate call the decision RPCs
+#            (so the authorization layer runs), our load generator only
+#            (h2load cannot present a client certificate). Certificates from
+#            `examples/gen-certs.rs` (rcgen, no openssl).
+# RELOAD=1   the same server on a copy of the demo bundle (`--bundle DIR`)
+#            loaded with RELOAD_MIX (all three decision RPCs, as
+#            reload-under-load.sh), once left alone and once with a new
+#            revision written every RELOAD_INTERVAL (0.1 s): throughput with
+#            reloads over without, failed calls, revisions that went live.
+# After the runs:
+# ENGINE=1   cargo bench --bench engine -- --warm-up-time 1 --measurement-time 2 '/native/'
+#            (CRITERION_HOME=OUT/criterion): each demo case's median, ns.
+# RSS=1      scripts/idle-rss.sh on the server binary (and BASELINE_BIN).
+# FULL=1     all of LOG, SHADOW, TLS, RELOAD, ENGINE, RSS (each can still be
+#            set to 0), BASELINE when BASELINE_BIN is set.
 #
 #   scripts/bench.sh            # 3 runs; medians in target/bench/results.json
 #   RUNS=5 DURATION=20 scripts/bench.sh
 #   SERVER_BIN=/path/to/other/tollgate scripts/bench.sh   # measure another build
-#   TLS=1 scripts/bench.sh      # plus tollgate_tls and tollgate_mtls
-#   SHADOW=1 scripts/bench.sh   # plus tollgate_shadow: the same server with
-#                               # --shadow-bundle (the demo again, so every
-#                               # decision is also decided and agrees)
+#   FULL=1 RUNS=2 DURATION=8 BASELINE_BIN=/tmp/tollgate-before-bin scripts/bench.sh
+#   LOG=1 LOG_ARGS='--decision-log-queue 1' scripts/bench.sh   # a lossy log: must fail
 #
+# At the end: OUT/results.json (scripts/bench_results.py collect) and, on
+# stdout, issue 15's targets as a Markdown table, met or not
+# (scripts/bench_results.py summary OUT/results.json; OUT/summary.md).
 # Every load goes to 127.0.0.1 and is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,15 +66,33 @@ SERVER_CPU=${SERVER_CPU:-0}    # core of the server under test
 CLIENT_CPU=${CLIENT_CPU:-1}    # core of the load generator
 TOLLGATE_PORT=${TOLLGATE_PORT:-50151}
 FLOOR_PORT=${FLOOR_PORT:-50161}
+RELOAD_PORT=${RELOAD_PORT:-50171}
+ADMIN_PORT=${ADMIN_PORT:-9464} # Tollgate's admin port (its default)
+FULL=${FULL:-0}
 NAGLE=${NAGLE:-0}              # 1: also measure the floor with Nagle on
-TLS=${TLS:-0}                  # 1: also measure Tollgate over TLS and mutual TLS
-SHADOW=${SHADOW:-0}            # 1: also measure Tollgate with a shadow bundle
+TLS=${TLS:-$FULL}
+SHADOW=${SHADOW:-$FULL}
 SHADOW_BUNDLE=${SHADOW_BUNDLE:-bundles/demo}  # the candidate SHADOW=1 loads
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
-OUT=${OUT:-target/bench}          # reports; emptied first
+LOG=${LOG:-$FULL}
+LOG_ARGS=${LOG_ARGS:-}         # more flags for the LOG=1 server (word-split)
+RELOAD=${RELOAD:-$FULL}
+RELOAD_MIX=${RELOAD_MIX:-plan_change=1,payment_link=1,charge_funding=1}
+RELOAD_INTERVAL=${RELOAD_INTERVAL:-0.1}
+ENGINE=${ENGINE:-$FULL}
+RSS=${RSS:-$FULL}
+BASELINE_BIN=${BASELINE_BIN:-}
+KEEP_LOGS=${KEEP_LOGS:-0}      # 1: keep the decision-log files
+OUT=${OUT:-target/bench}       # reports; emptied first
+LOG_DIR=${LOG_DIR:-$OUT/decision-logs}
 STREAMS=$((CONCURRENCY / CONNECTIONS))
-
-say() { printf '%s\n' "$*" >&2; }
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
+# How this run was asked for, for the summary's first line.
+COMMAND=
+for v in FULL RUNS DURATION LOG LOG_ARGS TLS SHADOW RELOAD ENGINE RSS NAGLE SERVER_BIN BASELINE_BIN; do
+  if [ -n "${!v:-}" ] && [ "${!v}" != 0 ]; then COMMAND+="$v=${!v@Q} "; fi
+done
+COMMAND+="scripts/bench.sh"
 
 # --- tools ----------------------------------------------------------------
 if ! command -v h2load >/dev/null || ! command -v nghttp >/dev/null; then
@@ -53,19 +100,24 @@ if ! command -v h2load >/dev/null || ! command -v nghttp >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null
 fi
 command -v taskset >/dev/null || { say "taskset (util-linux) is needed"; exit 1; }
+command -v curl >/dev/null || { say "curl is needed (LOG=1 reads /metrics)"; exit 1; }
 [ "$(nproc)" -ge 2 ] || say "warning: fewer than 2 cores; server and load share one"
+if [ -n "$BASELINE_BIN" ] && [ ! -x "$BASELINE_BIN" ]; then
+  say "BASELINE_BIN=$BASELINE_BIN is not an executable"
+  exit 1
+fi
 
-say "building (release)"
-cargo build --release --quiet   # both binaries: the service and the load generator
-TOLLGATE=$TARGET_DIR/release/tollgate
-BENCH=$TARGET_DIR/release/tollgate-bench  # the load generator
+bench_build
 SERVER_BIN=${SERVER_BIN:-$TOLLGATE}  # the Tollgate server to measure (another build, say)
 # The bench target's executable (the package's binaries are built too).
 FLOOR=$(cargo bench --no-run --bench floor --message-format=json 2>/dev/null \
   | grep '"kind":\["bench"\]' | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
 [ -x "$FLOOR" ] || { say "cannot find the floor binary"; exit 1; }
+if [ "$ENGINE" = 1 ]; then cargo bench --no-run --quiet --bench engine; fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 PKI=$OUT/pki
 if [ "$TLS" = 1 ]; then
   say "making certificates in $PKI"
@@ -77,37 +129,16 @@ callers:
 POLICY
 fi
 
-# --- servers --------------------------------------------------------------
-SERVER_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
-trap stop_server EXIT
-
-# start_server PORT COMMAND...: runs COMMAND pinned to SERVER_CPU and waits
-# (at most 10 s) until PORT accepts connections.
-start_server() {
-  local port=$1
-  shift
-  taskset -c "$SERVER_CPU" "$@" &
-  SERVER_PID=$!
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { say "server exited: $*"; exit 1; }
-    sleep 0.1
-  done
-  say "server not listening on $port after 10 s: $*"
-  exit 1
-}
-
 start_floor() { start_server "$FLOOR_PORT" "$FLOOR" --listen "127.0.0.1:$FLOOR_PORT" "$@"; }
 start_tollgate() {
   start_server "$TOLLGATE_PORT" env RUST_LOG=warn "$SERVER_BIN" serve \
-    --listen "127.0.0.1:$TOLLGATE_PORT" --poll-interval 0 "$@"
+    --listen "127.0.0.1:$TOLLGATE_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" \
+    --poll-interval 0 "$@"
+}
+# The baseline build with its defaults (admin port included) but the ports.
+start_baseline() {
+  start_server "$TOLLGATE_PORT" env RUST_LOG=warn "$BASELINE_BIN" serve \
+    --listen "127.0.0.1:$TOLLGATE_PORT" --poll-interval 0
 }
 SERVER_TLS=(--tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key")
 SERVER_MTLS=("${SERVER_TLS[@]}" --client-ca "$PKI/ca.crt" --caller-policy "$PKI/callers.yaml")
@@ -115,17 +146,6 @@ CLIENT_TLS=(--tls-ca "$PKI/ca.crt")
 CLIENT_MTLS=("${CLIENT_TLS[@]}" --tls-cert "$PKI/client.crt" --tls-key "$PKI/client.key")
 
 # --- loads ----------------------------------------------------------------
-# loadgen NAME PORT ARGS...: our load generator against PORT, one JSON line
-# (SCHEME=https for TLS).
-loadgen() {
-  local name=$1 port=$2
-  shift 2
-  taskset -c "$CLIENT_CPU" "$BENCH" --target "${SCHEME:-http}://127.0.0.1:$port" \
-    --mix plan_change --connections "$CONNECTIONS" --concurrency "$CONCURRENCY" \
-    --duration "$DURATION" --warmup "$WARMUP" --server-pid "$SERVER_PID" --json "$@" \
-    >"$OUT/$name.json"
-}
-
 # h2load_run NAME PORT PATH BODY: h2load with the same connections and calls
 # in flight, the same body on every call.
 h2load_run() {
@@ -162,7 +182,55 @@ stop_server
 start_tollgate
 verify "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin" decision tollgate
 stop_server
+if [ -n "$BASELINE_BIN" ]; then
+  start_baseline
+  verify "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin" decision baseline
+  stop_server
+fi
 
+# --- the decision-log check -----------------------------------------------
+LOG_FAILURES=0
+# metric PREFIX: the sum of the samples in OUT/metrics.txt whose series
+# (name and labels) starts with PREFIX.
+metric() {
+  awk -v p="$1" 'index($1, p) == 1 { s += $2 } END { printf "%d\n", s }' "$OUT/metrics.txt"
+}
+# logged_load NAME LOAD...: starts the server with a fresh decision log,
+# runs LOAD (a loadgen or h2load_run command line), then checks the log.
+logged_load() {
+  local name=$1
+  shift
+  local file=$LOG_DIR/$name.jsonl
+  rm -f "$file"
+  # shellcheck disable=SC2086  # LOG_ARGS is a list of flags
+  start_tollgate --decision-log "$file" $LOG_ARGS
+  "$@"
+  curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" >"$OUT/metrics.txt" \
+    || { say "$name: cannot read http://127.0.0.1:$ADMIN_PORT/metrics"; exit 1; }
+  local decisions dropped failed lines bytes
+  decisions=$(metric 'tollgate_decisions_total{')
+  dropped=$(metric 'tollgate_decision_log_events_total{result="dropped"}')
+  failed=$(metric 'tollgate_decision_log_events_total{result="failed"}')
+  stop_server  # SIGTERM: the server writes what is queued before it exits
+  lines=$(wc -l <"$file")
+  bytes=$(stat -c %s "$file")
+  [ "$KEEP_LOGS" = 1 ] || rm -f "$file"
+  local ok=true
+  if [ "$lines" -ne "$decisions" ] || [ "$dropped" -ne 0 ] || [ "$failed" -ne 0 ] \
+    || [ "$decisions" -eq 0 ]; then
+    ok=false
+    LOG_FAILURES=$((LOG_FAILURES + 1))
+    say "!!! $name: DECISIONS LOST: $lines log lines for $decisions decisions answered," \
+      "$dropped dropped, $failed failed"
+  else
+    say "$name: $lines log lines = $decisions decisions answered, 0 dropped, 0 failed"
+  fi
+  printf '{"load": "%s", "decisions": %s, "lines": %s, "dropped": %s, "failed": %s, "bytes": %s, "ok": %s}\n' \
+    "$name" "$decisions" "$lines" "$dropped" "$failed" "$bytes" "$ok" >"$OUT/$name.logcheck.json"
+}
+if [ "$LOG" = 1 ]; then mkdir -p "$LOG_DIR"; fi
+
+# --- runs -----------------------------------------------------------------
 for i in $(seq "$RUNS"); do
   say "run $i/$RUNS: floor"
   start_floor
@@ -174,8 +242,21 @@ for i in $(seq "$RUNS"); do
   loadgen "tollgate-$i" "$TOLLGATE_PORT"
   h2load_run "h2load-tollgate-$i" "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin"
   stop_server
+  if [ "$LOG" = 1 ]; then
+    # Right after the plain run, same loads: the cost of the decision log.
+    say "run $i/$RUNS: tollgate with --decision-log"
+    logged_load "tollgate-log-$i" loadgen "tollgate-log-$i" "$TOLLGATE_PORT"
+    logged_load "h2load-tollgate-log-$i" \
+      h2load_run "h2load-tollgate-log-$i" "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin"
+  fi
+  if [ -n "$BASELINE_BIN" ]; then
+    say "run $i/$RUNS: baseline $BASELINE_BIN"
+    start_baseline
+    loadgen "baseline-$i" "$TOLLGATE_PORT"
+    h2load_run "h2load-baseline-$i" "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin"
+    stop_server
+  fi
   if [ "$SHADOW" = 1 ]; then
-    # Right after the plain run, same load: the cost of shadow evaluation.
     say "run $i/$RUNS: tollgate with --shadow-bundle $SHADOW_BUNDLE"
     start_tollgate --shadow-bundle "$SHADOW_BUNDLE"
     loadgen "tollgate-shadow-$i" "$TOLLGATE_PORT"
@@ -191,6 +272,10 @@ for i in $(seq "$RUNS"); do
     SCHEME=https loadgen "tollgate-mtls-$i" "$TOLLGATE_PORT" "${CLIENT_MTLS[@]}"
     stop_server
   fi
+  if [ "$RELOAD" = 1 ]; then
+    say "run $i/$RUNS: tollgate --bundle DIR, steady then a new revision every ${RELOAD_INTERVAL}s"
+    reload_pair reload "$i"
+  fi
   if [ "$NAGLE" = 1 ]; then
     say "run $i/$RUNS: floor with Nagle's algorithm on"
     start_floor --nagle
@@ -199,96 +284,45 @@ for i in $(seq "$RUNS"); do
   fi
 done
 
+# --- after the runs -------------------------------------------------------
+if [ "$ENGINE" = 1 ]; then
+  say "engine: cargo bench --bench engine (native cases)"
+  CRITERION_HOME=$(realpath "$OUT")/criterion cargo bench --quiet --bench engine -- \
+    --warm-up-time 1 --measurement-time 2 '/native/' >"$OUT/engine.txt"
+fi
+if [ "$RSS" = 1 ]; then
+  say "idle RSS: scripts/idle-rss.sh $SERVER_BIN $BASELINE_BIN"
+  # shellcheck disable=SC2086  # BASELINE_BIN is empty or one path
+  scripts/idle-rss.sh "$SERVER_BIN" $BASELINE_BIN >"$OUT/idle-rss.txt"
+fi
+
 # --- results --------------------------------------------------------------
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "null";
-  else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# json_field NAME KEY: the median of KEY over the runs' JSON reports.
-json_field() {
-  for f in "$OUT/$1"-[0-9]*.json; do grep -o "\"$2\":[^,}]*" "$f" | head -1 | cut -d: -f2; done | median
-}
-# The server CPU per call is the one `us_per_call` after `server_cpu`
-# (`cores` is the first one: the server's comes before the client's).
-server_us() {
-  for f in "$OUT/$1"-[0-9]*.json; do
-    grep -o '"server_cpu":{[^}]*}' "$f" | grep -o '"us_per_call":[^,}]*' | cut -d: -f2
-  done | median
-}
-sum() { awk '{ s += $1 } END { print s + 0 }'; }
-# failed NAME: failed calls over every run.
-failed() {
-  for f in "$OUT/$1"-[0-9]*.json; do
-    awk -v r="$(grep -o '"requests":[0-9]*' "$f" | cut -d: -f2)" \
-      -v o="$(grep -o '"ok":[0-9]*' "$f" | cut -d: -f2)" 'BEGIN { print r - o }'
-  done | sum
-}
-# h2load: median req/s, median of the mean latency (µs), and failed,
-# errored and timed-out requests over every run.
-h2load_rps() { for f in "$OUT/$1"-[0-9]*.txt; do awk '/^finished in/ { print $4 }' "$f"; done | median; }
-h2load_mean_us() {
-  for f in "$OUT/$1"-[0-9]*.txt; do
-    awk '/^time for request:/ { v = $6; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-      print (u == "ms") ? v * 1000 : (u == "s") ? v * 1000000 : v }' "$f"
-  done | median
-}
-h2load_bad() { for f in "$OUT/$1"-[0-9]*.txt; do awk '/^requests:/ { print $10 + $12 + $14 }' "$f"; done | sum; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "null" || b == "null") print "null"; else printf "%.3f", a / b }'; }
-
-summary() { # NAME: one JSON object of medians
-  printf '{"throughput": %s, "p50_us": %s, "p90_us": %s, "p99_us": %s, "p999_us": %s, "server_cpu_us_per_call": %s, "server_cores": %s, "failed": %s}' \
-    "$(json_field "$1" throughput)" "$(json_field "$1" p50)" "$(json_field "$1" p90)" \
-    "$(json_field "$1" p99)" "$(json_field "$1" p999)" "$(server_us "$1")" \
-    "$(json_field "$1" cores)" "$(failed "$1")"
-}
-h2summary() {
-  printf '{"throughput": %s, "mean_us": %s, "failed_or_errored": %s}' \
-    "$(h2load_rps "$1")" "$(h2load_mean_us "$1")" "$(h2load_bad "$1")"
-}
-
-T_RPS=$(json_field tollgate throughput); F_RPS=$(json_field floor throughput)
-T_P99=$(json_field tollgate p99); F_P99=$(json_field floor p99)
-HT_RPS=$(h2load_rps h2load-tollgate); HF_RPS=$(h2load_rps h2load-floor)
-{
-  printf '{\n  "runs": %s, "duration_secs": %s, "warmup_secs": %s, "connections": %s, "concurrency": %s,\n' \
-    "$RUNS" "$DURATION" "$WARMUP" "$CONNECTIONS" "$CONCURRENCY"
-  printf '  "server_cpu": %s, "client_cpu": %s, "rpc": "DecidePlanChange",\n' "$SERVER_CPU" "$CLIENT_CPU"
-  printf '  "loadgen": {\n    "tollgate": %s,\n    "floor": %s' "$(summary tollgate)" "$(summary floor)"
-  if [ "$NAGLE" = 1 ]; then printf ',\n    "floor_nagle": %s' "$(summary floor-nagle)"; fi
-  if [ "$SHADOW" = 1 ]; then printf ',\n    "tollgate_shadow": %s' "$(summary tollgate-shadow)"; fi
-  if [ "$TLS" = 1 ]; then
-    printf ',\n    "tollgate_tls": %s,\n    "tollgate_mtls": %s' \
-      "$(summary tollgate-tls)" "$(summary tollgate-mtls)"
-  fi
-  printf '\n  },\n  "h2load": {\n    "tollgate": %s,\n    "floor": %s\n  },\n' \
-    "$(h2summary h2load-tollgate)" "$(h2summary h2load-floor)"
-  printf '  "ratios": {\n    "loadgen_throughput_tollgate_over_floor": %s,\n' "$(ratio "$T_RPS" "$F_RPS")"
-  printf '    "loadgen_p99_tollgate_over_floor": %s,\n' "$(ratio "$T_P99" "$F_P99")"
-  printf '    "server_cpu_per_call_tollgate_over_floor": %s,\n' \
-    "$(ratio "$(server_us tollgate)" "$(server_us floor)")"
-  if [ "$SHADOW" = 1 ]; then
-    printf '    "loadgen_throughput_shadow_over_plain": %s,\n' \
-      "$(ratio "$(json_field tollgate-shadow throughput)" "$T_RPS")"
-    printf '    "loadgen_p99_shadow_over_plain": %s,\n' \
-      "$(ratio "$(json_field tollgate-shadow p99)" "$T_P99")"
-  fi
-  if [ "$TLS" = 1 ]; then
-    for mode in tls mtls; do
-      printf '    "loadgen_throughput_%s_over_plaintext": %s,\n' "$mode" \
-        "$(ratio "$(json_field "tollgate-$mode" throughput)" "$T_RPS")"
-      printf '    "loadgen_p50_%s_over_plaintext": %s,\n' "$mode" \
-        "$(ratio "$(json_field "tollgate-$mode" p50)" "$(json_field tollgate p50)")"
-      printf '    "loadgen_p99_%s_over_plaintext": %s,\n' "$mode" \
-        "$(ratio "$(json_field "tollgate-$mode" p99)" "$T_P99")"
-      printf '    "server_cpu_per_call_%s_over_plaintext": %s,\n' "$mode" \
-        "$(ratio "$(server_us "tollgate-$mode")" "$(server_us tollgate)")"
-    done
-  fi
-  if [ "$NAGLE" = 1 ]; then
-    printf '    "loadgen_throughput_tollgate_over_floor_nagle": %s,\n' \
-      "$(ratio "$T_RPS" "$(json_field floor-nagle throughput)")"
-    printf '    "loadgen_p99_tollgate_over_floor_nagle": %s,\n' \
-      "$(ratio "$T_P99" "$(json_field floor-nagle p99)")"
-  fi
-  printf '    "h2load_throughput_tollgate_over_floor": %s\n  }\n}\n' "$(ratio "$HT_RPS" "$HF_RPS")"
-} >"$OUT/results.json"
-cat "$OUT/results.json"
-say "wrote $OUT/results.json (per-run reports beside it)"
+dirty=
+if [ -n "$(git status --porcelain --untracked-files=no)" ]; then dirty="+changes"; fi
+COMMIT="$(git rev-parse --short HEAD)$dirty" LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg) \
+  COMMAND=$COMMAND STARTED=$STARTED LOADAVG_START=$LOADAVG_START SERVER_BIN=$SERVER_BIN \
+  BASELINE_BIN=$BASELINE_BIN LOG_ARGS=$LOG_ARGS RELOAD_MIX=$RELOAD_MIX \
+  python3 - "$OUT/settings.json" "$RUNS" "$DURATION" "$WARMUP" "$CONNECTIONS" \
+  "$CONCURRENCY" "$SERVER_CPU" "$CLIENT_CPU" "$RELOAD_INTERVAL" <<'PY'
+import json, os, sys
+e = os.environ
+runs, duration, warmup, connections, concurrency, server_cpu, client_cpu = map(int, sys.argv[2:9])
+json.dump({
+    "command": e["COMMAND"], "commit": e["COMMIT"], "started": e["STARTED"],
+    "loadavg_start": e["LOADAVG_START"], "loadavg_end": e["LOADAVG_END"],
+    "runs": runs, "duration_secs": duration, "warmup_secs": warmup,
+    "connections": connections, "concurrency": concurrency,
+    "server_cpu": server_cpu, "client_cpu": client_cpu, "rpc": "DecidePlanChange",
+    "server_bin": e["SERVER_BIN"], "baseline_bin": e["BASELINE_BIN"] or None,
+    "log_args": e["LOG_ARGS"], "reload_mix": e["RELOAD_MIX"],
+    "reload_interval_secs": float(sys.argv[9]),
+}, open(sys.argv[1], "w"), indent=2)
+PY
+python3 scripts/bench_results.py collect "$OUT" >/dev/null
+python3 scripts/bench_results.py summary "$OUT/results.json" | tee "$OUT/summary.md"
+say "wrote $OUT/results.json and $OUT/summary.md (per-load reports beside them)"
+if [ "$LOG_FAILURES" -gt 0 ]; then
+  say "!!! FAILED: the decision log lost decisions in $LOG_FAILURES load(s): see" \
+    "decision_log_check in $OUT/results.json"
+  exit 1
+fi

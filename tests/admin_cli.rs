@@ -217,6 +217,26 @@ async fn the_admin_port_serves_the_active_bundles_plan_graph_as_svg() {
     // 4 plans: 12 ordered pairs, each for the 4 roles.
     let edges = doc.descendants().filter(|n| n.has_tag_name("path")).count();
     assert_eq!(edges, 48, "{}", answer.body);
+
+    // The payments picture: the same drawing as `tollgate graph`'s.
+    let link = get(admin, "/bundle/graph.svg?decision=payment-link").await;
+    assert_eq!(link.status, 200, "{link:?}");
+    assert_eq!(link.content_type, "image/svg+xml", "{link:?}");
+    let cli = support::run(&["graph", "--decision", "payment-link"]);
+    assert_eq!(link.body.trim_end(), cli.stdout.trim_end());
+    for merchant in ["video-stream", "ride-share", "meal-kit"] {
+        assert!(
+            link.body.contains(&format!(">{merchant}<")),
+            "{}",
+            link.body
+        );
+    }
+    let bad = get(admin, "/bundle/graph.svg?decision=refund").await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(
+        bad.body.contains("`refund` is not a decision type"),
+        "{bad:?}"
+    );
 }
 
 #[tokio::test]

@@ -25,8 +25,8 @@ use std::{
 
 use serde_json::Value;
 use support::{
-    Run, copy_demo, crate_path, demo_rule_line, edit, json_log_until, pack_demo, path_str, run,
-    tollgate,
+    CHARGE_WITH_FALLBACK, LINK_BALANCE_ONLY, Run, copy_demo, crate_path, demo_rule_line, edit,
+    json_log_until, pack_demo, path_str, run, tollgate,
 };
 
 /// Runs `args` with `stdin` piped in.
@@ -1042,33 +1042,6 @@ fn eval_refuses_a_bundle_that_does_not_compile() {
 }
 
 // --- eval: payments ----------------------------------------------------
-
-const LINK_BALANCE_ONLY: &str = r#"{
-  "user_id": "u1",
-  "merchant_id": "video-stream",
-  "methods": [
-    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
-    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_EXPIRED" }
-  ],
-  "health": { "score": 72 },
-  "as_of": "2026-03-10T09:00:00Z"
-}"#;
-
-/// A ¥3,000 charge with ¥1,000 in the balance, a preset bank account, a
-/// card that is not preset and a postpaid account video-stream does not take.
-const CHARGE_WITH_FALLBACK: &str = r#"{
-  "user_id": "u1",
-  "merchant_id": "video-stream",
-  "amount": { "currency": "JPY", "amount_minor": 3000 },
-  "balance_minor": 1000,
-  "methods": [
-    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
-    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
-    { "id": "bank-1", "type": "PAYMENT_METHOD_TYPE_BANK_ACCOUNT", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 1 },
-    { "id": "later-1", "type": "PAYMENT_METHOD_TYPE_POSTPAID", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 2 }
-  ],
-  "as_of": "2026-03-10T09:00:00Z"
-}"#;
 
 /// The steps of a funding decision as `(source, method_id, amount_minor)`;
 /// proto JSON writes int64 as a string.

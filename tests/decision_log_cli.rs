@@ -25,7 +25,9 @@ use tonic::transport::Channel;
 
 use prost_reflect::{DescriptorPool, DynamicMessage};
 use serde_json::Value;
-use support::{Serve, free_port, free_to_standard, path_str, run};
+use support::{
+    CHARGE_WITH_FALLBACK, LINK_BALANCE_ONLY, Serve, free_port, free_to_standard, path_str, run,
+};
 
 /// A bound against hanging, not a speed requirement.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -124,35 +126,6 @@ const PLAN_CHANGE: &str = r#"{
   "as_of": "2026-02-10T09:00:00Z"
 }"#;
 
-/// A balance and an expired card: the user must add a payment method.
-const PAYMENT_LINK: &str = r#"{
-  "user_id": "user-secret",
-  "merchant_id": "video-stream",
-  "methods": [
-    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
-    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_EXPIRED" }
-  ],
-  "health": { "score": 72 },
-  "as_of": "2026-03-10T09:00:00Z"
-}"#;
-
-/// A ¥3,000 charge with ¥1,000 in the balance: the preset bank account pays
-/// the rest; a card that is not preset and a postpaid account the merchant
-/// does not take are skipped.
-const CHARGE_FUNDING: &str = r#"{
-  "user_id": "user-secret",
-  "merchant_id": "video-stream",
-  "amount": { "currency": "JPY", "amount_minor": 3000 },
-  "balance_minor": 1000,
-  "methods": [
-    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
-    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
-    { "id": "bank-1", "type": "PAYMENT_METHOD_TYPE_BANK_ACCOUNT", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 1 },
-    { "id": "later-1", "type": "PAYMENT_METHOD_TYPE_POSTPAID", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 2 }
-  ],
-  "as_of": "2026-03-10T09:00:00Z"
-}"#;
-
 /// The codes of a decision's reasons, as eval prints them.
 fn codes(decision: &Value) -> Vec<Value> {
     let reasons = decision["reasons"].as_array().cloned().unwrap_or_default();
@@ -178,10 +151,10 @@ async fn a_logged_input_replays_through_eval_to_the_logged_decision() {
         .decide_plan_change(plan_change)
         .await
         .expect("plan change");
-    let link: pb::PaymentLinkRequest = message("tollgate.v1.PaymentLinkRequest", PAYMENT_LINK);
+    let link: pb::PaymentLinkRequest = message("tollgate.v1.PaymentLinkRequest", LINK_BALANCE_ONLY);
     client.decide_payment_link(link).await.expect("link");
     let charge: pb::ChargeFundingRequest =
-        message("tollgate.v1.ChargeFundingRequest", CHARGE_FUNDING);
+        message("tollgate.v1.ChargeFundingRequest", CHARGE_WITH_FALLBACK);
     client.decide_charge_funding(charge).await.expect("funding");
     let events = lines(&path, 3).await;
     drop(server);

@@ -2,8 +2,11 @@
 //! (parsed as XML) has one node per catalogue plan and one edge per ordered
 //! pair and requester role (or per pair with `--role`), coloured as
 //! `tollgate lint --format json` reports the same pair (the same analysis);
-//! a plan pair no rule answers is drawn as a dashed gap; a bad role is a usage
-//! error and a bundle that does not compile exits 2.
+//! a plan pair no rule answers is drawn as a dashed gap; `--decision
+//! payment-link` and `charge-funding` draw each merchant with an edge to
+//! every outcome lint reports its requests reach, and a dashed edge to
+//! `NO_MATCHING_RULE` for a payment gap; a bad role is a usage error and a
+//! bundle that does not compile exits 2.
 
 #![allow(
     clippy::expect_used,
@@ -16,7 +19,10 @@
 mod support;
 
 use serde_json::Value;
-use support::{copy_demo, crate_path, edit, path_str, run};
+use support::{
+    copy_demo, crate_path, demo_with_a_lateral_plan, demo_with_a_payment_link_gap, edit, path_str,
+    run,
+};
 
 const DEMO_PLANS: [&str; 4] = ["free", "standard", "premium", "enterprise"];
 
@@ -48,6 +54,11 @@ fn attr(line: &str, key: &str) -> String {
 /// The node ids and edges of a DOT document as `tollgate graph` writes it.
 fn parse_dot(dot: &str) -> (Vec<String>, Vec<Edge>) {
     assert!(dot.starts_with("digraph plans {\n"), "{dot}");
+    parse_digraph(dot)
+}
+
+/// The node ids and edges of any digraph `tollgate graph` writes.
+fn parse_digraph(dot: &str) -> (Vec<String>, Vec<Edge>) {
     assert!(dot.trim_end().ends_with('}'), "{dot}");
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
@@ -206,13 +217,7 @@ fn the_demo_svg_is_xml_with_a_node_per_plan_and_an_edge_per_pair_and_role() {
 
 #[test]
 fn a_plan_pair_no_rule_answers_is_drawn_as_a_dashed_gap() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    copy_demo(tmp.path());
-    edit(
-        &tmp.path().join("plans.yaml"),
-        "  - id: premium\n",
-        "  - id: standard-eu\n    rank: 1\n    limits: { users: 50, storage_gb: 100 }\n    quotas: { api_calls: 100000 }\n  - id: premium\n",
-    );
+    let tmp = demo_with_a_lateral_plan();
     let path = path_str(tmp.path());
     let out = run(&["graph", "--format", "dot", "--role", "TENANT", path]);
     assert_eq!(out.code, Some(0), "{out}");
@@ -265,4 +270,136 @@ fn a_bad_role_is_a_usage_error_and_a_bad_bundle_exits_2() {
     let out = run(&["graph", path_str(tmp.path())]);
     assert_eq!(out.code, Some(2), "{out}");
     assert!(out.stdout.is_empty(), "{out}");
+}
+
+fn lint_payments(path: &str, decision: &str) -> Vec<Value> {
+    let out = run(&["lint", "--format", "json", path]);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    doc["paymentGaps"]
+        .as_array()
+        .expect("paymentGaps")
+        .iter()
+        .filter(|p| p["decision"] == decision)
+        .cloned()
+        .collect()
+}
+
+const DEMO_MERCHANTS: [&str; 3] = ["meal-kit", "ride-share", "video-stream"];
+
+#[test]
+fn the_payment_pictures_draw_each_merchant_and_the_outcomes_lint_reports() {
+    let demo = crate_path("bundles/demo");
+    for (flag, decision) in [
+        ("payment-link", "payment_link"),
+        ("charge-funding", "charge_funding"),
+    ] {
+        let out = run(&[
+            "graph",
+            "--decision",
+            flag,
+            "--format",
+            "dot",
+            path_str(&demo),
+        ]);
+        assert_eq!(out.code, Some(0), "{out}");
+        assert!(
+            out.stdout.starts_with(&format!("digraph {decision} {{\n")),
+            "{out}"
+        );
+        let (nodes, edges) = parse_digraph(&out.stdout);
+        for m in DEMO_MERCHANTS {
+            assert!(nodes.contains(&format!("merchant {m}")), "{m}: {out}");
+        }
+        let entries = lint_payments(path_str(&demo), decision);
+        assert_eq!(entries.len(), 3, "{entries:?}");
+        let mut expected = 0;
+        for p in &entries {
+            let merchant = p["merchant"].as_str().expect("merchant");
+            for (outcome, carried) in p["outcomes"].as_object().expect("outcomes") {
+                expected += 1;
+                let edge = edges
+                    .iter()
+                    .find(|e| {
+                        e.from == format!("merchant {merchant}")
+                            && e.to == format!("outcome {outcome}")
+                    })
+                    .unwrap_or_else(|| panic!("no {merchant} -> {outcome}: {out}"));
+                let carried: Vec<&str> = carried
+                    .as_array()
+                    .expect("carried")
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                // One line each, written `\n` in DOT.
+                assert_eq!(edge.label, carried.join("\\n"), "{edge:?}");
+                let color = match outcome.as_str() {
+                    "LINK" | "APPROVE" => "green",
+                    "REQUIRE_ACTION" => "blue",
+                    _ => "red",
+                };
+                assert_eq!(edge.color, color, "{edge:?}");
+                assert_eq!(edge.style, "solid", "the demo has no payment gap");
+            }
+        }
+        assert_eq!(edges.len(), expected, "{out}");
+
+        let svg = run(&["graph", "--decision", flag, path_str(&demo)]);
+        assert_eq!(svg.code, Some(0), "{svg}");
+        let (texts, strokes) = parse_svg(&svg.stdout);
+        for m in DEMO_MERCHANTS {
+            assert!(texts.iter().any(|t| t == m), "{m}: {texts:?}");
+        }
+        assert_eq!(strokes.len(), expected, "{strokes:?}");
+        let shipped =
+            std::fs::read_to_string(crate_path(&format!("docs/{flag}-graph.svg"))).expect("docs");
+        assert!(
+            shipped == svg.stdout,
+            "docs/{flag}-graph.svg differs: regenerate it with `tollgate graph --decision {flag} > docs/{flag}-graph.svg`"
+        );
+    }
+}
+
+#[test]
+fn a_merchant_no_link_rule_answers_is_drawn_with_a_dashed_gap() {
+    let tmp = demo_with_a_payment_link_gap();
+    let path = path_str(tmp.path());
+    let out = run(&[
+        "graph",
+        "--decision",
+        "payment-link",
+        "--format",
+        "dot",
+        path,
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let (nodes, edges) = parse_digraph(&out.stdout);
+    assert!(
+        nodes.contains(&"outcome NO_MATCHING_RULE".to_owned()),
+        "{out}"
+    );
+    let dashed: Vec<&Edge> = edges.iter().filter(|e| e.style == "dashed").collect();
+    assert_eq!(dashed.len(), 1, "{out}");
+    assert_eq!(dashed[0].from, "merchant ride-share", "{out}");
+    assert_eq!(dashed[0].to, "outcome NO_MATCHING_RULE", "{out}");
+    assert_eq!(dashed[0].color, "orange", "{out}");
+    let gaps = lint_payments(path, "payment_link")
+        .iter()
+        .filter(|p| p["gap"] == true)
+        .count();
+    assert_eq!(gaps, dashed.len());
+    let svg = run(&["graph", "--decision", "payment-link", path]);
+    let doc = roxmltree::Document::parse(&svg.stdout).expect("XML");
+    let dashed = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("path") && n.attribute("stroke-dasharray").is_some())
+        .count();
+    assert_eq!(dashed, 1, "{}", svg.stdout);
+
+    // `--role` is the plan graph's: a usage error with a payment picture.
+    let out = run(&["graph", "--decision", "charge-funding", "--role", "TENANT"]);
+    assert_eq!(out.code, Some(64), "{out}");
+    assert!(
+        out.stderr.contains("--role applies to the plan graph"),
+        "{out}"
+    );
 }

@@ -1,7 +1,8 @@
 //! `tollgate lint` on bundle directories: the demo is clean at deny level;
 //! an unguarded attribute read, a rule that never matches, an allow that
 //! an earlier one always pre-empts, a plan pair whose requests fall through
-//! to `NO_MATCHING_RULE` are each found with their id and place;
+//! to `NO_MATCHING_RULE` and a merchant whose link or charge requests do
+//! are each found with their id and place;
 //! `bundle.yaml`'s `lint:` changes severities, and `tollgate check` fails
 //! on the deny set; exit codes 0, 1 and 2.
 
@@ -18,7 +19,10 @@ mod support;
 use std::{fs, path::Path};
 
 use serde_json::Value;
-use support::{Run, copy_demo, crate_path, edit, path_str, run};
+use support::{
+    Run, copy_demo, crate_path, demo_merchant_line, demo_with_a_lateral_plan,
+    demo_with_a_payment_link_gap, edit, path_str, remove_item, run,
+};
 
 fn demo_copy() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -158,12 +162,7 @@ fn a_rule_that_never_matches_and_a_preempted_allow_are_warnings() {
 
 #[test]
 fn a_lateral_plan_no_rule_answers_is_a_gap() {
-    let tmp = demo_copy();
-    edit(
-        &tmp.path().join("plans.yaml"),
-        "  - id: premium\n",
-        "  - id: standard-eu\n    rank: 1\n    limits: { users: 50, storage_gb: 100 }\n    quotas: { api_calls: 100000 }\n  - id: premium\n",
-    );
+    let tmp = demo_with_a_lateral_plan();
     let (out, doc) = json(tmp.path());
     let gaps: Vec<&Value> = findings(&doc, "plan-change-gap");
     assert!(
@@ -224,4 +223,206 @@ fn an_unknown_check_id_is_a_bundle_error_and_exit_2() {
             && out.stderr.contains("`no-such-check` is not a lint check"),
         "{out}"
     );
+}
+
+/// The `paymentGaps` entry of `merchant` and `decision`.
+fn payment<'a>(doc: &'a Value, merchant: &str, decision: &str) -> &'a Value {
+    doc["paymentGaps"]
+        .as_array()
+        .expect("paymentGaps")
+        .iter()
+        .find(|p| p["merchant"] == merchant && p["decision"] == decision)
+        .unwrap_or_else(|| panic!("no {merchant} {decision} in {doc:#}"))
+}
+
+fn carried<'a>(entry: &'a Value, outcome: &str) -> Vec<&'a str> {
+    entry["outcomes"][outcome]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {outcome} in {entry}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+#[test]
+fn the_demo_answers_every_merchants_link_and_charge_requests() {
+    let demo = crate_path("bundles/demo");
+    let (out, doc) = json(&demo);
+    assert!(findings(&doc, "payment-gap").is_empty(), "{out}");
+    // 3 merchants, no default profile: 3 x (link, charge).
+    let entries = doc["paymentGaps"].as_array().expect("paymentGaps");
+    assert_eq!(entries.len(), 6, "{out}");
+    assert!(entries.iter().all(|p| p["gap"] == false), "{out}");
+    let requests: u64 = entries
+        .iter()
+        .map(|p| p["requests"].as_u64().expect("requests"))
+        .sum();
+    assert_eq!(Some(requests), doc["paymentCorpusRequests"].as_u64());
+
+    // `ride-share` takes no second method: a link is reached only through
+    // auto-charge; a balance-only wallet is asked to enable auto-charge.
+    let ride = payment(&doc, "ride-share", "payment_link");
+    assert_eq!(
+        ride["location"],
+        format!("merchants.yaml:{}", demo_merchant_line("ride-share"))
+    );
+    assert_eq!(carried(ride, "LINK"), ["AUTO_CHARGE_AVAILABLE"], "{ride}");
+    assert!(
+        carried(ride, "REQUIRE_ACTION").contains(&"ENABLE_AUTO_CHARGE"),
+        "{ride}"
+    );
+    let denies = carried(ride, "DENY");
+    assert!(
+        denies.contains(&"HEALTH_NOT_REPORTED") && denies.contains(&"HEALTH_SCORE_TOO_LOW"),
+        "{ride}"
+    );
+    // `video-stream` takes cards: a second method links too.
+    let video = payment(&doc, "video-stream", "payment_link");
+    assert!(
+        carried(video, "LINK").contains(&"SECOND_METHOD_AVAILABLE"),
+        "{video}"
+    );
+    // Its charges: from the balance, topped up, or split with a fallback.
+    let charge = payment(&doc, "video-stream", "charge_funding");
+    let approve = carried(charge, "APPROVE");
+    for steps in ["BALANCE", "BALANCE PAYMENT_METHOD"] {
+        assert!(approve.contains(&steps), "{steps}: {charge}");
+    }
+    assert!(
+        carried(charge, "DECLINE").contains(&"INSUFFICIENT_FUNDS"),
+        "{charge}"
+    );
+
+    let text = run(&["lint", path_str(&demo)]);
+    assert!(
+        text.stdout.contains(&format!(
+            "  merchants.yaml:{}: merchant `ride-share`: payment_link: DENY, LINK, REQUIRE_ACTION\n",
+            demo_merchant_line("ride-share")
+        )),
+        "{text}"
+    );
+    assert!(
+        text.stdout
+            .contains("payment gaps: 0 of 6 merchants x payment decisions have requests that reach only NO_MATCHING_RULE"),
+        "{text}"
+    );
+    assert!(
+        text.stdout
+            .contains("link and charge requests, not a proof"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_merchant_the_link_rules_leave_unanswered_is_a_payment_gap_at_its_entry() {
+    let tmp = demo_with_a_payment_link_gap();
+    let line = demo_merchant_line("ride-share");
+    let out = run(&["lint", path_str(tmp.path())]);
+    assert_eq!(out.code, Some(0), "warn by default: {out}");
+    assert!(
+        out.stdout.contains(&format!(
+            "merchants.yaml:{line}: warn [payment-gap]: merchant `ride-share`: payment_link: some generated requests reach only NO_MATCHING_RULE (others reach DENY, LINK, REQUIRE_ACTION), e.g. payment_link `ride-share`: balance ACTIVE, health 60\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("merchant `ride-share`: payment_link: DENY, LINK, REQUIRE_ACTION + NO_MATCHING_RULE (gap)"),
+        "{out}"
+    );
+    let (out, doc) = json(tmp.path());
+    let gaps = findings(&doc, "payment-gap");
+    // The other merchants take a second method: a balance-only wallet is
+    // asked to add one by an earlier rule.
+    assert_eq!(gaps.len(), 1, "{out}");
+    assert_eq!(
+        gaps[0]["location"],
+        format!("merchants.yaml:{line}"),
+        "{out}"
+    );
+    assert_eq!(gaps[0]["severity"], "warn", "{out}");
+    assert!(
+        gaps[0]["why"]
+            .as_str()
+            .is_some_and(|w| w.contains("NO_MATCHING_RULE")),
+        "{out}"
+    );
+    let ride = payment(&doc, "ride-share", "payment_link");
+    assert_eq!(ride["gap"], true, "{ride}");
+    // The first such request: a balance-only wallet whose health meets
+    // `ride-share`'s minimum of 60.
+    assert_eq!(
+        ride["example"], "payment_link `ride-share`: balance ACTIVE, health 60",
+        "{ride}"
+    );
+    assert_eq!(payment(&doc, "ride-share", "charge_funding")["gap"], false);
+    assert_eq!(payment(&doc, "video-stream", "payment_link")["gap"], false);
+
+    // Every remaining test passes: `check` is clean until the bundle makes
+    // the gap a deny.
+    let check = run(&["check", path_str(tmp.path())]);
+    assert_eq!(check.code, Some(0), "{check}");
+    edit(
+        &tmp.path().join("bundle.yaml"),
+        "default_locale: en\n",
+        "default_locale: en\nlint: { deny: [payment-gap] }\n",
+    );
+    let check = run(&["check", path_str(tmp.path())]);
+    assert_eq!(check.code, Some(1), "{check}");
+    assert!(
+        check.stderr.contains(&format!(
+            "merchants.yaml:{line}: deny [payment-gap]: merchant `ride-share`: payment_link: "
+        )),
+        "{check}"
+    );
+    assert!(
+        check.stderr.contains("1 lint finding(s) at deny level"),
+        "{check}"
+    );
+}
+
+#[test]
+fn a_charge_no_rule_funds_is_a_payment_gap_and_deny_fails_lint() {
+    let tmp = demo_copy();
+    remove_item(
+        &tmp.path().join("charge_funding.yaml"),
+        "  - id: fallback-method\n",
+    );
+    edit(
+        &tmp.path().join("bundle.yaml"),
+        "default_locale: en\n",
+        "default_locale: en\nlint: { deny: [payment-gap] }\n",
+    );
+    let (out, doc) = json(tmp.path());
+    assert_eq!(out.code, Some(1), "{out}");
+    let gaps = findings(&doc, "payment-gap");
+    // A short balance with a fallback method and no auto-charge: only the
+    // merchants that take a fallback method see one.
+    let mut merchants: Vec<&str> = gaps
+        .iter()
+        .map(|g| g["message"].as_str().expect("message"))
+        .collect();
+    merchants.sort_unstable();
+    assert_eq!(merchants.len(), 2, "{out}");
+    assert!(
+        merchants[0].starts_with("merchant `meal-kit`: charge_funding: "),
+        "{out}"
+    );
+    assert!(
+        merchants[1].starts_with("merchant `video-stream`: charge_funding: "),
+        "{out}"
+    );
+    for g in &gaps {
+        assert_eq!(g["severity"], "deny", "{out}");
+    }
+    assert_eq!(
+        gaps.iter()
+            .filter(|g| g["location"]
+                == format!("merchants.yaml:{}", demo_merchant_line("video-stream")))
+            .count(),
+        1,
+        "{out}"
+    );
+    let text = run(&["lint", path_str(tmp.path())]);
+    assert_eq!(text.code, Some(1), "{text}");
+    assert!(text.stdout.contains("finding(s): 2 deny, "), "{text}");
 }

@@ -4,8 +4,15 @@
 //! ([`lint::lint`]'s `gaps`, the same analysis, not a copy): green when some
 //! request is allowed (labelled with the timings), red when requests are
 //! only denied (with the codes), orange when none reaches a rule; dashed
-//! when some request falls through to `NO_MATCHING_RULE` (a gap). DOT, or
-//! SVG laid out by `layout-rs` (no system Graphviz).
+//! when some request falls through to `NO_MATCHING_RULE` (a gap). With
+//! `--decision payment-link` or `charge-funding`, the payments picture from
+//! lint's payment corpus ([`lint::lint`]'s `payments`): each merchant and
+//! each outcome its requests reach as nodes, an edge from the merchant to
+//! every outcome reached, labelled with what it carried (reason codes,
+//! actions, funding sources; one line each) and coloured the same way: green for `LINK`
+//! and `APPROVE`, blue for `REQUIRE_ACTION`, red for `DENY` and `DECLINE`,
+//! orange and dashed to `NO_MATCHING_RULE` (a gap). DOT, or SVG laid out
+//! by `layout-rs` (no system Graphviz).
 
 use std::{collections::BTreeSet, fmt::Write as _};
 
@@ -18,8 +25,8 @@ use super::{Exit, tools};
 use crate::{
     bundle::CompiledBundle,
     config::{self, GraphArgs, GraphFormat},
-    domain::RequesterRole,
-    engine::lint::{self, Gap},
+    domain::{DecisionKind, RequesterRole},
+    engine::lint::{self, Gap, MerchantGap},
     telemetry::admin::PlanGraph,
 };
 
@@ -47,9 +54,96 @@ pub fn dot(bundle: &CompiledBundle, role: Option<RequesterRole>) -> String {
     out
 }
 
+/// The payments picture of `bundle` in DOT for `decision` (a payment
+/// decision): merchants, the outcomes their generated requests reach, and
+/// an edge for each.
+pub fn payments_dot(bundle: &CompiledBundle, decision: DecisionKind) -> String {
+    let report = lint::lint(bundle, jiff::Timestamp::now());
+    let merchants: Vec<&MerchantGap> = report
+        .payments
+        .iter()
+        .filter(|p| p.decision == decision)
+        .collect();
+    let mut outcomes: BTreeSet<&str> = BTreeSet::new();
+    for p in &merchants {
+        outcomes.extend(p.reached.outcomes.keys().copied());
+        if p.reached.gap() {
+            outcomes.insert(NO_MATCH);
+        }
+    }
+    let mut out = format!("digraph {} {{\n", decision.label());
+    for p in &merchants {
+        let _ = writeln!(
+            out,
+            "  {} [label={}];",
+            quoted(&format!("merchant {}", p.merchant)),
+            quoted(&p.merchant)
+        );
+    }
+    for o in &outcomes {
+        let label = if *o == NO_MATCH {
+            format!("{o} (gap)")
+        } else {
+            (*o).to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "  {} [label={}, shape=\"box\"];",
+            quoted(&format!("outcome {o}")),
+            quoted(&label)
+        );
+    }
+    for p in &merchants {
+        let from = quoted(&format!("merchant {}", p.merchant));
+        for (o, carried) in &p.reached.outcomes {
+            let color = match *o {
+                "LINK" | "APPROVE" => "green",
+                "REQUIRE_ACTION" => "blue",
+                _ => "red",
+            };
+            let carried: Vec<&str> = carried.iter().map(String::as_str).collect();
+            let _ = writeln!(
+                out,
+                "  {from} -> {} [label={}, color=\"{color}\", style=\"solid\"];",
+                quoted(&format!("outcome {o}")),
+                quoted(&carried.join("\n"))
+            );
+        }
+        if p.reached.gap() {
+            let _ = writeln!(
+                out,
+                "  {from} -> {} [label=\"gap\", color=\"orange\", style=\"dashed\"];",
+                quoted(&format!("outcome {NO_MATCH}"))
+            );
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+const NO_MATCH: &str = "NO_MATCHING_RULE";
+
+/// The picture `decision` asks for, in DOT: the plan graph (for `role`
+/// or every role) or a payments picture.
+pub fn dot_of(
+    bundle: &CompiledBundle,
+    decision: DecisionKind,
+    role: Option<RequesterRole>,
+) -> String {
+    match decision {
+        DecisionKind::PlanChange => dot(bundle, role),
+        DecisionKind::PaymentLink | DecisionKind::ChargeFunding => payments_dot(bundle, decision),
+    }
+}
+
 /// A DOT string literal.
 fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    )
 }
 
 fn edge(g: &Gap) -> String {
@@ -115,38 +209,58 @@ fn sorted_style(svg: &str) -> String {
     out
 }
 
-/// The admin port's `/bundle/graph.svg`: every role's edges. Drawing runs
-/// lint's corpus, so the picture of the last bundle drawn is kept, by its
+/// The admin port's `/bundle/graph.svg`: every role's edges, or
+/// (`?decision=`) a payments picture. Drawing runs lint's corpus, so the
+/// picture of each decision type for the last bundle drawn is kept, by its
 /// digest, and a request for the same bundle is answered from it.
 #[derive(Debug, Default)]
 pub struct Drawer {
-    last: std::sync::Mutex<Option<(std::sync::Arc<str>, String)>>,
+    last: std::sync::Mutex<Option<Drawn>>,
 }
 
+/// The pictures drawn of one bundle: its digest and, by decision type's
+/// index, each picture once drawn.
+type Drawn = (
+    std::sync::Arc<str>,
+    [Option<String>; DecisionKind::ALL.len()],
+);
+
 impl PlanGraph for Drawer {
-    fn svg(&self, bundle: &CompiledBundle) -> Result<String, String> {
+    fn svg(&self, bundle: &CompiledBundle, decision: DecisionKind) -> Result<String, String> {
         let mut last = self
             .last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((digest, svg)) = last.as_ref()
-            && *digest == bundle.digest
-        {
+        if last.as_ref().is_none_or(|(d, _)| *d != bundle.digest) {
+            *last = Some((bundle.digest.clone(), Default::default()));
+        }
+        let slot = last
+            .as_mut()
+            .and_then(|(_, drawn)| drawn.get_mut(decision.index()))
+            .ok_or("no such decision type")?;
+        if let Some(svg) = slot {
             return Ok(svg.clone());
         }
-        let drawn = svg(&dot(bundle, None))?;
-        *last = Some((bundle.digest.clone(), drawn.clone()));
+        let drawn = svg(&dot_of(bundle, decision, None))?;
+        *slot = Some(drawn.clone());
         Ok(drawn)
     }
 }
 
 /// Runs `tollgate graph`.
 pub(super) fn graph(args: &GraphArgs) -> anyhow::Result<Exit> {
+    let decision = DecisionKind::from(args.decision);
+    if args.role.is_some() && decision != DecisionKind::PlanChange {
+        return Err(config::ConfigError::Invalid(
+            "--role applies to the plan graph (`--decision plan-change`) only".to_owned(),
+        )
+        .into());
+    }
     let source = config::source(args.path.as_ref());
     let Some(bundle) = tools::compile_or_report(&source) else {
         return Ok(Exit::Invalid);
     };
-    let dot = dot(&bundle, args.role);
+    let dot = dot_of(&bundle, decision, args.role);
     match args.format {
         GraphFormat::Dot => print!("{dot}"),
         GraphFormat::Svg => match svg(&dot) {

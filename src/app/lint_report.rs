@@ -64,6 +64,30 @@ fn text(report: &LintReport) -> String {
         report.gaps.len(),
         report.corpus
     ));
+    out.push_str(&format!(
+        "payment outcomes reached (a generated corpus of {} link and charge requests, not a proof):\n",
+        report.payment_corpus
+    ));
+    for p in &report.payments {
+        let outcomes: Vec<&str> = p.reached.outcomes.keys().copied().collect();
+        let gap = if p.reached.gap() {
+            " + NO_MATCHING_RULE (gap)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  {}: merchant `{}`: {}: {}{gap}\n",
+            p.location(),
+            p.merchant,
+            p.decision.label(),
+            outcomes.join(", ")
+        ));
+    }
+    let gaps = report.payments.iter().filter(|p| p.reached.gap()).count();
+    out.push_str(&format!(
+        "payment gaps: {gaps} of {} merchants x payment decisions have requests that reach only NO_MATCHING_RULE\n",
+        report.payments.len()
+    ));
     if report.undecided > 0 {
         out.push_str(&format!(
             "reachability unknown for {} rule(s): conditions beyond comparisons of one fact with constants are not decided\n",
@@ -104,6 +128,19 @@ fn json(bundle: &CompiledBundle, report: &LintReport) -> serde_json::Value {
             "denyCodes": g.outcome.denies,
             "noMatchingRule": g.outcome.no_match,
             "gap": g.outcome.gap(),
+        })).collect::<Vec<_>>(),
+        "paymentCorpusRequests": report.payment_corpus,
+        "paymentGaps": report.payments.iter().map(|p| json!({
+            "decision": p.decision.label(),
+            "merchant": p.merchant,
+            "location": p.location(),
+            "file": p.file,
+            "line": p.line,
+            "outcomes": p.reached.outcomes,
+            "noMatchingRule": p.reached.no_match,
+            "example": p.reached.example,
+            "requests": p.reached.requests,
+            "gap": p.reached.gap(),
         })).collect::<Vec<_>>(),
     })
 }

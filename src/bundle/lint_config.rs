@@ -61,6 +61,11 @@ pub const CHECKS: &[Check] = &[
         why: "for this pair of catalogue plans and requester role, some generated boundary requests fall through every rule to NO_MATCHING_RULE: the rules do not say what happens to them",
     },
     Check {
+        id: "payment-gap",
+        default: Severity::Warn,
+        why: "for this merchant, some generated link or charge requests fall through every rule to NO_MATCHING_RULE: the rules do not say whether the user may link or how the charge is funded",
+    },
+    Check {
         id: "schedule-past",
         default: Severity::Warn,
         why: "a scheduled rule's date is already past: the change it allows takes effect at once",

@@ -439,6 +439,10 @@ impl Merchants {
 pub struct Merchant {
     /// Merchant id (empty for the default profile).
     pub id: String,
+    /// The file the merchant (or `default_merchant`) is written in.
+    pub file: Arc<str>,
+    /// Where in that file.
+    pub at: Location,
     /// What the merchant is, for people.
     pub description: String,
     /// Currency of charges and of the auto-charge criterion.

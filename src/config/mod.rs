@@ -24,8 +24,8 @@ pub use remote::{BundleArg, RemoteArgs};
 pub use signing::{KeyArg, SignArgs, VerifyArgs};
 pub use tls::TlsArgs;
 pub use tools::{
-    CheckArgs, DiffArgs, EvalArgs, GraphArgs, GraphFormat, LintArgs, ReplayArgs, ReportArgs,
-    TestArgs, TestFormat,
+    CheckArgs, DiffArgs, EvalArgs, GraphArgs, GraphDecision, GraphFormat, LintArgs, ReplayArgs,
+    ReportArgs, TestArgs, TestFormat,
 };
 pub use trace::TraceArgs;
 

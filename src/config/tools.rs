@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use crate::domain::RequesterRole;
+use crate::domain::{DecisionKind, RequesterRole};
 
 /// `tollgate check`: the bundle, and where else its revision may be known.
 #[derive(Debug, clap::Args)]
@@ -114,6 +114,31 @@ pub struct GraphArgs {
     /// DOT for Graphviz, or SVG drawn without it.
     #[arg(long, value_enum, default_value_t = GraphFormat::Svg)]
     pub format: GraphFormat,
+    /// Which picture: the plan graph, or the merchants and the outcomes
+    /// their link or charge requests reach.
+    #[arg(long, value_enum, default_value_t = GraphDecision::PlanChange)]
+    pub decision: GraphDecision,
+}
+
+/// The decision type `tollgate graph` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphDecision {
+    /// Plans as nodes, each change per requester role as an edge.
+    PlanChange,
+    /// Merchants and the payment-link outcomes they reach.
+    PaymentLink,
+    /// Merchants and the charge-funding outcomes they reach.
+    ChargeFunding,
+}
+
+impl From<GraphDecision> for DecisionKind {
+    fn from(d: GraphDecision) -> Self {
+        match d {
+            GraphDecision::PlanChange => Self::PlanChange,
+            GraphDecision::PaymentLink => Self::PaymentLink,
+            GraphDecision::ChargeFunding => Self::ChargeFunding,
+        }
+    }
 }
 
 fn role(s: &str) -> Result<RequesterRole, String> {

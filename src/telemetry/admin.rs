@@ -8,7 +8,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use axum::{
     Router,
     extract::State,
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -20,14 +20,17 @@ use super::{
 };
 use crate::{
     bundle::CompiledBundle,
+    domain::DecisionKind,
     live::{LiveBundle, Readiness},
 };
 
-/// Draws a bundle's plan graph as SVG (`tollgate graph`'s picture);
-/// implemented where the command lives, so this port does not import it.
+/// Draws a bundle's plan graph, or a payments picture, as SVG (`tollgate
+/// graph`'s pictures); implemented where the command lives, so this port
+/// does not import it.
 pub trait PlanGraph: Send + Sync {
-    /// The SVG document, or why the graph could not be drawn.
-    fn svg(&self, bundle: &CompiledBundle) -> Result<String, String>;
+    /// The SVG document of `decision`'s picture, or why it could not be
+    /// drawn.
+    fn svg(&self, bundle: &CompiledBundle, decision: DecisionKind) -> Result<String, String>;
 }
 
 /// What the admin port reports on.
@@ -113,14 +116,40 @@ async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
     (status, format!("{readiness}\n")).into_response()
 }
 
-/// The active bundle's plan graph as SVG, drawn off the async workers (it
-/// evaluates lint's corpus); 503 while no bundle is active.
-async fn graph(State(admin): State<Arc<Admin>>) -> Response {
+/// The decision type `?decision=` names (`plan-change`, the default,
+/// `payment-link`, `charge-funding`; `_` for `-` too), or the bad value.
+fn graph_decision(uri: &Uri) -> Result<DecisionKind, String> {
+    let value = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("decision="));
+    let Some(value) = value else {
+        return Ok(DecisionKind::PlanChange);
+    };
+    DecisionKind::ALL
+        .into_iter()
+        .find(|k| k.label() == value.replace('-', "_"))
+        .ok_or_else(|| {
+            format!(
+                "decision: `{value}` is not a decision type (plan-change, payment-link, charge-funding)\n"
+            )
+        })
+}
+
+/// The active bundle's plan graph (or, with `?decision=`, a payments
+/// picture) as SVG, drawn off the async workers (it evaluates lint's
+/// corpus); 503 while no bundle is active, 400 for an unknown decision.
+async fn graph(State(admin): State<Arc<Admin>>, uri: Uri) -> Response {
+    let decision = match graph_decision(&uri) {
+        Ok(d) => d,
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+    };
     let Some(active) = admin.live.snapshot() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no active bundle\n").into_response();
     };
     let drawer = admin.graph.clone();
-    match tokio::task::spawn_blocking(move || drawer.svg(&active.bundle)).await {
+    match tokio::task::spawn_blocking(move || drawer.svg(&active.bundle, decision)).await {
         Ok(Ok(svg)) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "drawing the plan graph failed");

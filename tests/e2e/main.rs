@@ -21,7 +21,6 @@ mod conversion;
 mod decision_log;
 mod declared_metrics;
 mod deployments;
-mod full_disk;
 mod health;
 mod http;
 mod invalid;

@@ -272,3 +272,88 @@ pub fn demo_rule_line(id: &str) -> usize {
         .position(|l| l.trim_start() == needle)
         .expect("the rule")
 }
+
+// --- eval requests shared by the CLI tests ----------------------------
+
+/// A balance and an expired card: the user must add a payment method.
+pub const LINK_BALANCE_ONLY: &str = r#"{
+  "user_id": "user-secret",
+  "merchant_id": "video-stream",
+  "methods": [
+    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_EXPIRED" }
+  ],
+  "health": { "score": 72 },
+  "as_of": "2026-03-10T09:00:00Z"
+}"#;
+
+/// A ¥3,000 charge with ¥1,000 in the balance: the preset bank account pays
+/// the rest; a card that is not preset and a postpaid account the merchant
+/// does not take are skipped.
+pub const CHARGE_WITH_FALLBACK: &str = r#"{
+  "user_id": "user-secret",
+  "merchant_id": "video-stream",
+  "amount": { "currency": "JPY", "amount_minor": 3000 },
+  "balance_minor": 1000,
+  "methods": [
+    { "id": "wallet", "type": "PAYMENT_METHOD_TYPE_BALANCE", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "card-1", "type": "PAYMENT_METHOD_TYPE_CREDIT_CARD", "status": "PAYMENT_METHOD_STATUS_ACTIVE" },
+    { "id": "bank-1", "type": "PAYMENT_METHOD_TYPE_BANK_ACCOUNT", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 1 },
+    { "id": "later-1", "type": "PAYMENT_METHOD_TYPE_POSTPAID", "status": "PAYMENT_METHOD_STATUS_ACTIVE", "fallback_rank": 2 }
+  ],
+  "as_of": "2026-03-10T09:00:00Z"
+}"#;
+
+/// A copy of the demo bundle with a plan `standard-eu` of `standard`'s
+/// rank: a lateral change no plan-change rule answers (a gap).
+pub fn demo_with_a_lateral_plan() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    edit(
+        &tmp.path().join("plans.yaml"),
+        "  - id: premium\n",
+        "  - id: standard-eu\n    rank: 1\n    limits: { users: 50, storage_gb: 100 }\n    quotas: { api_calls: 100000 }\n  - id: premium\n",
+    );
+    tmp
+}
+
+/// A copy of the demo bundle without its last payment-link rule
+/// (`balance-only`) and the test of it: a balance-only wallet linking to
+/// `ride-share` (which takes no second method) falls through every rule (a
+/// payment gap), and every remaining test passes.
+pub fn demo_with_a_payment_link_gap() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_demo(tmp.path());
+    let file = tmp.path().join("payment_link.yaml");
+    let text = fs::read_to_string(&file).expect("read payment_link.yaml");
+    let at = text
+        .find("  - id: balance-only\n")
+        .expect("rule balance-only");
+    fs::write(&file, &text[..at]).expect("write payment_link.yaml");
+    remove_item(
+        &tmp.path().join("payment_tests.yaml"),
+        "  - name: balance only asks for auto-charge where the merchant accepts no second method\n",
+    );
+    tmp
+}
+
+/// Removes from `file` the list item that starts with `first_line`, up to
+/// the blank line that ends it.
+pub fn remove_item(file: &Path, first_line: &str) {
+    let text = fs::read_to_string(file).expect("read a bundle file");
+    let start = text.find(first_line).expect("the item");
+    let end = text[start..]
+        .find("\n\n")
+        .map_or(text.len(), |n| start + n + 2);
+    fs::write(file, format!("{}{}", &text[..start], &text[end..])).expect("write a bundle file");
+}
+
+/// The line of `- id: MERCHANT` in the demo's `merchants.yaml`.
+pub fn demo_merchant_line(merchant: &str) -> usize {
+    let text = fs::read_to_string(crate_path("bundles/demo/merchants.yaml")).expect("read");
+    let needle = format!("- id: {merchant}");
+    1 + text
+        .lines()
+        .position(|l| l.trim_start() == needle)
+        .expect("the merchant")
+}

@@ -39,7 +39,7 @@ use crate::{
 const CHARGE_MINOR: i64 = 5000;
 
 /// The id of the merchant that stands for those a bundle does not list.
-const UNLISTED_MERCHANT: &str = "unlisted-merchant";
+pub const UNLISTED_MERCHANT: &str = "unlisted-merchant";
 
 /// Every generated request with how a report shows it, in a stable order.
 pub fn generate(bundles: &[&CompiledBundle], now: Timestamp) -> Vec<(TestRequest, String)> {
@@ -261,7 +261,10 @@ fn wallets(p: &Probes) -> Vec<WalletCase> {
     out
 }
 
-fn payments(bundles: &[&CompiledBundle], now: Timestamp) -> Vec<(TestRequest, String)> {
+/// The payment part of [`generate`]: for every merchant, its link
+/// requests and its charge requests. `tollgate lint` reads what one bundle
+/// reaches over them (its payment gaps).
+pub fn payments(bundles: &[&CompiledBundle], now: Timestamp) -> Vec<(TestRequest, String)> {
     let mut merchants: BTreeMap<String, Probes> = BTreeMap::new();
     for b in bundles {
         for (id, m) in &b.merchants.by_id {

@@ -2,12 +2,14 @@
 //! ([`LINT_CHECKS`]), a place and a short why. Static where the question is
 //! decidable from the compiled rules (unguarded optional reads; rules that
 //! never match or are pre-empted, for comparisons of one fact with
-//! constants, "unknown" otherwise); the plan-change gaps by evaluating a
-//! generated corpus of boundary requests, stated as such; the warnings of
+//! constants, "unknown" otherwise); the plan-change gaps and the payment
+//! gaps (every merchant × link and funding outcome) by evaluating generated
+//! corpora of boundary requests, stated as such; the warnings of
 //! `tollgate check` through `CompiledBundle::warnings_at`.
 
 mod gaps;
 mod guards;
+mod payments;
 mod reach;
 
 use std::collections::BTreeSet;
@@ -15,6 +17,7 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 
 pub use gaps::{Gap, PairOutcome};
+pub use payments::{MerchantGap, Reached};
 
 use super::{ChargeFundingType, PaymentLinkType, PlanChangeType};
 use crate::bundle::{CompiledBundle, LINT_CHECKS, Severity, TestRequest};
@@ -65,6 +68,11 @@ pub struct LintReport {
     pub gaps: Vec<Gap>,
     /// Requests in the generated corpus.
     pub corpus: usize,
+    /// The payment corpus: every merchant × payment decision, and what the
+    /// generated requests reached.
+    pub payments: Vec<MerchantGap>,
+    /// Requests in the generated payment corpus.
+    pub payment_corpus: usize,
 }
 
 impl LintReport {
@@ -112,6 +120,26 @@ pub fn lint(bundle: &CompiledBundle, now: Timestamp) -> LintReport {
             ),
         });
     }
+    let (payments, payment_corpus) = payments::payments(bundle, now);
+    for p in payments.iter().filter(|p| p.reached.gap()) {
+        let reached: Vec<&str> = p.reached.outcomes.keys().copied().collect();
+        let reached = if reached.is_empty() {
+            "no request reaches any rule".to_owned()
+        } else {
+            format!("others reach {}", reached.join(", "))
+        };
+        raw.push(Raw {
+            file: p.file.clone(),
+            line: p.line,
+            check: "payment-gap",
+            message: format!(
+                "merchant `{}`: {}: some generated requests reach only NO_MATCHING_RULE ({reached}), e.g. {}",
+                p.merchant,
+                p.decision.label(),
+                p.reached.example.as_deref().unwrap_or("?")
+            ),
+        });
+    }
     warnings(bundle, now, &mut raw);
     metrics(bundle, &mut raw);
     let mut findings: Vec<Finding> = raw
@@ -134,6 +162,8 @@ pub fn lint(bundle: &CompiledBundle, now: Timestamp) -> LintReport {
         undecided,
         gaps,
         corpus,
+        payments,
+        payment_corpus,
     }
 }
 

@@ -166,6 +166,8 @@ fn merchant(
     }
     Some(Merchant {
         id: id.to_owned(),
+        file: file.into(),
+        at,
         description: d.description.clone().unwrap_or_default(),
         currency: currency?,
         accepted,
