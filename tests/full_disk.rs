@@ -105,9 +105,13 @@ struct Counts {
 async fn counts(admin: SocketAddr) -> Result<Counts, String> {
     let text = http::get(admin, "/metrics").await?.body;
     let read = |result: &str| {
-        http::value(&text, "tollgate_decision_log_events_total", &[("result", result)])
-            .map(|v| v as u64)
-            .ok_or_else(|| format!("no {result} sample in the scrape"))
+        http::value(
+            &text,
+            "tollgate_decision_log_events_total",
+            &[("result", result)],
+        )
+        .map(|v| v as u64)
+        .ok_or_else(|| format!("no {result} sample in the scrape"))
     };
     Ok(Counts {
         written: read("written")?,
