@@ -91,10 +91,10 @@ use serde::{Deserialize, de::DeserializeOwned};
 use tollgate::{
     bundle::{BundleFiles, CompiledBundle, TestRequest},
     domain::{
-        BillingInput, ChargeFunding, ChargeFundingDecision, DecisionMeta, EffectiveTiming,
-        FundingOutcome, FundingSource, FundingStep, LinkOutcome, PaymentLink, PaymentLinkDecision,
-        PlanChange, PlanChangeDecision, PlanChangeInput, Reason, RequiredAction, Verdict,
-        Violations,
+        BillingInput, ChargeFunding, ChargeFundingDecision, DecisionMeta, DetailKey,
+        EffectiveTiming, FundingOutcome, FundingSource, FundingStep, LinkOutcome, PaymentLink,
+        PaymentLinkDecision, PlanChange, PlanChangeDecision, PlanChangeInput, Reason,
+        RequiredAction, Verdict, Violations,
     },
     engine::{self, DecideError},
     reload::BundleSource,
@@ -205,12 +205,12 @@ impl WantReason {
     }
 
     /// The details as text, when checked.
-    fn details(&self) -> Option<BTreeMap<String, String>> {
+    fn details(&self) -> Option<BTreeMap<DetailKey, String>> {
         self.details.as_ref().map(|m| {
             m.iter()
                 .map(|(k, v)| {
                     let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                    (k.clone(), text)
+                    (DetailKey::Owned(k.clone()), text)
                 })
                 .collect()
         })

@@ -43,7 +43,23 @@ pub enum Formats {
     Detail,
 }
 
+/// What a hole is reckoned to add to a rendered template: a number, an id
+/// or a metric name is usually shorter; money with its symbol about this.
+const HOLE_LEN: usize = 16;
+
 impl Template {
+    /// About the length of the rendered text: the literal text plus a
+    /// reckoning per hole, so rendering allocates once in the usual case.
+    pub fn size_hint(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Text(s) => s.len(),
+                Part::Hole(_) | Part::Money { .. } => HOLE_LEN,
+            })
+            .sum()
+    }
+
     /// Parses and compiles a template.
     pub(crate) fn compile(
         parser: &Parser<'_>,

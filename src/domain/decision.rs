@@ -1,6 +1,6 @@
 //! What a decision answers: verdict, timing, reasons and provenance.
 
-use std::{collections::BTreeMap, fmt, sync::Arc};
+use std::{borrow::Cow, collections::BTreeMap, fmt, sync::Arc};
 
 use jiff::Timestamp;
 
@@ -15,6 +15,13 @@ impl DecisionId {
     /// A fresh, unique id.
     pub fn generate() -> Self {
         Self(uuid::Uuid::now_v7())
+    }
+
+    /// The id as its hyphenated lower-case text (what `Display` writes),
+    /// in one allocation of its exact length.
+    pub fn text(self) -> String {
+        let mut buf = uuid::Uuid::encode_buffer();
+        String::from(&*self.0.hyphenated().encode_lower(&mut buf))
     }
 
     /// The id's 128 bits (for sampling by id).
@@ -94,8 +101,13 @@ pub struct Reason {
     /// The rule that produced it; `None` for the engine's own reasons.
     pub rule_id: Option<RuleId>,
     /// Structured values such as `metric`, `current`, `limit`.
-    pub details: BTreeMap<String, String>,
+    pub details: BTreeMap<DetailKey, String>,
 }
+
+/// The key of a reason's detail: one the engine writes (`metric`, `limit`),
+/// borrowed from the binary so a decision allocates nothing for it, or one
+/// a bundle's rule names.
+pub type DetailKey = Cow<'static, str>;
 
 /// How one rule fared in one decision (kept only when `explain` is set).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,8 @@ mod plan_change;
 mod violation;
 
 pub use decision::{
-    DecisionId, DecisionMeta, EffectiveTiming, PlanChangeDecision, Reason, RuleTrace, Verdict,
+    DecisionId, DecisionMeta, DetailKey, EffectiveTiming, PlanChangeDecision, Reason, RuleTrace,
+    Verdict,
 };
 pub use enum_input::EnumInput;
 pub use ids::{IdError, ReasonCode, RuleId};

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     bundle::{Candidates, Effect, Rule, RuleSet, facts::Context, facts::value::number},
-    domain::{Reason, ReasonCode, RuleTrace},
+    domain::{DetailKey, Reason, ReasonCode, RuleTrace},
 };
 
 /// The combined result of evaluating a rule list.
@@ -80,6 +80,8 @@ pub fn combine<'r, T: DecisionType, O: Observe>(
         }
         if matched {
             match &rule.effect {
+                // The first deny's reasons become the list: no second one.
+                Effect::Deny if out.denies.is_empty() => out.denies = reasons,
                 Effect::Deny => out.denies.extend(reasons),
                 Effect::Allow(_) => out.decided = Some((rule, reasons)),
             }
@@ -121,7 +123,7 @@ pub fn error_reason<A>(rule: &Rule<A>, error: impl Display) -> Reason {
         code: ReasonCode::engine(codes::POLICY_EVALUATION_ERROR),
         message: format!("rule `{}` failed: {error}", rule.id),
         rule_id: Some(rule.id.clone()),
-        details: BTreeMap::from([("error".to_owned(), error)]),
+        details: BTreeMap::from([(DetailKey::Borrowed("error"), error)]),
     }
 }
 
@@ -164,12 +166,13 @@ fn evaluate<T: DecisionType, O: Observe>(
             if !matched {
                 return Ok(None);
             }
+            // Each number formatted once: the message copies it from here.
             let mut details = BTreeMap::from([
-                ("metric".to_owned(), item.metric.to_owned()),
-                ("limit".to_owned(), number(item.limit)),
+                (DetailKey::Borrowed("metric"), item.metric.to_owned()),
+                (DetailKey::Borrowed("limit"), number(item.limit)),
             ]);
             if let Some(current) = item.current {
-                details.insert("current".to_owned(), number(current));
+                details.insert(DetailKey::Borrowed("current"), number(current));
             }
             render::reason(rule, &env, details).map(Some)
         });

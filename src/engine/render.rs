@@ -4,28 +4,33 @@ use std::collections::BTreeMap;
 
 use super::{env::Env, error::EvalError};
 use crate::{
-    bundle::{Part, Rule, Template, facts::Context},
-    domain::Reason,
+    bundle::{
+        Node, Part, Rule, Template,
+        facts::{Context, FactRef, item},
+    },
+    domain::{DetailKey, Reason},
 };
 
-/// Renders `rule`'s reason in `env`, adding `details` first.
+/// Renders `rule`'s reason in `env`, adding `details` first (the engine's
+/// own: a `for_each` item's metric, limit and current value).
 pub fn reason<A, C: Context>(
     rule: &Rule<A>,
     env: &Env<'_, '_, C>,
-    mut details: BTreeMap<String, String>,
+    mut details: BTreeMap<DetailKey, String>,
 ) -> Result<Reason, EvalError> {
     let index = env.locale().index;
     // Compiled with one template per declared locale, so always present.
     let message = match rule.reason.message.get(index) {
-        Some(t) => template(t, env).map_err(|e| EvalError::Message(Box::new(e)))?,
+        Some(t) => template(t, env, &details).map_err(|e| EvalError::Message(Box::new(e)))?,
         None => String::new(),
     };
     for (key, t) in &rule.reason.details {
-        let value = template(t, env).map_err(|error| EvalError::Detail {
+        // Not read from `details`: a bundle's key may replace the engine's.
+        let value = template(t, env, &BTreeMap::new()).map_err(|error| EvalError::Detail {
             key: key.clone(),
             error: Box::new(error),
         })?;
-        details.insert(key.clone(), value);
+        details.insert(DetailKey::Owned(key.clone()), value);
     }
     Ok(Reason {
         code: rule.reason.code.clone(),
@@ -35,15 +40,26 @@ pub fn reason<A, C: Context>(
     })
 }
 
-fn template<C: Context>(t: &Template, env: &Env<'_, '_, C>) -> Result<String, EvalError> {
-    let mut out = String::with_capacity(96);
+/// Renders `t` into one string allocated once at about its final length.
+/// A hole that reads an item fact already written in `written` (the
+/// engine's details, by the fact's name) is copied from there, not
+/// formatted a second time.
+fn template<C: Context>(
+    t: &Template,
+    env: &Env<'_, '_, C>,
+    written: &BTreeMap<DetailKey, String>,
+) -> Result<String, EvalError> {
+    let mut out = String::with_capacity(t.size_hint());
     for part in &t.parts {
         match part {
             Part::Text(s) => out.push_str(s),
-            Part::Hole(e) => env.text(e, &mut out).map_err(|error| EvalError::Hole {
-                hole: e.source.clone(),
-                error: Box::new(error),
-            })?,
+            Part::Hole(e) => match written_item(e.native.as_ref(), written) {
+                Some(text) => out.push_str(text),
+                None => env.text(e, &mut out).map_err(|error| EvalError::Hole {
+                    hole: e.source.clone(),
+                    error: Box::new(error),
+                })?,
+            },
             Part::Money { amount, currency } => {
                 env.money(amount, currency, &mut out)
                     .map_err(|error| EvalError::Hole {
@@ -54,4 +70,17 @@ fn template<C: Context>(t: &Template, env: &Env<'_, '_, C>) -> Result<String, Ev
         }
     }
     Ok(out)
+}
+
+/// The text of an item fact (`limit`) in `written`, when `node` reads
+/// exactly that fact: what the native evaluator would render for it.
+fn written_item<'w>(
+    node: Option<&Node>,
+    written: &'w BTreeMap<DetailKey, String>,
+) -> Option<&'w str> {
+    let Some(Node::Field(FactRef::Item(i))) = node else {
+        return None;
+    };
+    let name = item::FACTS.get(usize::from(*i))?.path;
+    written.get(name).map(String::as_str)
 }

@@ -37,9 +37,9 @@ pub fn skipped_reasons(view: &WalletView<'_>) -> Vec<Reason> {
             ),
             rule_id: None,
             details: BTreeMap::from([
-                ("method_id".to_owned(), m.id.clone()),
-                ("type".to_owned(), m.kind.as_str().to_owned()),
-                ("why".to_owned(), why.as_str().to_owned()),
+                ("method_id".into(), m.id.clone()),
+                ("type".into(), m.kind.as_str().to_owned()),
+                ("why".into(), why.as_str().to_owned()),
             ]),
         })
         .collect()
@@ -62,6 +62,6 @@ pub fn unknown_merchant(id: &str) -> Reason {
             "merchant `{id}` is not in the bundle and there is no default merchant profile"
         ),
         rule_id: None,
-        details: BTreeMap::from([("merchant_id".to_owned(), id.to_owned())]),
+        details: BTreeMap::from([("merchant_id".into(), id.to_owned())]),
     }
 }

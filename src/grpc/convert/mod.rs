@@ -92,30 +92,31 @@ pub fn to_proto_timestamp(ts: Timestamp) -> prost_types::Timestamp {
 
 pub(super) fn reason(r: &Reason) -> pb::Reason {
     pb::Reason {
-        code: r.code.to_string(),
+        code: r.code.as_str().to_owned(),
         message: r.message.clone(),
         rule_id: r
             .rule_id
             .as_ref()
-            .map(ToString::to_string)
+            .map(|id| id.as_str().to_owned())
             .unwrap_or_default(),
         details: r
             .details
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| ((**k).to_owned(), v.clone()))
             .collect(),
     }
 }
 
 pub(super) fn meta(m: &DecisionMeta) -> pb::DecisionMeta {
     pb::DecisionMeta {
-        decision_id: m.decision_id.to_string(),
-        bundle_revision: m.bundle_revision.to_string(),
-        bundle_digest: m.bundle_digest.to_string(),
+        // Copied, not formatted: these are written on every decision.
+        decision_id: m.decision_id.text(),
+        bundle_revision: String::from(&*m.bundle_revision),
+        bundle_digest: String::from(&*m.bundle_digest),
         trace: m.trace.iter().map(trace).collect(),
-        bundle_name: m.bundle_name.to_string(),
+        bundle_name: String::from(&*m.bundle_name),
         evaluated_at: Some(to_proto_timestamp(m.evaluated_at)),
-        locale: m.locale.to_string(),
+        locale: String::from(&*m.locale),
     }
 }
 

@@ -235,7 +235,7 @@ pub fn decide_plan_change_observed<O: Observe>(
                     rule.id
                 ),
                 rule_id: Some(rule.id.clone()),
-                details: BTreeMap::from([("timing".to_owned(), spec.timing().as_str().to_owned())]),
+                details: BTreeMap::from([("timing".into(), spec.timing().as_str().to_owned())]),
             };
             Ok(deny(vec![reason], meta))
         }
