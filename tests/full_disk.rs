@@ -25,13 +25,13 @@ mod support;
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::Value;
-use support::{Serve, free_port, free_to_standard, missing_tool, tollgate};
+use support::{free_to_standard, missing_tool, path_str, runtime, serve_with_admin};
 use tempfile::TempDir;
 use tollgate::grpc::pb::{RequesterRole, decision_service_client::DecisionServiceClient};
 
@@ -142,25 +142,9 @@ fn full_disk(fs: &Tmpfs) -> Result<(), Failed> {
     let filler = fs.path().join("filler");
     std::fs::write(&filler, vec![0u8; 40 * 1024]).expect("write the filler");
     let path = fs.path().join("decisions.jsonl");
-    let port = free_port();
-    let admin_port = free_port();
-    let server = Serve(
-        tollgate()
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
-            .arg("--decision-log")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tollgate serve"),
-    );
-    let admin: SocketAddr = ([127, 0, 0, 1], admin_port).into();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    let server = serve_with_admin(&["--decision-log", path_str(&path)]);
+    let (port, admin) = (server.port, server.admin);
+    runtime().block_on(async {
         let mut client = DecisionServiceClient::new(support::connect(port).await);
         let mut decide = async || {
             client

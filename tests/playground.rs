@@ -39,7 +39,7 @@ use std::{
 };
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use support::{Serve, free_port, missing_tool, on_path, tollgate};
+use support::{Serve, missing_tool, on_path, runtime, serve_with_admin, tollgate};
 use tollgate::grpc::pb::{self, bundle_service_client::BundleServiceClient};
 
 const INSTALL: &str = "apt-get install chromium";
@@ -126,28 +126,12 @@ impl Server {
     }
 
     fn start_with(extra: &[&str]) -> Result<Self, Failed> {
-        let grpc = free_port();
-        let admin_port = free_port();
-        let serve = Serve(
-            tollgate()
-                .args(["serve", "--listen", &format!("127.0.0.1:{grpc}")])
-                .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start tollgate serve"),
-        );
-        let admin: SocketAddr = ([127, 0, 0, 1], admin_port).into();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let started = serve_with_admin(extra);
         let server = Self {
-            _serve: serve,
-            grpc,
-            admin,
-            runtime,
+            _serve: started.serve,
+            grpc: started.port,
+            admin: started.admin,
+            runtime: runtime(),
         };
         // Ready: the bundle is active, so the page has a status to show.
         let give_up = Instant::now() + BOUND;

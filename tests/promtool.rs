@@ -32,13 +32,12 @@ mod support;
 
 use std::{
     io::Write as _,
-    net::SocketAddr,
     path::Path,
     process::{Command, Stdio},
 };
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use support::{Serve, free_port, free_to_standard, missing_tool, on_path, tollgate};
+use support::{free_to_standard, missing_tool, on_path, runtime, serve_with_admin};
 use tollgate::grpc::pb::{self, RequesterRole, decision_service_client::DecisionServiceClient};
 
 const INSTALL: &str = "apt-get install prometheus";
@@ -121,24 +120,9 @@ fn rejects_a_bad_exposition(promtool: &Path) -> Result<Completion, Failed> {
 /// that has answered a decision of every type, with a shadow bundle (the
 /// demo again) so the shadow series are there too.
 fn scrape(accept: Option<&str>) -> Result<http::Answer, Failed> {
-    let port = free_port();
-    let admin_port = free_port();
-    let _server = Serve(
-        tollgate()
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
-            .args(["--shadow-bundle", "bundles/demo"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tollgate serve"),
-    );
-    let admin: SocketAddr = ([127, 0, 0, 1], admin_port).into();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let answer = runtime.block_on(async {
+    let server = serve_with_admin(&["--shadow-bundle", "bundles/demo"]);
+    let (port, admin) = (server.port, server.admin);
+    let answer = runtime().block_on(async {
         let mut client = DecisionServiceClient::new(support::connect(port).await);
         // Every series family gets samples: each decision type, a reason, a
         // histogram, and a refused (invalid) call.

@@ -156,6 +156,47 @@ impl Drop for Serve {
     }
 }
 
+/// A `tollgate serve` process on free loopback ports, with its admin port,
+/// its output discarded; killed when dropped.
+pub struct ServeWithAdmin {
+    /// The process.
+    pub serve: Serve,
+    /// The gRPC port.
+    pub port: u16,
+    /// The admin port's address.
+    pub admin: std::net::SocketAddr,
+}
+
+/// Starts `tollgate serve` with `extra` arguments on free ports, gRPC and
+/// admin.
+pub fn serve_with_admin(extra: &[&str]) -> ServeWithAdmin {
+    let port = free_port();
+    let admin_port = free_port();
+    let serve = Serve(
+        tollgate()
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tollgate serve"),
+    );
+    ServeWithAdmin {
+        serve,
+        port,
+        admin: ([127, 0, 0, 1], admin_port).into(),
+    }
+}
+
+/// A single-threaded tokio runtime for a test without `#[tokio::test]`.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A port that was free a moment ago, for a server started as a process.
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
