@@ -18,7 +18,7 @@
 #[allow(dead_code, reason = "the helpers are shared with other test binaries")]
 mod support;
 
-use std::{fs, path::Path};
+use std::{collections::BTreeSet, fs, path::Path};
 
 use support::{copy_demo, crate_path, edit, path_str, run};
 
@@ -163,4 +163,63 @@ fn the_schema_checks_shapes_and_the_loader_the_rest() {
             "`check` accepts {file} with `{new}`: {check}"
         );
     }
+}
+
+/// Every key of a YAML document, at any depth.
+fn keys(doc: &serde_json::Value, into: &mut BTreeSet<String>) {
+    match doc {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                into.insert(key.clone());
+                keys(value, into);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| keys(item, into)),
+        _ => {}
+    }
+}
+
+/// Bundle-test requests accept the proto JSON (camelCase) field names as
+/// well as snake_case. The schema says so too: a test file written in
+/// camelCase validates, `check` runs it and its tests pass, and it uses
+/// every camelCase property the schema declares, so a spelling the schema
+/// offers and the loader refuses fails here.
+#[test]
+fn the_schema_and_the_loader_accept_the_same_camel_case_names() {
+    let validator = validator();
+    let fixture = crate_path("tests/bundle_schema/camel_case_tests.yaml");
+    let doc = yaml(&fixture);
+    let found = errors(&validator, &doc);
+    assert!(found.is_empty(), "{found:#?}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_demo(dir.path());
+    fs::copy(&fixture, dir.path().join("camel_case_tests.yaml")).expect("copy the fixture");
+    let check = run(&["test", path_str(dir.path())]);
+    assert_eq!(check.code, Some(0), "{check}");
+    assert!(check.stdout.contains("camelCase downgrade"), "{check}");
+
+    let schema: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(crate_path(SCHEMA)).expect("read the schema"))
+            .expect("the schema is JSON");
+    let mut declared = BTreeSet::new();
+    for definition in schema["definitions"]
+        .as_object()
+        .expect("definitions")
+        .values()
+    {
+        if let Some(properties) = definition["properties"].as_object() {
+            declared.extend(
+                properties
+                    .keys()
+                    .filter(|name| name.chars().any(|c| c.is_ascii_uppercase()))
+                    .cloned(),
+            );
+        }
+    }
+    assert!(declared.len() >= 15, "{declared:?}");
+    let mut used = BTreeSet::new();
+    keys(&doc, &mut used);
+    let unused: Vec<_> = declared.difference(&used).collect();
+    assert!(unused.is_empty(), "the fixture does not use {unused:?}");
 }

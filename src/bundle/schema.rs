@@ -21,6 +21,45 @@ pub fn json_schema() -> serde_json::Value {
     schema.into()
 }
 
+/// The request structs of bundle tests accept each snake_case field in its
+/// proto JSON spelling too (`#[serde(alias = "asOf")]`), as grpcurl and the
+/// decision log write them. schemars does not carry serde aliases into the
+/// schema, so this adds the camelCase spelling of each snake_case property
+/// of such a struct. A struct gets it only when every one of its snake_case
+/// fields has the alias; `tests/bundle_schema.rs` holds the two to each
+/// other with a test file that uses every camelCase name the schema knows.
+fn camel_case_aliases(schema: &mut schemars::Schema) {
+    let Some(properties) = schema
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    let aliases: Vec<(String, serde_json::Value)> = properties
+        .iter()
+        .filter(|(name, _)| name.contains('_'))
+        .map(|(name, property)| (camel_case(name), property.clone()))
+        .collect();
+    properties.extend(aliases);
+}
+
+/// `source_method_id` → `sourceMethodId`.
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// One YAML file of a bundle.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -354,6 +393,7 @@ pub struct TestDoc {
 /// A payment method in a test request.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(transform = camel_case_aliases)]
 pub struct MethodDoc {
     pub id: String,
     #[serde(rename = "type")]
@@ -366,6 +406,7 @@ pub struct MethodDoc {
 /// Auto-charge settings in a test request.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(transform = camel_case_aliases)]
 pub struct AutoChargeDoc {
     pub enabled: bool,
     #[serde(alias = "sourceMethodId")]
@@ -389,6 +430,7 @@ pub struct HealthDoc {
 /// A link request in proto JSON field names.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(transform = camel_case_aliases)]
 pub struct PaymentLinkDoc {
     #[serde(alias = "userId")]
     pub user_id: String,
@@ -410,6 +452,7 @@ pub struct PaymentLinkDoc {
 /// Money in a test request.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(transform = camel_case_aliases)]
 pub struct MoneyDoc {
     pub currency: String,
     #[schemars(with = "Int64Schema")]
@@ -420,6 +463,7 @@ pub struct MoneyDoc {
 /// A funding request in proto JSON field names.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(transform = camel_case_aliases)]
 pub struct ChargeFundingDoc {
     #[serde(alias = "userId")]
     pub user_id: String,
@@ -455,6 +499,7 @@ pub struct StepDoc {
 /// (`as_of` or `asOf`).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(transform = camel_case_aliases)]
 pub struct PlanChangeDoc {
     #[serde(alias = "tenantId")]
     pub tenant_id: String,
@@ -487,6 +532,7 @@ pub struct RequesterDoc {
 /// The billing calendar of a test request.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(transform = camel_case_aliases)]
 pub struct BillingDoc {
     #[serde(alias = "currentPeriodStart")]
     #[schemars(with = "Option<String>")]
