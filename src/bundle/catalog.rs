@@ -2,14 +2,14 @@
 //! attributes (defaults filled in), the declared metrics and the resellers'
 //! terms.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_saphyr::Spanned;
 
 use super::{
     Location,
     metrics::{self, Metrics},
-    model::{Catalog, Plan},
+    model::{Catalog, IdMap, Plan},
     parse::Parsed,
     problems::Problems,
     resellers,
@@ -30,7 +30,7 @@ pub(super) fn catalog(p: &mut Problems, parsed: &[Parsed]) -> Catalog {
         }
     }
     let metrics = metrics::metrics(p, parsed);
-    let mut plans: HashMap<String, Plan> = HashMap::new();
+    let mut plans = IdMap::default();
     for f in parsed {
         for doc in &f.doc.plans {
             if let Some(plan) = plan(p, &f.file, doc, &defaults, &metrics) {

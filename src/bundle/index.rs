@@ -2,7 +2,7 @@
 //! rules that can apply to it: a bundle of thousands of rules scoped to
 //! other plans or merchants costs a request next to nothing.
 
-use std::collections::HashMap;
+use super::model::IdMap;
 
 /// Rule positions by scope key (source plan, or merchant), in rule order.
 #[derive(Debug, Default)]
@@ -10,7 +10,7 @@ pub struct ScopeIndex {
     /// Rules without a keyed scope: candidates for every request.
     any: Vec<u32>,
     /// Rules scoped to a key.
-    by_key: HashMap<String, Vec<u32>>,
+    by_key: IdMap<Vec<u32>>,
 }
 
 impl ScopeIndex {

@@ -2,9 +2,14 @@
 //! plans a reseller may move a tenant to, and, per plan, in which
 //! directions. Rules read them as the `reseller` facts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use super::{Location, model::Plan, parse::Parsed, problems::Problems};
+use super::{
+    Location,
+    model::{IdMap, Plan},
+    parse::Parsed,
+    problems::Problems,
+};
 
 /// Which way a plan change goes, by the plans' ranks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +80,9 @@ impl Reseller {
 pub(super) fn resellers(
     p: &mut Problems,
     parsed: &[Parsed],
-    plans: &HashMap<String, Plan>,
-) -> HashMap<String, Reseller> {
-    let mut out = HashMap::new();
+    plans: &IdMap<Plan>,
+) -> IdMap<Reseller> {
+    let mut out = IdMap::default();
     for f in parsed {
         for doc in &f.doc.resellers {
             let at = Location::from(doc);

@@ -52,7 +52,13 @@ pub fn combine<'r, T: DecisionType, O: Observe>(
     };
     for rule in order {
         let is_allow = matches!(rule.effect, Effect::Allow(_));
-        let skip = if !T::in_scope(facts.ctx(), &rule.scope) {
+        // Serving needs no note: an allow after a deny or a deciding allow
+        // is skipped before its scope is looked at.
+        if !explain && is_allow && (!out.denies.is_empty() || out.decided.is_some()) {
+            continue;
+        }
+        let in_scope = rule.scope.is_empty() || T::in_scope(facts.ctx(), &rule.scope);
+        let skip = if !in_scope {
             Some("not applicable: outside the rule's scope")
         } else if is_allow && !out.denies.is_empty() {
             Some("not evaluated: a deny rule already matched")

@@ -31,7 +31,8 @@ pub trait DecisionType {
     fn rules(bundle: &CompiledBundle) -> &RuleSet<Self::Payload>;
     /// The facts its rules read.
     fn table() -> Table<Self::Ctx>;
-    /// Whether a rule's structural scope covers the request.
+    /// Whether a rule's structural scope covers the request. An empty
+    /// scope covers every request, so `combine` does not ask then.
     fn in_scope(ctx: &<Self::Ctx as Context>::Of<'_>, scope: &Scope) -> bool;
     /// The items of a `for_each` collection (none, unless the type has them).
     fn items<'a>(ctx: &'a <Self::Ctx as Context>::Of<'_>, for_each: ForEach) -> Items<'a> {

@@ -88,11 +88,7 @@ impl<C: Context> Env<'_, '_, C> {
     /// Evaluates a condition to a bool.
     pub fn condition(&self, expr: &Expr) -> Result<bool, EvalError> {
         if let Some(node) = &expr.native {
-            return match native::eval(node, &self.facts) {
-                Ok(V::Bool(b)) => Ok(b),
-                Ok(other) => Err(EvalError::NotABool(other.type_name().to_owned())),
-                Err(e) => Err(EvalError::Condition(Box::new(e))),
-            };
+            return native::condition(node, &self.facts);
         }
         match self.interpret(expr) {
             Ok(cel::Value::Bool(b)) => Ok(b),

@@ -19,12 +19,115 @@ use crate::bundle::{
 pub const MAX_EVAL_DEPTH: usize = 2 * MAX_DEPTH;
 
 /// Evaluates `node`; an error becomes a `POLICY_EVALUATION_ERROR` reason.
-pub fn eval<'a>(node: &'a Node, facts: &'a dyn Lookup) -> Result<V<'a>, EvalError> {
+pub fn eval<'a, L: Lookup + ?Sized>(node: &'a Node, facts: &'a L) -> Result<V<'a>, EvalError> {
     eval_at(node, facts, 1)
 }
 
+/// Evaluates `node` as a condition: its bool, [`EvalError::NotABool`] for
+/// any other value, [`EvalError::Condition`] for an error. The same as
+/// [`eval`] and a match on its value, without building a value for the
+/// boolean structure (`&&`, `||`, `!`, comparisons, bool facts).
+pub fn condition<'a, L: Lookup + ?Sized>(node: &'a Node, facts: &'a L) -> Result<bool, EvalError> {
+    match test_at(node, facts, 1) {
+        Ok(b) => Ok(b),
+        Err(Fail::NotBool(v)) => Err(EvalError::NotABool(v.type_name().to_owned())),
+        Err(Fail::Error(e)) => Err(EvalError::Condition(Box::new(e))),
+    }
+}
+
+/// Why a node tested as a condition gave no bool.
+enum Fail<'a> {
+    /// It evaluated to another value.
+    NotBool(V<'a>),
+    /// It failed.
+    Error(EvalError),
+}
+
+impl From<EvalError> for Fail<'_> {
+    fn from(e: EvalError) -> Self {
+        Self::Error(e)
+    }
+}
+
+/// [`eval_at`] of a node whose value a condition tests: the bool it gives,
+/// or its other value, or its error; exactly as [`eval_at`] would, node
+/// for node (the same depth, the same errors, the same operands evaluated).
+fn test_at<'a, L: Lookup + ?Sized>(
+    node: &'a Node,
+    facts: &'a L,
+    depth: usize,
+) -> Result<bool, Fail<'a>> {
+    if depth > MAX_EVAL_DEPTH {
+        return Err(too_deep().into());
+    }
+    let test = |n: &'a Node| test_at(n, facts, depth + 1);
+    let ev = |n: &'a Node| eval_at(n, facts, depth + 1);
+    match node {
+        Node::Field(f) => match facts.fact(*f) {
+            Some(V::Bool(b)) => Ok(b),
+            Some(other) => Err(Fail::NotBool(other)),
+            None => Err(EvalError::NoSuchKey(facts.name(*f).to_owned()).into()),
+        },
+        Node::HasField(f) => Ok(facts.fact(*f).is_some()),
+        Node::Not(x) => match test(x) {
+            Ok(b) => Ok(!b),
+            Err(Fail::NotBool(other)) => Err(overload("!_", &[&other]).into()),
+            Err(e) => Err(e),
+        },
+        Node::And(a, b) => test_logic(test(a), || test(b), false),
+        Node::Or(a, b) => test_logic(test(a), || test(b), true),
+        Node::Cond(c, a, b) => match test(c) {
+            Ok(true) => test(a),
+            Ok(false) => test(b),
+            Err(Fail::NotBool(other)) => Err(overload("_?_:_", &[&other]).into()),
+            Err(e) => Err(e),
+        },
+        Node::Cmp(op, a, b) => {
+            let a = ev(a)?;
+            Ok(compare(*op, &a, &ev(b)?)?)
+        }
+        Node::In(x, coll) => {
+            let x = ev(x)?;
+            Ok(contains(&x, ev(coll)?)?)
+        }
+        Node::HasKey(map, key) => Ok(has_key(ev(map)?, key)?),
+        other => match eval_at(other, facts, depth)? {
+            V::Bool(b) => Ok(b),
+            other => Err(Fail::NotBool(other)),
+        },
+    }
+}
+
+/// [`logic`] on tested operands.
+fn test_logic<'a>(
+    a: Result<bool, Fail<'a>>,
+    b: impl FnOnce() -> Result<bool, Fail<'a>>,
+    decides: bool,
+) -> Result<bool, Fail<'a>> {
+    let name = if decides { "_||_" } else { "_&&_" };
+    match a {
+        Ok(x) if x == decides => Ok(decides),
+        Ok(_) => match b() {
+            Ok(y) => Ok(y),
+            Err(Fail::NotBool(other)) => {
+                Err(overload(name, &[&V::Bool(!decides), &other]).into())
+            }
+            Err(e) => Err(e),
+        },
+        Err(Fail::NotBool(other)) => Err(overload(name, &[&other]).into()),
+        Err(Fail::Error(e)) => match b() {
+            Ok(y) if y == decides => Ok(decides),
+            _ => Err(e.into()),
+        },
+    }
+}
+
 /// Evaluates `node`, `depth` levels down the tree.
-fn eval_at<'a>(node: &'a Node, facts: &'a dyn Lookup, depth: usize) -> Result<V<'a>, EvalError> {
+fn eval_at<'a, L: Lookup + ?Sized>(
+    node: &'a Node,
+    facts: &'a L,
+    depth: usize,
+) -> Result<V<'a>, EvalError> {
     if depth > MAX_EVAL_DEPTH {
         return Err(too_deep());
     }
@@ -53,10 +156,7 @@ fn eval_at<'a>(node: &'a Node, facts: &'a dyn Lookup, depth: usize) -> Result<V<
                 });
             }
         },
-        Node::HasKey(map, key) => match ev(map)? {
-            V::Map(m) => V::Bool(m.get(key).is_some()),
-            other => return Err(EvalError::HasOfNonMap(other.type_name())),
-        },
+        Node::HasKey(map, key) => V::Bool(has_key(ev(map)?, key)?),
         Node::Index(target, index) => index_of(ev(target)?, &ev(index)?)?,
         Node::Not(x) => match ev(x)? {
             V::Bool(b) => V::Bool(!b),
@@ -75,34 +175,13 @@ fn eval_at<'a>(node: &'a Node, facts: &'a dyn Lookup, depth: usize) -> Result<V<
             other => return Err(overload("_?_:_", &[&other])),
         },
         Node::Cmp(op, a, b) => {
-            let (a, b) = (ev(a)?, ev(b)?);
-            V::Bool(match op {
-                CmpOp::Eq => a.equals(&b),
-                CmpOp::Ne => !a.equals(&b),
-                _ => {
-                    let ord = a
-                        .compare(&b)
-                        .ok_or_else(|| overload(cmp_name(*op), &[&a, &b]))?;
-                    match op {
-                        CmpOp::Lt => ord == Ordering::Less,
-                        CmpOp::Le => ord != Ordering::Greater,
-                        CmpOp::Gt => ord == Ordering::Greater,
-                        _ => ord != Ordering::Less,
-                    }
-                }
-            })
+            let a = ev(a)?;
+            V::Bool(compare(*op, &a, &ev(b)?)?)
         }
         Node::Arith(op, a, b) => arith(*op, ev(a)?, ev(b)?)?,
         Node::In(x, coll) => {
             let x = ev(x)?;
-            match ev(coll)? {
-                V::List(items) => V::Bool(items.iter().any(|i| i.equals(&x))),
-                V::Map(m) => match &x {
-                    V::Str(k) => V::Bool(m.get(k).is_some()),
-                    _ => V::Bool(false),
-                },
-                other => return Err(overload("@in", &[&x, &other])),
-            }
+            V::Bool(contains(&x, ev(coll)?)?)
         }
         Node::Size(x) => match ev(x)? {
             V::Str(s) => V::Int(len(s.chars().count())),
@@ -113,6 +192,45 @@ fn eval_at<'a>(node: &'a Node, facts: &'a dyn Lookup, depth: usize) -> Result<V<
         Node::Conv(conv, x) => convert(*conv, ev(x)?)?,
         Node::List(items) => V::List(items.iter().map(ev).collect::<Result<_, _>>()?),
     })
+}
+
+/// `a op b`.
+fn compare(op: CmpOp, a: &V<'_>, b: &V<'_>) -> Result<bool, EvalError> {
+    Ok(match op {
+        CmpOp::Eq => a.equals(b),
+        CmpOp::Ne => !a.equals(b),
+        _ => {
+            let ord = a
+                .compare(b)
+                .ok_or_else(|| overload(cmp_name(op), &[a, b]))?;
+            match op {
+                CmpOp::Lt => ord == Ordering::Less,
+                CmpOp::Le => ord != Ordering::Greater,
+                CmpOp::Gt => ord == Ordering::Greater,
+                _ => ord != Ordering::Less,
+            }
+        }
+    })
+}
+
+/// `x in coll`.
+fn contains(x: &V<'_>, coll: V<'_>) -> Result<bool, EvalError> {
+    match coll {
+        V::List(items) => Ok(items.iter().any(|i| i.equals(x))),
+        V::Map(m) => Ok(match x {
+            V::Str(k) => m.get(k).is_some(),
+            _ => false,
+        }),
+        other => Err(overload("@in", &[x, &other])),
+    }
+}
+
+/// `has(map.key)`.
+fn has_key(map: V<'_>, key: &str) -> Result<bool, EvalError> {
+    match map {
+        V::Map(m) => Ok(m.get(key).is_some()),
+        other => Err(EvalError::HasOfNonMap(other.type_name())),
+    }
 }
 
 /// The error past [`MAX_EVAL_DEPTH`]; out of line, so that the check costs

@@ -99,6 +99,14 @@ pub struct Fact<C: Context> {
     pub read: Read<C>,
 }
 
+impl<C: Context> Clone for Fact<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C: Context> Copy for Fact<C> {}
+
 impl<C: Context> Fact<C> {
     /// The last segment of the path, for "no such key" messages.
     pub fn name(&self) -> &'static str {
@@ -106,10 +114,11 @@ impl<C: Context> Fact<C> {
     }
 }
 
-/// A decision type's facts: groups of declarations read from one context
-/// (two payment decisions share the wallet's). A [`FactRef::Decision`]
-/// counts across the groups in order.
-pub struct Table<C: Context>(pub &'static [&'static [Fact<C>]]);
+/// A decision type's facts, in one flat list: a [`FactRef::Decision`] is
+/// its position, so reading a fact is one index. A table is declared as
+/// groups read from one context (two payment decisions share the wallet's),
+/// joined at compile time by [`Table::join`].
+pub struct Table<C: Context>(pub &'static [Fact<C>]);
 
 impl<C: Context> Table<C> {
     /// The dotted path of `fact` (a fact of this table or a `for_each`
@@ -122,20 +131,37 @@ impl<C: Context> Table<C> {
     }
 
     /// The fact at position `i`.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&'static Fact<C>> {
-        let mut i = i;
-        for group in self.0 {
-            match group.get(i) {
-                Some(f) => return Some(f),
-                None => i -= group.len(),
-            }
-        }
-        None
+        self.0.get(i)
     }
 
     /// Every fact, in order.
     pub fn iter(&self) -> impl Iterator<Item = &'static Fact<C>> + use<C> {
-        self.0.iter().flat_map(|g| g.iter())
+        self.0.iter()
+    }
+
+    /// `groups` joined into one array of `N` facts, in order, at compile
+    /// time: `N` must be the sum of the groups' lengths, else the constant
+    /// that calls this does not compile.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "evaluated at compile time: an index out of range is a compile error"
+    )]
+    pub const fn join<const N: usize>(groups: &[&[Fact<C>]]) -> [Fact<C>; N] {
+        let mut out = [groups[0][0]; N];
+        let (mut g, mut at) = (0, 0);
+        while g < groups.len() {
+            let mut i = 0;
+            while i < groups[g].len() {
+                out[at] = groups[g][i];
+                at += 1;
+                i += 1;
+            }
+            g += 1;
+        }
+        assert!(at == N, "N is not the number of facts in the groups");
+        out
     }
 }
 

@@ -57,13 +57,17 @@ fn ids<'a>(methods: &[&'a PaymentMethod]) -> V<'a> {
 }
 
 /// The facts of a payment-link decision.
-pub const LINK: Table<PaymentFacts> = Table(&[WALLET, HEALTH]);
+pub const LINK: Table<PaymentFacts> = Table(&LINK_FACTS);
+
+static LINK_FACTS: [F; WALLET.len() + HEALTH.len()] = Table::join(&[WALLET, HEALTH]);
 
 /// The facts of a charge-funding decision.
-pub const FUNDING: Table<PaymentFacts> = Table(&[WALLET, CHARGE]);
+pub const FUNDING: Table<PaymentFacts> = Table(&FUNDING_FACTS);
+
+static FUNDING_FACTS: [F; WALLET.len() + CHARGE.len()] = Table::join(&[WALLET, CHARGE]);
 
 /// Facts both payment decisions read.
-static WALLET: &[F] = &[
+const WALLET: &[F] = &[
     F::new("request.user_id", Ty::Str, "the wallet user", |c| {
         Some(V::str(&c.wallet.user_id))
     }),
@@ -289,7 +293,7 @@ static WALLET: &[F] = &[
 ];
 
 /// Facts only a link decision reads.
-static HEALTH: &[F] = &[
+const HEALTH: &[F] = &[
     F::new(
         "request.health.score",
         Ty::Int,
@@ -311,7 +315,7 @@ static HEALTH: &[F] = &[
 ];
 
 /// Facts only a funding decision reads.
-static CHARGE: &[F] = &[
+const CHARGE: &[F] = &[
     F::new(
         "request.amount.currency",
         Ty::Str,

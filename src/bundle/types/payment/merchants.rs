@@ -1,14 +1,12 @@
 //! Merchant settings (加盟店情報) as a bundle states them: each merchant, the
 //! default profile, and the bundle-wide `payments:` defaults they take.
 
-use std::collections::HashMap;
-
 use serde_saphyr::Spanned;
 
 use crate::{
     bundle::{
         Location,
-        model::{AutoChargeCriterion, Merchant, Merchants},
+        model::{AutoChargeCriterion, IdMap, Merchant, Merchants},
         parse::Parsed,
         problems::Problems,
         schema::MerchantDoc,
@@ -19,7 +17,7 @@ use crate::{
 /// Reads every merchant and the default profile.
 pub(crate) fn merchants(p: &mut Problems, parsed: &[Parsed]) -> Merchants {
     let defaults = payments(p, parsed);
-    let mut by_id = HashMap::new();
+    let mut by_id = IdMap::default();
     let mut default = None;
     for f in parsed {
         for doc in &f.doc.merchants {

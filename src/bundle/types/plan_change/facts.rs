@@ -117,13 +117,15 @@ type F = Fact<PlanChangeFacts>;
 const PLAN_ATTRIBUTES: Keys = Keys::PlanAttributes;
 
 /// The facts of a plan-change decision.
-pub const TABLE: Table<PlanChangeFacts> = Table(&[FACTS, RESELLER]);
+pub const TABLE: Table<PlanChangeFacts> = Table(&JOINED);
+
+static JOINED: [F; FACTS.len() + RESELLER.len()] = Table::join(&[FACTS, RESELLER]);
 
 fn strings<'a>(items: impl Iterator<Item = &'a str>) -> V<'a> {
     V::List(items.map(V::str).collect())
 }
 
-static FACTS: &[F] = &[
+const FACTS: &[F] = &[
     F::new("request.tenant_id", Ty::Str, "the tenant", |c| {
         Some(V::str(&c.req.tenant_id))
     }),
@@ -298,7 +300,7 @@ static FACTS: &[F] = &[
 ];
 
 /// The terms of the reseller asking (seed 000 §0005).
-static RESELLER: &[F] = &[
+const RESELLER: &[F] = &[
     F::new(
         "reseller.id",
         Ty::Str,
