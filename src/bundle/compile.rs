@@ -49,16 +49,18 @@ pub(super) fn compile(
 
     let env = Arc::new(cel::Env::stdlib());
     // Only when ICU4X's compiled data lacks English, which it never does.
-    let Some(locales) = declared_locales(&mut p, &parsed) else {
+    let Some(mut locales) = declared_locales(&mut p, &parsed) else {
         return Err(p.errors.sorted());
     };
+    let catalog = catalog::catalog(&mut p, &parsed);
+    let merchants = payment::merchants(&mut p, &parsed);
+    let currencies = merchants.by_id.values().chain(&merchants.default);
+    locales.prepare(currencies.map(|m| m.currency));
     let parser = Parser::new(&env, previous);
     let compiler = rules::Compiler {
         parser: &parser,
         locales: &locales,
     };
-    let catalog = catalog::catalog(&mut p, &parsed);
-    let merchants = payment::merchants(&mut p, &parsed);
     let mut rule_ids: HashMap<RuleId, (Arc<str>, Location)> = HashMap::new();
     let mut plan_change_rules = Vec::new();
     for f in &parsed {

@@ -3,7 +3,7 @@
 //! amounts of money written for it (ICU4X's decimal formatter, with the
 //! currency's minor units from the ISO 4217 table).
 
-use std::sync::Arc;
+use std::{borrow::Cow, sync::Arc};
 
 use icu_decimal::{DecimalFormatter, input::Decimal};
 use icu_locale::{
@@ -33,6 +33,18 @@ pub struct BundleLocale {
     /// whose currency is written with its symbol.
     region: Option<String>,
     decimal: DecimalFormatter,
+    /// How it writes the bundle's merchants' currencies, worked out at
+    /// load: writing an amount in one of them looks nothing up in the ISO
+    /// table (a linear search by code, and a list of countries, per call).
+    formats: Vec<CurrencyFormat>,
+}
+
+/// How a locale writes one currency.
+#[derive(Clone)]
+struct CurrencyFormat {
+    currency: Currency,
+    exponent: Option<u16>,
+    symbol: Option<String>,
 }
 
 impl Locales {
@@ -53,6 +65,7 @@ impl Locales {
                 key: *fallbacker.fallback_for(tag.into()).get(),
                 region: likely.region.map(|r| r.as_str().to_owned()),
                 decimal,
+                formats: Vec::new(),
             });
         }
         let default = declared
@@ -60,6 +73,24 @@ impl Locales {
             .cloned()
             .ok_or_else(|| "no locale is declared".to_owned())?;
         Ok(Self { declared, default })
+    }
+
+    /// Works out how every locale writes each of `currencies` (the
+    /// bundle's merchants'), once, for [`BundleLocale::money`].
+    pub fn prepare(&mut self, currencies: impl IntoIterator<Item = Currency>) {
+        let mut currencies: Vec<Currency> = currencies.into_iter().collect();
+        currencies.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        currencies.dedup();
+        for locale in self.declared.iter_mut().chain([&mut self.default]) {
+            locale.formats = currencies
+                .iter()
+                .map(|&currency| CurrencyFormat {
+                    currency,
+                    exponent: currency.exponent(),
+                    symbol: locale.symbol(currency),
+                })
+                .collect();
+        }
     }
 
     /// What a bundle that declares no locales has: English alone.
@@ -103,16 +134,30 @@ impl BundleLocale {
     /// locale region's own (`¥3,000` in `ja`), else after its code
     /// (`JPY 3,000` in `en`).
     pub fn money(&self, minor: i64, currency: Currency) -> String {
+        let (exponent, symbol) = match self.formats.iter().find(|f| f.currency == currency) {
+            Some(f) => (f.exponent, f.symbol.as_deref().map(Cow::Borrowed)),
+            None => (currency.exponent(), self.symbol(currency).map(Cow::Owned)),
+        };
         let mut amount = Decimal::from(minor.unsigned_abs());
-        if let Some(exponent) = currency.exponent() {
+        if let Some(exponent) = exponent {
             amount.multiply_pow10(-i16::try_from(exponent).unwrap_or(0));
         }
         let number = self.decimal.format_to_string(&amount);
         let sign = if minor < 0 { "-" } else { "" };
-        match self.symbol(currency) {
+        match symbol {
             Some(symbol) => format!("{sign}{symbol}{number}"),
             None => format!("{currency} {sign}{number}"),
         }
+    }
+
+    /// The currency `code` names: one of the bundle's merchants' without
+    /// a look-up in the ISO table, else [`Currency::parse`].
+    pub fn currency(&self, code: &str) -> Option<Currency> {
+        self.formats
+            .iter()
+            .find(|f| f.currency.as_str() == code)
+            .map(|f| f.currency)
+            .or_else(|| Currency::parse(code))
     }
 
     /// The currency's symbol, when it is the currency of this locale's

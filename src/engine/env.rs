@@ -5,12 +5,9 @@
 use std::{cell::OnceCell, sync::Arc};
 
 use super::{error::EvalError, native, text};
-use crate::{
-    bundle::{
-        BundleLocale, Expr,
-        facts::{self, Context, Facts, Table, V, item::Item},
-    },
-    domain::Currency,
+use crate::bundle::{
+    BundleLocale, Expr,
+    facts::{self, Context, Facts, Table, V, item::Item},
 };
 
 /// One decision's facts and the interpreter's activation of them.
@@ -125,7 +122,7 @@ impl<C: Context> Env<'_, '_, C> {
             }
         };
         let currency = match self.value(currency)? {
-            Value::Str(code) => Currency::parse(&code).ok_or_else(|| {
+            Value::Str(code) => self.decision.locale.currency(&code).ok_or_else(|| {
                 EvalError::Money(format!("`{code}` is not an ISO 4217 currency code"))
             })?,
             other => {

@@ -109,9 +109,7 @@ fn test_logic<'a>(
         Ok(x) if x == decides => Ok(decides),
         Ok(_) => match b() {
             Ok(y) => Ok(y),
-            Err(Fail::NotBool(other)) => {
-                Err(overload(name, &[&V::Bool(!decides), &other]).into())
-            }
+            Err(Fail::NotBool(other)) => Err(overload(name, &[&V::Bool(!decides), &other]).into()),
             Err(e) => Err(e),
         },
         Err(Fail::NotBool(other)) => Err(overload(name, &[&other]).into()),
