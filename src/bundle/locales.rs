@@ -164,7 +164,7 @@ impl BundleLocale {
     /// region and has one.
     fn symbol(&self, currency: Currency) -> Option<String> {
         let region = self.region.as_deref()?;
-        let iso = iso_currency::Currency::from_code(currency.as_str())?;
+        let iso = currency.iso();
         let home = iso.used_by().iter().any(|c| c.to_string() == region);
         let symbol = iso.symbol().symbol;
         (home && symbol != "¤").then_some(symbol)

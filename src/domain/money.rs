@@ -2,34 +2,38 @@
 
 use std::fmt;
 
-/// An ISO 4217 currency code: three ASCII upper-case letters.
+/// An ISO 4217 currency code: three ASCII upper-case letters, one of the
+/// `iso_currency` crate's table, held as that table's entry so that its
+/// code and minor unit are read without searching the table again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Currency([u8; 3]);
+pub struct Currency(iso_currency::Currency);
 
 impl Currency {
     /// Parses an ISO 4217 code (`JPY`, `USD`, ...), checked against the
     /// `iso_currency` crate's table: `ABC` is three letters but no currency.
     pub fn parse(s: &str) -> Option<Self> {
-        iso_currency::Currency::from_code(s)?;
-        match s.as_bytes() {
-            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
-                Some(Self([*a, *b, *c]))
-            }
-            _ => None,
-        }
+        let iso = iso_currency::Currency::from_code(s)?;
+        // The table's codes are upper case; say so rather than rely on it.
+        s.bytes()
+            .all(|b| b.is_ascii_uppercase())
+            .then_some(Self(iso))
     }
 
     /// The number of digits after the decimal point of its minor unit
     /// (JPY 0, USD 2), from the ISO 4217 table; `None` for codes without
     /// one (XAU, XDR).
     pub fn exponent(&self) -> Option<u16> {
-        iso_currency::Currency::from_code(self.as_str())?.exponent()
+        self.0.exponent()
     }
 
     /// The code as text.
-    pub fn as_str(&self) -> &str {
-        // Always three ASCII letters.
-        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    pub fn as_str(&self) -> &'static str {
+        self.0.code()
+    }
+
+    /// The currency's entry in the ISO 4217 table.
+    pub fn iso(&self) -> iso_currency::Currency {
+        self.0
     }
 }
 
