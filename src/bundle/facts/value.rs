@@ -172,9 +172,7 @@ impl<'a> V<'a> {
         match self {
             Self::Null => out.push_str("null"),
             Self::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Self::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
+            Self::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
             Self::UInt(u) => {
                 let _ = write!(out, "{u}");
             }
@@ -207,15 +205,16 @@ pub fn number(n: f64) -> String {
 
 /// [`number`], appended to `out`.
 pub fn write_number(out: &mut String, n: f64) {
-    let _ = if n.fract() == 0.0 && n.abs() < 1e15 {
-        // Whole numbers print as integers: far cheaper than float formatting.
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        // Whole numbers print as integers: far cheaper than float
+        // formatting, and itoa cheaper than the formatter's machinery.
         #[expect(
             clippy::cast_possible_truncation,
             reason = "a whole number below 1e15 fits an i64"
         )]
         let whole = n as i64;
-        write!(out, "{whole}")
+        out.push_str(itoa::Buffer::new().format(whole));
     } else {
-        write!(out, "{n}")
-    };
+        let _ = write!(out, "{n}");
+    }
 }
