@@ -77,15 +77,16 @@ impl<'a> JsonWriter<'a> {
     }
 
     /// A member named by a message field (`tenantId`): an erase path
-    /// names it in either spelling (`tenantId`, `tenant_id`).
-    pub fn field(&mut self, name: &str, f: impl FnOnce(&mut Self)) {
+    /// names it in either spelling (`tenantId`, `tenant_id`). Field names
+    /// are identifiers of this crate's own: written without escaping.
+    pub fn field(&mut self, name: &'static str, f: impl FnOnce(&mut Self)) {
         self.member(name, true, f);
     }
 
     /// A member written only when `present`: proto3 JSON leaves out a field
     /// that holds its default (an empty string or list, 0, `false`, an
     /// unset message), and so does the log.
-    pub fn field_if(&mut self, present: bool, name: &str, f: impl FnOnce(&mut Self)) {
+    pub fn field_if(&mut self, present: bool, name: &'static str, f: impl FnOnce(&mut Self)) {
         if present {
             self.member(name, true, f);
         }
@@ -117,8 +118,15 @@ impl<'a> JsonWriter<'a> {
             }
         }
         self.separate();
-        self.raw_str(name);
-        self.out.push(b':');
+        if is_field {
+            debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+            self.out.push(b'"');
+            self.out.extend_from_slice(name.as_bytes());
+            self.out.extend_from_slice(b"\":");
+        } else {
+            self.raw_str(name);
+            self.out.push(b':');
+        }
         self.comma = false;
         let saved = (self.live, self.depth);
         (self.live, self.depth) = (child, self.depth + 1);
