@@ -25,6 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .build_server(true)
         .codec_path("crate::grpc::codec::Codec")
+        // Maps decode into `BTreeMap`s, the type the domain keeps them in:
+        // moved, not re-collected, and no SipHash per key (a few keys per
+        // request, where a B-tree leaf is cheaper than a hash table).
+        .btree_map(".tollgate.v1")
         .compile_fds(fds)?;
 
     // The floor of `tollgate-bench` (`benches/floor`). A compile of its own,

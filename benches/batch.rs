@@ -7,7 +7,7 @@
 
 #![allow(clippy::expect_used, clippy::indexing_slicing, reason = "bench code")]
 
-use std::{collections::HashMap, time::Instant};
+use std::{collections::BTreeMap, time::Instant};
 
 use tokio::sync::oneshot;
 use tollgate::{
@@ -36,7 +36,10 @@ fn requests(n: usize) -> Vec<pb::PlanChangeRequest> {
                     role: pb::RequesterRole::Reseller.into(),
                     id: "r-1".to_owned(),
                 }),
-                usage: HashMap::from([("users".to_owned(), users), ("storage_gb".to_owned(), 0.5)]),
+                usage: BTreeMap::from([
+                    ("users".to_owned(), users),
+                    ("storage_gb".to_owned(), 0.5),
+                ]),
                 ..Default::default()
             }
         })

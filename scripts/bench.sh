@@ -25,6 +25,11 @@
 #            the script exit 1 at the end.
 # BASELINE_BIN=PATH  that build with defaults (say, run E's code), both loads,
 #            right after ours: its ratio to the floor beside ours.
+# BASELINE_BUNDLE=DIR  with BASELINE_BIN: also ours serving DIR, the bundle
+#            the baseline build embeds (its demo, with whatever its tests
+#            need to load here), both loads, right after the baseline: the
+#            same policy on both builds, so the code is what differs (the
+#            demo grew from 22 to 31 rules since run E).
 # SHADOW=1   the same server with --shadow-bundle SHADOW_BUNDLE (the demo
 #            again, so every decision is also decided and agrees).
 # TLS=1      Tollgate over TLS and over mutual TLS with a caller policy that
@@ -81,6 +86,7 @@ RELOAD_INTERVAL=${RELOAD_INTERVAL:-0.1}
 ENGINE=${ENGINE:-$FULL}
 RSS=${RSS:-$FULL}
 BASELINE_BIN=${BASELINE_BIN:-}
+BASELINE_BUNDLE=${BASELINE_BUNDLE:-}
 KEEP_LOGS=${KEEP_LOGS:-0}      # 1: keep the decision-log files
 OUT=${OUT:-target/bench}       # reports; emptied first
 LOG_DIR=${LOG_DIR:-$OUT/decision-logs}
@@ -89,7 +95,7 @@ STREAMS=$((CONCURRENCY / CONNECTIONS))
 . scripts/bench-lib.sh
 # How this run was asked for, for the summary's first line.
 COMMAND=
-for v in FULL RUNS DURATION LOG LOG_ARGS TLS SHADOW RELOAD ENGINE RSS NAGLE SERVER_BIN BASELINE_BIN; do
+for v in FULL RUNS DURATION LOG LOG_ARGS TLS SHADOW RELOAD ENGINE RSS NAGLE SERVER_BIN BASELINE_BIN BASELINE_BUNDLE; do
   if [ -n "${!v:-}" ] && [ "${!v}" != 0 ]; then COMMAND+="$v=${!v@Q} "; fi
 done
 COMMAND+="scripts/bench.sh"
@@ -187,6 +193,11 @@ if [ -n "$BASELINE_BIN" ]; then
   verify "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin" decision baseline
   stop_server
 fi
+if [ -n "$BASELINE_BUNDLE" ]; then
+  start_tollgate --bundle "$BASELINE_BUNDLE"
+  verify "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin" decision "tollgate on $BASELINE_BUNDLE"
+  stop_server
+fi
 
 # --- the decision-log check -----------------------------------------------
 LOG_FAILURES=0
@@ -255,6 +266,13 @@ for i in $(seq "$RUNS"); do
     loadgen "baseline-$i" "$TOLLGATE_PORT"
     h2load_run "h2load-baseline-$i" "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin"
     stop_server
+    if [ -n "$BASELINE_BUNDLE" ]; then
+      say "run $i/$RUNS: tollgate on the baseline's bundle $BASELINE_BUNDLE"
+      start_tollgate --bundle "$BASELINE_BUNDLE"
+      loadgen "same-bundle-$i" "$TOLLGATE_PORT"
+      h2load_run "h2load-same-bundle-$i" "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin"
+      stop_server
+    fi
   fi
   if [ "$SHADOW" = 1 ]; then
     say "run $i/$RUNS: tollgate with --shadow-bundle $SHADOW_BUNDLE"

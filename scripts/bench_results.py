@@ -151,7 +151,7 @@ def collect(out):
     settings = json.loads((out / "settings.json").read_text())
     # The loads by results.json key (file prefixes use dashes); h2load
     # reports exist for some of them.
-    keys = ["tollgate", "floor", "floor_nagle", "tollgate_log", "baseline",
+    keys = ["tollgate", "floor", "floor_nagle", "tollgate_log", "baseline", "same_bundle",
             "tollgate_shadow", "tollgate_tls", "tollgate_mtls"]
     reports = {k: (loadgen(out, k.replace("_", "-")), h2load(out, k.replace("_", "-")))
                for k in keys}
@@ -177,6 +177,9 @@ def collect(out):
     if "baseline" in lg:
         against("baseline", "baseline", "floor", "floor")
         against("tollgate", "tollgate", "baseline", "baseline")
+    if "same_bundle" in lg:
+        against("same_bundle", "same_bundle", "floor", "floor")
+        against("same_bundle", "same_bundle", "baseline", "baseline")
     if "tollgate_shadow" in lg:
         against("shadow", "tollgate_shadow", "tollgate", "plain")
     for mode in ["tls", "mtls"]:
@@ -186,7 +189,8 @@ def collect(out):
                 field(lg, f"tollgate_{mode}", "p50_us"), field(lg, "tollgate", "p50_us"))
     if "floor_nagle" in lg:
         against("tollgate", "tollgate", "floor_nagle", "floor_nagle")
-    for key, label in [("tollgate", "tollgate"), ("tollgate_log", "log"), ("baseline", "baseline")]:
+    for key, label in [("tollgate", "tollgate"), ("tollgate_log", "log"), ("baseline", "baseline"),
+                       ("same_bundle", "same_bundle")]:
         if key in h2:
             ratios[f"h2load_throughput_{label}_over_floor"] = ratio(
                 field(h2, key, "throughput"), field(h2, "floor", "throughput"))
@@ -326,6 +330,17 @@ def summary(results):
             f"{fmt_ratio(r.get('loadgen_p99_tollgate_over_floor'))} against "
             f"{fmt_ratio(r.get('loadgen_p99_baseline_over_floor'))}",
             no_worse(ours_t, base, h2("tollgate"), h2("baseline")))
+        same = r.get("loadgen_throughput_same_bundle_over_floor")
+        if same is not None:
+            row("issue 10, same bundle: ours serving the baseline's own bundle "
+                "(`BASELINE_BUNDLE`), no worse than the baseline",
+                f"ours {fmt_ratio(same)} against {fmt_ratio(base)} (h2load "
+                f"{fmt_ratio(h2('same_bundle'))} against {fmt_ratio(h2('baseline'))}); p99 ratio "
+                f"{fmt_ratio(r.get('loadgen_p99_same_bundle_over_floor'))} against "
+                f"{fmt_ratio(r.get('loadgen_p99_baseline_over_floor'))}; server CPU per call "
+                f"{fmt_ratio(r.get('server_cpu_per_call_same_bundle_over_baseline'))} of the "
+                f"baseline's",
+                no_worse(same, base, h2("same_bundle"), h2("baseline")))
 
     info = []
     for key, label in [("tls", "TLS"), ("mtls", "mutual TLS + caller policy")]:

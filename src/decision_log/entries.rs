@@ -243,17 +243,17 @@ fn wallet(
 }
 
 /// A personal or payment id, masked; left out when empty.
-fn id(w: &mut JsonWriter<'_>, name: &str, masker: &Masker, value: &str) {
+fn id(w: &mut JsonWriter<'_>, name: &'static str, masker: &Masker, value: &str) {
     w.field_if(!value.is_empty(), name, |w| masker.write_id(w, value));
 }
 
 /// A proto `int64`; left out when 0.
-fn int64(w: &mut JsonWriter<'_>, name: &str, n: i64) {
+fn int64(w: &mut JsonWriter<'_>, name: &'static str, n: i64) {
     w.field_if(n != 0, name, |w| w.int64(n));
 }
 
 /// A map of doubles; left out when empty.
-fn doubles(w: &mut JsonWriter<'_>, name: &str, map: &BTreeMap<String, f64>) {
+fn doubles(w: &mut JsonWriter<'_>, name: &'static str, map: &BTreeMap<String, f64>) {
     w.field_if(!map.is_empty(), name, |w| {
         w.object(|w| {
             for (k, v) in map {
@@ -264,7 +264,7 @@ fn doubles(w: &mut JsonWriter<'_>, name: &str, map: &BTreeMap<String, f64>) {
 }
 
 /// A map of strings; left out when empty.
-fn strings(w: &mut JsonWriter<'_>, name: &str, map: &BTreeMap<String, String>) {
+fn strings(w: &mut JsonWriter<'_>, name: &'static str, map: &BTreeMap<String, String>) {
     w.field_if(!map.is_empty(), name, |w| {
         w.object(|w| {
             for (k, v) in map {

@@ -10,7 +10,7 @@ use super::{
     json::JsonWriter,
     mask::{ErasePath, Masker},
 };
-use crate::domain::{DecisionKind, DecisionMeta, Reason};
+use crate::domain::{DecisionId, DecisionKind, DecisionMeta, Reason};
 
 /// The version of the line format, written as the line's `v`: 2 since the
 /// lines use the proto3 JSON mapping (camelCase, full enum names) and
@@ -198,7 +198,13 @@ fn line(out: &mut Vec<u8>, record: &Record, masker: &Masker, erase: &[ErasePath]
     let mut w = JsonWriter::new(out, erase);
     w.object(|w| {
         w.field("v", |w| w.u64(FORMAT_VERSION));
-        w.field("decisionId", |w| w.plain(&meta.decision_id));
+        w.field("decisionId", |w| {
+            w.ascii(
+                meta.decision_id
+                    .encode(&mut [0; DecisionId::TEXT_LEN])
+                    .as_bytes(),
+            );
+        });
         w.field("timestamp", |w| w.timestamp(record.timestamp));
         w.field("decision", |w| {
             w.str(match batch_index {

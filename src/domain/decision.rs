@@ -20,8 +20,16 @@ impl DecisionId {
     /// The id as its hyphenated lower-case text (what `Display` writes),
     /// in one allocation of its exact length.
     pub fn text(self) -> String {
-        let mut buf = uuid::Uuid::encode_buffer();
-        String::from(&*self.0.hyphenated().encode_lower(&mut buf))
+        String::from(self.encode(&mut [0; DecisionId::TEXT_LEN]))
+    }
+
+    /// The length of the id's text.
+    pub const TEXT_LEN: usize = uuid::fmt::Hyphenated::LENGTH;
+
+    /// The id's text (as [`Self::text`]) written into `buf`, without
+    /// allocating.
+    pub fn encode(self, buf: &mut [u8; Self::TEXT_LEN]) -> &str {
+        self.0.hyphenated().encode_lower(buf)
     }
 
     /// The id's 128 bits (for sampling by id).

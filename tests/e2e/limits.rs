@@ -2,7 +2,7 @@
 //! server's and the client's `grpc-timeout`), and the global concurrency
 //! limit that sheds load instead of queueing.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use tollgate::grpc::{Limits, ServerOptions};
 use tonic::Code;
@@ -16,7 +16,7 @@ use crate::{
     },
 };
 
-fn entries(n: usize) -> HashMap<String, f64> {
+fn entries(n: usize) -> BTreeMap<String, f64> {
     (0..n).map(|i| (format!("metric_{i}"), 1.0)).collect()
 }
 

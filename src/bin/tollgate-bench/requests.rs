@@ -4,7 +4,7 @@
 //!
 //! They are plain values built once; [`super::schedule`] encodes them.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use tollgate::grpc::pb;
 
@@ -19,11 +19,11 @@ fn ts(seconds: i64) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp { seconds, nanos: 0 })
 }
 
-fn metrics(pairs: &[(&str, f64)]) -> HashMap<String, f64> {
+fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
 
-fn strings(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+fn strings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -71,7 +71,7 @@ macro_rules! wallet_input {
             merchant_id: $req.merchant_id,
             methods: methods($req.methods),
             auto_charge: auto_charge($req.auto_charge),
-            attributes: $req.attributes.into_iter().collect(),
+            attributes: $req.attributes,
             as_of: timestamp(&mut $bad, "as_of", $req.as_of.as_ref()),
             explain: $req.explain,
             locale: $req.locale,
@@ -92,7 +92,7 @@ pub fn payment_link(
         wallet: wallet_input!(req, bad, accept),
         health: req.health.map(|h| HealthIndex {
             score: h.score,
-            signals: h.signals.into_iter().collect(),
+            signals: h.signals,
         }),
     };
     finish(bad, PaymentLink::parse(input, now))

@@ -27,8 +27,8 @@ pub fn plan_change(
         to_plan: req.to_plan,
         requester_role: requester_role(requester.role),
         requester_id: requester.id,
-        usage: req.usage.into_iter().collect(),
-        period_usage: req.period_usage.into_iter().collect(),
+        usage: req.usage,
+        period_usage: req.period_usage,
         billing: BillingInput {
             current_period_start: timestamp(
                 &mut bad,
@@ -48,7 +48,7 @@ pub fn plan_change(
             anchor_day: billing.anchor_day,
             time_zone: billing.time_zone,
         },
-        attributes: req.attributes.into_iter().collect(),
+        attributes: req.attributes,
         as_of: timestamp(&mut bad, "as_of", req.as_of.as_ref()),
         explain: req.explain,
         locale: req.locale,

@@ -1,7 +1,7 @@
 //! Request builders: a valid request of each decision type at [`AS_OF`],
 //! which a test changes field by field, and the small messages inside them.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use tollgate::grpc::pb::{
     self,
@@ -32,7 +32,7 @@ pub fn requester(role: pb::RequesterRole) -> Option<pb::Requester> {
 }
 
 /// A usage map (also health signals).
-pub fn metrics(pairs: &[(&str, f64)]) -> HashMap<String, f64> {
+pub fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
 
@@ -90,7 +90,7 @@ pub fn link_request(
         methods,
         health: Some(pb::HealthIndex {
             score,
-            signals: HashMap::new(),
+            signals: BTreeMap::new(),
         }),
         as_of: Some(ts(AS_OF)),
         ..Default::default()
