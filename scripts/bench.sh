@@ -195,7 +195,7 @@ if [ -n "$BASELINE_BIN" ]; then
 fi
 if [ -n "$BASELINE_BUNDLE" ]; then
   start_tollgate --bundle "$BASELINE_BUNDLE"
-  verify "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin" decision "tollgate on $BASELINE_BUNDLE"
+  verify "$TOLLGATE_PORT" "$PC_PATH" "$OUT/plan_change.bin" decision same-bundle
   stop_server
 fi
 
