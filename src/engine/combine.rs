@@ -51,21 +51,25 @@ pub fn combine<'r, T: DecisionType, O: Observe>(
         Order::Candidates(rules, candidates)
     };
     for rule in order {
-        let is_allow = matches!(rule.effect, Effect::Allow(_));
-        // Serving needs no note: an allow after a deny or a deciding allow
-        // is skipped before its scope is looked at.
-        if !explain && is_allow && (!out.denies.is_empty() || out.decided.is_some()) {
+        let pre_empted = match rule.effect {
+            Effect::Allow(_) if !out.denies.is_empty() => {
+                Some("not evaluated: a deny rule already matched")
+            }
+            Effect::Allow(_) if out.decided.is_some() => {
+                Some("not evaluated: an earlier allow rule decided")
+            }
+            _ => None,
+        };
+        // Serving needs no note: a pre-empted allow is skipped before its
+        // scope is looked at.
+        if !explain && pre_empted.is_some() {
             continue;
         }
         let in_scope = rule.scope.is_empty() || T::in_scope(facts.ctx(), &rule.scope);
-        let skip = if !in_scope {
-            Some("not applicable: outside the rule's scope")
-        } else if is_allow && !out.denies.is_empty() {
-            Some("not evaluated: a deny rule already matched")
-        } else if is_allow && out.decided.is_some() {
-            Some("not evaluated: an earlier allow rule decided")
+        let skip = if in_scope {
+            pre_empted
         } else {
-            None
+            Some("not applicable: outside the rule's scope")
         };
         if let Some(note) = skip {
             if explain {

@@ -74,8 +74,8 @@ fn test_at<'a, L: Lookup + ?Sized>(
             Err(Fail::NotBool(other)) => Err(overload("!_", &[&other]).into()),
             Err(e) => Err(e),
         },
-        Node::And(a, b) => test_logic(test(a), || test(b), false),
-        Node::Or(a, b) => test_logic(test(a), || test(b), true),
+        Node::And(a, b) => Ok(logic(test(a), || test(b), false)?),
+        Node::Or(a, b) => Ok(logic(test(a), || test(b), true)?),
         Node::Cond(c, a, b) => match test(c) {
             Ok(true) => test(a),
             Ok(false) => test(b),
@@ -98,24 +98,28 @@ fn test_at<'a, L: Lookup + ?Sized>(
     }
 }
 
-/// [`logic`] on tested operands.
-fn test_logic<'a>(
+/// `&&` (`decides` false) and `||` (`decides` true) on tested operands,
+/// absorbing an error on one side when the other side decides, as CEL
+/// does. An operand that is not a bool is CEL's overload error, so the
+/// result is a bool or an error, never another value: [`eval_at`] uses it
+/// too.
+fn logic<'a>(
     a: Result<bool, Fail<'a>>,
     b: impl FnOnce() -> Result<bool, Fail<'a>>,
     decides: bool,
-) -> Result<bool, Fail<'a>> {
+) -> Result<bool, EvalError> {
     let name = if decides { "_||_" } else { "_&&_" };
     match a {
         Ok(x) if x == decides => Ok(decides),
         Ok(_) => match b() {
             Ok(y) => Ok(y),
-            Err(Fail::NotBool(other)) => Err(overload(name, &[&V::Bool(!decides), &other]).into()),
-            Err(e) => Err(e),
+            Err(Fail::NotBool(other)) => Err(overload(name, &[&V::Bool(!decides), &other])),
+            Err(Fail::Error(e)) => Err(e),
         },
-        Err(Fail::NotBool(other)) => Err(overload(name, &[&other]).into()),
+        Err(Fail::NotBool(other)) => Err(overload(name, &[&other])),
         Err(Fail::Error(e)) => match b() {
             Ok(y) if y == decides => Ok(decides),
-            _ => Err(e.into()),
+            _ => Err(e),
         },
     }
 }
@@ -130,6 +134,7 @@ fn eval_at<'a, L: Lookup + ?Sized>(
         return Err(too_deep());
     }
     let ev = |n: &'a Node| eval_at(n, facts, depth + 1);
+    let test = |n: &'a Node| test_at(n, facts, depth + 1);
     Ok(match node {
         Node::Lit(lit) => match lit {
             Lit::Null => V::Null,
@@ -165,8 +170,8 @@ fn eval_at<'a, L: Lookup + ?Sized>(
             V::Float(f) => V::Float(-f),
             other => return Err(overload("-_", &[&other])),
         },
-        Node::And(a, b) => logic(ev(a), || ev(b), false)?,
-        Node::Or(a, b) => logic(ev(a), || ev(b), true)?,
+        Node::And(a, b) => V::Bool(logic(test(a), || test(b), false)?),
+        Node::Or(a, b) => V::Bool(logic(test(a), || test(b), true)?),
         Node::Cond(c, a, b) => match ev(c)? {
             V::Bool(true) => ev(a)?,
             V::Bool(false) => ev(b)?,
@@ -241,28 +246,6 @@ fn too_deep() -> EvalError {
 
 fn len(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// `&&` (`decides` false) and `||` (`decides` true), absorbing an error on
-/// one side when the other side decides, as CEL does.
-fn logic<'a>(
-    a: Result<V<'a>, EvalError>,
-    b: impl FnOnce() -> Result<V<'a>, EvalError>,
-    decides: bool,
-) -> Result<V<'a>, EvalError> {
-    let name = if decides { "_||_" } else { "_&&_" };
-    match a {
-        Ok(V::Bool(x)) if x == decides => Ok(V::Bool(decides)),
-        Ok(V::Bool(_)) => match b()? {
-            V::Bool(y) => Ok(V::Bool(y)),
-            other => Err(overload(name, &[&V::Bool(!decides), &other])),
-        },
-        Ok(other) => Err(overload(name, &[&other])),
-        Err(e) => match b() {
-            Ok(V::Bool(y)) if y == decides => Ok(V::Bool(decides)),
-            _ => Err(e),
-        },
-    }
 }
 
 fn index_of<'a>(target: V<'a>, index: &V<'_>) -> Result<V<'a>, EvalError> {
