@@ -267,9 +267,14 @@ fn is_internal(headers: &HeaderMap) -> bool {
 /// Rewrites the status of an oversized message to `RESOURCE_EXHAUSTED`;
 /// says whether it did.
 pub fn too_large_is_exhausted(headers: &mut HeaderMap) -> bool {
+    // Every response passes here: the status, one small header, is read
+    // first, and the message only for OUT_OF_RANGE.
     let out_of_range = headers
         .get("grpc-status")
-        .is_some_and(|s| s.as_bytes() == (Code::OutOfRange as i32).to_string().as_bytes());
+        .is_some_and(|s| s.as_bytes() == OUT_OF_RANGE.as_bytes());
+    if !out_of_range {
+        return false;
+    }
     let too_large = headers
         .get("grpc-message")
         // Percent-encoded on the wire, as gRPC asks.
@@ -277,14 +282,17 @@ pub fn too_large_is_exhausted(headers: &mut HeaderMap) -> bool {
             contains(m.as_bytes(), b"message length too large")
                 || contains(m.as_bytes(), b"message%20length%20too%20large")
         });
-    if out_of_range && too_large {
+    if too_large {
         headers.insert(
             "grpc-status",
             HeaderValue::from(Code::ResourceExhausted as i32),
         );
     }
-    out_of_range && too_large
+    too_large
 }
+
+/// `OUT_OF_RANGE`'s code as it is written in `grpc-status`.
+const OUT_OF_RANGE: &str = "11";
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -333,6 +341,11 @@ mod tests {
         assert!(!is_internal(&status("3")));
         assert!(!is_internal(&status("130")));
         assert!(!is_internal(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn out_of_range_is_written_as_its_code() {
+        assert_eq!(OUT_OF_RANGE, (Code::OutOfRange as i32).to_string());
     }
 
     #[test]
