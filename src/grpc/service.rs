@@ -201,7 +201,11 @@ impl Decisions {
 /// may have added.
 fn accept_language(metadata: &tonic::metadata::MetadataMap) -> Languages {
     // Most calls send none: no list to build, nothing to parse.
-    if !metadata.contains_key("accept-language") {
+    // (A standard header's name, so looked up without parsing it.)
+    if !metadata
+        .as_ref()
+        .contains_key(http::header::ACCEPT_LANGUAGE)
+    {
         return Languages::default();
     }
     let mut values = Vec::new();
