@@ -12,6 +12,7 @@
 
 mod entries;
 pub mod event;
+mod instant;
 pub mod json;
 pub mod mask;
 mod sample;

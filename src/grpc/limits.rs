@@ -17,7 +17,7 @@ use std::{
     time::Duration,
 };
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body::{Frame, SizeHint};
 use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
@@ -165,12 +165,7 @@ where
                 Ok(Ok(mut response)) => {
                     // A unary call's decoding error is a trailers-only
                     // response: its status is in the headers.
-                    if too_large_is_exhausted(response.headers_mut()) {
-                        in_flight.metrics().rejected(Rejection::MessageSize);
-                    }
-                    if is_internal(response.headers()) {
-                        in_flight.metrics().internal_error();
-                    }
+                    count_status(response.headers_mut(), &in_flight);
                     Ok(response.map(|body| {
                         Body::new(Permitted {
                             body,
@@ -215,12 +210,7 @@ impl http_body::Body for Permitted {
             frame.map(|f| {
                 f.map(|mut frame| {
                     if let Some(trailers) = frame.trailers_mut() {
-                        if too_large_is_exhausted(trailers) {
-                            this.in_flight.metrics().rejected(Rejection::MessageSize);
-                        }
-                        if is_internal(trailers) {
-                            this.in_flight.metrics().internal_error();
-                        }
+                        count_status(trailers, &this.in_flight);
                     }
                     frame
                 })
@@ -256,35 +246,61 @@ fn not_grpc(headers: &HeaderMap) -> Option<http::Response<Body>> {
     Some(response)
 }
 
+/// `grpc-status` and `grpc-message`, parsed once: every response's
+/// headers or trailers are read here, and a name given as `&str` would be
+/// parsed and checked on every look-up.
+static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+static GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+static GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+
+/// Counts what a response's status says, reading it once: INTERNAL (our
+/// own bug, counted apart from the caller's errors), and an oversized
+/// message, rewritten to `RESOURCE_EXHAUSTED`.
+fn count_status(headers: &mut HeaderMap, in_flight: &InFlight) {
+    if too_large_is_exhausted(headers) {
+        in_flight.metrics().rejected(Rejection::MessageSize);
+    } else if is_internal(headers) {
+        in_flight.metrics().internal_error();
+    }
+}
+
 /// Whether a status says INTERNAL: our own bug, counted apart from the
 /// caller's errors.
 fn is_internal(headers: &HeaderMap) -> bool {
     headers
-        .get("grpc-status")
+        .get(&GRPC_STATUS)
         .is_some_and(|s| s.as_bytes() == b"13")
 }
 
 /// Rewrites the status of an oversized message to `RESOURCE_EXHAUSTED`;
 /// says whether it did.
 pub fn too_large_is_exhausted(headers: &mut HeaderMap) -> bool {
+    // Every response passes here: the status, one small header, is read
+    // first, and the message only for OUT_OF_RANGE.
     let out_of_range = headers
-        .get("grpc-status")
-        .is_some_and(|s| s.as_bytes() == (Code::OutOfRange as i32).to_string().as_bytes());
+        .get(&GRPC_STATUS)
+        .is_some_and(|s| s.as_bytes() == OUT_OF_RANGE.as_bytes());
+    if !out_of_range {
+        return false;
+    }
     let too_large = headers
-        .get("grpc-message")
+        .get(&GRPC_MESSAGE)
         // Percent-encoded on the wire, as gRPC asks.
         .is_some_and(|m| {
             contains(m.as_bytes(), b"message length too large")
                 || contains(m.as_bytes(), b"message%20length%20too%20large")
         });
-    if out_of_range && too_large {
+    if too_large {
         headers.insert(
-            "grpc-status",
+            GRPC_STATUS.clone(),
             HeaderValue::from(Code::ResourceExhausted as i32),
         );
     }
-    out_of_range && too_large
+    too_large
 }
+
+/// `OUT_OF_RANGE`'s code as it is written in `grpc-status`.
+const OUT_OF_RANGE: &str = "11";
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -292,7 +308,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// The client's `grpc-timeout`: up to 8 digits and a unit.
 fn client_timeout(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let value = headers.get(&GRPC_TIMEOUT)?.to_str().ok()?;
     if value.len() < 2 || value.len() > 9 {
         return None;
     }
@@ -333,6 +349,11 @@ mod tests {
         assert!(!is_internal(&status("3")));
         assert!(!is_internal(&status("130")));
         assert!(!is_internal(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn out_of_range_is_written_as_its_code() {
+        assert_eq!(OUT_OF_RANGE, (Code::OutOfRange as i32).to_string());
     }
 
     #[test]

@@ -200,6 +200,14 @@ impl Decisions {
 /// answers, and a caller's decision does not fail over a header a proxy
 /// may have added.
 fn accept_language(metadata: &tonic::metadata::MetadataMap) -> Languages {
+    // Most calls send none: no list to build, nothing to parse.
+    // (A standard header's name, so looked up without parsing it.)
+    if !metadata
+        .as_ref()
+        .contains_key(http::header::ACCEPT_LANGUAGE)
+    {
+        return Languages::default();
+    }
     let mut values = Vec::new();
     for value in metadata.get_all("accept-language") {
         match value.to_str() {

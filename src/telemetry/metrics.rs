@@ -6,8 +6,9 @@
 //! (bundle, reloads, decision log) is in [`super::scrape`].
 
 use std::{
+    collections::HashMap,
     sync::{
-        Arc,
+        Arc, RwLock,
         atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
@@ -161,12 +162,21 @@ struct Inner {
     shadow_dropped: Counter,
 }
 
-/// One decision type's series, resolved at start.
+/// One decision type's series, resolved at start, and its reason series
+/// as they are first counted.
 #[derive(Debug)]
 struct ByKind {
     outcomes: Vec<(&'static str, Counter)>,
     latency: Histogram,
+    /// The reason series counted so far, keyed by code alone and hashed
+    /// with foldhash: the family behind them hashes both labels with
+    /// SipHash on every look-up, and a decision counts two or three.
+    reasons: RwLock<HashMap<ReasonCode, Counter, foldhash::fast::RandomState>>,
 }
+
+/// Reason series kept per decision type in [`ByKind::reasons`]; codes past
+/// it (a bundle's codes are a few dozen) are counted through the family.
+const MAX_CACHED_REASONS: usize = 512;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -273,6 +283,7 @@ impl Metrics {
             latency: latency.get_or_create_owned(&KindLabels {
                 decision: kind.label(),
             }),
+            reasons: RwLock::default(),
         };
         let rejection = |reason| rejected.get_or_create_owned(&RejectionLabels { reason });
         Self {
@@ -323,11 +334,24 @@ impl Metrics {
             series.latency.observe(took.as_secs_f64());
         }
         for reason in decision.reasons() {
+            let known = series.and_then(|s| {
+                let cached = s.reasons.read().ok()?;
+                cached.get(&reason.code).map(Counter::inc)
+            });
+            if known.is_some() {
+                continue;
+            }
             let labels = ReasonLabels {
                 decision: kind.label(),
                 code: Code(reason.code.clone()),
             };
-            self.inner.reasons.get_or_create(&labels).inc();
+            let counter = self.inner.reasons.get_or_create_owned(&labels);
+            counter.inc();
+            if let Some(mut cached) = series.and_then(|s| s.reasons.write().ok())
+                && cached.len() < MAX_CACHED_REASONS
+            {
+                cached.insert(reason.code.clone(), counter);
+            }
         }
     }
 

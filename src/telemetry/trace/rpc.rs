@@ -92,11 +92,14 @@ where
 /// The span of a call to `path` (`/package.Service/Method`), its parent the
 /// caller's `traceparent` when the headers carry one.
 fn call_span(path: &str, headers: &http::HeaderMap) -> Span {
-    // Field values are only evaluated when the span is enabled.
-    let (service, method) = path
-        .trim_start_matches('/')
-        .rsplit_once('/')
-        .unwrap_or(("", path));
+    // Field values are only evaluated when the span is enabled, so the
+    // path is split there: a call whose span no one consumes pays nothing
+    // for it.
+    let split = || {
+        path.trim_start_matches('/')
+            .rsplit_once('/')
+            .unwrap_or(("", path))
+    };
     let span = tracing::debug_span!(
         target: RPC_TARGET,
         "rpc",
@@ -104,8 +107,8 @@ fn call_span(path: &str, headers: &http::HeaderMap) -> Span {
         otel.kind = "server",
         otel.status_code = Empty,
         rpc.system = "grpc",
-        rpc.service = service,
-        rpc.method = method,
+        rpc.service = split().0,
+        rpc.method = split().1,
         rpc.grpc.status_code = Empty,
         decision_id = Empty,
         decision_type = Empty,
