@@ -3,7 +3,7 @@
 //! escaped exactly as `serde_json` escapes them, and `--decision-log-erase`
 //! applied while writing (an erased field is never written at all).
 
-use jiff::Timestamp;
+use jiff::{Timestamp, fmt::temporal::DateTimePrinter};
 
 use super::mask::ErasePath;
 
@@ -227,7 +227,9 @@ impl<'a> JsonWriter<'a> {
     pub fn timestamp(&mut self, t: Timestamp) {
         self.separate();
         self.out.push(b'"');
-        super::instant::write(self.out, t);
+        // What `Display` writes, without the formatting machinery. Writing
+        // to a `Vec` cannot fail.
+        let _ = DateTimePrinter::new().print_timestamp(&t, &mut *self.out);
         self.out.push(b'"');
         self.comma = true;
     }

@@ -12,7 +12,6 @@
 
 mod entries;
 pub mod event;
-mod instant;
 pub mod json;
 pub mod mask;
 mod sample;
