@@ -132,7 +132,7 @@ impl<C: Context> Env<'_, '_, C> {
                 )));
             }
         };
-        out.push_str(&self.decision.locale.money(minor, currency));
+        self.decision.locale.write_money(minor, currency, out);
         Ok(())
     }
 
