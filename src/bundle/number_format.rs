@@ -9,6 +9,9 @@ use icu_decimal::{DecimalFormatter, input::Decimal};
 /// The most digits an amount's integer part has (`u64::MAX` has 20).
 const MAX_DIGITS: usize = 20;
 
+/// A separator in a probe's output: how many digits precede it, and it.
+type Separator = (usize, String);
+
 /// A locale's digits and separators, as ICU4X writes them.
 #[derive(Debug, Clone)]
 pub struct NumberFormat {
@@ -78,7 +81,7 @@ impl NumberFormat {
     /// The digits of `text` and, for each run of other characters between
     /// them, how many digits precede it and the run; `None` when `text`
     /// starts or ends with something other than a digit.
-    fn parse(&self, text: &str) -> Option<(Vec<u8>, Vec<(usize, String)>)> {
+    fn parse(&self, text: &str) -> Option<(Vec<u8>, Vec<Separator>)> {
         let (mut shape, mut separators) = (Vec::new(), Vec::new());
         let mut run = String::new();
         for c in text.chars() {

@@ -297,7 +297,21 @@ fn arith<'a>(op: ArithOp, a: V<'a>, b: V<'a>) -> Result<V<'a>, EvalError> {
             ArithOp::Div => x / y,
             ArithOp::Rem => return Err(overload(name, &[&V::Float(x), &V::Float(y)])),
         }),
-        (V::Str(x), V::Str(y)) if op == ArithOp::Add => V::Str(Cow::Owned(format!("{x}{y}"))),
+        (V::Str(x), V::Str(y)) if op == ArithOp::Add => {
+            // One allocation of the final length (or the left side's own
+            // string grown); `format!` went through the formatter and grew
+            // its buffer as it wrote.
+            let mut joined = match x {
+                Cow::Owned(x) => x,
+                Cow::Borrowed(x) => {
+                    let mut s = String::with_capacity(x.len() + y.len());
+                    s.push_str(x);
+                    s
+                }
+            };
+            joined.push_str(&y);
+            V::Str(Cow::Owned(joined))
+        }
         (V::List(x), V::List(y)) if op == ArithOp::Add => {
             let mut x = x.into_vec();
             x.extend(y.iter());
