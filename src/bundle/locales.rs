@@ -10,6 +10,7 @@ use icu_locale::{
     DataLocale, LanguageIdentifier, Locale, LocaleExpander, fallback::LocaleFallbacker,
 };
 
+use super::number_format::NumberFormat;
 use crate::domain::{Currency, Languages};
 
 /// The locales a bundle declares (`locales` in `bundle.yaml`), in order,
@@ -33,6 +34,9 @@ pub struct BundleLocale {
     /// whose currency is written with its symbol.
     region: Option<String>,
     decimal: DecimalFormatter,
+    /// The digits and separators `decimal` writes, worked out at load;
+    /// `None` when its output is more than that (then `decimal` writes).
+    number: Option<NumberFormat>,
     /// How it writes the bundle's merchants' currencies, worked out at
     /// load: writing an amount in one of them looks nothing up in the ISO
     /// table (a linear search by code, and a list of countries, per call).
@@ -64,6 +68,7 @@ impl Locales {
                 tag: Arc::from(tag.to_string()),
                 key: *fallbacker.fallback_for(tag.into()).get(),
                 region: likely.region.map(|r| r.as_str().to_owned()),
+                number: NumberFormat::probe(&decimal),
                 decimal,
                 formats: Vec::new(),
             });
@@ -134,20 +139,47 @@ impl BundleLocale {
     /// locale region's own (`¥3,000` in `ja`), else after its code
     /// (`JPY 3,000` in `en`).
     pub fn money(&self, minor: i64, currency: Currency) -> String {
+        let mut out = String::new();
+        self.write_money(minor, currency, &mut out);
+        out
+    }
+
+    /// [`Self::money`], appended to `out`: with the digits and separators
+    /// worked out at load where there are some, else with ICU4X.
+    pub fn write_money(&self, minor: i64, currency: Currency, out: &mut String) {
         let (exponent, symbol) = match self.formats.iter().find(|f| f.currency == currency) {
             Some(f) => (f.exponent, f.symbol.as_deref().map(Cow::Borrowed)),
             None => (currency.exponent(), self.symbol(currency).map(Cow::Owned)),
         };
-        let mut amount = Decimal::from(minor.unsigned_abs());
+        let sign = if minor < 0 { "-" } else { "" };
+        match symbol {
+            Some(symbol) => {
+                out.push_str(sign);
+                out.push_str(&symbol);
+            }
+            None => {
+                out.push_str(currency.as_str());
+                out.push(' ');
+                out.push_str(sign);
+            }
+        }
+        let written = self
+            .number
+            .as_ref()
+            .is_some_and(|n| n.write(minor.unsigned_abs(), exponent.unwrap_or(0), out));
+        if !written {
+            out.push_str(&self.icu_number(minor.unsigned_abs(), exponent));
+        }
+    }
+
+    /// `minor` moved `exponent` places as ICU4X writes it: the reference
+    /// the prepared format reproduces.
+    fn icu_number(&self, minor: u64, exponent: Option<u16>) -> String {
+        let mut amount = Decimal::from(minor);
         if let Some(exponent) = exponent {
             amount.multiply_pow10(-i16::try_from(exponent).unwrap_or(0));
         }
-        let number = self.decimal.format_to_string(&amount);
-        let sign = if minor < 0 { "-" } else { "" };
-        match symbol {
-            Some(symbol) => format!("{sign}{symbol}{number}"),
-            None => format!("{currency} {sign}{number}"),
-        }
+        self.decimal.format_to_string(&amount)
     }
 
     /// The currency `code` names: one of the bundle's merchants' without
@@ -173,9 +205,12 @@ impl BundleLocale {
 
 #[cfg(test)]
 mod tests {
-    use icu_locale::Locale;
+    use std::borrow::Cow;
 
-    use super::Locales;
+    use icu_locale::Locale;
+    use proptest::prelude::*;
+
+    use super::{BundleLocale, Locales};
     use crate::domain::{Currency, Languages};
 
     fn locales(tags: &[&str]) -> Locales {
@@ -220,5 +255,77 @@ mod tests {
         assert_eq!(money(2, 123_450, "EUR"), "€1.234,50");
         assert_eq!(money(1, -500, "JPY"), "-¥500");
         assert_eq!(money(1, 7, "XAU"), "XAU 7");
+    }
+
+    /// What `money` wrote when ICU4X wrote every amount.
+    fn money_by_icu(l: &BundleLocale, minor: i64, currency: Currency) -> String {
+        let (exponent, symbol) = match l.formats.iter().find(|f| f.currency == currency) {
+            Some(f) => (f.exponent, f.symbol.as_deref().map(Cow::Borrowed)),
+            None => (currency.exponent(), l.symbol(currency).map(Cow::Owned)),
+        };
+        let number = l.icu_number(minor.unsigned_abs(), exponent);
+        let sign = if minor < 0 { "-" } else { "" };
+        match symbol {
+            Some(symbol) => format!("{sign}{symbol}{number}"),
+            None => format!("{currency} {sign}{number}"),
+        }
+    }
+
+    /// Locales with other separators, grouping sizes (`hi`: 12,34,567),
+    /// minimum grouping (`es`, `pl`: 1000 but 10 000) and digits (`ar`,
+    /// `bn`, `mr`), besides the demo's.
+    const TAGS: &[&str] = &[
+        "en", "ja", "de", "fr", "es", "pl", "pt", "it", "ru", "sv", "de-CH", "en-IN", "hi", "ar",
+        "ar-EG", "bn", "mr", "fa", "zh", "ko", "th", "he", "tr", "nl", "fi", "cs", "en-ZA",
+    ];
+
+    /// Currencies with no (JPY), two, three (BHD) and four (CLF) minor
+    /// digits, and none (XAU).
+    const CODES: &[&str] = &[
+        "USD", "JPY", "EUR", "BHD", "CLF", "XAU", "INR", "EGP", "CHF",
+    ];
+
+    fn amounts() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            any::<i64>(),
+            -1_000_000_000i64..1_000_000_000,
+            (0u32..19).prop_map(|p| 10i64.pow(p)),
+            (0u32..19).prop_map(|p| -(10i64.pow(p)) + 1),
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(0),
+        ]
+    }
+
+    /// Else the property below would compare ICU4X with itself.
+    #[test]
+    fn every_tested_locale_has_a_prepared_format() {
+        let l = locales(TAGS);
+        let missing: Vec<&str> = l
+            .iter()
+            .filter(|l| l.number.is_none())
+            .map(|l| &*l.tag)
+            .collect();
+        assert!(missing.is_empty(), "{missing:?}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn money_is_written_as_icu4x_writes_it(
+            minor in amounts(),
+            tag in 0..TAGS.len(),
+            code in 0..CODES.len(),
+            prepared in any::<bool>(),
+        ) {
+            let mut l = locales(&TAGS[tag..=tag]);
+            let currency = Currency::parse(CODES[code]).unwrap();
+            if prepared {
+                l.prepare([currency]);
+            }
+            let locale = l.iter().next().unwrap();
+            prop_assert_eq!(locale.money(minor, currency), money_by_icu(locale, minor, currency));
+        }
     }
 }

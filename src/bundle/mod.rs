@@ -16,6 +16,7 @@ mod messages;
 mod metrics;
 mod model;
 mod native;
+mod number_format;
 mod parse;
 mod problems;
 mod programs;

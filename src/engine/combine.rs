@@ -182,7 +182,7 @@ fn evaluate<T: DecisionType, O: Observe>(
             let mut details = BTreeMap::new();
             details.insert(DetailKey::Borrowed("metric"), item.metric.to_owned());
             details.insert(DetailKey::Borrowed("limit"), number(item.limit));
-            if let Some(current) = item.current {
+            if let Some(current) = item.current() {
                 details.insert(DetailKey::Borrowed("current"), number(current));
             }
             render::reason(rule, &env, details).map(Some)

@@ -2,7 +2,7 @@
 //! native tree, else in the CEL interpreter on the activation derived from
 //! the same declarations (built on first use, once per decision).
 
-use std::{cell::OnceCell, sync::Arc};
+use std::{borrow::Cow, cell::OnceCell, sync::Arc};
 
 use super::{error::EvalError, native, text};
 use crate::bundle::{
@@ -132,17 +132,18 @@ impl<C: Context> Env<'_, '_, C> {
                 )));
             }
         };
-        out.push_str(&self.decision.locale.money(minor, currency));
+        self.decision.locale.write_money(minor, currency, out);
         Ok(())
     }
 
     /// An int or a string, whichever evaluator runs.
-    fn value(&self, expr: &Expr) -> Result<Value, EvalError> {
+    fn value<'s>(&'s self, expr: &'s Expr) -> Result<Value<'s>, EvalError> {
         if let Some(node) = &expr.native {
             return Ok(match native::eval(node, &self.facts)? {
                 V::Int(i) => Value::Int(i),
                 V::UInt(u) => i64::try_from(u).map_or(Value::Other("uint".to_owned()), Value::Int),
-                V::Str(s) => Value::Str(s.into_owned()),
+                // Borrowed: a currency code is only looked up.
+                V::Str(s) => Value::Str(s),
                 other => Value::Other(other.type_name().to_owned()),
             });
         }
@@ -154,7 +155,7 @@ impl<C: Context> Env<'_, '_, C> {
             cel::Value::UInt(u) => {
                 i64::try_from(u).map_or(Value::Other("uint".to_owned()), Value::Int)
             }
-            cel::Value::String(s) => Value::Str(s.to_string()),
+            cel::Value::String(s) => Value::Str(Cow::Owned(s.to_string())),
             // Named as the native evaluator names them, so a message reads
             // the same whichever evaluator ran.
             cel::Value::Float(_) => Value::Other("double".to_owned()),
@@ -176,14 +177,14 @@ impl<C: Context> Env<'_, '_, C> {
 }
 
 /// What a `money(...)` hole's parts evaluated to.
-enum Value {
+enum Value<'a> {
     Int(i64),
-    Str(String),
+    Str(Cow<'a, str>),
     /// Any other type, by its CEL name.
     Other(String),
 }
 
-impl Value {
+impl Value<'_> {
     /// The CEL type name, for messages.
     fn type_name(&self) -> &str {
         match self {

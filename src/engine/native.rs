@@ -9,7 +9,7 @@ use std::{borrow::Cow, cmp::Ordering};
 use super::error::EvalError;
 use crate::bundle::{
     ArithOp, CmpOp, Conv, Lit, Node,
-    facts::{Lookup, V},
+    facts::{List, Lookup, V},
     limits::MAX_DEPTH,
 };
 
@@ -193,7 +193,7 @@ fn eval_at<'a, L: Lookup + ?Sized>(
             other => return Err(overload("size", &[&other])),
         },
         Node::Conv(conv, x) => convert(*conv, ev(x)?)?,
-        Node::List(items) => V::List(items.iter().map(ev).collect::<Result<_, _>>()?),
+        Node::List(items) => V::List(List::Owned(items.iter().map(ev).collect::<Result<_, _>>()?)),
     })
 }
 
@@ -257,7 +257,7 @@ fn index_of<'a>(target: V<'a>, index: &V<'_>) -> Result<V<'a>, EvalError> {
                 _ => None,
             };
             let n = items.len();
-            i.and_then(|i| items.into_iter().nth(i))
+            i.and_then(|i| items.into_nth(i))
                 .ok_or_else(|| EvalError::IndexOutOfBounds {
                     index: render_one(index),
                     len: n,
@@ -297,10 +297,25 @@ fn arith<'a>(op: ArithOp, a: V<'a>, b: V<'a>) -> Result<V<'a>, EvalError> {
             ArithOp::Div => x / y,
             ArithOp::Rem => return Err(overload(name, &[&V::Float(x), &V::Float(y)])),
         }),
-        (V::Str(x), V::Str(y)) if op == ArithOp::Add => V::Str(Cow::Owned(format!("{x}{y}"))),
-        (V::List(mut x), V::List(y)) if op == ArithOp::Add => {
-            x.extend(y);
-            V::List(x)
+        (V::Str(x), V::Str(y)) if op == ArithOp::Add => {
+            // One allocation of the final length (or the left side's own
+            // string grown); `format!` went through the formatter and grew
+            // its buffer as it wrote.
+            let mut joined = match x {
+                Cow::Owned(x) => x,
+                Cow::Borrowed(x) => {
+                    let mut s = String::with_capacity(x.len() + y.len());
+                    s.push_str(x);
+                    s
+                }
+            };
+            joined.push_str(&y);
+            V::Str(Cow::Owned(joined))
+        }
+        (V::List(x), V::List(y)) if op == ArithOp::Add => {
+            let mut x = x.into_vec();
+            x.extend(y.iter());
+            V::List(List::Owned(x))
         }
         (a, b) => return Err(overload(name, &[&a, &b])),
     })

@@ -90,7 +90,7 @@ pub fn value(v: &V<'_>) -> cel::Value {
         V::Float(f) => cel::Value::Float(*f),
         V::Str(s) => cel::Value::from(s.to_string()),
         V::Ts(t) => timestamp(*t),
-        V::List(items) => cel::Value::List(Arc::new(items.iter().map(value).collect())),
+        V::List(items) => cel::Value::List(Arc::new(items.iter().map(|v| value(&v)).collect())),
         V::Map(m) => map(*m),
     }
 }

@@ -2,7 +2,7 @@
 //! request's value for it and the metric's declaration. Declared once, like
 //! every other fact.
 
-use std::collections::BTreeMap;
+use std::{cell::OnceCell, collections::BTreeMap};
 
 use super::{Context, Fact, Ty, V};
 use crate::bundle::{Metric, Metrics};
@@ -13,10 +13,29 @@ pub struct Item<'a> {
     pub metric: &'a str,
     /// The plan's limit or quota.
     pub limit: f64,
-    /// The request's value, when reported.
-    pub current: Option<f64>,
-    /// The metric's declaration, when the catalogue declares it.
-    pub declared: Option<&'a Metric>,
+    /// Where the request's value is looked up.
+    values: Option<&'a BTreeMap<String, f64>>,
+    /// Where the metric's declaration is looked up.
+    metrics: Option<&'a Metrics>,
+    /// The request's value, once looked up.
+    current: OnceCell<Option<f64>>,
+}
+
+impl<'a> Item<'a> {
+    /// The request's value, when reported. Looked up at the first read,
+    /// not when the item is made: a condition that stops before reading
+    /// it (`change.downgrade && !reported` on an upgrade) costs none.
+    pub fn current(&self) -> Option<f64> {
+        *self
+            .current
+            .get_or_init(|| self.values.and_then(|v| v.get(self.metric).copied()))
+    }
+
+    /// The metric's declaration, when the catalogue declares it; looked
+    /// up when read (only `unit` and `display_name` read it).
+    pub fn declared(&self) -> Option<&'a Metric> {
+        self.metrics.and_then(|m| m.get(self.metric))
+    }
 }
 
 /// The context family of item facts.
@@ -41,25 +60,29 @@ pub static FACTS: &[Fact<ItemCtx>] = &[
         "current",
         Ty::Double,
         "the request's value for the metric; null when not reported",
-        |i| Some(i.current.map_or(V::Null, V::Float)),
+        |i| Some(i.current().map_or(V::Null, V::Float)),
     ),
     Fact::new(
         "reported",
         Ty::Bool,
         "whether the request reported the metric",
-        |i| Some(V::Bool(i.current.is_some())),
+        |i| Some(V::Bool(i.current().is_some())),
     ),
     Fact::new(
         "unit",
         Ty::Str,
         "the metric's declared unit; empty when it has none",
-        |i| Some(V::str(i.declared.map_or("", |m| m.unit.as_str()))),
+        |i| Some(V::str(i.declared().map_or("", |m| m.unit.as_str()))),
     ),
     Fact::new(
         "display_name",
         Ty::Str,
         "the metric's declared display name (the one name, else `en`, else the first); the metric id when none",
-        |i| Some(V::str(i.declared.map_or(i.metric, |m| m.display_name("")))),
+        |i| {
+            Some(V::str(
+                i.declared().map_or(i.metric, |m| m.display_name("")),
+            ))
+        },
     ),
 ];
 
@@ -105,8 +128,9 @@ impl<'a> Iterator for Items<'a> {
         Some(Item {
             metric,
             limit: *limit,
-            current: self.values.and_then(|v| v.get(metric).copied()),
-            declared: self.metrics.and_then(|m| m.get(metric)),
+            values: self.values,
+            metrics: self.metrics,
+            current: OnceCell::new(),
         })
     }
 }

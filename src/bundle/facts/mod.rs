@@ -12,7 +12,7 @@ pub mod cel;
 pub mod item;
 pub mod value;
 
-pub use value::{MapRef, V};
+pub use value::{List, MapRef, V};
 
 /// A family of decision contexts, one type per borrow of the request
 /// (`PlanChangeCtx<'a>`): what a decision type's facts are read from.

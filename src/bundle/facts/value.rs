@@ -6,7 +6,7 @@ use std::{borrow::Cow, cmp::Ordering, collections::BTreeMap, fmt::Write as _};
 
 use jiff::Timestamp;
 
-use crate::domain::PaymentMethod;
+use crate::domain::{MethodType, PaymentMethod};
 
 /// A map of data a rule can read by key.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +58,76 @@ impl<'a> MapRef<'a> {
     }
 }
 
+/// A list: built by the evaluator, or a list of the request or the bundle
+/// read in place, so reading a list fact (`size(wallet.fallbacks)`)
+/// builds nothing.
+#[derive(Debug, Clone)]
+pub enum List<'a> {
+    /// Values built by the evaluator (a list literal, `+`, bundle data).
+    Owned(Vec<V<'a>>),
+    /// Payment methods' ids.
+    Ids(&'a [&'a PaymentMethod]),
+    /// Payment methods as records.
+    Records(&'a [&'a PaymentMethod]),
+    /// The request's payment methods as records.
+    Methods(&'a [PaymentMethod]),
+    /// Payment method type names.
+    Types(&'a [MethodType]),
+    /// Strings.
+    Strings(&'a [String]),
+}
+
+impl<'a> List<'a> {
+    /// The number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Owned(items) => items.len(),
+            Self::Ids(items) | Self::Records(items) => items.len(),
+            Self::Methods(items) => items.len(),
+            Self::Types(items) => items.len(),
+            Self::Strings(items) => items.len(),
+        }
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The item at `i`.
+    pub fn get(&self, i: usize) -> Option<V<'a>> {
+        Some(match self {
+            Self::Owned(items) => items.get(i)?.clone(),
+            Self::Ids(items) => V::str(items.get(i)?.id.as_str()),
+            Self::Records(items) => V::Map(MapRef::Method(items.get(i)?)),
+            Self::Methods(items) => V::Map(MapRef::Method(items.get(i)?)),
+            Self::Types(items) => V::str(items.get(i)?.as_str()),
+            Self::Strings(items) => V::str(items.get(i)?.as_str()),
+        })
+    }
+
+    /// The items in order.
+    pub fn iter(&self) -> impl Iterator<Item = V<'a>> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// The item at `i`, taken out of the list.
+    pub fn into_nth(self, i: usize) -> Option<V<'a>> {
+        match self {
+            Self::Owned(items) => items.into_iter().nth(i),
+            other => other.get(i),
+        }
+    }
+
+    /// The items as a built list.
+    pub fn into_vec(self) -> Vec<V<'a>> {
+        match self {
+            Self::Owned(items) => items,
+            other => other.iter().collect(),
+        }
+    }
+}
+
 /// A value of the native evaluator.
 #[derive(Debug, Clone)]
 pub enum V<'a> {
@@ -76,7 +146,7 @@ pub enum V<'a> {
     /// A timestamp.
     Ts(Timestamp),
     /// A list.
-    List(Vec<V<'a>>),
+    List(List<'a>),
     /// A map or record.
     Map(MapRef<'a>),
 }
@@ -92,7 +162,9 @@ impl<'a> V<'a> {
                 None => Self::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             serde_json::Value::String(s) => Self::Str(Cow::Borrowed(s.as_str())),
-            serde_json::Value::Array(items) => Self::List(items.iter().map(Self::json).collect()),
+            serde_json::Value::Array(items) => {
+                Self::List(List::Owned(items.iter().map(Self::json).collect()))
+            }
             serde_json::Value::Object(m) => Self::Map(MapRef::JsonObject(m)),
         }
     }
@@ -126,7 +198,7 @@ impl<'a> V<'a> {
             (Self::Str(a), V::Str(b)) => a == b,
             (Self::Ts(a), V::Ts(b)) => a == b,
             (Self::List(a), V::List(b)) => {
-                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.equals(y))
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(&y))
             }
             _ => matches!(self.compare(other), Some(Ordering::Equal)),
         }

@@ -5,7 +5,7 @@
 use crate::{
     bundle::{
         Merchant,
-        facts::{Context, Fact, MapRef, Table, Ty, V},
+        facts::{Context, Fact, List, MapRef, Table, Ty, V},
     },
     domain::{HealthIndex, PaymentMethod, Wallet},
 };
@@ -52,8 +52,8 @@ impl Context for PaymentFacts {
 
 type F = Fact<PaymentFacts>;
 
-fn ids<'a>(methods: &[&'a PaymentMethod]) -> V<'a> {
-    V::List(methods.iter().map(|m| V::str(m.id.as_str())).collect())
+fn ids<'a>(methods: &'a [&'a PaymentMethod]) -> V<'a> {
+    V::List(List::Ids(methods))
 }
 
 /// The facts of a payment-link decision.
@@ -78,10 +78,7 @@ const WALLET: &[F] = &[
         "request.methods",
         Ty::Records,
         "the user's payment methods: `id`, `type`, `status`, `fallback_rank`",
-        |c| {
-            let methods = c.wallet.methods.iter().map(|m| V::Map(MapRef::Method(m)));
-            Some(V::List(methods.collect()))
-        },
+        |c| Some(V::List(List::Methods(&c.wallet.methods))),
     ),
     F::new(
         "request.auto_charge.enabled",
@@ -138,10 +135,7 @@ const WALLET: &[F] = &[
         "merchant.accepted_methods",
         Ty::StrList,
         "method types accepted besides the balance",
-        |c| {
-            let types = c.merchant.accepted.iter().map(|t| V::str(t.as_str()));
-            Some(V::List(types.collect()))
-        },
+        |c| Some(V::List(List::Types(&c.merchant.accepted))),
     ),
     F::new(
         "merchant.accepts_second_methods",
@@ -172,10 +166,7 @@ const WALLET: &[F] = &[
         "merchant.auto_charge.source_types",
         Ty::StrList,
         "the method types auto-charge may draw on (every type but BALANCE unless the merchant lists them)",
-        |c| {
-            let types = c.merchant.auto_charge.source_types.iter();
-            Some(V::List(types.map(|t| V::str(t.as_str())).collect()))
-        },
+        |c| Some(V::List(List::Types(&c.merchant.auto_charge.source_types))),
     ),
     F::new(
         "merchant.allow_split",
@@ -211,14 +202,7 @@ const WALLET: &[F] = &[
         "wallet.reactivatable",
         Ty::Records,
         "suspended or expired methods of a type the merchant accepts: `id`, `type`, `status`, `fallback_rank`",
-        |c| {
-            let methods = c
-                .view
-                .reactivatable
-                .iter()
-                .map(|m| V::Map(MapRef::Method(m)));
-            Some(V::List(methods.collect()))
-        },
+        |c| Some(V::List(List::Records(&c.view.reactivatable))),
     ),
     F::new(
         "wallet.fallbacks",

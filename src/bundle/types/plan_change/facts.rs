@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::{
     bundle::{
         Catalog, Direction, Plan, RequestMetrics, Reseller,
-        facts::{Context, Fact, Keys, MapRef, Table, Ty, V},
+        facts::{Context, Fact, Keys, List, MapRef, Table, Ty, V},
     },
     domain::{PlanChange, RequesterRole},
 };
@@ -122,7 +122,7 @@ pub const TABLE: Table<PlanChangeFacts> = Table(&JOINED);
 static JOINED: [F; FACTS.len() + RESELLER.len()] = Table::join(&[FACTS, RESELLER]);
 
 fn strings<'a>(items: impl Iterator<Item = &'a str>) -> V<'a> {
-    V::List(items.map(V::str).collect())
+    V::List(List::Owned(items.map(V::str).collect()))
 }
 
 const FACTS: &[F] = &[
@@ -319,7 +319,7 @@ const RESELLER: &[F] = &[
         "the plans its terms let it move a tenant to; none when unknown",
         |c| {
             let plans = c.reseller.map_or(&[][..], |r| &r.plans);
-            Some(strings(plans.iter().map(String::as_str)))
+            Some(V::List(List::Strings(plans)))
         },
     ),
     F::new(
