@@ -342,7 +342,8 @@ def summary(results):
     base = r.get("loadgen_throughput_baseline_over_floor")
     if base is not None:
         ours_t = r.get("loadgen_throughput_tollgate_over_floor")
-        row("issue 10: end-to-end ratio no worse than run E's code (`BASELINE_BIN`)",
+        row(f"end-to-end ratio no worse than the baseline build (`BASELINE_BIN` = "
+            f"`{results.get('baseline_bin')}`; issue 10 used run E's code)",
             f"ours {fmt_ratio(ours_t)} against {fmt_ratio(base)} (h2load "
             f"{fmt_ratio(h2('tollgate'))} against {fmt_ratio(h2('baseline'))}); p99 ratio "
             f"{fmt_ratio(r.get('loadgen_p99_tollgate_over_floor'))} against "
