@@ -3,7 +3,11 @@
 //! amounts of money written for it (ICU4X's decimal formatter, with the
 //! currency's minor units from the ISO 4217 table).
 
-use std::{borrow::Cow, sync::Arc};
+use std::{
+    borrow::Cow,
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 use icu_decimal::{DecimalFormatter, input::Decimal};
 use icu_locale::{
@@ -19,7 +23,16 @@ pub struct Locales {
     declared: Vec<BundleLocale>,
     /// The default, also among `declared`.
     default: BundleLocale,
+    /// Which declared locale (an index; `None` for the default) answered
+    /// each list of languages asked for so far: walking ICU4X's fallback
+    /// chains was about 3,000 instructions of a decision in Japanese, and
+    /// callers ask in a handful of languages. Bounded, since callers
+    /// choose the keys: past [`MOST_PICKED`] lists the chains are walked.
+    picked: RwLock<HashMap<Languages, Option<usize>, foldhash::fast::RandomState>>,
 }
+
+/// The most lists of languages [`Locales::pick`] remembers per bundle.
+const MOST_PICKED: usize = 256;
 
 /// One declared locale: every reason message has a template in it.
 #[derive(Clone)]
@@ -77,7 +90,11 @@ impl Locales {
             .get(default)
             .cloned()
             .ok_or_else(|| "no locale is declared".to_owned())?;
-        Ok(Self { declared, default })
+        Ok(Self {
+            declared,
+            default,
+            picked: RwLock::default(),
+        })
     }
 
     /// Works out how every locale writes each of `currencies` (the
@@ -118,17 +135,43 @@ impl Locales {
     /// (`ja-JP` → `ja`; `en-GB` → `en-001` → `en`); the default when none
     /// has one.
     pub fn pick(&self, wanted: &Languages) -> &BundleLocale {
+        if wanted.is_empty() {
+            return self.default_locale();
+        }
+        let remembered = self
+            .picked
+            .read()
+            .ok()
+            .and_then(|picked| picked.get(wanted).copied());
+        let index = remembered.unwrap_or_else(|| {
+            let index = self.walk(wanted);
+            if let Ok(mut picked) = self.picked.write()
+                && picked.len() < MOST_PICKED
+            {
+                picked.insert(wanted.clone(), index);
+            }
+            index
+        });
+        index
+            .and_then(|i| self.declared.get(i))
+            .unwrap_or(&self.default)
+    }
+
+    /// What [`Self::pick`] answers, worked out: the index of the first
+    /// declared locale on the first wanted language's fallback chain that
+    /// has one; `None` for the default.
+    fn walk(&self, wanted: &Languages) -> Option<usize> {
         let fallbacker = LocaleFallbacker::new().for_config(Default::default());
         for language in wanted.iter() {
             let mut chain = fallbacker.fallback_for(language.into());
             while !chain.get().is_unknown() {
-                if let Some(found) = self.declared.iter().find(|d| &d.key == chain.get()) {
-                    return found;
+                if let Some(found) = self.declared.iter().position(|d| &d.key == chain.get()) {
+                    return Some(found);
                 }
                 chain.step();
             }
         }
-        self.default_locale()
+        None
     }
 }
 
@@ -237,6 +280,30 @@ mod tests {
         assert_eq!(pick(&l, "de"), "ja");
         // CLDR parents: Hindi in Latin script falls back to Indian English.
         assert_eq!(pick(&locales(&["ja", "en"]), "hi-Latn-IN"), "en");
+    }
+
+    #[test]
+    fn a_remembered_pick_is_the_walked_one_and_a_full_memory_still_walks() {
+        let l = locales(&["ja", "en-GB", "en"]);
+        // Past the memory's bound (256 lists), so later lists are walked
+        // each time; every answer, first or repeated, is the walk's.
+        let tags: Vec<String> = (1..=300)
+            .map(|n| format!("en-{n:03}"))
+            .chain(["ja-JP", "en-GB", "en-US", "de", "fr, ja;q=0.5"].map(String::from))
+            .collect();
+        for _ in 0..2 {
+            for tag in &tags {
+                let wanted = Languages::accept_language(tag).unwrap();
+                let walked = l.walk(&wanted).map_or("default", |i| &*l.declared[i].tag);
+                let picked = l.pick(&wanted);
+                let expected = if walked == "default" { "ja" } else { walked };
+                assert_eq!(&*picked.tag, expected, "{tag}");
+            }
+        }
+        assert_eq!(l.picked.read().unwrap().len(), super::MOST_PICKED);
+        assert_eq!(pick(&l, "ja-JP"), "ja");
+        assert_eq!(pick(&l, "en-US"), "en");
+        assert_eq!(pick(&l, "de"), "ja");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::Violations;
 
 /// The caller's languages, most preferred first; empty when the caller
 /// named none (the bundle's default locale then answers).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Languages(Vec<Locale>);
 
 /// The most entries of an `Accept-Language` list that are read; browsers
