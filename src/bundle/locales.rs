@@ -3,18 +3,14 @@
 //! amounts of money written for it (ICU4X's decimal formatter, with the
 //! currency's minor units from the ISO 4217 table).
 
-use std::{
-    borrow::Cow,
-    collections::HashMap,
-    sync::{Arc, RwLock},
-};
+use std::{borrow::Cow, sync::Arc};
 
 use icu_decimal::{DecimalFormatter, input::Decimal};
 use icu_locale::{
     DataLocale, LanguageIdentifier, Locale, LocaleExpander, fallback::LocaleFallbacker,
 };
 
-use super::number_format::NumberFormat;
+use super::{memo::Memo, number_format::NumberFormat};
 use crate::domain::{Currency, Languages};
 
 /// The locales a bundle declares (`locales` in `bundle.yaml`), in order,
@@ -28,7 +24,7 @@ pub struct Locales {
     /// chains was about 3,000 instructions of a decision in Japanese, and
     /// callers ask in a handful of languages. Bounded, since callers
     /// choose the keys: past [`MOST_PICKED`] lists the chains are walked.
-    picked: RwLock<HashMap<Languages, Option<usize>, foldhash::fast::RandomState>>,
+    picked: Memo<Languages, Option<usize>>,
 }
 
 /// The most lists of languages [`Locales::pick`] remembers per bundle.
@@ -93,7 +89,7 @@ impl Locales {
         Ok(Self {
             declared,
             default,
-            picked: RwLock::default(),
+            picked: Memo::new(MOST_PICKED),
         })
     }
 
@@ -138,21 +134,8 @@ impl Locales {
         if wanted.is_empty() {
             return self.default_locale();
         }
-        let remembered = self
-            .picked
-            .read()
-            .ok()
-            .and_then(|picked| picked.get(wanted).copied());
-        let index = remembered.unwrap_or_else(|| {
-            let index = self.walk(wanted);
-            if let Ok(mut picked) = self.picked.write()
-                && picked.len() < MOST_PICKED
-            {
-                picked.insert(wanted.clone(), index);
-            }
-            index
-        });
-        index
+        self.picked
+            .with(wanted, || self.walk(wanted), |&index| index)
             .and_then(|i| self.declared.get(i))
             .unwrap_or(&self.default)
     }
@@ -300,7 +283,7 @@ mod tests {
                 assert_eq!(&*picked.tag, expected, "{tag}");
             }
         }
-        assert_eq!(l.picked.read().unwrap().len(), super::MOST_PICKED);
+        assert_eq!(l.picked.kept(), super::MOST_PICKED);
         assert_eq!(pick(&l, "ja-JP"), "ja");
         assert_eq!(pick(&l, "en-US"), "en");
         assert_eq!(pick(&l, "de"), "ja");

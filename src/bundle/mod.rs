@@ -12,6 +12,7 @@ mod index;
 pub mod limits;
 mod lint_config;
 mod locales;
+mod memo;
 mod messages;
 mod metrics;
 mod model;
@@ -37,6 +38,7 @@ pub use expr::Expr;
 pub use index::{Candidates, ScopeIndex};
 pub use lint_config::{CHECKS as LINT_CHECKS, Check as LintCheck, LintConfig, Severity};
 pub use locales::{BundleLocale, Locales};
+pub use memo::Memo;
 pub use metrics::{DisplayName, Metric, MetricKind, Metrics, RequestMetrics};
 pub use model::{
     AnyRuleSet, AutoChargeCriterion, Catalog, ChargeFundingWant, CompiledBundle, Effect, ForEach,

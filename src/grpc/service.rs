@@ -200,20 +200,17 @@ impl Decisions {
 /// answers, and a caller's decision does not fail over a header a proxy
 /// may have added.
 fn accept_language(metadata: &tonic::metadata::MetadataMap) -> Languages {
-    // Most calls send none: no list to build, nothing to parse.
-    // (A standard header's name, so looked up without parsing it.)
-    if !metadata
-        .as_ref()
-        .contains_key(http::header::ACCEPT_LANGUAGE)
-    {
-        return Languages::default();
-    }
+    // Looked up by the standard header's name, which needs no parsing.
     let mut values = Vec::new();
-    for value in metadata.get_all("accept-language") {
+    for value in metadata.as_ref().get_all(http::header::ACCEPT_LANGUAGE) {
         match value.to_str() {
             Ok(v) => values.push(v),
             Err(_) => return Languages::default(),
         }
+    }
+    // Most calls send none: nothing to join or parse.
+    if values.is_empty() {
+        return Languages::default();
     }
     Languages::accept_language(&values.join(",")).unwrap_or_default()
 }

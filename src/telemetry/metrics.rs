@@ -6,9 +6,8 @@
 //! (bundle, reloads, decision log) is in [`super::scrape`].
 
 use std::{
-    collections::HashMap,
     sync::{
-        Arc, RwLock,
+        Arc,
         atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
@@ -20,8 +19,8 @@ use prometheus_client::{
     registry::{Registry, Unit},
 };
 
-use crate::domain::ReasonCode;
 pub use crate::domain::{Answer, DecisionKind};
+use crate::{bundle::Memo, domain::ReasonCode};
 
 /// Upper bounds of the decision latency buckets, in seconds: a decision
 /// takes microseconds, so the buckets run from 5 µs to 100 ms.
@@ -171,7 +170,7 @@ struct ByKind {
     /// The reason series counted so far, keyed by code alone and hashed
     /// with foldhash: the family behind them hashes both labels with
     /// SipHash on every look-up, and a decision counts two or three.
-    reasons: RwLock<HashMap<ReasonCode, Counter, foldhash::fast::RandomState>>,
+    reasons: Memo<ReasonCode, Counter>,
 }
 
 /// Reason series kept per decision type in [`ByKind::reasons`]; codes past
@@ -283,7 +282,7 @@ impl Metrics {
             latency: latency.get_or_create_owned(&KindLabels {
                 decision: kind.label(),
             }),
-            reasons: RwLock::default(),
+            reasons: Memo::new(MAX_CACHED_REASONS),
         };
         let rejection = |reason| rejected.get_or_create_owned(&RejectionLabels { reason });
         Self {
@@ -334,24 +333,16 @@ impl Metrics {
             series.latency.observe(took.as_secs_f64());
         }
         for reason in decision.reasons() {
-            let known = series.and_then(|s| {
-                let cached = s.reasons.read().ok()?;
-                cached.get(&reason.code).map(Counter::inc)
-            });
-            if known.is_some() {
-                continue;
-            }
-            let labels = ReasonLabels {
-                decision: kind.label(),
-                code: Code(reason.code.clone()),
+            let series_of = || {
+                self.inner.reasons.get_or_create_owned(&ReasonLabels {
+                    decision: kind.label(),
+                    code: Code(reason.code.clone()),
+                })
             };
-            let counter = self.inner.reasons.get_or_create_owned(&labels);
-            counter.inc();
-            if let Some(mut cached) = series.and_then(|s| s.reasons.write().ok())
-                && cached.len() < MAX_CACHED_REASONS
-            {
-                cached.insert(reason.code.clone(), counter);
-            }
+            match series {
+                Some(s) => s.reasons.with(&reason.code, series_of, Counter::inc),
+                None => series_of().inc(),
+            };
         }
     }
 
