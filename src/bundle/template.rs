@@ -3,7 +3,10 @@
 //! reason message (not in details, which never change with the locale) a
 //! hole may format money: `{amount | money(currency)}`, both CEL.
 
-use std::borrow::Cow;
+use std::{
+    borrow::Cow,
+    sync::atomic::{AtomicUsize, Ordering},
+};
 
 use super::{
     expr::{self, Expr},
@@ -16,6 +19,9 @@ use super::{
 pub struct Template {
     /// Literal text and expressions, in order.
     pub parts: Vec<Part>,
+    /// What [`Self::size_hint`] answers: reckoned at load, raised to the
+    /// longest rendering seen since.
+    hint: AtomicUsize,
 }
 
 /// One piece of a template.
@@ -48,10 +54,27 @@ pub enum Formats {
 const HOLE_LEN: usize = 16;
 
 impl Template {
-    /// About the length of the rendered text: the literal text plus a
-    /// reckoning per hole, so rendering allocates once in the usual case.
+    /// About the length of the rendered text, so rendering allocates once
+    /// in the usual case: at first the literal text plus a reckoning per
+    /// hole, then the longest text [`Self::rendered`] was told of (a hole
+    /// such as `{c ? '; the fallback `' + m + '` pays the rest' : ''}`
+    /// writes more than any reckoning).
     pub fn size_hint(&self) -> usize {
-        self.parts
+        self.hint.load(Ordering::Relaxed)
+    }
+
+    /// Notes that the template was rendered to `len` bytes. Written only
+    /// when longer than the hint, so a bundle's templates are read, not
+    /// written, by every decision once its messages' lengths are seen.
+    pub fn rendered(&self, len: usize) {
+        if len > self.size_hint() {
+            self.hint.fetch_max(len, Ordering::Relaxed);
+        }
+    }
+
+    /// The literal text plus a reckoning per hole.
+    fn reckoned(parts: &[Part]) -> usize {
+        parts
             .iter()
             .map(|part| match part {
                 Part::Text(s) => s.len(),
@@ -108,7 +131,10 @@ impl Template {
         if !text.is_empty() {
             parts.push(Part::Text(text));
         }
-        Ok(Self { parts })
+        Ok(Self {
+            hint: AtomicUsize::new(Self::reckoned(&parts)),
+            parts,
+        })
     }
 }
 

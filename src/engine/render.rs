@@ -69,6 +69,7 @@ fn template<C: Context>(
             }
         }
     }
+    t.rendered(out.len());
     Ok(out)
 }
 

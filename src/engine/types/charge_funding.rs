@@ -283,7 +283,7 @@ pub fn plan(
             if remaining == 0 {
                 vec![top, step(FundingSource::Balance, &balance_id, amount)]
             } else {
-                let fallback = view.fallbacks.first().filter(|_| merchant.allow_split);
+                let fallback = view.fallbacks().first().filter(|_| merchant.allow_split);
                 let Some(method) = fallback else {
                     return Err(format!(
                         "the user's preset top-up of {top_up} leaves {remaining} unpaid, \
@@ -299,7 +299,7 @@ pub fn plan(
             }
         }
         FundingStrategy::Fallback => {
-            let Some(method) = view.fallbacks.first() else {
+            let Some(method) = view.fallbacks().first() else {
                 return Err("no preset, active fallback method the merchant accepts".to_owned());
             };
             if merchant.allow_split {

@@ -184,31 +184,31 @@ const WALLET: &[F] = &[
         |c| Some(V::str(c.view.balance_method.map_or("", |b| b.id.as_str()))),
     ),
     F::new("wallet.active", Ty::StrList, "active other methods", |c| {
-        Some(ids(&c.view.active))
+        Some(ids(c.view.active()))
     }),
     F::new(
         "wallet.accepted",
         Ty::StrList,
         "active other methods the merchant accepts",
-        |c| Some(ids(&c.view.accepted)),
+        |c| Some(ids(c.view.accepted())),
     ),
     F::new(
         "wallet.inactive",
         Ty::StrList,
         "suspended or expired other methods",
-        |c| Some(ids(&c.view.inactive)),
+        |c| Some(ids(c.view.inactive())),
     ),
     F::new(
         "wallet.reactivatable",
         Ty::Records,
         "suspended or expired methods of a type the merchant accepts: `id`, `type`, `status`, `fallback_rank`",
-        |c| Some(V::List(List::Records(&c.view.reactivatable))),
+        |c| Some(V::List(List::Records(c.view.reactivatable()))),
     ),
     F::new(
         "wallet.fallbacks",
         Ty::StrList,
         "usable preset fallbacks, lowest rank first",
-        |c| Some(ids(&c.view.fallbacks)),
+        |c| Some(ids(c.view.fallbacks())),
     ),
     F::new(
         "wallet.balance_usable",

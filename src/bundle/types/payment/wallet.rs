@@ -43,17 +43,12 @@ impl Skip {
 pub struct WalletView<'a> {
     /// The listed BALANCE method, if any.
     pub balance_method: Option<&'a PaymentMethod>,
-    /// Active non-balance methods.
-    pub active: Vec<&'a PaymentMethod>,
-    /// Active non-balance methods the merchant accepts.
-    pub accepted: Vec<&'a PaymentMethod>,
-    /// Suspended or expired non-balance methods.
-    pub inactive: Vec<&'a PaymentMethod>,
-    /// Suspended or expired methods of a type the merchant accepts: the
-    /// ones worth asking the user to reactivate.
-    pub reactivatable: Vec<&'a PaymentMethod>,
-    /// Usable fallbacks: preset, active, accepted; lowest rank first.
-    pub fallbacks: Vec<&'a PaymentMethod>,
+    /// The lists of [`Self::active`], [`Self::accepted`], [`Self::inactive`],
+    /// [`Self::reactivatable`] and [`Self::fallbacks`], one after another
+    /// in one allocation (five `Vec`s were five allocations per decision);
+    /// `ends` says where each stops.
+    lists: Vec<&'a PaymentMethod>,
+    ends: [usize; 5],
     /// Non-balance methods that are not usable fallbacks, and why.
     pub skipped: Vec<(&'a PaymentMethod, Skip)>,
     /// The auto-charge setting judged part by part against the merchant's
@@ -68,46 +63,38 @@ pub struct WalletView<'a> {
 impl<'a> WalletView<'a> {
     /// Classifies `wallet`'s methods under `merchant`.
     pub fn new(wallet: &'a Wallet, merchant: &Merchant) -> Self {
-        let mut view = Self {
-            // The first active BALANCE method, else the first listed one.
-            balance_method: wallet
-                .methods
-                .iter()
-                .filter(|m| m.kind == MethodType::Balance)
-                .min_by_key(|m| m.status != MethodStatus::Active),
-            active: Vec::new(),
-            accepted: Vec::new(),
-            inactive: Vec::new(),
-            reactivatable: Vec::new(),
-            fallbacks: Vec::new(),
-            skipped: Vec::new(),
-            auto_charge: AutoChargeCheck::new(wallet, merchant),
-            balance_usable: true,
-        };
-        view.balance_usable = view
-            .balance_method
-            .is_none_or(|m| m.status == MethodStatus::Active);
-        for m in wallet
+        // The first active BALANCE method, else the first listed one.
+        let balance_method = wallet
             .methods
             .iter()
-            .filter(|m| m.kind != MethodType::Balance)
-        {
-            let active = m.status == MethodStatus::Active;
-            let accepted = merchant.accepted.contains(&m.kind);
-            if active {
-                view.active.push(m);
-                if accepted {
-                    view.accepted.push(m);
-                }
-            } else {
-                view.inactive.push(m);
-                if accepted {
-                    view.reactivatable.push(m);
-                }
-            }
-            let why = if !accepted {
+            .filter(|m| m.kind == MethodType::Balance)
+            .min_by_key(|m| m.status != MethodStatus::Active);
+        let others = || {
+            wallet
+                .methods
+                .iter()
+                .filter(|m| m.kind != MethodType::Balance)
+        };
+        let active = |m: &PaymentMethod| m.status == MethodStatus::Active;
+        let accepted = |m: &PaymentMethod| merchant.accepted.contains(&m.kind);
+        // Each method is active or inactive, at most once accepted or
+        // reactivatable, at most once a fallback: three places each (none
+        // allocated for a wallet of the balance alone).
+        let mut lists = Vec::with_capacity(3 * others().count());
+        let mut ends = [0; 5];
+        let mut skipped = Vec::new();
+        lists.extend(others().filter(|m| active(m)));
+        ends[0] = lists.len();
+        lists.extend(others().filter(|m| active(m) && accepted(m)));
+        ends[1] = lists.len();
+        lists.extend(others().filter(|m| !active(m)));
+        ends[2] = lists.len();
+        lists.extend(others().filter(|m| !active(m) && accepted(m)));
+        ends[3] = lists.len();
+        for m in others() {
+            let why = if !accepted(m) {
                 Some(Skip::Unaccepted)
-            } else if !active {
+            } else if !active(m) {
                 Some(Skip::Inactive)
             } else if m.fallback_rank.is_none() {
                 Some(Skip::Unpreset)
@@ -115,13 +102,56 @@ impl<'a> WalletView<'a> {
                 None
             };
             match why {
-                Some(why) => view.skipped.push((m, why)),
-                None => view.fallbacks.push(m),
+                Some(why) => skipped.push((m, why)),
+                None => lists.push(m),
             }
         }
+        ends[4] = lists.len();
         // Stable: equal ranks keep the order the user listed them in.
-        view.fallbacks.sort_by_key(|m| m.fallback_rank);
-        view
+        if let Some(fallbacks) = lists.get_mut(ends[3]..) {
+            fallbacks.sort_by_key(|m| m.fallback_rank);
+        }
+        Self {
+            balance_method,
+            lists,
+            ends,
+            skipped,
+            auto_charge: AutoChargeCheck::new(wallet, merchant),
+            balance_usable: balance_method.is_none_or(|m| m.status == MethodStatus::Active),
+        }
+    }
+
+    /// Active non-balance methods.
+    pub fn active(&self) -> &[&'a PaymentMethod] {
+        self.list(0)
+    }
+
+    /// Active non-balance methods the merchant accepts.
+    pub fn accepted(&self) -> &[&'a PaymentMethod] {
+        self.list(1)
+    }
+
+    /// Suspended or expired non-balance methods.
+    pub fn inactive(&self) -> &[&'a PaymentMethod] {
+        self.list(2)
+    }
+
+    /// Suspended or expired methods of a type the merchant accepts: the
+    /// ones worth asking the user to reactivate.
+    pub fn reactivatable(&self) -> &[&'a PaymentMethod] {
+        self.list(3)
+    }
+
+    /// Usable fallbacks: preset, active, accepted; lowest rank first.
+    pub fn fallbacks(&self) -> &[&'a PaymentMethod] {
+        self.list(4)
+    }
+
+    /// The `i`th list of `lists`: from where the one before it ends.
+    fn list(&self, i: usize) -> &[&'a PaymentMethod] {
+        let start = i.checked_sub(1).and_then(|p| self.ends.get(p)).copied();
+        let end = self.ends.get(i).copied().unwrap_or(0);
+        self.lists.get(start.unwrap_or(0)..end).unwrap_or(&[])
     }
 }
 
