@@ -53,6 +53,10 @@ pub enum Formats {
 /// or a metric name is usually shorter; money with its symbol about this.
 const HOLE_LEN: usize = 16;
 
+/// The longest a rendering raises a template's size hint to: a message
+/// longer than this grows its buffer as it is written.
+const MOST_HINT: usize = 1024;
+
 impl Template {
     /// About the length of the rendered text, so rendering allocates once
     /// in the usual case: at first the literal text plus a reckoning per
@@ -65,8 +69,11 @@ impl Template {
 
     /// Notes that the template was rendered to `len` bytes. Written only
     /// when longer than the hint, so a bundle's templates are read, not
-    /// written, by every decision once its messages' lengths are seen.
+    /// written, by every decision once its messages' lengths are seen; never
+    /// past [`MOST_HINT`], so one request with a long value does not make
+    /// every later rendering allocate as much.
     pub fn rendered(&self, len: usize) {
+        let len = len.min(MOST_HINT);
         if len > self.size_hint() {
             self.hint.fetch_max(len, Ordering::Relaxed);
         }
