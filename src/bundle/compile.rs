@@ -10,7 +10,7 @@ use super::{
     parse::{Parsed, parse_file},
     problems::Problems,
     programs::{Parser, Programs},
-    rules, test_cases,
+    rules, shared, test_cases,
     types::{payment, plan_change},
 };
 use crate::domain::RuleId;
@@ -108,6 +108,9 @@ pub(super) fn compile(
             }
         }
     }
+    shared::mark(&mut plan_change_rules);
+    shared::mark(&mut payment_link_rules);
+    shared::mark(&mut charge_funding_rules);
     let lint = lint_config::lint_config(&mut p, parsed.iter().map(|f| (&*f.file, &f.doc)));
     let programs = parser.finish();
     let mut warnings = p.warnings;

@@ -19,6 +19,12 @@ pub struct Expr {
     /// The same expression compiled to a native tree, when every construct
     /// it uses has a native form; the engine then never builds CEL values.
     pub native: Option<Node>,
+    /// `native` with the sub-conditions other rules of its decision type
+    /// test too marked [`Node::Shared`], for a rule's condition that has
+    /// any ([`super::shared::mark`]): the tree the engine evaluates, so a
+    /// decision works each out once. Lints, coverage and explanations read
+    /// `native`, the tree as written.
+    pub memo: Option<Node>,
     /// The source, for traces and messages.
     pub source: String,
 }
@@ -57,6 +63,7 @@ pub(crate) fn compile(parser: &Parser<'_>, source: &str, vars: &Vars) -> Result<
                 // Comprehensions (`all`, `exists`, `map`, ...) stay with the interpreter.
                 None
             },
+            memo: None,
             program,
             source: source.to_owned(),
         }),

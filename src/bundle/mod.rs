@@ -24,6 +24,7 @@ mod programs;
 mod resellers;
 mod rules;
 mod schema;
+mod shared;
 pub mod signature;
 mod template;
 mod test_cases;
@@ -46,7 +47,7 @@ pub use model::{
     PlanChangeDecisionWant, PlanChangeWant, ReasonTemplate, Rule, RuleSet, Scope, TestCase,
     TestRequest, TimingSpec, TopUp, Want, WantKind,
 };
-pub use native::{ArithOp, CmpOp, Conv, Lit, Node};
+pub use native::{Answers, ArithOp, CmpOp, Conv, Lit, Node, Slot};
 pub use parse::yaml_message;
 pub use programs::Programs;
 pub use resellers::{Direction, Reseller};
@@ -113,6 +114,21 @@ pub fn is_yaml(name: &str) -> bool {
 /// Parses, validates and compiles a bundle, collecting every problem.
 pub fn compile(files: &BundleFiles) -> Result<CompiledBundle, BundleErrors> {
     compile::compile(files, None)
+}
+
+/// The demo bundle, compiled from `bundles/demo` on disk, for unit tests
+/// (the embedded copy belongs to `reload`, which `bundle` does not import).
+#[cfg(test)]
+#[allow(clippy::expect_used, reason = "test code")]
+pub(crate) fn demo() -> CompiledBundle {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/bundles/demo");
+    let mut files = BundleFiles::default();
+    for entry in std::fs::read_dir(dir).expect("bundles/demo") {
+        let path = entry.expect("an entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("a name");
+        files.insert(name, std::fs::read(&path).expect("a demo file"));
+    }
+    compile(&files).expect("the demo compiles")
 }
 
 /// [`compile`], for a bundle that replaces `previous`: every expression

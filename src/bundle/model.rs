@@ -109,6 +109,7 @@ impl<A> RuleSet<A> {
         for rule in &mut self.rules {
             for e in rule.expressions_mut() {
                 e.native = None;
+                e.memo = None;
             }
         }
     }

@@ -5,7 +5,7 @@
 //! engine's facts directly. Anything else (comprehensions, string methods,
 //! ...) returns `None` and the expression stays with the interpreter.
 
-use std::sync::Arc;
+use std::{cell::Cell, sync::Arc};
 
 use cel::common::ast::{Expr as Ast, LiteralValue, operators as op};
 
@@ -111,6 +111,66 @@ pub enum Node {
     Conv(Conv, Box<Node>),
     /// `[a, b]`
     List(Vec<Node>),
+    /// A sub-condition that other rules of the same decision type test
+    /// too, worked out once per decision and its answer kept in the
+    /// decision's [`Answers`] at this slot. Only the trees the engine
+    /// evaluates hold it ([`super::shared`]), never a tree as compiled.
+    Shared(Slot, Box<Node>),
+}
+
+impl Node {
+    /// The nodes directly below this one.
+    pub fn children(&self) -> Vec<&Node> {
+        match self {
+            Self::Lit(_) | Self::Field(_) | Self::HasField(_) => Vec::new(),
+            Self::Key(n, _) | Self::HasKey(n, _) | Self::Not(n) | Self::Neg(n) => vec![n],
+            Self::Size(n) | Self::Conv(_, n) | Self::Shared(_, n) => vec![n],
+            Self::Index(a, b)
+            | Self::Cmp(_, a, b)
+            | Self::Arith(_, a, b)
+            | Self::In(a, b)
+            | Self::And(a, b)
+            | Self::Or(a, b) => vec![a, b],
+            Self::Cond(c, a, b) => vec![c, a, b],
+            Self::List(items) => items.iter().collect(),
+        }
+    }
+}
+
+/// Where a decision keeps the answer to one shared sub-condition: below
+/// [`Answers::SLOTS`].
+pub type Slot = u8;
+
+/// One decision's answers to its type's shared sub-conditions, each
+/// worked out at most once: kept only when it is a bool, so an error is
+/// met again (and reported) by every rule that tests it, as before.
+#[derive(Debug, Default)]
+pub struct Answers {
+    known: Cell<u64>,
+    value: Cell<u64>,
+}
+
+impl Answers {
+    /// How many shared sub-conditions a decision type may have; past it,
+    /// sub-conditions are worked out by every rule that tests them.
+    pub const SLOTS: usize = 64;
+
+    /// The answer kept at `slot`, if any.
+    pub fn get(&self, slot: Slot) -> Option<bool> {
+        let bit = 1u64.checked_shl(u32::from(slot))?;
+        (self.known.get() & bit != 0).then(|| self.value.get() & bit != 0)
+    }
+
+    /// Keeps `answer` at `slot`.
+    pub fn set(&self, slot: Slot, answer: bool) {
+        let Some(bit) = 1u64.checked_shl(u32::from(slot)) else {
+            return;
+        };
+        self.known.set(self.known.get() | bit);
+        if answer {
+            self.value.set(self.value.get() | bit);
+        }
+    }
 }
 
 /// Compiles a checked CEL AST, or `None` when a construct has no native form.

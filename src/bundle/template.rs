@@ -225,3 +225,42 @@ fn excerpt(hole: &str) -> Cow<'_, str> {
         Some((end, _)) => Cow::Owned(format!("{}...", hole.get(..end).unwrap_or(hole))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, reason = "test code")]
+
+    use super::*;
+    use crate::bundle::demo;
+
+    #[test]
+    fn the_size_hint_rises_to_the_longest_rendering_and_no_further() {
+        let bundle = demo();
+        let template = bundle
+            .charge_funding
+            .rules
+            .first()
+            .and_then(|r| r.reason.message.first())
+            .expect("a funding rule with a message");
+        let reckoned = template.size_hint();
+        assert!(reckoned > 0 && reckoned < MOST_HINT, "{reckoned}");
+        template.rendered(reckoned - 1);
+        assert_eq!(
+            template.size_hint(),
+            reckoned,
+            "a shorter rendering lowers nothing"
+        );
+        template.rendered(reckoned + 100);
+        assert_eq!(template.size_hint(), reckoned + 100);
+        template.rendered(10 * MOST_HINT);
+        assert_eq!(
+            template.size_hint(),
+            MOST_HINT,
+            "one long value raises it to the cap"
+        );
+        template.rendered(usize::MAX);
+        assert_eq!(template.size_hint(), MOST_HINT);
+        template.rendered(reckoned);
+        assert_eq!(template.size_hint(), MOST_HINT, "and it stays there");
+    }
+}

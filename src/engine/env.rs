@@ -6,7 +6,7 @@ use std::{borrow::Cow, cell::OnceCell, sync::Arc};
 
 use super::{error::EvalError, native, text};
 use crate::bundle::{
-    BundleLocale, Expr,
+    Answers, BundleLocale, Expr,
     facts::{self, Context, Facts, Table, V, item::Item},
 };
 
@@ -17,6 +17,7 @@ pub struct Decision<'a, 'b, C: Context> {
     env: &'a Arc<cel::Env>,
     locale: &'a BundleLocale,
     activation: OnceCell<cel::Context<'static, 'static>>,
+    answers: Answers,
 }
 
 impl<'a, 'b, C: Context> Decision<'a, 'b, C> {
@@ -35,6 +36,7 @@ impl<'a, 'b, C: Context> Decision<'a, 'b, C> {
             env,
             locale,
             activation: OnceCell::new(),
+            answers: Answers::default(),
         }
     }
 
@@ -53,6 +55,7 @@ impl<'a, 'b, C: Context> Decision<'a, 'b, C> {
                 table: self.table,
                 ctx: self.ctx,
                 item,
+                answers: &self.answers,
             },
             decision: self,
         }
@@ -84,7 +87,7 @@ impl<C: Context> Env<'_, '_, C> {
 
     /// Evaluates a condition to a bool.
     pub fn condition(&self, expr: &Expr) -> Result<bool, EvalError> {
-        if let Some(node) = &expr.native {
+        if let Some(node) = expr.memo.as_ref().or(expr.native.as_ref()) {
             return native::condition(node, &self.facts);
         }
         match self.interpret(expr) {

@@ -91,6 +91,17 @@ fn test_at<'a, L: Lookup + ?Sized>(
             Ok(contains(&x, ev(coll)?)?)
         }
         Node::HasKey(map, key) => Ok(has_key(ev(map)?, key)?),
+        // The same depth: the mark is not a level of the tree as written.
+        Node::Shared(slot, x) => {
+            if let Some(answer) = facts.recall(*slot) {
+                return Ok(answer);
+            }
+            let answer = test_at(x, facts, depth);
+            if let Ok(b) = answer {
+                facts.keep(*slot, b);
+            }
+            answer
+        }
         other => match eval_at(other, facts, depth)? {
             V::Bool(b) => Ok(b),
             other => Err(Fail::NotBool(other)),
@@ -194,6 +205,7 @@ fn eval_at<'a, L: Lookup + ?Sized>(
         },
         Node::Conv(conv, x) => convert(*conv, ev(x)?)?,
         Node::List(items) => V::List(List::Owned(items.iter().map(ev).collect::<Result<_, _>>()?)),
+        Node::Shared(_, x) => eval_at(x, facts, depth)?,
     })
 }
 
@@ -409,6 +421,107 @@ mod tests {
         fn name(&self, _: FactRef) -> &'static str {
             "fact"
         }
+    }
+
+    /// One int fact (absent when `value` is `None`), counting its reads,
+    /// with the answers of one decision.
+    struct Counted {
+        value: Option<i64>,
+        reads: std::cell::Cell<usize>,
+        answers: crate::bundle::Answers,
+    }
+
+    impl Counted {
+        fn new(value: Option<i64>) -> Self {
+            Self {
+                value,
+                reads: std::cell::Cell::new(0),
+                answers: crate::bundle::Answers::default(),
+            }
+        }
+    }
+
+    impl Lookup for Counted {
+        fn fact(&self, _: FactRef) -> Option<V<'_>> {
+            self.reads.set(self.reads.get() + 1);
+            self.value.map(V::Int)
+        }
+
+        fn name(&self, _: FactRef) -> &'static str {
+            "request.quantity"
+        }
+
+        fn recall(&self, slot: crate::bundle::Slot) -> Option<bool> {
+            self.answers.get(slot)
+        }
+
+        fn keep(&self, slot: crate::bundle::Slot, answer: bool) {
+            self.answers.set(slot, answer);
+        }
+    }
+
+    /// `request.quantity > 3`, marked shared at `slot`.
+    fn shared_over_three(slot: crate::bundle::Slot) -> Node {
+        Node::Shared(
+            slot,
+            Box::new(Node::Cmp(
+                CmpOp::Gt,
+                Box::new(Node::Field(FactRef::Decision(0))),
+                Box::new(Node::Lit(Lit::Int(3))),
+            )),
+        )
+    }
+
+    #[test]
+    fn a_shared_sub_condition_is_worked_out_once_per_decision() {
+        for (value, answer) in [(5, true), (2, false)] {
+            let facts = Counted::new(Some(value));
+            let first = Node::And(
+                Box::new(shared_over_three(7)),
+                Box::new(Node::Lit(Lit::Bool(true))),
+            );
+            let second = Node::Not(Box::new(shared_over_three(7)));
+            assert_eq!(condition(&first, &facts).ok(), Some(answer));
+            assert_eq!(condition(&second, &facts).ok(), Some(!answer));
+            assert_eq!(facts.reads.get(), 1, "the second rule read the kept answer");
+            // Another slot is another sub-condition: worked out again.
+            assert_eq!(condition(&shared_over_three(8), &facts).ok(), Some(answer));
+            assert_eq!(facts.reads.get(), 2);
+            // As a value (`(x > 3) == true`) the mark is transparent.
+            let as_value = Node::Cmp(
+                CmpOp::Eq,
+                Box::new(shared_over_three(7)),
+                Box::new(Node::Lit(Lit::Bool(answer))),
+            );
+            assert_eq!(condition(&as_value, &facts).ok(), Some(true));
+        }
+    }
+
+    #[test]
+    fn a_failing_shared_sub_condition_fails_every_rule_that_tests_it() {
+        let facts = Counted::new(None);
+        for reads in 1..=3 {
+            let got = condition(&shared_over_three(0), &facts);
+            assert!(
+                matches!(&got, Err(EvalError::Condition(e)) if matches!(&**e, EvalError::NoSuchKey(k) if k == "request.quantity")),
+                "{got:?}"
+            );
+            assert_eq!(facts.reads.get(), reads, "an error is not kept");
+        }
+        assert_eq!(facts.answers.get(0), None);
+    }
+
+    #[test]
+    fn slots_past_the_last_keep_nothing() {
+        let answers = crate::bundle::Answers::default();
+        let last = crate::bundle::Slot::try_from(crate::bundle::Answers::SLOTS - 1).expect("fits");
+        answers.set(last, true);
+        answers.set(last + 1, true);
+        answers.set(u8::MAX, false);
+        assert_eq!(answers.get(last), Some(true));
+        assert_eq!(answers.get(last + 1), None);
+        assert_eq!(answers.get(u8::MAX), None);
+        assert_eq!(answers.get(0), None);
     }
 
     /// `!!...!true` with `nots` negations: a tree `nots + 1` deep.

@@ -14,6 +14,8 @@ pub mod value;
 
 pub use value::{List, MapRef, V};
 
+use super::{Answers, Slot};
+
 /// A family of decision contexts, one type per borrow of the request
 /// (`PlanChangeCtx<'a>`): what a decision type's facts are read from.
 pub trait Context: 'static {
@@ -188,6 +190,14 @@ pub trait Lookup {
     fn fact(&self, fact: FactRef) -> Option<V<'_>>;
     /// The fact's name, for messages.
     fn name(&self, fact: FactRef) -> &'static str;
+    /// The answer this decision already gave the shared sub-condition at
+    /// `slot` ([`Node::Shared`](super::Node::Shared)), if it kept one.
+    fn recall(&self, _slot: Slot) -> Option<bool> {
+        None
+    }
+    /// Keeps `answer` to the shared sub-condition at `slot` for the
+    /// decision's later rules.
+    fn keep(&self, _slot: Slot, _answer: bool) {}
 }
 
 /// The facts of one decision: its type's table read against its context,
@@ -199,6 +209,9 @@ pub struct Facts<'a, 'b, C: Context> {
     pub ctx: &'a C::Of<'b>,
     /// The `for_each` item being evaluated, if any.
     pub item: Option<&'a item::Item<'a>>,
+    /// The decision's answers to shared sub-conditions (which never read
+    /// an item), kept across its rules and items.
+    pub answers: &'a Answers,
 }
 
 impl<C: Context> Lookup for Facts<'_, '_, C> {
@@ -214,6 +227,14 @@ impl<C: Context> Lookup for Facts<'_, '_, C> {
             FactRef::Decision(i) => self.table.get(usize::from(i)).map_or("fact", Fact::name),
             FactRef::Item(i) => item::FACTS.get(usize::from(i)).map_or("fact", |f| f.path),
         }
+    }
+
+    fn recall(&self, slot: Slot) -> Option<bool> {
+        self.answers.get(slot)
+    }
+
+    fn keep(&self, slot: Slot, answer: bool) {
+        self.answers.set(slot, answer);
     }
 }
 

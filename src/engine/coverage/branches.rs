@@ -64,21 +64,6 @@ fn chain(node: &Node) -> Option<(&'static str, Vec<&Node>)> {
     Some((if and { "&&" } else { "||" }, out))
 }
 
-/// The sub-expressions of `node` that are not operands of its own chain.
-fn children(node: &Node) -> Vec<&Node> {
-    match node {
-        Node::Lit(_) | Node::Field(_) | Node::HasField(_) => Vec::new(),
-        Node::Key(n, _) | Node::HasKey(n, _) | Node::Not(n) | Node::Neg(n) => vec![n],
-        Node::Size(n) | Node::Conv(_, n) => vec![n],
-        Node::Index(a, b) | Node::Cmp(_, a, b) | Node::Arith(_, a, b) | Node::In(a, b) => {
-            vec![a, b]
-        }
-        Node::And(a, b) | Node::Or(a, b) => vec![a, b],
-        Node::Cond(c, a, b) => vec![c, a, b],
-        Node::List(items) => items.iter().collect(),
-    }
-}
-
 /// Records, for one evaluation of `node` on `facts`, the outcome of every
 /// operand the evaluator reaches: a chain's operands left to right up to
 /// the first that decides it (as CEL's `&&` and `||` do, an error does
@@ -105,7 +90,7 @@ pub fn walk(node: &Node, facts: &dyn Lookup, seen: &mut Seen) {
         }
         return;
     }
-    for child in children(node) {
+    for child in node.children() {
         walk(child, facts, seen);
     }
 }
@@ -161,7 +146,7 @@ fn collect_points(
             operands: vec![operand(c)],
         });
     }
-    for child in children(node) {
+    for child in node.children() {
         collect_points(child, seen, name, out);
     }
 }
@@ -211,6 +196,8 @@ pub fn cel(node: &Node, name: &dyn Fn(FactRef) -> &'static str) -> String {
             let items: Vec<String> = items.iter().map(|n| cel(n, name)).collect();
             format!("[{}]", items.join(", "))
         }
+        // Only in the engine's evaluation trees, which coverage never reads.
+        Node::Shared(_, n) => cel(n, name),
     }
 }
 

@@ -170,7 +170,12 @@ fn walk(
             sub(b, guards);
             guards.truncate(before);
         }
-        Node::Key(n, _) | Node::Not(n) | Node::Neg(n) | Node::Size(n) | Node::Conv(_, n) => {
+        Node::Key(n, _)
+        | Node::Not(n)
+        | Node::Neg(n)
+        | Node::Size(n)
+        | Node::Conv(_, n)
+        | Node::Shared(_, n) => {
             sub(n, guards);
         }
         Node::Index(a, b) | Node::Cmp(_, a, b) | Node::Arith(_, a, b) | Node::In(a, b) => {
