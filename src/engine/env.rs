@@ -17,6 +17,8 @@ pub struct Decision<'a, 'b, C: Context> {
     env: &'a Arc<cel::Env>,
     locale: &'a BundleLocale,
     activation: OnceCell<cel::Context<'static, 'static>>,
+    /// Answers to shared sub-conditions, by the slots of the one rule set
+    /// this decision evaluates (each decision type numbers its own).
     answers: Answers,
 }
 
