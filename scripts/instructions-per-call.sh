@@ -22,7 +22,9 @@ MIX=${MIX:-plan_change}
 BENCH=${BENCH:-target/release/tollgate-bench}
 PORT=${PORT:-50391}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# KEEP=DIR keeps the two callgrind files (DIR/loaded.out, DIR/idle.out) for
+# callgrind_annotate.
+trap 'if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$work"/*.out "$KEEP"/; fi; rm -rf "$work"' EXIT
 
 # run N OUT: the server under callgrind, N calls, then SIGTERM (the server
 # drains and exits, and callgrind writes OUT).

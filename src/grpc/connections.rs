@@ -13,6 +13,8 @@
 //! Each connection's [`Peer`] is its requests' connect info: the client's
 //! address, its certificate's names under mutual TLS, and the activity the
 //! limits layer records so the idle timeout knows about calls.
+//!
+//! Responses are coalesced: see [`Guarded`]'s `AsyncWrite`.
 
 use std::{
     convert::Infallible,
@@ -24,7 +26,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
-    task::{Context, Poll},
+    task::{Context, Poll, ready},
     time::Duration,
 };
 
@@ -244,6 +246,7 @@ async fn accept_loop<T, H, F>(
                 metrics,
                 _slot: slot,
                 _open: open,
+                yielded: false,
             };
             // The server may have stopped meanwhile; then it is dropped.
             let _ = ready.send(Ok(connection)).await;
@@ -278,9 +281,22 @@ pub struct Guarded<T> {
     metrics: Metrics,
     _slot: OwnedSemaphorePermit,
     _open: OpenConnection,
+    /// The first write since the last flush has yielded once (see the
+    /// `AsyncWrite` impl).
+    yielded: bool,
 }
 
 impl<T> Guarded<T> {
+    /// Pending once per flush: the first write yields to the tasks that are
+    /// ready (waking this one after them), later writes go through.
+    fn yield_once(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        std::pin::pin!(tokio::task::yield_now()).poll(cx)
+    }
+
     /// Whether the connection's deadline passed; re-arms the timer when it
     /// has not (a call kept it busy). Polls the timer, so the task wakes
     /// when it fires.
@@ -350,14 +366,28 @@ impl<T: Transport> AsyncRead for Guarded<T> {
     }
 }
 
-// Plain delegation; every transport here is `Unpin`.
+/// Writes are coalesced. h2 writes out every frame it has queued each time
+/// its connection task runs, and that task is woken by each call that
+/// queues a response, so under load it wrote about one response per
+/// system call (1.47 `writev` per call at 64 calls in flight on 4
+/// connections). Here the first write after a flush yields once
+/// ([`tokio::task::yield_now`]: the task runs again after the tasks
+/// already ready, the other calls' handlers, have run), so their
+/// responses go out in the same write; with nothing else ready the task
+/// runs again at once, so a lone call waits for nothing. And the transport
+/// is reported as not vectored, so h2 copies a DATA frame under 1 KiB
+/// into its 16 KiB write buffer instead of writing it straight from the
+/// response, which would end the batch. Reads are not touched. Every
+/// transport here is `Unpin`.
 impl<T: Transport> AsyncWrite for Guarded<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+        let this = self.get_mut();
+        ready!(this.yield_once(cx));
+        Pin::new(&mut this.io).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -365,15 +395,20 @@ impl<T: Transport> AsyncWrite for Guarded<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        ready!(this.yield_once(cx));
+        Pin::new(&mut this.io).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
+        false
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        ready!(Pin::new(&mut this.io).poll_flush(cx))?;
+        this.yielded = false;
+        Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

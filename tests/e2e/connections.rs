@@ -1,22 +1,33 @@
 //! Connection limits, as an attacker meets them: a greedy connection that
 //! opens more streams than the server advertises, a stream that goes quiet,
 //! connections that never send the HTTP/2 preface (plaintext and TLS), a
-//! flood past the connection limit, and idle connections.
+//! flood past the connection limit, and idle connections. And responses,
+//! which the server writes in batches: many calls in flight on one
+//! connection, each answered as it is alone.
 
 use std::time::Duration;
 
+use prost::Message as _;
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::TcpStream,
 };
 use tollgate::{
     app::ServeOptions,
-    grpc::{ConnectionLimits, ServerOptions},
+    decision_log::DecisionLog,
+    grpc::{
+        ConnectionLimits, ServerOptions, TlsSettings,
+        pb::decision_service_client::DecisionServiceClient,
+    },
     reload::BundleSource,
 };
-use tonic::Code;
+use tonic::{Code, transport::Channel};
 
-use crate::{http::value, support::*};
+use crate::{
+    http::value,
+    pki::{Pki, TlsServer},
+    support::*,
+};
 
 /// The HTTP/2 client preface and an empty SETTINGS frame.
 pub fn hello() -> Vec<u8> {
@@ -416,4 +427,75 @@ async fn over_tls_the_handshake_and_the_preface_share_one_deadline() {
         "a TLS connection without the HTTP/2 preface was kept past the handshake timeout"
     );
     server.stop().await;
+}
+
+/// Responses are coalesced: the first write after a flush yields to the
+/// other calls that are ready, so their responses share one system call
+/// (`Guarded`'s `AsyncWrite`). 200 calls in flight on one connection, small
+/// answers and explained ones over 1 KiB (a DATA frame that large h2 writes
+/// from the response, not from its buffer), are each answered, and as the
+/// same call alone is, over plaintext and over TLS. A lost wake-up would
+/// leave calls unanswered past the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_flight_on_one_connection_are_each_answered_as_alone() {
+    let server = Server::embedded().await;
+    answered_as_alone(server.channel()).await;
+    server.stop().await.expect("stop");
+
+    let pki = Pki::new();
+    let tls = TlsSettings::load(pki.files(false), None).expect("load TLS");
+    let server = TlsServer::start(tls, DecisionLog::off(), &pki.ca.pem, None).await;
+    let channel = server
+        .connect(&pki.ca.pem, None)
+        .await
+        .expect("TLS connect");
+    answered_as_alone(channel).await;
+    server.stop().await;
+}
+
+async fn answered_as_alone(channel: Channel) {
+    let requests: Vec<_> = (0..200)
+        .map(|i| {
+            let mut r = request("premium", "standard");
+            r.usage = metrics(&[("users", f64::from(i)), ("storage_gb", 10.0)]);
+            r.explain = i % 3 == 0;
+            r
+        })
+        .collect();
+    let decide = |channel: Channel, req| async move {
+        let mut client = DecisionServiceClient::new(channel);
+        client
+            .decide_plan_change(req)
+            .await
+            .map(tonic::Response::into_inner)
+    };
+    let mut alone = Vec::new();
+    for req in &requests {
+        alone.push(
+            decide(channel.clone(), req.clone())
+                .await
+                .expect("a decision"),
+        );
+    }
+    let together = tokio::time::timeout(
+        DEADLINE,
+        all_at_once(
+            requests
+                .iter()
+                .map(|req| decide(channel.clone(), req.clone())),
+        ),
+    )
+    .await
+    .expect("every call in flight is answered");
+    let largest = alone.iter().map(|d| d.encoded_len()).max();
+    assert!(largest > Some(1024), "no response over 1 KiB: {largest:?}");
+    for (i, (together, alone)) in together.into_iter().zip(alone).enumerate() {
+        let mut together = together.expect("a decision");
+        // Every decision has its own id; everything else is the same.
+        let (a, b) = (together.meta.as_mut(), alone.meta.as_ref());
+        let (a, b) = (a.expect("meta"), b.expect("meta"));
+        assert_ne!(a.decision_id, b.decision_id, "request {i}");
+        a.decision_id.clone_from(&b.decision_id);
+        assert_eq!(together, alone, "request {i}");
+    }
 }
