@@ -71,6 +71,9 @@ def loadgen(out, name):
         "p99_us": med(lambda r: r["latency_us"]["p99"]),
         "p999_us": med(lambda r: r["latency_us"]["p999"]),
         "server_cpu_us_per_call": med(lambda r: server(r).get("us_per_call")),
+        # Absent from reports older than the user/system split.
+        "server_user_us_per_call": med(lambda r: server(r).get("user_us_per_call")),
+        "server_system_us_per_call": med(lambda r: server(r).get("system_us_per_call")),
         "server_cores": med(lambda r: server(r).get("cores")),
         "failed": sum(r["requests"] - r["ok"] for r in reports),
         "throughput_by_run": [round(r["throughput"]) for r in reports],
@@ -371,6 +374,19 @@ def summary(results):
     if x is not None:
         info.append(f"| shadow bundle (no target) | throughput {fmt_ratio(x)} of plain, p99 "
                     f"{fmt_ratio(r.get('loadgen_p99_shadow_over_plain'))}× | |")
+
+    cpu = []
+    for name, k in [("floor", "floor"), ("Tollgate", "tollgate"), ("decision log on", "tollgate_log")]:
+        c = lg.get(k) or {}
+        if c.get("server_cpu_us_per_call") is not None:
+            split = ""
+            if c.get("server_user_us_per_call") is not None:
+                split = (f" ({c['server_user_us_per_call']:.1f} user, "
+                         f"{c['server_system_us_per_call']:.1f} system)")
+            cpu.append(f"{name} {c['server_cpu_us_per_call']:.1f} µs{split}")
+    if cpu:
+        info.append("")
+        info.append("Server CPU per call (median of the runs): " + "; ".join(cpu) + ".")
 
     f, t = lg.get("floor", {}), lg.get("tollgate", {})
     head = [

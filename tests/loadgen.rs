@@ -163,7 +163,20 @@ async fn drives_every_decision_rpc_without_an_error() {
     assert_eq!(json["rpc"], "decision");
     assert_eq!(json["errors"], serde_json::json!({}));
     // The server runs in this process: its CPU is this process's.
-    assert!(json["server_cpu"]["us_per_call"].is_number(), "{json}");
+    let cpu = &json["server_cpu"];
+    let per_call = |k: &str| {
+        cpu[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no `{k}` in {json}"))
+    };
+    let (all, user, system) = (
+        per_call("us_per_call"),
+        per_call("user_us_per_call"),
+        per_call("system_us_per_call"),
+    );
+    // User plus system time is the whole, each part at most the whole.
+    assert!((user + system - all).abs() <= 1e-6 * all.max(1.0), "{cpu}");
+    assert!(user >= 0.0 && system >= 0.0 && user <= all, "{cpu}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

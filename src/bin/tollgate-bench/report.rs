@@ -79,11 +79,19 @@ pub struct CpuUse {
     pub cores: f64,
     /// Microseconds of CPU per successful call.
     pub us_per_call: f64,
+    /// Of it, in the process's own code (user time).
+    pub user_us_per_call: f64,
+    /// Of it, in the kernel on the process's behalf (system time: socket
+    /// reads and writes, mostly).
+    pub system_us_per_call: f64,
 }
 
-/// A process's user plus system time, in clock ticks.
+/// A process's user and system time, in clock ticks.
 #[derive(Debug, Clone, Copy)]
-pub struct CpuTicks(u64);
+pub struct CpuTicks {
+    user: u64,
+    system: u64,
+}
 
 impl CpuTicks {
     /// Process `pid`'s CPU time so far; `None` if it cannot be read.
@@ -104,7 +112,10 @@ impl CpuTicks {
         let mut fields = rest.split_whitespace().skip(11);
         let utime: u64 = fields.next()?.parse().ok()?;
         let stime: u64 = fields.next()?.parse().ok()?;
-        Some(Self(utime + stime))
+        Some(Self {
+            user: utime,
+            system: stime,
+        })
     }
 }
 
@@ -123,16 +134,27 @@ impl Report {
         let failed: u64 = errors.values().sum();
         let h = &tally.latency;
         let cpu = |(start, end): (Option<CpuTicks>, Option<CpuTicks>)| {
-            let (CpuTicks(start), CpuTicks(end)) = (start?, end?);
-            let seconds = end.saturating_sub(start) as f64 / TICKS_PER_SECOND;
+            let (start, end) = (start?, end?);
+            let seconds = |ticks: u64| ticks as f64 / TICKS_PER_SECOND;
+            let user = seconds(end.user.saturating_sub(start.user));
+            let system = seconds(end.system.saturating_sub(start.system));
+            let per_call = |s: f64| {
+                if tally.ok > 0 {
+                    s * 1e6 / tally.ok as f64
+                } else {
+                    0.0
+                }
+            };
             Some(CpuUse {
-                seconds,
-                cores: if secs > 0.0 { seconds / secs } else { 0.0 },
-                us_per_call: if tally.ok > 0 {
-                    seconds * 1e6 / tally.ok as f64
+                seconds: user + system,
+                cores: if secs > 0.0 {
+                    (user + system) / secs
                 } else {
                     0.0
                 },
+                us_per_call: per_call(user + system),
+                user_us_per_call: per_call(user),
+                system_us_per_call: per_call(system),
             })
         };
         let [server, client] = outcome.cpu;
@@ -225,8 +247,8 @@ impl fmt::Display for Report {
             if let Some(c) = cpu {
                 writeln!(
                     f,
-                    "{who}  {:.1} µs per call ({:.2} s, {:.2} cores)",
-                    c.us_per_call, c.seconds, c.cores
+                    "{who}  {:.1} µs per call ({:.1} user, {:.1} system; {:.2} s, {:.2} cores)",
+                    c.us_per_call, c.user_us_per_call, c.system_us_per_call, c.seconds, c.cores
                 )?;
             }
         }
