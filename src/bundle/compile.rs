@@ -25,9 +25,11 @@ pub(super) fn compile(
         errors: BundleErrors::in_phase(Phase::Parse),
         warnings: Vec::new(),
     };
+    let env = Arc::new(cel::Env::stdlib());
+    let mut parser = Parser::new(&env, previous);
     let mut parsed = Vec::new();
     for (name, content) in files.iter().filter(|(n, _)| is_yaml(n)) {
-        match parse_file(content) {
+        match parser.file(content, parse_file) {
             Ok(doc) => parsed.push(Parsed {
                 file: Arc::from(name),
                 doc,
@@ -47,7 +49,6 @@ pub(super) fn compile(
     p.errors = BundleErrors::in_phase(Phase::Compile);
     let (name, revision, description) = header(&mut p, files, &parsed);
 
-    let env = Arc::new(cel::Env::stdlib());
     // Only when ICU4X's compiled data lacks English, which it never does.
     let Some(mut locales) = declared_locales(&mut p, &parsed) else {
         return Err(p.errors.sorted());
@@ -56,7 +57,6 @@ pub(super) fn compile(
     let merchants = payment::merchants(&mut p, &parsed);
     let currencies = merchants.by_id.values().chain(&merchants.default);
     locales.prepare(currencies.map(|m| m.currency));
-    let parser = Parser::new(&env, previous);
     let compiler = rules::Compiler {
         parser: &parser,
         locales: &locales,
@@ -111,7 +111,7 @@ pub(super) fn compile(
     shared::mark(&mut plan_change_rules);
     shared::mark(&mut payment_link_rules);
     shared::mark(&mut charge_funding_rules);
-    let lint = lint_config::lint_config(&mut p, parsed.iter().map(|f| (&*f.file, &f.doc)));
+    let lint = lint_config::lint_config(&mut p, parsed.iter().map(|f| (&*f.file, &*f.doc)));
     let programs = parser.finish();
     let mut warnings = p.warnings;
     warnings.sort();

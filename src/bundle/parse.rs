@@ -7,7 +7,8 @@ use super::{Location, schema::FileDoc};
 
 pub(crate) struct Parsed {
     pub file: Arc<str>,
-    pub doc: FileDoc,
+    /// Shared with the bundle's reuse table (`programs::Parser::file`).
+    pub doc: Arc<FileDoc>,
 }
 
 pub(super) fn parse_file(content: &[u8]) -> Result<FileDoc, (Location, String)> {

@@ -6,6 +6,11 @@
 //! What is checked against the variables (fields, limits, the native tree)
 //! is still done for every expression, since it depends on where the
 //! expression is written.
+//!
+//! The same goes one level up for the YAML files: a file whose bytes the
+//! previous bundle also had reuses its parsed document (YAML parsing was
+//! the larger part of a reload once expressions were reused), and every
+//! check that reads the documents runs again.
 
 use std::{
     cell::{Cell, RefCell},
@@ -15,12 +20,16 @@ use std::{
 
 use cel::{ParseErrors, Program};
 
-/// The parsed programs of one compiled bundle, by source text: what the
-/// next compile may reuse.
+use super::schema::FileDoc;
+
+/// The parsed programs of one compiled bundle, by source text, and its
+/// parsed YAML files, by content: what the next compile may reuse.
 #[derive(Default)]
 pub struct Programs {
     by_source: HashMap<Box<str>, Arc<Program>>,
     reused: usize,
+    files: HashMap<Box<[u8]>, Arc<FileDoc>>,
+    files_reused: usize,
 }
 
 impl Programs {
@@ -39,6 +48,12 @@ impl Programs {
     pub fn reused(&self) -> usize {
         self.reused
     }
+
+    /// How many of the bundle's YAML files had the same bytes in the bundle
+    /// this one was compiled after, and were not parsed again.
+    pub fn files_reused(&self) -> usize {
+        self.files_reused
+    }
 }
 
 /// Parses for one compile, reusing `previous`'s programs.
@@ -48,6 +63,8 @@ pub(crate) struct Parser<'a> {
     previous: Option<&'a Programs>,
     parsed: RefCell<HashMap<Box<str>, Arc<Program>>>,
     reused: Cell<usize>,
+    files: HashMap<Box<[u8]>, Arc<FileDoc>>,
+    files_reused: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -57,7 +74,27 @@ impl<'a> Parser<'a> {
             previous,
             parsed: RefCell::default(),
             reused: Cell::new(0),
+            files: HashMap::new(),
+            files_reused: 0,
         }
+    }
+
+    /// A YAML file's document: the previous bundle's, when it had a file
+    /// with these bytes, else `parse`'s.
+    pub(crate) fn file<E>(
+        &mut self,
+        content: &[u8],
+        parse: impl FnOnce(&[u8]) -> Result<FileDoc, E>,
+    ) -> Result<Arc<FileDoc>, E> {
+        let doc = match self.previous.and_then(|p| p.files.get(content)) {
+            Some(doc) => {
+                self.files_reused += 1;
+                Arc::clone(doc)
+            }
+            None => Arc::new(parse(content)?),
+        };
+        self.files.insert(Box::from(content), Arc::clone(&doc));
+        Ok(doc)
     }
 
     /// `source` parsed: by this compile already, by the previous one, or now.
@@ -83,6 +120,8 @@ impl<'a> Parser<'a> {
         Programs {
             by_source: self.parsed.into_inner(),
             reused: self.reused.get(),
+            files: self.files,
+            files_reused: self.files_reused,
         }
     }
 }

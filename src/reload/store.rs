@@ -113,6 +113,7 @@ impl BundleStore {
                     tests = active.test_count,
                     expressions = active.bundle.programs.len(),
                     expressions_reused = active.bundle.programs.reused(),
+                    files_reused = active.bundle.programs.files_reused(),
                     source = %active.source,
                     from_cache = status.from_cache,
                     "bundle activated"
@@ -260,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_revision_parses_only_the_expressions_it_changed() {
+    fn a_new_revision_parses_only_the_expressions_and_files_it_changed() {
         let dir = tempfile::tempdir().unwrap();
         for (name, content) in BundleSource::Embedded.read().unwrap().iter() {
             std::fs::write(dir.path().join(name), content).unwrap();
@@ -286,6 +287,12 @@ mod tests {
         let programs = &second.bundle.programs;
         assert_eq!(programs.len(), first.bundle.programs.len());
         assert_eq!(programs.reused(), programs.len() - 1);
+        // Every YAML file but the edited one is the first bundle's document.
+        let yaml = BundleSource::Embedded.read().unwrap();
+        let yaml = yaml.iter().filter(|(n, _)| n.ends_with(".yaml")).count();
+        assert!(yaml > 2, "{yaml}");
+        assert_eq!(first.bundle.programs.files_reused(), 0);
+        assert_eq!(programs.files_reused(), yaml - 1);
 
         // An unchanged rule holds the very program the first bundle parsed;
         // the rewritten one a new parse.
