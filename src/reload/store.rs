@@ -289,7 +289,10 @@ mod tests {
         assert_eq!(programs.reused(), programs.len() - 1);
         // Every YAML file but the edited one is the first bundle's document.
         let yaml = BundleSource::Embedded.read().unwrap();
-        let yaml = yaml.iter().filter(|(n, _)| n.ends_with(".yaml")).count();
+        let yaml = yaml
+            .iter()
+            .filter(|(n, _)| crate::bundle::is_yaml(n))
+            .count();
         assert!(yaml > 2, "{yaml}");
         assert_eq!(first.bundle.programs.files_reused(), 0);
         assert_eq!(programs.files_reused(), yaml - 1);

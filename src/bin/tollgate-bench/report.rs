@@ -145,14 +145,11 @@ impl Report {
                     0.0
                 }
             };
+            let total = user + system;
             Some(CpuUse {
-                seconds: user + system,
-                cores: if secs > 0.0 {
-                    (user + system) / secs
-                } else {
-                    0.0
-                },
-                us_per_call: per_call(user + system),
+                seconds: total,
+                cores: if secs > 0.0 { total / secs } else { 0.0 },
+                us_per_call: per_call(total),
                 user_us_per_call: per_call(user),
                 system_us_per_call: per_call(system),
             })
