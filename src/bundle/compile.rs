@@ -57,9 +57,16 @@ pub(super) fn compile(
     let merchants = payment::merchants(&mut p, &parsed);
     let currencies = merchants.by_id.values().chain(&merchants.default);
     locales.prepare(currencies.map(|m| m.currency));
+    let vars = rules::RuleVars {
+        plan_change: plan_change::vars(&catalog, false),
+        plan_change_for_each: plan_change::vars(&catalog, true),
+        payment_link: payment::vars(false),
+        charge_funding: payment::vars(true),
+    };
     let compiler = rules::Compiler {
         parser: &parser,
         locales: &locales,
+        vars: &vars,
     };
     let mut rule_ids: HashMap<RuleId, (Arc<str>, Location)> = HashMap::new();
     let mut plan_change_rules = Vec::new();
@@ -70,8 +77,7 @@ pub(super) fn compile(
             else {
                 continue;
             };
-            if let Some(rule) = plan_change::rule(&mut p, &compiler, &catalog, &f.file, doc, common)
-            {
+            if let Some(rule) = plan_change::rule(&mut p, &compiler, &f.file, doc, common) {
                 plan_change_rules.push(rule);
             }
         }

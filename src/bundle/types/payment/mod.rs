@@ -147,7 +147,7 @@ pub(crate) fn link_rule(
             d.actions.as_ref().map(Into::into),
         );
     }
-    let parts = rules::condition_and_reason(p, env, file, id, d, &vars(false))?;
+    let parts = rules::condition_and_reason(p, env, file, id, d, &env.vars.payment_link)?;
     Some(rules::assemble(file, doc, common, parts, None, effect))
 }
 
@@ -238,7 +238,7 @@ pub(crate) fn funding_rule(
             d.funding.as_ref().map(Into::into),
         );
     }
-    let parts = rules::condition_and_reason(p, env, file, id, d, &vars(true))?;
+    let parts = rules::condition_and_reason(p, env, file, id, d, &env.vars.charge_funding)?;
     Some(rules::assemble(file, doc, common, parts, None, effect))
 }
 

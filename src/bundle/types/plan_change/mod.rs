@@ -33,7 +33,6 @@ pub fn vars(catalog: &Catalog, for_each: bool) -> Vars {
 pub(crate) fn rule(
     p: &mut Problems,
     env: &rules::Compiler<'_>,
-    catalog: &Catalog,
     file: &Arc<str>,
     doc: &Spanned<RuleDoc>,
     common: Common,
@@ -96,8 +95,17 @@ pub(crate) fn rule(
         );
         return None;
     }
-    let parts =
-        rules::condition_and_reason(p, env, file, id, d, &vars(catalog, for_each.is_some()))?;
+    let parts = rules::condition_and_reason(
+        p,
+        env,
+        file,
+        id,
+        d,
+        match for_each {
+            Some(_) => &env.vars.plan_change_for_each,
+            None => &env.vars.plan_change,
+        },
+    )?;
     Some(rules::assemble(file, doc, common, parts, for_each, effect))
 }
 
