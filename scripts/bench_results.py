@@ -75,6 +75,9 @@ def loadgen(out, name):
         "server_user_us_per_call": med(lambda r: server(r).get("user_us_per_call")),
         "server_system_us_per_call": med(lambda r: server(r).get("system_us_per_call")),
         "server_cores": med(lambda r: server(r).get("cores")),
+        # The share of the machine's CPU time the hypervisor gave other
+        # guests (absent from reports before it was measured).
+        "steal_share": med(lambda r: (r.get("steal") or {}).get("share")),
         "failed": sum(r["requests"] - r["ok"] for r in reports),
         "throughput_by_run": [round(r["throughput"]) for r in reports],
     }
@@ -327,6 +330,10 @@ def summary(results):
         measured = (f"{fmt_ratio(x)} of the same server without reloads ({loss:.1%} loss); "
                     f"{rl['failed_calls_all_runs']} failed calls; revisions live / written per "
                     f"run: {', '.join(f'{a}/{w}' for a, w in zip(rl['revisions_activated_per_run'], rl['revisions_written_per_run']))}")
+        stolen = [rl[k].get("steal_share") for k in ("steady", "reloading")]
+        if None not in stolen:
+            measured += (f"; CPU time stolen {stolen[0] * 100:.1f}% steady, "
+                         f"{stolen[1] * 100:.1f}% reloading")
         ok = loss is not None and loss < RELOAD_LOSS and rl["failed_calls_all_runs"] == 0
         row(f"reload every {results.get('reload_interval_secs', 0.1)} s under load: "
             f"< {RELOAD_LOSS:.0%} throughput loss, no failed call", measured, ok)
@@ -387,6 +394,14 @@ def summary(results):
     if cpu:
         info.append("")
         info.append("Server CPU per call (median of the runs): " + "; ".join(cpu) + ".")
+    stolen = [f"{name} {lg[k]['steal_share'] * 100:.1f}%"
+              for name, k in [("floor", "floor"), ("Tollgate", "tollgate"),
+                              ("decision log on", "tollgate_log"), ("TLS", "tollgate_tls")]
+              if (lg.get(k) or {}).get("steal_share") is not None]
+    if stolen:
+        info.append("")
+        info.append("CPU time stolen by the hypervisor while measuring (median of the runs; "
+                    "loads compare fairly when these are close): " + "; ".join(stolen) + ".")
 
     f, t = lg.get("floor", {}), lg.get("tollgate", {})
     head = [

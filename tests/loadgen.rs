@@ -148,6 +148,7 @@ async fn drives_every_decision_rpc_without_an_error() {
         "response_bytes_mean",
         "server_cpu",
         "client_cpu",
+        "steal",
     ] {
         assert!(json.get(field).is_some(), "no `{field}` in {json}");
     }
@@ -177,6 +178,30 @@ async fn drives_every_decision_rpc_without_an_error() {
     // User plus system time is the whole, each part at most the whole.
     assert!((user + system - all).abs() <= 1e-6 * all.max(1.0), "{cpu}");
     assert!(user >= 0.0 && system >= 0.0 && user <= all, "{cpu}");
+    // Stolen time: a share of each CPU the machine has, and overall.
+    let steal = &json["steal"];
+    let cpus = std::fs::read_to_string("/proc/stat")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        .count();
+    let shares: Vec<f64> = steal["share_by_cpu"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `steal.share_by_cpu` in {json}"))
+        .iter()
+        .filter_map(serde_json::Value::as_f64)
+        .collect();
+    assert_eq!(shares.len(), cpus, "one share per CPU: {steal}");
+    let share = steal["share"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no `steal.share` in {json}"));
+    for s in shares.iter().chain([&share]) {
+        assert!((0.0..=1.0).contains(s), "{steal}");
+    }
+    let (lo, hi) = shares
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+    assert!(lo <= share && share <= hi, "the whole lies among its parts: {steal}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,7 +27,7 @@ use tonic::{
 use crate::{
     args::{Settings, Stop},
     codec::RawCodec,
-    report::CpuTicks,
+    report::{CpuTicks, MachineTicks},
     schedule::Call,
 };
 
@@ -108,6 +108,8 @@ pub struct Outcome {
     /// CPU time of the server (if a pid was given) and of this process,
     /// at the start and at the end of measuring.
     pub cpu: [(Option<CpuTicks>, Option<CpuTicks>); 2],
+    /// The machine's CPU time at the start and at the end of measuring.
+    pub machine: (Option<MachineTicks>, Option<MachineTicks>),
 }
 
 /// When to measure and when to stop, shared by the tasks.
@@ -176,7 +178,11 @@ pub async fn drive(settings: &Settings, calls: Vec<Call>) -> anyhow::Result<Outc
     let pid = settings.server_pid;
     let cpu_at_start = tokio::spawn(async move {
         tokio::time::sleep_until(measure_from).await;
-        (pid.and_then(CpuTicks::of), CpuTicks::of_self())
+        (
+            pid.and_then(CpuTicks::of),
+            CpuTicks::of_self(),
+            MachineTicks::now(),
+        )
     });
     let now = Instant::now();
     let tasks: Vec<_> = channels
@@ -200,7 +206,11 @@ pub async fn drive(settings: &Settings, calls: Vec<Call>) -> anyhow::Result<Outc
     for t in tasks {
         tally.merge(t.await.context("a load task failed")??)?;
     }
-    let cpu_at_end = (pid.and_then(CpuTicks::of), CpuTicks::of_self());
+    let cpu_at_end = (
+        pid.and_then(CpuTicks::of),
+        CpuTicks::of_self(),
+        MachineTicks::now(),
+    );
     let cpu_at_start = cpu_at_start.await.context("the CPU sampler failed")?;
     let elapsed = tally.last_done.map_or(Duration::ZERO, |end| {
         end.saturating_duration_since(measure_from)
@@ -212,6 +222,7 @@ pub async fn drive(settings: &Settings, calls: Vec<Call>) -> anyhow::Result<Outc
             (cpu_at_start.0, cpu_at_end.0),
             (cpu_at_start.1, cpu_at_end.1),
         ],
+        machine: (cpu_at_start.2, cpu_at_end.2),
     })
 }
 

@@ -51,6 +51,79 @@ pub struct Report {
     pub server_cpu: Option<CpuUse>,
     /// CPU time of the load generator itself while measuring.
     pub client_cpu: Option<CpuUse>,
+    /// Time the hypervisor gave the machine's CPUs to other guests while
+    /// measuring (`steal` in `/proc/stat`); `None` where it cannot be read.
+    pub steal: Option<Steal>,
+}
+
+/// Stolen time: on a shared virtual machine the host runs other guests on
+/// our cores, and a server then answers fewer calls per second for reasons
+/// that are not its own. Two loads compared in one run are comparable only
+/// when about as much was stolen from each.
+#[derive(Debug, Clone, Serialize)]
+pub struct Steal {
+    /// Of all the CPUs' time while measuring, the share stolen (0 to 1).
+    pub share: f64,
+    /// The same, CPU by CPU (`cpu0` first).
+    pub share_by_cpu: Vec<f64>,
+}
+
+/// The machine's CPU time so far, CPU by CPU, in clock ticks: all of it
+/// and the stolen part.
+#[derive(Debug, Clone)]
+pub struct MachineTicks(Vec<(u64, u64)>);
+
+impl MachineTicks {
+    /// Read from `/proc/stat`; `None` if it cannot be (not Linux).
+    pub fn now() -> Option<Self> {
+        Self::parse(&fs::read_to_string("/proc/stat").ok()?)
+    }
+
+    /// The `cpuN` lines of a `/proc/stat`: user, nice, system, idle, iowait,
+    /// irq, softirq, steal, ... (guest time is already counted in user).
+    fn parse(stat: &str) -> Option<Self> {
+        let cpus: Vec<(u64, u64)> = stat
+            .lines()
+            .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+            .map(|l| {
+                let ticks: Vec<u64> = l
+                    .split_whitespace()
+                    .skip(1)
+                    .take(8)
+                    .filter_map(|t| t.parse().ok())
+                    .collect();
+                (ticks.iter().sum(), ticks.get(7).copied().unwrap_or(0))
+            })
+            .collect();
+        (!cpus.is_empty()).then_some(Self(cpus))
+    }
+
+    /// What was stolen between `self` and `later`.
+    fn steal_until(&self, later: &Self) -> Option<Steal> {
+        if self.0.len() != later.0.len() {
+            return None;
+        }
+        let share = |(total, stolen): (u64, u64)| {
+            if total == 0 {
+                0.0
+            } else {
+                stolen as f64 / total as f64
+            }
+        };
+        let deltas: Vec<(u64, u64)> = self
+            .0
+            .iter()
+            .zip(&later.0)
+            .map(|((t0, s0), (t1, s1))| (t1.saturating_sub(*t0), s1.saturating_sub(*s0)))
+            .collect();
+        let all = deltas
+            .iter()
+            .fold((0, 0), |(t, s), (dt, ds)| (t + dt, s + ds));
+        Some(Steal {
+            share: share(all),
+            share_by_cpu: deltas.into_iter().map(share).collect(),
+        })
+    }
 }
 
 /// Latency percentiles in microseconds.
@@ -190,6 +263,10 @@ impl Report {
                 None
             },
             client_cpu: cpu(client),
+            steal: match &outcome.machine {
+                (Some(start), Some(end)) => start.steal_until(end),
+                _ => None,
+            },
         }
     }
 
@@ -249,7 +326,40 @@ impl fmt::Display for Report {
                 )?;
             }
         }
+        if let Some(steal) = &self.steal {
+            let by_cpu: Vec<String> = steal
+                .share_by_cpu
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("cpu{i} {:.1}%", s * 100.0))
+                .collect();
+            writeln!(
+                f,
+                "stolen      {:.1}% of the machine's CPU time ({}) ran other guests",
+                steal.share * 100.0,
+                by_cpu.join(", ")
+            )?;
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MachineTicks;
+
+    #[test]
+    fn steal_is_the_stolen_share_of_each_cpus_ticks() {
+        let before = "cpu  30 0 10 50 0 0 0 10 0 0\ncpu0 20 0 5 20 0 0 0 5 0 0\ncpu1 10 0 5 30 0 0 0 5 0 0\nintr 1\n";
+        let after = "cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 60 0 15 20 0 0 0 55 0 0\ncpu1 10 0 5 130 0 0 0 5 0 0\nintr 2\n";
+        let (Some(a), Some(b)) = (MachineTicks::parse(before), MachineTicks::parse(after)) else {
+            panic!("both parse");
+        };
+        let steal = a.steal_until(&b).unwrap_or_else(|| panic!("same CPUs"));
+        // cpu0: 100 ticks, 50 stolen; cpu1: 100 ticks, none stolen.
+        assert_eq!(steal.share_by_cpu, vec![0.5, 0.0]);
+        assert_eq!(steal.share, 0.25);
+        assert!(MachineTicks::parse("intr 1\n").is_none());
     }
 }
 
