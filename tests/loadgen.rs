@@ -201,7 +201,10 @@ async fn drives_every_decision_rpc_without_an_error() {
     let (lo, hi) = shares
         .iter()
         .fold((f64::MAX, f64::MIN), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
-    assert!(lo <= share && share <= hi, "the whole lies among its parts: {steal}");
+    assert!(
+        lo <= share && share <= hi,
+        "the whole lies among its parts: {steal}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

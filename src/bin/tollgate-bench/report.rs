@@ -344,25 +344,6 @@ impl fmt::Display for Report {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::MachineTicks;
-
-    #[test]
-    fn steal_is_the_stolen_share_of_each_cpus_ticks() {
-        let before = "cpu  30 0 10 50 0 0 0 10 0 0\ncpu0 20 0 5 20 0 0 0 5 0 0\ncpu1 10 0 5 30 0 0 0 5 0 0\nintr 1\n";
-        let after = "cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 60 0 15 20 0 0 0 55 0 0\ncpu1 10 0 5 130 0 0 0 5 0 0\nintr 2\n";
-        let (Some(a), Some(b)) = (MachineTicks::parse(before), MachineTicks::parse(after)) else {
-            panic!("both parse");
-        };
-        let steal = a.steal_until(&b).unwrap_or_else(|| panic!("same CPUs"));
-        // cpu0: 100 ticks, 50 stolen; cpu1: 100 ticks, none stolen.
-        assert_eq!(steal.share_by_cpu, vec![0.5, 0.0]);
-        assert_eq!(steal.share, 0.25);
-        assert!(MachineTicks::parse("intr 1\n").is_none());
-    }
-}
-
 /// The canonical name of a gRPC status code.
 pub fn code_name(code: Code) -> &'static str {
     match code {
@@ -383,5 +364,24 @@ pub fn code_name(code: Code) -> &'static str {
         Code::Unavailable => "UNAVAILABLE",
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MachineTicks;
+
+    #[test]
+    fn steal_is_the_stolen_share_of_each_cpus_ticks() {
+        let before = "cpu  30 0 10 50 0 0 0 10 0 0\ncpu0 20 0 5 20 0 0 0 5 0 0\ncpu1 10 0 5 30 0 0 0 5 0 0\nintr 1\n";
+        let after = "cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 60 0 15 20 0 0 0 55 0 0\ncpu1 10 0 5 130 0 0 0 5 0 0\nintr 2\n";
+        let (Some(a), Some(b)) = (MachineTicks::parse(before), MachineTicks::parse(after)) else {
+            panic!("both parse");
+        };
+        let steal = a.steal_until(&b).unwrap_or_else(|| panic!("same CPUs"));
+        // cpu0: 100 ticks, 50 stolen; cpu1: 100 ticks, none stolen.
+        assert_eq!(steal.share_by_cpu, vec![0.5, 0.0]);
+        assert_eq!(steal.share, 0.25);
+        assert!(MachineTicks::parse("intr 1\n").is_none());
     }
 }
