@@ -40,7 +40,8 @@
 # RELOAD=1   the same server on a copy of the demo bundle (`--bundle DIR`)
 #            loaded with RELOAD_MIX (all three decision RPCs, as
 #            reload-under-load.sh), once left alone and once with a new
-#            revision written every RELOAD_INTERVAL (0.1 s): throughput with
+#            revision written every RELOAD_INTERVAL (0.11 s: see
+#            scripts/reload-under-load.sh): throughput with
 #            reloads over without, failed calls, revisions that went live.
 # After the runs:
 # ENGINE=1   cargo bench --bench engine -- --warm-up-time 1 --measurement-time 2 '/native/'
@@ -82,7 +83,7 @@ LOG=${LOG:-$FULL}
 LOG_ARGS=${LOG_ARGS:-}         # more flags for the LOG=1 server (word-split)
 RELOAD=${RELOAD:-$FULL}
 RELOAD_MIX=${RELOAD_MIX:-plan_change=1,payment_link=1,charge_funding=1}
-RELOAD_INTERVAL=${RELOAD_INTERVAL:-0.1}
+RELOAD_INTERVAL=${RELOAD_INTERVAL:-0.11}
 ENGINE=${ENGINE:-$FULL}
 RSS=${RSS:-$FULL}
 BASELINE_BIN=${BASELINE_BIN:-}

@@ -20,7 +20,12 @@ CONNECTIONS=${CONNECTIONS:-4}
 CONCURRENCY=${CONCURRENCY:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-RELOAD_INTERVAL=${RELOAD_INTERVAL:-${INTERVAL:-0.1}}
+# 0.11 s, not the target's 0.1: the server reads a bundle after 100 ms
+# without a change (src/debounce.rs), so revisions written exactly 0.1 s
+# apart never leave it quiet that long and go live together, one every
+# 300 ms (its longest wait). 0.11 s puts each revision live, about nine a
+# second (the old shell writer's own `sed` and `mv` spaced them ~0.12 s).
+RELOAD_INTERVAL=${RELOAD_INTERVAL:-${INTERVAL:-0.11}}
 RELOAD_PORT=${RELOAD_PORT:-${PORT:-50181}}
 RELOAD_MIX=${RELOAD_MIX:-plan_change=1,payment_link=1,charge_funding=1}
 ADMIN_PORT=${ADMIN_PORT:-9464}
