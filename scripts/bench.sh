@@ -292,7 +292,7 @@ for i in $(seq "$RUNS"); do
     stop_server
   fi
   if [ "$RELOAD" = 1 ]; then
-    say "run $i/$RUNS: tollgate --bundle DIR, steady then a new revision every ${RELOAD_INTERVAL}s"
+    say "run $i/$RUNS: tollgate --bundle DIR, steady and a new revision every ${RELOAD_INTERVAL}s (steady first in odd runs)"
     reload_pair reload "$i"
   fi
   if [ "$NAGLE" = 1 ]; then

@@ -38,7 +38,7 @@ SERVER_BIN=${SERVER_BIN:-$TOLLGATE}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 for r in $(seq "$RUNS"); do
-  say "run $r/$RUNS: steady, then reloading every ${RELOAD_INTERVAL}s"
+  say "run $r/$RUNS: steady and reloading every ${RELOAD_INTERVAL}s (steady first in odd runs)"
   reload_pair reload "$r"
 done
 python3 scripts/bench_results.py reload "$OUT" reload >"$OUT/results.json"
