@@ -11,8 +11,11 @@ use std::collections::HashMap;
 use super::{
     facts::FactRef,
     model::Rule,
-    native::{Answers, Node, Slot},
+    native::{Answers, Lit, Node, Slot},
 };
+
+/// Sub-conditions by [`key`].
+type ByKey<V> = HashMap<Vec<u8>, V, foldhash::fast::RandomState>;
 
 /// Marks the sub-conditions shared by `rules` (one decision type's) in
 /// each condition's [`Expr::memo`](super::Expr) tree. A sub-condition is
@@ -24,7 +27,7 @@ use super::{
 /// never what reads a `for_each` item (its answer differs from item to
 /// item).
 pub(super) fn mark<A>(rules: &mut [Rule<A>]) {
-    let mut tests: HashMap<String, usize> = HashMap::new();
+    let mut tests: ByKey<usize> = ByKey::default();
     let mut order = Vec::new();
     for rule in rules.iter() {
         let Some(node) = rule.condition.as_ref().and_then(|c| c.native.as_ref()) else {
@@ -40,7 +43,7 @@ pub(super) fn mark<A>(rules: &mut [Rule<A>]) {
             *count += times;
         });
     }
-    let slots: HashMap<String, Slot> = order
+    let slots: ByKey<Slot> = order
         .into_iter()
         .filter(|key| tests.get(key).is_some_and(|n| *n > 1))
         .take(Answers::SLOTS)
@@ -99,14 +102,103 @@ fn reads_item(node: &Node) -> bool {
     }
 }
 
-/// The text that identifies a sub-expression: two are the same test when
-/// their trees print the same.
-fn key(node: &Node) -> String {
-    format!("{node:?}")
+/// The bytes that identify a sub-expression: two are the same test when
+/// their trees are, literal for literal (a float by its bits, so `0.0` and
+/// `-0.0`, which divide differently, are two tests).
+fn key(node: &Node) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    encode(node, &mut out);
+    out
+}
+
+/// `node` in prefix order: its tag, what it holds besides its children (an
+/// operator, a literal, a fact, a key, a list's length), then its children.
+/// Strings and lists carry their lengths, so no two trees write the same
+/// bytes.
+fn encode(node: &Node, out: &mut Vec<u8>) {
+    out.push(tag(node));
+    match node {
+        Node::Lit(lit) => literal(lit, out),
+        Node::Field(FactRef::Decision(i)) | Node::HasField(FactRef::Decision(i)) => {
+            out.push(0);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Node::Field(FactRef::Item(i)) | Node::HasField(FactRef::Item(i)) => {
+            out.extend_from_slice(&[1, *i]);
+        }
+        Node::Key(_, key) | Node::HasKey(_, key) => text(key, out),
+        Node::Cmp(op, ..) => out.push(*op as u8),
+        Node::Arith(op, ..) => out.push(*op as u8),
+        Node::Conv(conv, _) => out.push(*conv as u8),
+        Node::Shared(slot, _) => out.push(*slot),
+        Node::List(items) => out.extend_from_slice(&(items.len() as u64).to_le_bytes()),
+        Node::Index(..)
+        | Node::Not(_)
+        | Node::Neg(_)
+        | Node::And(..)
+        | Node::Or(..)
+        | Node::Cond(..)
+        | Node::In(..)
+        | Node::Size(_) => {}
+    }
+    for child in node.children() {
+        encode(child, out);
+    }
+}
+
+fn tag(node: &Node) -> u8 {
+    match node {
+        Node::Lit(_) => 0,
+        Node::Field(_) => 1,
+        Node::HasField(_) => 2,
+        Node::Key(..) => 3,
+        Node::HasKey(..) => 4,
+        Node::Index(..) => 5,
+        Node::Not(_) => 6,
+        Node::Neg(_) => 7,
+        Node::And(..) => 8,
+        Node::Or(..) => 9,
+        Node::Cond(..) => 10,
+        Node::Cmp(..) => 11,
+        Node::Arith(..) => 12,
+        Node::In(..) => 13,
+        Node::Size(_) => 14,
+        Node::Conv(..) => 15,
+        Node::List(_) => 16,
+        Node::Shared(..) => 17,
+    }
+}
+
+fn literal(lit: &Lit, out: &mut Vec<u8>) {
+    match lit {
+        Lit::Null => out.push(0),
+        Lit::Bool(b) => out.extend_from_slice(&[1, u8::from(*b)]),
+        Lit::Int(i) => {
+            out.push(2);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Lit::UInt(u) => {
+            out.push(3);
+            out.extend_from_slice(&u.to_le_bytes());
+        }
+        Lit::Float(f) => {
+            out.push(4);
+            out.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        Lit::Str(s) => {
+            out.push(5);
+            text(s, out);
+        }
+    }
+}
+
+fn text(s: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
 }
 
 /// `node` rebuilt with its shared sub-conditions marked.
-fn marked(node: &Node, slots: &HashMap<String, Slot>) -> Node {
+fn marked(node: &Node, slots: &ByKey<Slot>) -> Node {
     let m = |n: &Node| Box::new(marked(n, slots));
     let rebuilt = match node {
         Node::And(a, b) => Node::And(m(a), m(b)),
@@ -144,6 +236,63 @@ mod tests {
         for child in node.children() {
             marks(child, out);
         }
+    }
+
+    #[test]
+    fn two_sub_conditions_have_one_key_exactly_when_they_are_the_same_tree() {
+        let bundle = demo();
+        let mut nodes = Vec::new();
+        let conditions = (bundle
+            .plan_change
+            .rules
+            .iter()
+            .map(|r| r.condition.as_ref()))
+        .chain(
+            bundle
+                .payment_link
+                .rules
+                .iter()
+                .map(|r| r.condition.as_ref()),
+        )
+        .chain(
+            bundle
+                .charge_funding
+                .rules
+                .iter()
+                .map(|r| r.condition.as_ref()),
+        );
+        for node in conditions.flatten().filter_map(|c| c.native.as_ref()) {
+            tested(node, &mut |n| nodes.push(n));
+        }
+        assert!(nodes.len() > 50, "{} sub-conditions", nodes.len());
+        for a in &nodes {
+            for b in &nodes {
+                assert_eq!(key(a) == key(b), a == b, "{a:?} and {b:?}");
+            }
+        }
+        // A float by its bits: `x / 0.0` and `x / -0.0` are two tests
+        // (infinities of two signs), though the trees compare equal.
+        let over = |f: f64| {
+            Node::Arith(
+                crate::bundle::ArithOp::Div,
+                Box::new(Node::Field(FactRef::Decision(0))),
+                Box::new(Node::Lit(Lit::Float(f))),
+            )
+        };
+        assert_eq!(over(0.0), over(-0.0));
+        assert_ne!(key(&over(0.0)), key(&over(-0.0)));
+        // Lengths first: a key's text cannot run into the next node.
+        let keyed = |k: &str, lit: &str| {
+            Node::Cmp(
+                CmpOp::Eq,
+                Box::new(Node::Key(
+                    Box::new(Node::Field(FactRef::Decision(1))),
+                    k.into(),
+                )),
+                Box::new(Node::Lit(Lit::Str(lit.into()))),
+            )
+        };
+        assert_ne!(key(&keyed("ab", "c")), key(&keyed("a", "bc")));
     }
 
     #[test]
