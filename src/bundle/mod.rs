@@ -60,6 +60,9 @@ pub use template::{Formats, Part, Template};
 pub struct BundleFiles {
     files: Vec<(String, Vec<u8>)>,
     signatures: Option<Vec<u8>>,
+    /// [`BundleFiles::digest`], worked out once: a reload compares it with
+    /// the active bundle's and the compile records it.
+    digest: std::sync::OnceLock<String>,
 }
 
 impl BundleFiles {
@@ -67,6 +70,7 @@ impl BundleFiles {
     pub fn insert(&mut self, name: impl Into<String>, content: Vec<u8>) {
         self.files.push((name.into(), content));
         self.files.sort_by(|a, b| a.0.cmp(&b.0));
+        self.digest = std::sync::OnceLock::new();
     }
 
     /// The files in name order.
@@ -91,6 +95,10 @@ impl BundleFiles {
 
     /// sha256 over every YAML file in name order (name, length, bytes), hex.
     pub fn digest(&self) -> String {
+        self.digest.get_or_init(|| self.hash()).clone()
+    }
+
+    fn hash(&self) -> String {
         let mut hasher = Sha256::new();
         for (name, content) in self.iter().filter(|(n, _)| is_yaml(n)) {
             hasher.update(name.as_bytes());
@@ -139,4 +147,27 @@ pub fn compile_after(
     previous: &CompiledBundle,
 ) -> Result<CompiledBundle, BundleErrors> {
     compile::compile(files, Some(&previous.programs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_follows_every_file_added_after_it_was_read() {
+        let mut files = BundleFiles::default();
+        files.insert("a.yaml", b"a: 1\n".to_vec());
+        let one = files.digest();
+        assert_eq!(files.digest(), one, "the same files, the same digest");
+        files.insert("b.yaml", b"b: 2\n".to_vec());
+        let two = files.digest();
+        assert_ne!(two, one, "a file added after the first digest counts");
+        let mut again = BundleFiles::default();
+        again.insert("b.yaml", b"b: 2\n".to_vec());
+        again.insert("a.yaml", b"a: 1\n".to_vec());
+        assert_eq!(again.digest(), two, "name order, not insertion order");
+        // Not a YAML file: not part of the bundle's digest.
+        again.insert("README.md", b"notes".to_vec());
+        assert_eq!(again.digest(), two);
+    }
 }
