@@ -317,7 +317,7 @@ if [ "$INTERLEAVE" = 1 ]; then
   if [ "$LOG" = 1 ]; then pairs+=,log; fi
   if [ "$RELOAD" = 1 ]; then pairs+=,reload; fi
   say "interleaved: scripts/interleave.sh ($pairs${BASELINE_BIN:+,baseline}), $INTERLEAVE_ROUNDS rounds"
-  OUT=$OUT/interleave ROUNDS=$INTERLEAVE_ROUNDS PAIRS=$pairs SERVER_BIN=$SERVER_BIN \
+  OUT=$OUT/interleave ROUNDS=$INTERLEAVE_ROUNDS DURATION=2 WARMUP=1 PAIRS=$pairs SERVER_BIN=$SERVER_BIN \
     BASELINE_BIN=$BASELINE_BIN RELOAD_INTERVAL=$RELOAD_INTERVAL RELOAD_MIX=$RELOAD_MIX \
     CONNECTIONS=$CONNECTIONS CONCURRENCY=$CONCURRENCY SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU \
     scripts/interleave.sh >/dev/null
