@@ -58,10 +58,10 @@ pub(super) fn compile(
     let currencies = merchants.by_id.values().chain(&merchants.default);
     locales.prepare(currencies.map(|m| m.currency));
     let vars = rules::RuleVars {
-        plan_change: plan_change::vars(&catalog, false),
-        plan_change_for_each: plan_change::vars(&catalog, true),
-        payment_link: payment::vars(false),
-        charge_funding: payment::vars(true),
+        plan_change: parser.kind(plan_change::vars(&catalog, false)),
+        plan_change_for_each: parser.kind(plan_change::vars(&catalog, true)),
+        payment_link: parser.kind(payment::vars(false)),
+        charge_funding: parser.kind(payment::vars(true)),
     };
     let compiler = rules::Compiler {
         parser: &parser,

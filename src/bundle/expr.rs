@@ -8,7 +8,7 @@ use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr};
 use super::{
     limits,
     native::Node,
-    programs::Parser,
+    programs::{Checked, Parser},
     vars::{Shape, Vars},
 };
 
@@ -33,6 +33,28 @@ pub struct Expr {
 /// size against the [`limits`]: the text before the parser sees it, the tree
 /// before anything walks it.
 pub(crate) fn compile(parser: &Parser<'_>, source: &str, vars: &Vars) -> Result<Expr, String> {
+    // Checked already, against these variables or equal ones.
+    if let Some(checked) = parser.checked(source, vars) {
+        return Ok(Expr {
+            program: checked.program,
+            native: checked.native,
+            memo: None,
+            source: source.to_owned(),
+        });
+    }
+    let expr = check_source(parser, source, vars)?;
+    parser.keep(
+        source,
+        vars,
+        Checked {
+            program: Arc::clone(&expr.program),
+            native: expr.native.clone(),
+        },
+    );
+    Ok(expr)
+}
+
+fn check_source(parser: &Parser<'_>, source: &str, vars: &Vars) -> Result<Expr, String> {
     limits::text(source).map_err(|e| e.to_string())?;
     let program = parser.parse(source).map_err(|errors| {
         errors

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::facts::{Declared, FactRef, Keys, item};
 
 /// The shape of a variable: which fields it has.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
     /// A single value (number, string, bool, timestamp, list): no fields.
     Value(FactRef),
@@ -19,7 +19,20 @@ pub enum Shape {
 
 /// The variables an expression may reference, with their shapes.
 #[derive(Debug, Clone, Default)]
-pub struct Vars(BTreeMap<String, Shape>);
+pub struct Vars(BTreeMap<String, Shape>, Option<Kind>);
+
+/// Which of a compile's sets of variables these are
+/// ([`Parser::kind`](super::programs::Parser::kind)): the key, with an
+/// expression's source, of the expressions it checked.
+pub(crate) type Kind = u8;
+
+/// Two sets of variables are equal when they have the same names and
+/// shapes, whichever compile registered them.
+impl PartialEq for Vars {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
 
 impl Vars {
     /// The variables of a decision type's declared facts; `plan_attributes`
@@ -39,7 +52,7 @@ impl Vars {
             let path: Vec<&str> = d.path.split('.').collect();
             insert(&mut root, &path, leaf);
         }
-        Self(root)
+        Self(root, None)
     }
 
     /// These variables plus a `for_each` item's (`metric`, `limit`, ...).
@@ -55,6 +68,16 @@ impl Vars {
     /// The shape of a variable.
     pub fn get(&self, name: &str) -> Option<&Shape> {
         self.0.get(name)
+    }
+
+    /// The kind a compile registered these variables as, if it did.
+    pub(crate) fn kind(&self) -> Option<Kind> {
+        self.1
+    }
+
+    /// Registers these variables as `kind` (by the compile's parser).
+    pub(super) fn set_kind(&mut self, kind: Kind) {
+        self.1 = Some(kind);
     }
 
     /// Whether a variable of that name exists.

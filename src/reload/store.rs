@@ -113,6 +113,7 @@ impl BundleStore {
                     tests = active.test_count,
                     expressions = active.bundle.programs.len(),
                     expressions_reused = active.bundle.programs.reused(),
+                    checks_reused = active.bundle.programs.checked_reused(),
                     files_reused = active.bundle.programs.files_reused(),
                     source = %active.source,
                     from_cache = status.from_cache,
@@ -305,6 +306,51 @@ mod tests {
         };
         assert!(!Arc::ptr_eq(&condition(&first, 0), &condition(&second, 0)));
         assert!(Arc::ptr_eq(&condition(&first, 1), &condition(&second, 1)));
+
+        // Nor were the unchanged expressions checked against their
+        // variables again: the catalogue, and so every kind's variables,
+        // is the same.
+        assert_eq!(first.bundle.programs.checked_reused(), 0);
+        assert!(
+            programs.checked_reused() >= programs.len() - 1,
+            "{} of {}",
+            programs.checked_reused(),
+            programs.len()
+        );
+    }
+
+    #[test]
+    fn an_unchanged_expression_is_checked_again_when_its_variables_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in BundleSource::Embedded.read().unwrap().iter() {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let store = BundleStore::new(BundleSource::Path(dir.path().to_owned()));
+        assert!(store.reload().unwrap());
+
+        // The catalogue no longer declares the plan attribute the rules
+        // read (`target.attributes.contract_only`); the rules are the same
+        // text, checked against the first bundle's variables before.
+        let path = dir.path().join("plans.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let changed = text
+            .replacen("plan_attributes:\n", "", 1)
+            .replacen("  contract_only: false\n", "", 1)
+            .replacen("    attributes: { contract_only: true }\n", "", 1);
+        assert_eq!(changed.matches("contract_only").count(), 0, "{changed}");
+        std::fs::write(&path, changed).unwrap();
+
+        let error = store.reload().unwrap_err();
+        assert!(
+            error.to_string().contains("no field `contract_only`"),
+            "{error}"
+        );
+        // The same problems, in the same words, as compiling from nothing.
+        let files = BundleSource::Path(dir.path().to_owned()).read().unwrap();
+        let fresh = crate::bundle::compile(&files).err().unwrap();
+        assert_eq!(error.to_string(), ReloadError::Bundle(fresh).to_string());
+        // And the first bundle keeps serving.
+        assert!(store.snapshot().unwrap().bundle.programs.len() > 20);
     }
 
     #[test]
