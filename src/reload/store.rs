@@ -261,14 +261,21 @@ mod tests {
         assert_eq!(last, Some(error.to_string()));
     }
 
-    #[test]
-    fn a_new_revision_parses_only_the_expressions_and_files_it_changed() {
+    /// A store on a copy of the demo bundle in a temporary directory, the
+    /// demo loaded.
+    fn demo_store() -> (tempfile::TempDir, BundleStore) {
         let dir = tempfile::tempdir().unwrap();
         for (name, content) in BundleSource::Embedded.read().unwrap().iter() {
             std::fs::write(dir.path().join(name), content).unwrap();
         }
         let store = BundleStore::new(BundleSource::Path(dir.path().to_owned()));
         assert!(store.reload().unwrap());
+        (dir, store)
+    }
+
+    #[test]
+    fn a_new_revision_parses_only_the_expressions_and_files_it_changed() {
+        let (dir, store) = demo_store();
         let first = store.snapshot().unwrap();
         assert_eq!(first.bundle.programs.reused(), 0);
         assert!(first.bundle.programs.len() > 20);
@@ -321,12 +328,7 @@ mod tests {
 
     #[test]
     fn an_unchanged_expression_is_checked_again_when_its_variables_changed() {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, content) in BundleSource::Embedded.read().unwrap().iter() {
-            std::fs::write(dir.path().join(name), content).unwrap();
-        }
-        let store = BundleStore::new(BundleSource::Path(dir.path().to_owned()));
-        assert!(store.reload().unwrap());
+        let (dir, store) = demo_store();
 
         // The catalogue no longer declares the plan attribute the rules
         // read (`target.attributes.contract_only`); the rules are the same
@@ -355,12 +357,7 @@ mod tests {
 
     #[test]
     fn a_bad_bundle_is_a_bundle_failure_that_keeps_its_problems() {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, content) in BundleSource::Embedded.read().unwrap().iter() {
-            std::fs::write(dir.path().join(name), content).unwrap();
-        }
-        let store = BundleStore::new(BundleSource::Path(dir.path().to_owned()));
-        assert!(store.reload().unwrap());
+        let (dir, store) = demo_store();
         std::fs::write(dir.path().join("plan_change.yaml"), "rules: [\n").unwrap();
 
         let error = store.reload().unwrap_err();
