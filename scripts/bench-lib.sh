@@ -21,6 +21,14 @@ bench_build() {
   cargo build --release --quiet   # both binaries: the service and the load generator
 }
 
+# floor_bin: sets FLOOR to the floor's executable (benches/floor, the bench
+# target), building it if needed; exits when there is none.
+floor_bin() {
+  FLOOR=$(cargo bench --no-run --bench floor --message-format=json 2>/dev/null \
+    | grep '"kind":\["bench"\]' | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
+  [ -x "$FLOOR" ] || { say "cannot find the floor binary"; exit 1; }
+}
+
 # --- servers --------------------------------------------------------------
 SERVER_PID=
 RELOADER_PID=

@@ -124,10 +124,7 @@ fi
 
 bench_build
 SERVER_BIN=${SERVER_BIN:-$TOLLGATE}  # the Tollgate server to measure (another build, say)
-# The bench target's executable (the package's binaries are built too).
-FLOOR=$(cargo bench --no-run --bench floor --message-format=json 2>/dev/null \
-  | grep '"kind":\["bench"\]' | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
-[ -x "$FLOOR" ] || { say "cannot find the floor binary"; exit 1; }
+floor_bin
 if [ "$ENGINE" = 1 ]; then cargo bench --no-run --quiet --bench engine; fi
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -56,9 +56,7 @@ PORT_B=${PORT_B:-50192}
 
 bench_build
 SERVER_BIN=${SERVER_BIN:-$TOLLGATE}
-FLOOR=$(cargo bench --no-run --bench floor --message-format=json 2>/dev/null \
-  | grep '"kind":\["bench"\]' | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
-[ -x "$FLOOR" ] || { say "cannot find the floor binary"; exit 1; }
+floor_bin
 if [ -n "$BASELINE_BIN" ]; then PAIRS+=",baseline"; fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
