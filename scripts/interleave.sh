@@ -158,7 +158,6 @@ for pair in ${PAIRS//,/ }; do
       SERVE_LOG=$OUT/reload.log tollgate "$PORT_B" "$SERVER_BIN" --bundle "$RELOAD_BUNDLE"
       a_args=(--mix "$RELOAD_MIX")
       b_args=(--mix "$RELOAD_MIX")
-      WRITTEN=0
       ;;
     *) say "unknown pair $pair"; exit 1 ;;
   esac
