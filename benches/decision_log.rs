@@ -1,5 +1,5 @@
-//! The decision log's writer: one JSON line per decision type, masked under
-//! a fixed key, into a reused buffer, as the writer thread makes them. The
+//! The decision log's encoder: one JSON line per decision type, masked under
+//! a fixed key, into a reused buffer, as the handlers' threads make them. The
 //! case of each type is the demo bundle test whose line is the longest.
 //! Allocations per line are counted by `benches/allocations.rs`.
 //!
@@ -58,7 +58,7 @@ pub fn records() -> Vec<(&'static str, String, Record)> {
     longest.into_iter().map(|(k, n, r, _)| (k, n, r)).collect()
 }
 
-/// The writer thread's encoder, masking as in production: a keyed hash of
+/// An encoder as the handlers use, masking as in production: a keyed hash of
 /// every id.
 pub fn encoder() -> LineEncoder {
     LineEncoder::new(Masker::keyed(b"bench key"), Vec::new())

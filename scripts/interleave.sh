@@ -26,10 +26,13 @@
 #              RELOAD_INTERVAL s (as scripts/reload-under-load.sh); none
 #              while A is
 #   baseline   with BASELINE_BIN: that build / ours, both with defaults
+#   baseline-log  with BASELINE_BIN: that build / ours, both with
+#              `--decision-log FILE` (each its own file)
 #
 #   scripts/interleave.sh                   # 12 rounds of 2 s per pair
 #   ROUNDS=12 BASELINE_BIN=/tmp/old scripts/interleave.sh
 #   PAIRS=reload scripts/interleave.sh
+#   PAIRS=baseline-log BASELINE_BIN=/tmp/old scripts/interleave.sh
 #
 # Writes OUT/PAIR-R-{a,b}.json (tollgate-bench reports) and
 # OUT/interleave.json, and prints a Markdown table: each pair's median
@@ -56,8 +59,8 @@ PORT_B=${PORT_B:-50192}
 
 bench_build
 SERVER_BIN=${SERVER_BIN:-$TOLLGATE}
-floor_bin
-if [ -n "$BASELINE_BIN" ]; then PAIRS+=",baseline"; fi
+if [[ ",$PAIRS," == *,defaults,* || ",$PAIRS," == *,log,* ]]; then floor_bin; fi
+if [ -n "$BASELINE_BIN" ] && [[ ",$PAIRS," != *,baseline* ]]; then PAIRS+=",baseline"; fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
@@ -149,6 +152,10 @@ for pair in ${PAIRS//,/ }; do
       tollgate "$PORT_A" "$BASELINE_BIN"
       tollgate "$PORT_B" "$SERVER_BIN"
       ;;
+    baseline-log)
+      tollgate "$PORT_A" "$BASELINE_BIN" --decision-log "$OUT/decisions-a.jsonl"
+      tollgate "$PORT_B" "$SERVER_BIN" --decision-log "$OUT/decisions.jsonl"
+      ;;
     reload)
       steady=$BENCH_TMP/steady
       rm -rf "$steady" && mkdir -p "$steady" && cp bundles/demo/*.yaml "$steady"/
@@ -176,14 +183,15 @@ for pair in ${PAIRS//,/ }; do
   if [ "$pair" = reload ]; then
     echo "$WRITTEN" >"$OUT/reload.written"
   fi
-  rm -f "$OUT/decisions.jsonl"
+  rm -f "$OUT/decisions.jsonl" "$OUT/decisions-a.jsonl"
 done
 
 python3 - "$OUT" "$ROUNDS" "$PAIRS" <<'PY'
 import json, statistics, sys
 out, rounds, pairs = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
 names = {"defaults": ("floor", "defaults"), "log": ("floor", "decision log on"),
-         "reload": ("steady", "reloading"), "baseline": ("baseline", "ours")}
+         "reload": ("steady", "reloading"), "baseline": ("baseline", "ours"),
+         "baseline-log": ("baseline, log on", "ours, log on")}
 result, lines = {}, []
 lines.append("| A / B | B's throughput over A's: median (rounds' range) | B's p99 over A's: median (range) | server CPU µs per call, A / B (medians) | stolen |")
 lines.append("|---|---|---|---|---|")

@@ -1,6 +1,6 @@
-//! One decision-log event: what the handler hands over (cheap: the domain
-//! request and decision, moved, not copied) and the JSON line the writer
-//! makes of it, off the request path.
+//! One decision-log event: what the handler hands over (the domain request
+//! and decision, moved, not copied) and the JSON line made of it, by the
+//! pool of encoders the handlers' threads share.
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -186,6 +186,75 @@ impl LineEncoder {
         }
         let bundle = self.bundle.as_ref().map_or(&b"null"[..], |p| &p.json);
         line(out, record, &self.masker, &self.erase, bundle);
+    }
+}
+
+/// Line encoders for the threads that log, each with its own hash cache and
+/// line buffer: one is taken per line, and one is made when every other is
+/// in use, so there are as many as threads ever encoded at once.
+#[derive(Debug)]
+pub(super) struct Encoders {
+    pool: std::sync::Mutex<Pool>,
+}
+
+#[derive(Debug)]
+struct Pool {
+    idle: Vec<PooledEncoder>,
+    /// What a new encoder masks with (its cache stays empty).
+    masker: Masker,
+    erase: Vec<ErasePath>,
+}
+
+/// An encoder and the buffer of its last line.
+#[derive(Debug)]
+pub(super) struct PooledEncoder {
+    encoder: LineEncoder,
+    line: Vec<u8>,
+}
+
+impl PooledEncoder {
+    /// `record` as one JSON line with its newline, valid until the next.
+    pub(super) fn line(&mut self, record: &Record) -> &[u8] {
+        self.line.clear();
+        self.encoder.write(&mut self.line, record);
+        &self.line
+    }
+}
+
+impl Encoders {
+    /// Encoders masking with (a copy of) `masker` and leaving out `erase`.
+    pub(super) fn new(masker: Masker, erase: Vec<ErasePath>) -> Self {
+        Self {
+            pool: std::sync::Mutex::new(Pool {
+                idle: Vec::new(),
+                masker,
+                erase,
+            }),
+        }
+    }
+
+    /// An idle encoder, or a new one.
+    pub(super) fn take(&self) -> PooledEncoder {
+        let mut pool = self.pool();
+        match pool.idle.pop() {
+            Some(encoder) => encoder,
+            None => PooledEncoder {
+                encoder: LineEncoder::new(pool.masker.clone(), pool.erase.clone()),
+                line: Vec::with_capacity(1024),
+            },
+        }
+    }
+
+    /// Returns an encoder taken with [`Encoders::take`].
+    pub(super) fn put(&self, encoder: PooledEncoder) {
+        self.pool().idle.push(encoder);
+    }
+
+    fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
+        // Independent encoders: a panic elsewhere leaves the pool whole.
+        self.pool
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -21,9 +21,9 @@ pub const CACHED_IDS: usize = 4096;
 type Hashed = [u8; 2 * HASH_BYTES];
 
 /// Replaces ids with `HMAC-SHA256(key, id)`, hex, truncated to
-/// [`HASH_BYTES`]; or leaves them in clear when masking is off. Owned by the
-/// writer thread, which alone hashes: the cache of recent hashes needs no
-/// lock.
+/// [`HASH_BYTES`]; or leaves them in clear when masking is off. Owned by one
+/// line encoder, used by one thread at a time: the cache of recent hashes
+/// needs no lock.
 #[derive(Clone)]
 pub struct Masker {
     mac: Option<Hmac<Sha256>>,

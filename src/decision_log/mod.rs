@@ -1,19 +1,21 @@
 //! The decision log: one JSON line per answered decision, written off the
 //! request path.
 //!
-//! A handler hands the domain request and decision over by value (no JSON
-//! is made on the request path) into a bounded queue; a dedicated writer
-//! thread ([`sink`]) masks, encodes and writes them. When the queue is full
-//! the decision is still answered and the event is dropped and counted
-//! ([`Overflow::Drop`]), unless [`Overflow::Block`] makes the handler wait
-//! for room, which puts the sink's speed on the request path. Sampling is by
-//! decision id, so it is deterministic. Personal and payment ids are
-//! replaced with keyed hashes ([`mask`]).
+//! The thread that answered a call masks and encodes its line (a few
+//! microseconds, while the request is in its cache) into a bounded queue
+//! of lines ([`queue`]); a dedicated writer thread ([`sink`]) takes them in
+//! batches and does the I/O. When the queue is full the decision is still
+//! answered and the event is dropped and counted ([`Overflow::Drop`]),
+//! unless [`Overflow::Block`] makes the handler wait for room, which puts
+//! the sink's speed on the request path. Sampling is by decision id, so it
+//! is deterministic. Personal and payment ids are replaced with keyed
+//! hashes ([`mask`]).
 
 mod entries;
 pub mod event;
 pub mod json;
 pub mod mask;
+mod queue;
 mod sample;
 pub mod sink;
 mod stats;
@@ -27,7 +29,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 pub use event::{CallContext, Decided, Logged, Record, ShadowAnswer, ShadowBundle};
 pub use mask::{ErasePath, Masker};
@@ -52,7 +54,8 @@ pub enum Overflow {
 pub struct Settings {
     /// Where lines go.
     pub target: Target,
-    /// Events the queue holds before overflow applies.
+    /// Lines the queue holds before overflow applies (not counting the
+    /// batch the writer is writing).
     pub queue: usize,
     /// What a full queue does.
     pub overflow: Overflow,
@@ -95,7 +98,8 @@ pub struct DecisionLog {
 
 #[derive(Debug)]
 struct Inner {
-    tx: mpsc::Sender<sink::Msg>,
+    lines: Arc<queue::Lines>,
+    encoders: event::Encoders,
     overflow: Overflow,
     sample: Sample,
     stats: Arc<Stats>,
@@ -142,7 +146,7 @@ impl DecisionLog {
             ),
             _ => None,
         };
-        let (tx, rx) = mpsc::channel(settings.queue.max(1));
+        let lines = Arc::new(queue::Lines::new(settings.queue));
         let (done_tx, done) = oneshot::channel();
         let reopen = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
@@ -153,21 +157,21 @@ impl DecisionLog {
         let writer = sink::Writer {
             target: settings.target.clone(),
             file,
-            encoder: std::cell::RefCell::new(event::LineEncoder::new(
-                masker,
-                settings.erase.clone(),
-            )),
             max_bytes: settings.max_bytes,
             reopen,
             stats: stats.clone(),
         };
         std::thread::Builder::new()
             .name("decision-log".to_owned())
-            .spawn(move || writer.run(rx, done_tx))
+            .spawn({
+                let lines = lines.clone();
+                move || writer.run(&lines, done_tx)
+            })
             .context("decision log: cannot start the writer thread")?;
         Ok(Self {
             inner: Some(Arc::new(Inner {
-                tx,
+                lines,
+                encoders: event::Encoders::new(masker, settings.erase),
                 overflow: settings.overflow,
                 sample: Sample::of(settings.sample),
                 stats,
@@ -182,20 +186,29 @@ impl DecisionLog {
         self.inner.is_some()
     }
 
-    /// Queues `record` (if sampled). With [`Overflow::Drop`] this never
-    /// waits.
+    /// Encodes `record` (if sampled) and queues its line. With
+    /// [`Overflow::Drop`] this never waits, and a full queue is noticed
+    /// before the line is made.
     pub async fn record(&self, record: Record) {
         let Some(inner) = &self.inner else { return };
         if !inner.sample.keeps(record.decided.meta().decision_id) {
             inner.stats.sampled_out.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let msg = sink::Msg::Event(Box::new(record));
+        if inner.overflow == Overflow::Drop && inner.lines.looks_full() {
+            inner.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let mut encoder = inner.encoders.take();
+        let line = encoder.line(&record);
+        // Freed here, on the thread that allocated the request.
+        drop(record);
         let queued = match inner.overflow {
-            Overflow::Drop => inner.tx.try_send(msg).is_ok(),
-            Overflow::Block => inner.tx.send(msg).await.is_ok(),
+            Overflow::Drop => inner.lines.push(line),
+            Overflow::Block => inner.lines.push_waiting(line).await,
         };
-        if !queued {
+        inner.encoders.put(encoder);
+        if queued.is_err() {
             inner.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -217,12 +230,10 @@ impl DecisionLog {
         if let Some(signals) = closing.signals {
             signals.abort();
         }
-        let drained = tokio::time::timeout(inner.close_deadline, async {
-            let _ = inner.tx.send(sink::Msg::Close).await;
-            let _ = closing.done.await;
-        })
-        .await
-        .is_ok();
+        inner.lines.close();
+        let drained = tokio::time::timeout(inner.close_deadline, closing.done)
+            .await
+            .is_ok();
         let s = inner.stats.snapshot();
         if drained {
             tracing::info!(
@@ -242,6 +253,13 @@ impl DecisionLog {
                 inner.close_deadline
             );
         }
+    }
+}
+
+impl Drop for Inner {
+    /// The last handle gone: the writer writes what waits and stops.
+    fn drop(&mut self) {
+        self.lines.close();
     }
 }
 

@@ -1,8 +1,7 @@
-//! The writer: a dedicated thread that takes events off the queue, turns
-//! them into JSON lines and writes them to stdout or a file (appended,
-//! reopened on request, rotated by size), taking events in batches and
-//! flushing when the queue stays empty for a moment. Blocking I/O lives
-//! here, never on the request path.
+//! The writer: a dedicated thread that takes encoded lines off the queue in
+//! batches and writes them to stdout or a file (appended, reopened on
+//! request, rotated by size), flushing when the queue stays empty for a
+//! moment. Blocking I/O lives here, never on the request path.
 //!
 //! A full disk (or any failed write) is accounted line by line: the lines
 //! that reached the file count as written, the rest as failed, and a line
@@ -11,7 +10,6 @@
 //! there is room.
 
 use std::{
-    cell::RefCell,
     fs::{File, OpenOptions},
     io::{ErrorKind, Write},
     path::{Path, PathBuf},
@@ -21,11 +19,11 @@ use std::{
     },
 };
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::{
     Stats,
-    event::{LineEncoder, Record},
+    queue::{Batch, Lines, Taken},
 };
 
 /// Where decision-log lines go.
@@ -37,23 +35,12 @@ pub enum Target {
     File(PathBuf),
 }
 
-/// What travels on the queue.
-#[derive(Debug)]
-pub(super) enum Msg {
-    /// One decision.
-    Event(Box<Record>),
-    /// Write what is queued, flush and stop.
-    Close,
-}
-
 /// The writer thread's state.
 pub(super) struct Writer {
     pub target: Target,
     /// A file opened up front (so configuration errors show before the
     /// server binds); `None` means open on the first event.
     pub file: Option<File>,
-    /// Masks, erases and encodes; keeps its caches from line to line.
-    pub encoder: RefCell<LineEncoder>,
     pub max_bytes: u64,
     pub reopen: Arc<AtomicBool>,
     pub stats: Arc<Stats>,
@@ -95,60 +82,38 @@ impl Out {
 /// Bytes buffered before they are written out, as a `BufWriter` would.
 const BUFFER_BYTES: usize = 64 * 1024;
 
-/// How long the writer waits for more events when the queue runs dry,
+/// How long the writer waits for more lines when the queue runs dry,
 /// before it flushes and parks: the most a line waits to reach the sink.
 const BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
 impl Writer {
-    /// Runs until `Close` arrives or every sender is gone; then reports on
-    /// `done`.
-    pub(super) fn run(mut self, mut rx: mpsc::Receiver<Msg>, done: oneshot::Sender<()>) {
+    /// Runs until the log closes and every queued line is written; then
+    /// reports on `done`.
+    pub(super) fn run(mut self, lines: &Lines, done: oneshot::Sender<()>) {
         let mut open = self.file.take().map(|f| self.wrap(f));
-        let mut line = Vec::with_capacity(1024);
+        let mut batch = Batch::default();
         loop {
-            let msg = match rx.try_recv() {
-                Ok(msg) => msg,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    // Under load more events are on their way: wait a moment
-                    // and take them as a batch, rather than parking at once
-                    // (a wake-up per event for the request path) and flushing
-                    // per event (a write per line).
-                    std::thread::sleep(BATCH_WAIT);
-                    match rx.try_recv() {
-                        Ok(msg) => msg,
-                        Err(mpsc::error::TryRecvError::Disconnected) => break,
-                        Err(mpsc::error::TryRecvError::Empty) => {
-                            self.flush(&mut open);
-                            match rx.blocking_recv() {
-                                Some(msg) => msg,
-                                None => break,
-                            }
-                        }
+            // Under load more lines are on their way: `take` waits a moment
+            // and takes them as a batch, rather than a wake-up per line for
+            // the request path and a write per line.
+            match lines.take(&mut batch, BATCH_WAIT) {
+                Taken::Lines => {
+                    for line in batch.lines() {
+                        self.write(&mut open, line);
                     }
                 }
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
-            };
-            match msg {
-                Msg::Event(record) => self.write(&mut open, &mut line, &record),
-                Msg::Close => {
-                    // Refuse new events (they count as dropped), keep the queued.
-                    rx.close();
-                    while let Ok(msg) = rx.try_recv() {
-                        if let Msg::Event(record) = msg {
-                            self.write(&mut open, &mut line, &record);
-                        }
-                    }
-                    break;
+                Taken::Idle => {
+                    self.flush(&mut open);
+                    lines.wait();
                 }
+                Taken::Closed => break,
             }
         }
         self.flush(&mut open);
         let _ = done.send(());
     }
 
-    fn write(&self, open: &mut Option<Open>, line: &mut Vec<u8>, record: &Record) {
-        line.clear();
-        self.encoder.borrow_mut().write(line, record);
+    fn write(&self, open: &mut Option<Open>, line: &[u8]) {
         let len = line.len() as u64;
         let rotate = self.max_bytes > 0
             && open
