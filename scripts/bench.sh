@@ -46,7 +46,8 @@
 # INTERLEAVE=1  after the runs, scripts/interleave.sh: the floor and
 #            defaults in short loads that take turns (12 rounds of 2 s, or
 #            INTERLEAVE_ROUNDS), and so the log on (LOG=1), steady and
-#            reloading (RELOAD=1) and the baseline (BASELINE_BIN); the
+#            reloading (RELOAD=1) and the baseline (BASELINE_BIN; with
+#            LOG=1 also both logging); the
 #            targets are judged by its medians, which the machine's moments
 #            move less than the runs above.
 # After the runs:
@@ -313,7 +314,11 @@ if [ "$INTERLEAVE" = 1 ]; then
   pairs=defaults
   if [ "$LOG" = 1 ]; then pairs+=,log; fi
   if [ "$RELOAD" = 1 ]; then pairs+=,reload; fi
-  say "interleaved: scripts/interleave.sh ($pairs${BASELINE_BIN:+,baseline}), $INTERLEAVE_ROUNDS rounds"
+  if [ -n "$BASELINE_BIN" ]; then
+    pairs+=,baseline
+    if [ "$LOG" = 1 ]; then pairs+=,baseline-log; fi
+  fi
+  say "interleaved: scripts/interleave.sh ($pairs), $INTERLEAVE_ROUNDS rounds"
   OUT=$OUT/interleave ROUNDS=$INTERLEAVE_ROUNDS DURATION=2 WARMUP=1 PAIRS=$pairs SERVER_BIN=$SERVER_BIN \
     BASELINE_BIN=$BASELINE_BIN RELOAD_INTERVAL=$RELOAD_INTERVAL RELOAD_MIX=$RELOAD_MIX \
     CONNECTIONS=$CONNECTIONS CONCURRENCY=$CONCURRENCY SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU \
