@@ -200,6 +200,8 @@ pub(super) struct Encoders {
 #[derive(Debug)]
 struct Pool {
     idle: Vec<PooledEncoder>,
+    /// Encoders made so far: the most that were ever in use at once.
+    made: usize,
     /// What a new encoder masks with (its cache stays empty).
     masker: Masker,
     erase: Vec<ErasePath>,
@@ -227,6 +229,7 @@ impl Encoders {
         Self {
             pool: std::sync::Mutex::new(Pool {
                 idle: Vec::new(),
+                made: 0,
                 masker,
                 erase,
             }),
@@ -236,13 +239,20 @@ impl Encoders {
     /// An idle encoder, or a new one.
     pub(super) fn take(&self) -> PooledEncoder {
         let mut pool = self.pool();
-        match pool.idle.pop() {
-            Some(encoder) => encoder,
-            None => PooledEncoder {
-                encoder: LineEncoder::new(pool.masker.clone(), pool.erase.clone()),
-                line: Vec::with_capacity(1024),
-            },
+        if let Some(encoder) = pool.idle.pop() {
+            return encoder;
         }
+        pool.made += 1;
+        PooledEncoder {
+            encoder: LineEncoder::new(pool.masker.clone(), pool.erase.clone()),
+            line: Vec::with_capacity(1024),
+        }
+    }
+
+    /// How many encoders were made: the most in use at once.
+    #[cfg(test)]
+    pub(super) fn made(&self) -> usize {
+        self.pool().made
     }
 
     /// Returns an encoder taken with [`Encoders::take`].
@@ -371,7 +381,7 @@ pub fn trace_id(traceparent: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
 
     use super::{CallContext, Decided, LineEncoder, Record, trace_id};
@@ -382,7 +392,12 @@ mod tests {
         },
     };
 
-    fn record(name: &Arc<str>, revision: &Arc<str>, digest: &Arc<str>) -> Record {
+    /// A plan-change record of bundle `name`, `revision`, `digest`.
+    pub(in crate::decision_log) fn record(
+        name: &Arc<str>,
+        revision: &Arc<str>,
+        digest: &Arc<str>,
+    ) -> Record {
         let input = PlanChangeInput {
             tenant_id: "t1".to_owned(),
             from_plan: "free".to_owned(),

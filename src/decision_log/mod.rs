@@ -203,11 +203,20 @@ impl DecisionLog {
         let line = encoder.line(&record);
         // Freed here, on the thread that allocated the request.
         drop(record);
-        let queued = match inner.overflow {
-            Overflow::Drop => inner.lines.push(line),
-            Overflow::Block => inner.lines.push_waiting(line).await,
+        let queued = match (inner.lines.push(line), inner.overflow) {
+            (Err(queue::Refused::Full), Overflow::Block) => {
+                // The encoder goes back before the wait: waiting handlers
+                // hold a copy of their line, not an encoder (and its cache)
+                // each, so the pool stays as large as the threads.
+                let line = line.to_vec();
+                inner.encoders.put(encoder);
+                inner.lines.push_waiting(&line).await
+            }
+            (pushed, _) => {
+                inner.encoders.put(encoder);
+                pushed
+            }
         };
-        inner.encoders.put(encoder);
         if queued.is_err() {
             inner.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -293,5 +302,56 @@ fn reopen_on_sigusr1(reopen: Arc<AtomicBool>) -> anyhow::Result<tokio::task::Joi
     {
         let _ = reopen;
         Ok(tokio::spawn(async {}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{DecisionLog, Overflow, Settings, Target, event::tests::record};
+
+    /// Handlers waiting for room hold a copy of their line, not an encoder:
+    /// however many wait, the pool holds as many encoders as were encoding
+    /// at once (one, on this single-threaded runtime).
+    #[tokio::test(flavor = "current_thread")]
+    async fn handlers_waiting_for_room_hold_no_encoder() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let fifo = dir.path().join("stalled.fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        // Nobody reads the FIFO yet: the writer blocks opening it.
+        let log = DecisionLog::start(Settings {
+            queue: 1,
+            overflow: Overflow::Block,
+            hash_key: Some(b"k".to_vec()),
+            ..Settings::new(Target::File(fifo.clone()))
+        })
+        .unwrap();
+        let (name, revision, digest): (Arc<str>, Arc<str>, Arc<str>) =
+            (Arc::from("b"), Arc::from("r"), Arc::from("d"));
+        const HANDLERS: usize = 20;
+        let handlers: Vec<_> = (0..HANDLERS)
+            .map(|_| {
+                let (log, event) = (log.clone(), record(&name, &revision, &digest));
+                tokio::spawn(async move { log.record(event).await })
+            })
+            .collect();
+        // Until no handler can make progress: one line with the writer,
+        // one queued, the others waiting for room.
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(handlers.iter().filter(|h| !h.is_finished()).count() >= HANDLERS - 2);
+        let inner = log.inner.as_ref().unwrap();
+        assert_eq!(inner.encoders.made(), 1);
+
+        let reader = std::thread::spawn(move || std::fs::read_to_string(&fifo).unwrap());
+        for handler in handlers {
+            handler.await.unwrap();
+        }
+        log.close().await;
+        assert_eq!(reader.join().unwrap().lines().count(), HANDLERS);
+        assert_eq!(log.stats().dropped, 0);
     }
 }
