@@ -289,8 +289,11 @@ mod tests {
         assert_eq!(got, [b"x\n".to_vec()]);
     }
 
-    #[tokio::test]
-    async fn a_blocked_push_goes_in_once_the_writer_takes_a_batch() {
+    /// A queue of one line, full, and a push waiting for room in it.
+    async fn a_blocked_push() -> (
+        std::sync::Arc<Lines>,
+        tokio::task::JoinHandle<Result<(), Refused>>,
+    ) {
         let lines = std::sync::Arc::new(Lines::new(1));
         assert_eq!(lines.push(b"1\n"), Ok(()));
         let blocked = {
@@ -299,6 +302,12 @@ mod tests {
         };
         tokio::task::yield_now().await;
         assert!(!blocked.is_finished());
+        (lines, blocked)
+    }
+
+    #[tokio::test]
+    async fn a_blocked_push_goes_in_once_the_writer_takes_a_batch() {
+        let (lines, blocked) = a_blocked_push().await;
         let mut batch = Batch::default();
         assert_eq!(lines.take(&mut batch, NO_WAIT), Taken::Lines);
         assert_eq!(blocked.await.unwrap(), Ok(()));
@@ -308,13 +317,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_close_releases_a_blocked_push() {
-        let lines = std::sync::Arc::new(Lines::new(1));
-        assert_eq!(lines.push(b"1\n"), Ok(()));
-        let blocked = {
-            let lines = lines.clone();
-            tokio::spawn(async move { lines.push_waiting(b"2\n").await })
-        };
-        tokio::task::yield_now().await;
+        let (lines, blocked) = a_blocked_push().await;
         lines.close();
         assert_eq!(blocked.await.unwrap(), Err(Refused::Closed));
     }
