@@ -1,7 +1,8 @@
-# Shared by scripts/bench.sh and scripts/reload-under-load.sh (sourced, not
-# run): building, starting and stopping a pinned server, our load generator,
-# and the reload pair (the same load on `serve --bundle DIR` with the bundle
-# left alone, then with a new revision written every RELOAD_INTERVAL).
+# Shared by the benchmark scripts (bench.sh, reload-under-load.sh,
+# interleave.sh, log-writer-cpu.sh; sourced, not run): building, starting
+# and stopping a pinned server, our load generator, and the reload pair (the
+# same load on `serve --bundle DIR` with the bundle left alone, then with a
+# new revision written every RELOAD_INTERVAL).
 #
 # The caller sets, before sourcing: OUT (reports directory), DURATION,
 # WARMUP, CONNECTIONS, CONCURRENCY, SERVER_CPU, CLIENT_CPU; and before

@@ -17,11 +17,9 @@ CALLS=${CALLS:-100000}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${PORT:-50402}
-BENCH=${BENCH:-target/release/tollgate-bench}
 [ "$#" -gt 0 ] || { echo "usage: scripts/log-writer-cpu.sh BIN..." >&2; exit 64; }
-work=$(mktemp -d)
-pid=
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh # start_server, stop_server, BENCH, BENCH_TMP
 
 # times PID: the writer thread's run time and the process's, in ns.
 times() {
@@ -40,21 +38,14 @@ echo "| round | build | calls/s | writer µs per line | server µs per call |"
 echo "|---|---|---|---|---|"
 for r in $(seq "$ROUNDS"); do
   for bin in "$@"; do
-    rm -f "$work/decisions.jsonl"
-    taskset -c "$SERVER_CPU" "$bin" serve --listen "127.0.0.1:$PORT" --admin-listen off \
-      --poll-interval 0 --decision-log "$work/decisions.jsonl" 2>/dev/null &
-    pid=$!
-    for _ in $(seq 100); do
-      if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-      sleep 0.1
-    done
+    rm -f "$BENCH_TMP/decisions.jsonl"
+    SERVER_STDERR=/dev/null start_server "$PORT" "$bin" serve --listen "127.0.0.1:$PORT" \
+      --admin-listen off --poll-interval 0 --decision-log "$BENCH_TMP/decisions.jsonl"
     load 5000 >/dev/null # warm-up
-    read -r w0 a0 < <(times "$pid")
+    read -r w0 a0 < <(times "$SERVER_PID")
     throughput=$(load "$CALLS" | awk '/^throughput/ { print $2 }')
-    read -r w1 a1 < <(times "$pid")
-    kill "$pid"
-    wait "$pid" || true
-    pid=
+    read -r w1 a1 < <(times "$SERVER_PID")
+    stop_server
     awk -v r="$r" -v b="$bin" -v t="$throughput" -v w=$((w1 - w0)) -v a=$((a1 - a0)) -v n="$CALLS" \
       'BEGIN { printf "| %d | %s | %s | %.2f | %.2f |\n", r, b, t, w / 1e3 / n, a / 1e3 / n }'
   done
