@@ -73,19 +73,13 @@ stop_both() {
 }
 trap 'stop_reloader; stop_both; bench_cleanup' EXIT
 
-# serve PORT COMMAND...: COMMAND on SERVER_CPU (stderr to SERVE_LOG when
-# set), waiting until PORT accepts connections.
+# serve PORT COMMAND...: bench-lib's start_server (COMMAND on SERVER_CPU,
+# waiting until PORT accepts connections), stdout dropped and stderr to
+# SERVE_LOG when set; the server joins PIDS, which stop_both stops.
 serve() {
-  local port=$1
-  shift
-  taskset -c "$SERVER_CPU" "$@" >/dev/null 2>"${SERVE_LOG:-/dev/null}" &
-  PIDS+=($!)
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  say "not listening on $port after 10 s: $*"
-  exit 1
+  SERVER_STDERR=${SERVE_LOG:-/dev/null} start_server "$@" >/dev/null
+  PIDS+=("$SERVER_PID")
+  SERVER_PID=
 }
 tollgate() {
   local port=$1 bin=$2 level=warn
