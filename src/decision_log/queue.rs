@@ -49,7 +49,42 @@ impl Batch {
             .map(|(start, end)| self.bytes.get(start..end).unwrap_or_default())
     }
 
-    fn clear(&mut self) {
+    /// An empty batch with room for `bytes` bytes of lines.
+    pub(super) fn with_capacity(bytes: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::new(),
+        }
+    }
+
+    /// Appends `line` (with its newline).
+    pub(super) fn push(&mut self, line: &[u8]) {
+        self.bytes.extend_from_slice(line);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// How many lines it holds.
+    pub(super) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether it holds no line.
+    pub(super) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Its lines' bytes, one after the other.
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Where each line ends in [`Batch::bytes`].
+    pub(super) fn ends(&self) -> &[usize] {
+        &self.ends
+    }
+
+    /// Forgets every line, keeping the memory.
+    pub(super) fn clear(&mut self) {
         self.bytes.clear();
         self.ends.clear();
     }
@@ -130,13 +165,11 @@ impl Lines {
         if pending.closed {
             return Err(Refused::Closed);
         }
-        if pending.batch.ends.len() >= self.capacity {
+        if pending.batch.len() >= self.capacity {
             return Err(Refused::Full);
         }
-        pending.batch.bytes.extend_from_slice(line);
-        let end = pending.batch.bytes.len();
-        pending.batch.ends.push(end);
-        self.len.store(pending.batch.ends.len(), Ordering::Relaxed);
+        pending.batch.push(line);
+        self.len.store(pending.batch.len(), Ordering::Relaxed);
         let wake = std::mem::take(&mut pending.writer_waits);
         drop(pending);
         if wake {
@@ -167,12 +200,12 @@ impl Lines {
     pub(super) fn take(&self, into: &mut Batch, batch_wait: Duration) -> Taken {
         into.clear();
         let mut pending = self.lock();
-        if pending.batch.ends.is_empty() && !pending.closed {
+        if pending.batch.is_empty() && !pending.closed {
             drop(pending);
             std::thread::sleep(batch_wait);
             pending = self.lock();
         }
-        if pending.batch.ends.is_empty() {
+        if pending.batch.is_empty() {
             return if pending.closed {
                 Taken::Closed
             } else {
@@ -189,7 +222,7 @@ impl Lines {
     /// The writer's side: blocks until a line arrives or the log closes.
     pub(super) fn wait(&self) {
         let mut pending = self.lock();
-        while pending.batch.ends.is_empty() && !pending.closed {
+        while pending.batch.is_empty() && !pending.closed {
             pending.writer_waits = true;
             pending = self
                 .arrived

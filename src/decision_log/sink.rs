@@ -48,10 +48,9 @@ pub(super) struct Writer {
 
 struct Open {
     out: Out,
-    /// Encoded lines not yet written.
-    buf: Vec<u8>,
-    /// Where each buffered line ends in `buf`: the lines a flush counts.
-    ends: Vec<usize>,
+    /// Encoded lines not yet written, each one's end kept: the lines a
+    /// flush counts.
+    buf: Batch,
     /// Bytes in the current file, buffered ones included.
     size: u64,
 }
@@ -137,10 +136,9 @@ impl Writer {
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        o.buf.extend_from_slice(line);
-        o.ends.push(o.buf.len());
+        o.buf.push(line);
         o.size += len;
-        if o.buf.len() >= BUFFER_BYTES {
+        if o.buf.bytes().len() >= BUFFER_BYTES {
             self.flush(open);
         }
     }
@@ -151,13 +149,13 @@ impl Writer {
     /// again for the next event.
     fn flush(&self, open: &mut Option<Open>) {
         let Some(o) = open.as_mut() else { return };
-        if o.ends.is_empty() {
+        if o.buf.is_empty() {
             return;
         }
-        let start = o.size - o.buf.len() as u64;
+        let start = o.size - o.buf.bytes().len() as u64;
         let mut done = 0;
         let result = loop {
-            let Some(rest) = o.buf.get(done..).filter(|r| !r.is_empty()) else {
+            let Some(rest) = o.buf.bytes().get(done..).filter(|r| !r.is_empty()) else {
                 break Ok(());
             };
             match o.out.write(rest) {
@@ -167,18 +165,17 @@ impl Writer {
                 Err(e) => break Err(e),
             }
         };
-        let whole = o.ends.iter().take_while(|end| **end <= done).count();
+        let whole = o.buf.ends().iter().take_while(|end| **end <= done).count();
         let whole_bytes = whole
             .checked_sub(1)
-            .and_then(|i| o.ends.get(i))
+            .and_then(|i| o.buf.ends().get(i))
             .copied()
             .unwrap_or(0);
         self.stats
             .written
             .fetch_add(whole as u64, Ordering::Relaxed);
-        let failed = o.ends.len() - whole;
+        let failed = o.buf.len() - whole;
         o.buf.clear();
-        o.ends.clear();
         let Err(e) = result.and_then(|()| match &mut o.out {
             Out::Stdout(out) => out.flush(),
             Out::File(_) => Ok(()),
@@ -201,8 +198,7 @@ impl Writer {
         match &self.target {
             Target::Stdout => Some(Open {
                 out: Out::Stdout(std::io::stdout()),
-                buf: Vec::with_capacity(BUFFER_BYTES),
-                ends: Vec::new(),
+                buf: Batch::with_capacity(BUFFER_BYTES),
                 size: 0,
             }),
             Target::File(path) => match open_append(path) {
@@ -219,8 +215,7 @@ impl Writer {
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         Open {
             out: Out::File(file),
-            buf: Vec::with_capacity(BUFFER_BYTES),
-            ends: Vec::new(),
+            buf: Batch::with_capacity(BUFFER_BYTES),
             size,
         }
     }
