@@ -12,11 +12,10 @@ use std::{collections::BTreeMap, hint::black_box};
 
 use tollgate::engine;
 
-#[path = "decision_log.rs"]
-#[allow(dead_code, reason = "only the records are used here")]
-mod log_bench;
+#[path = "common/cases.rs"]
+mod cases;
 
-use log_bench::engine_bench::{cases, demo};
+use cases::{cases, demo};
 
 /// Allocations per decision, for every demo case and both evaluators.
 fn main() {
@@ -46,9 +45,9 @@ fn main() {
     }
     // One decision-log line per type, masked, into a warm reused buffer.
     println!("allocations per decision-log line (masked, warm buffer):");
-    let encoder = std::cell::RefCell::new(log_bench::encoder());
+    let encoder = std::cell::RefCell::new(cases::encoder());
     let line = std::cell::RefCell::new(Vec::with_capacity(4096));
-    for (kind, name, record) in log_bench::records() {
+    for (kind, name, record) in cases::records() {
         let write = || {
             let mut line = line.borrow_mut();
             line.clear();

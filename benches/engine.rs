@@ -4,7 +4,8 @@
 //! Rust function of the same rules; explain on; bundle compile time and
 //! evaluation time as bundles grow to 10,000 rules and 10,000 merchants.
 //! Allocations per decision are counted by `benches/allocations.rs`, apart,
-//! so its counting allocator does not slow these timings.
+//! so its counting allocator does not slow these timings; these run on the
+//! server's allocator, so a decision costs here what it costs in `serve`.
 //!
 //! `cargo bench --bench engine` (add `-- plan_change` to filter).
 
@@ -14,52 +15,21 @@ use std::{fmt::Write as _, hint::black_box, time::Duration};
 
 use criterion::{BenchmarkId, Criterion};
 use tollgate::{
-    bundle::{self, BundleFiles, Catalog, CompiledBundle, TestRequest},
-    domain::{ChargeFunding, EffectiveTiming, PaymentLink, PlanChange, RequesterRole},
-    engine::{self, TEST_CLOCK},
-    reload::BundleSource,
+    bundle::{self, BundleFiles, Catalog},
+    domain::{EffectiveTiming, PlanChange, RequesterRole},
+    engine,
 };
 
-pub fn demo_files() -> BundleFiles {
-    BundleSource::Embedded.read().expect("demo files")
-}
+#[path = "common/cases.rs"]
+#[allow(dead_code, reason = "the decision-log records are not used here")]
+mod cases;
 
-pub fn demo() -> CompiledBundle {
-    bundle::compile(&demo_files()).expect("demo compiles")
-}
+use cases::{cases, demo, demo_files};
 
-/// The demo bundle's own test requests, by decision type.
-pub struct Cases {
-    pub plan_change: Vec<(String, PlanChange)>,
-    pub payment_link: Vec<(String, PaymentLink)>,
-    pub charge_funding: Vec<(String, ChargeFunding)>,
-}
-
-pub fn cases(bundle: &CompiledBundle) -> Cases {
-    let mut cases = Cases {
-        plan_change: Vec::new(),
-        payment_link: Vec::new(),
-        charge_funding: Vec::new(),
-    };
-    for t in &bundle.tests {
-        let name = t.name.replace(' ', "_");
-        match &t.request {
-            TestRequest::PlanChange(i) => cases.plan_change.push((
-                name,
-                PlanChange::parse(i.clone(), TEST_CLOCK).expect("valid"),
-            )),
-            TestRequest::PaymentLink(i) => cases.payment_link.push((
-                name,
-                PaymentLink::parse(i.clone(), TEST_CLOCK).expect("valid"),
-            )),
-            TestRequest::ChargeFunding(i) => cases.charge_funding.push((
-                name,
-                ChargeFunding::parse(i.clone(), TEST_CLOCK).expect("valid"),
-            )),
-        }
-    }
-    cases
-}
+// The allocator `tollgate serve` runs on (`src/main.rs`): a decision's
+// allocations cost here what they cost in the server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The demo plan-change rules written by hand: the floor for policy work.
 fn handwritten(
