@@ -54,7 +54,12 @@
 # ENGINE=1   cargo bench --bench engine -- --warm-up-time 1 --measurement-time 2 '/native/'
 #            (CRITERION_HOME=OUT/criterion): each demo case's median, ns.
 # RSS=1      scripts/idle-rss.sh on the server binary (and BASELINE_BIN).
-# FULL=1     all of LOG, SHADOW, TLS, RELOAD, INTERLEAVE, ENGINE, RSS (each can still be
+# INSTR=1    instructions counted by callgrind, which this machine's load and
+#            speed do not move (about 5 minutes; installs valgrind):
+#            scripts/instructions-per-call.sh on the floor (RPC=floor), on
+#            defaults and on the log on, and scripts/engine-instructions.sh on
+#            the engine bench (OUT/instructions/).
+# FULL=1     all of LOG, SHADOW, TLS, RELOAD, INTERLEAVE, ENGINE, RSS, INSTR (each can still be
 #            set to 0), BASELINE when BASELINE_BIN is set.
 #
 #   scripts/bench.sh            # 3 runs; medians in target/bench/results.json
@@ -95,6 +100,7 @@ ENGINE=${ENGINE:-$FULL}
 INTERLEAVE=${INTERLEAVE:-$FULL}
 INTERLEAVE_ROUNDS=${INTERLEAVE_ROUNDS:-12}
 RSS=${RSS:-$FULL}
+INSTR=${INSTR:-$FULL}
 BASELINE_BIN=${BASELINE_BIN:-}
 BASELINE_BUNDLE=${BASELINE_BUNDLE:-}
 KEEP_LOGS=${KEEP_LOGS:-0}      # 1: keep the decision-log files
@@ -105,7 +111,7 @@ STREAMS=$((CONCURRENCY / CONNECTIONS))
 . scripts/bench-lib.sh
 # How this run was asked for, for the summary's first line.
 COMMAND=
-for v in FULL RUNS DURATION LOG LOG_ARGS TLS SHADOW RELOAD INTERLEAVE ENGINE RSS NAGLE SERVER_BIN BASELINE_BIN BASELINE_BUNDLE; do
+for v in FULL RUNS DURATION LOG LOG_ARGS TLS SHADOW RELOAD INTERLEAVE ENGINE RSS INSTR NAGLE SERVER_BIN BASELINE_BIN BASELINE_BUNDLE; do
   if [ -n "${!v:-}" ] && [ "${!v}" != 0 ]; then COMMAND+="$v=${!v@Q} "; fi
 done
 COMMAND+="scripts/bench.sh"
@@ -114,6 +120,10 @@ COMMAND+="scripts/bench.sh"
 if ! command -v h2load >/dev/null || ! command -v nghttp >/dev/null; then
   say "installing nghttp2-client (h2load, nghttp)"
   apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null
+fi
+if [ "$INSTR" = 1 ] && ! command -v valgrind >/dev/null; then
+  say "installing valgrind (INSTR=1)"
+  apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
 fi
 command -v taskset >/dev/null || { say "taskset (util-linux) is needed"; exit 1; }
 command -v curl >/dev/null || { say "curl is needed (LOG=1 reads /metrics)"; exit 1; }
@@ -333,6 +343,18 @@ if [ "$RSS" = 1 ]; then
   say "idle RSS: scripts/idle-rss.sh $SERVER_BIN $BASELINE_BIN"
   # shellcheck disable=SC2086  # BASELINE_BIN is empty or one path
   scripts/idle-rss.sh "$SERVER_BIN" $BASELINE_BIN >"$OUT/idle-rss.txt"
+fi
+
+if [ "$INSTR" = 1 ]; then
+  say "instructions per call (callgrind): the floor, defaults, the log on; per engine case"
+  mkdir -p "$OUT/instructions"
+  JSON=$OUT/instructions/floor.json RPC=floor scripts/instructions-per-call.sh "$FLOOR" \
+    >"$OUT/instructions/floor.txt"
+  JSON=$OUT/instructions/defaults.json scripts/instructions-per-call.sh "$SERVER_BIN" \
+    >"$OUT/instructions/defaults.txt"
+  JSON=$OUT/instructions/log.json scripts/instructions-per-call.sh "$SERVER_BIN" \
+    --decision-log "$BENCH_TMP/instructions.jsonl" >"$OUT/instructions/log.txt"
+  JSON=$OUT/instructions/engine.json scripts/engine-instructions.sh >"$OUT/instructions/engine.txt"
 fi
 
 # --- results --------------------------------------------------------------

@@ -8,8 +8,9 @@
 `collect` reads what bench.sh left in OUT: NAME-I.json (tollgate-bench
 --json), h2load-NAME-I.txt (h2load's text report), NAME-I.logcheck.json
 (the decision-log check), PREFIX-steady/reloading-I.{json,written,activated},
-criterion/ (the engine bench's CRITERION_HOME), idle-rss.txt and
-settings.json. Every figure is a median over the runs; ratios are ratios of
+criterion/ (the engine bench's CRITERION_HOME), idle-rss.txt,
+instructions/*.json (callgrind's counts: scripts/instructions-per-call.sh
+and scripts/engine-instructions.sh) and settings.json. Every figure is a median over the runs; ratios are ratios of
 medians, as before.
 """
 
@@ -227,6 +228,10 @@ def collect(out):
         results["engine_native_median_ns"] = engine(out / "criterion")
     if (out / "idle-rss.txt").is_file():
         results["idle_rss"] = idle_rss(out / "idle-rss.txt")
+    instructions = {p.stem: json.loads(p.read_text())
+                    for p in sorted((out / "instructions").glob("*.json"))}
+    if instructions:
+        results["instructions"] = instructions
     return results
 
 
@@ -441,6 +446,8 @@ def summary(results):
         info.append("CPU time stolen by the hypervisor while measuring (median of the runs; "
                     "loads compare fairly when these are close): " + "; ".join(stolen) + ".")
 
+    info += instructions_lines(results.get("instructions") or {})
+
     f, t = lg.get("floor", {}), lg.get("tollgate", {})
     head = [
         f"`{results.get('command', 'scripts/bench.sh')}` at {results.get('commit', '?')}, "
@@ -456,6 +463,38 @@ def summary(results):
         "|---|---|---|",
     ]
     return "\n".join(head + rows + info) + "\n"
+
+
+def instructions_lines(counts):
+    """The callgrind counts of INSTR=1, beside the targets: the floor's
+    instructions a call over Tollgate's (what the throughput ratios would
+    be if a call's cost were its user-space instructions alone), and the
+    engine's cases within the count that took 1 µs where the engine target
+    was set."""
+    lines = []
+    floor = (counts.get("floor") or {}).get("instructions_per_call")
+    calls = []
+    for key, label in [("floor", "floor"), ("defaults", "Tollgate"), ("log", "decision log on")]:
+        n = (counts.get(key) or {}).get("instructions_per_call")
+        if n:
+            share = f" (floor / this {floor / n:.3f})" if floor and key != "floor" else ""
+            calls.append(f"{label} {n:,}{share}")
+    if calls:
+        lines += ["", "Instructions per plan-change call, user space (callgrind, "
+                  "`scripts/instructions-per-call.sh`; the machine's load does not move "
+                  "them): " + "; ".join(calls) + "."]
+    eng = counts.get("engine")
+    if eng and eng.get("runs"):
+        cases = eng["runs"][0]["cases"]
+        limit = eng["limit"]
+        within = sum(n <= limit for n in cases.values())
+        largest = max(cases.items(), key=lambda kv: kv[1])
+        lines += ["", f"Engine instructions per decision (callgrind, "
+                  f"`scripts/engine-instructions.sh`): {within} of {len(cases)} cases within "
+                  f"{limit:,} (what took about 1 µs on session 6's machine); "
+                  f"median {statistics.median(cases.values()):,.0f}, largest {largest[1]:,} "
+                  f"({largest[0]})."]
+    return lines
 
 
 def main(argv):

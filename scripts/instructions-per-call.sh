@@ -11,7 +11,11 @@
 #   scripts/instructions-per-call.sh target/release/tollgate
 #   CALLS=3000 MIX=payment_link scripts/instructions-per-call.sh BIN --bundle DIR
 #   scripts/instructions-per-call.sh BIN --decision-log /tmp/x.jsonl
+#   RPC=floor scripts/instructions-per-call.sh FLOOR_BIN   # the floor's echo
 #
+# With RPC=floor, BIN is the floor (benches/floor; bench-lib.sh's floor_bin
+# finds it) and answers echoes the size of MIX's requests and decisions:
+# what gRPC alone costs a call, to set Tollgate's count against.
 # Arguments after BIN go to `BIN serve`. Needs valgrind (Debian: valgrind)
 # and a release tollgate-bench (BENCH, default target/release/tollgate-bench).
 set -euo pipefail
@@ -19,9 +23,11 @@ bin=${1:?usage: scripts/instructions-per-call.sh BIN [serve args...]}
 shift
 CALLS=${CALLS:-1500}
 MIX=${MIX:-plan_change}
+RPC=${RPC:-decision}
 BENCH=${BENCH:-target/release/tollgate-bench}
 PORT=${PORT:-50391}
 work=$(mktemp -d)
+# JSON=FILE also writes the count per call there, as JSON.
 # KEEP=DIR keeps the two callgrind files (DIR/loaded.out, DIR/idle.out) for
 # callgrind_annotate.
 trap 'if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$work"/*.out "$KEEP"/; fi; rm -rf "$work"' EXIT
@@ -31,8 +37,9 @@ trap 'if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$work"/*.out "$KEEP"/; f
 run() {
   local calls=$1 out=$2
   shift 2
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" serve \
-    --listen "127.0.0.1:$PORT" --admin-listen off --poll-interval 0 "$@" \
+  local args=(serve --listen "127.0.0.1:$PORT" --admin-listen off --poll-interval 0)
+  if [ "$RPC" = floor ]; then args=(--listen "127.0.0.1:$PORT"); fi
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" "${args[@]}" "$@" \
     >"$work/server.log" 2>&1 &
   local pid=$!
   for _ in $(seq 240); do
@@ -40,7 +47,7 @@ run() {
     if (echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
   done
   if [ "$calls" -gt 0 ]; then
-    "$BENCH" --target "http://127.0.0.1:$PORT" --mix "$MIX" --connections 2 \
+    "$BENCH" --target "http://127.0.0.1:$PORT" --mix "$MIX" --rpc "$RPC" --connections 2 \
       --concurrency 4 --requests "$calls" --warmup 0 >"$work/bench.txt"
     grep -q "^calls *$calls ok, 0 failed" "$work/bench.txt" || {
       cat "$work/bench.txt" >&2
@@ -56,9 +63,9 @@ extra=("$@")
 run 0 "$work/idle.out" "${extra[@]}"
 run "$CALLS" "$work/loaded.out" "${extra[@]}"
 
-python3 - "$work/loaded.out" "$work/idle.out" "$CALLS" "$bin" "$MIX" <<'PY'
-import collections, re, subprocess, sys
-loaded, idle, calls, bin_, mix = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+python3 - "$work/loaded.out" "$work/idle.out" "$CALLS" "$bin" "$MIX" "$RPC" <<'PY'
+import collections, json, os, re, subprocess, sys
+loaded, idle, calls, bin_, mix, rpc = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 
 def costs(path):
     out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--auto=no",
@@ -78,7 +85,12 @@ def costs(path):
     return total, funcs
 
 (lt, lf), (it, idf) = costs(loaded), costs(idle)
-print(f"{bin_} ({mix}, {calls} calls): {(lt - it) / calls:,.0f} instructions per call")
+per_call = (lt - it) / calls
+what = f"{mix}, the floor's echo" if rpc == "floor" else mix
+print(f"{bin_} ({what}, {calls} calls): {per_call:,.0f} instructions per call")
+if os.environ.get("JSON"):
+    json.dump({"bin": bin_, "mix": mix, "rpc": rpc, "calls": calls,
+               "instructions_per_call": round(per_call)}, open(os.environ["JSON"], "w"))
 watch = [
     ("decode the request", "prost::message::Message::decode"),
     ("the handler (convert, decide, reply)", "DecisionService>::decide_plan_change::{{closure}}"),
