@@ -191,7 +191,8 @@ impl LineEncoder {
 
 /// Line encoders for the threads that log, each with its own hash cache and
 /// line buffer: one is taken per line, and one is made when every other is
-/// in use, so there are as many as threads ever encoded at once.
+/// in use, so there are as many as threads ever encoded at once (and all of
+/// them idle whenever none encodes).
 #[derive(Debug)]
 pub(super) struct Encoders {
     pool: std::sync::Mutex<Pool>,
@@ -200,8 +201,6 @@ pub(super) struct Encoders {
 #[derive(Debug)]
 struct Pool {
     idle: Vec<PooledEncoder>,
-    /// Encoders made so far: the most that were ever in use at once.
-    made: usize,
     /// What a new encoder masks with (its cache stays empty).
     masker: Masker,
     erase: Vec<ErasePath>,
@@ -229,7 +228,6 @@ impl Encoders {
         Self {
             pool: std::sync::Mutex::new(Pool {
                 idle: Vec::new(),
-                made: 0,
                 masker,
                 erase,
             }),
@@ -242,17 +240,16 @@ impl Encoders {
         if let Some(encoder) = pool.idle.pop() {
             return encoder;
         }
-        pool.made += 1;
         PooledEncoder {
             encoder: LineEncoder::new(pool.masker.clone(), pool.erase.clone()),
             line: Vec::with_capacity(1024),
         }
     }
 
-    /// How many encoders were made: the most in use at once.
+    /// How many encoders are idle: every one made, when none is in use.
     #[cfg(test)]
-    pub(super) fn made(&self) -> usize {
-        self.pool().made
+    pub(super) fn idle(&self) -> usize {
+        self.pool().idle.len()
     }
 
     /// Returns an encoder taken with [`Encoders::take`].

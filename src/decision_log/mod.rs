@@ -2,8 +2,9 @@
 //! request path.
 //!
 //! The thread that answered a call masks and encodes its line (about 3 µs
-//! on the benchmark machine) into a bounded queue of lines ([`queue`]); a dedicated writer thread ([`sink`]) takes them in
-//! batches and does the I/O. When the queue is full the decision is still
+//! on the benchmark machine) into a bounded queue of lines ([`queue`]); a
+//! dedicated writer thread ([`sink`]) takes them in batches and does the
+//! I/O. When the queue is full the decision is still
 //! answered and the event is dropped and counted ([`Overflow::Drop`]),
 //! unless [`Overflow::Block`] makes the handler wait for room, which puts
 //! the sink's speed on the request path. Sampling is by decision id, so it
@@ -337,13 +338,14 @@ mod tests {
             })
             .collect();
         // Until no handler can make progress: one line with the writer,
-        // one queued, the others waiting for room.
+        // one queued, the others waiting for room, none encoding.
         for _ in 0..100 {
             tokio::task::yield_now().await;
         }
         assert!(handlers.iter().filter(|h| !h.is_finished()).count() >= HANDLERS - 2);
+        // Every encoder is back in the pool, and there is one.
         let inner = log.inner.as_ref().unwrap();
-        assert_eq!(inner.encoders.made(), 1);
+        assert_eq!(inner.encoders.idle(), 1);
 
         let reader = std::thread::spawn(move || std::fs::read_to_string(&fifo).unwrap());
         for handler in handlers {
